@@ -1,0 +1,3 @@
+fn main() {
+    println!("attune {}", env!("CARGO_PKG_VERSION"));
+}
