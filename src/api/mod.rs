@@ -149,7 +149,7 @@ pub fn router(state: AppState) -> Router {
                 .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
                     tracing::info!(
                         status = res.status().as_u16(),
-                        latency_ms = latency.as_millis() as u64,
+                        latency_ms = (latency.as_secs_f64() * 100_000.0).round() / 100.0,
                         "request"
                     );
                 })
