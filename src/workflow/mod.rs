@@ -1,1 +1,3 @@
-//! TODO: owned by a module author.
+//! The pure workflow core: parsing, validation and the expression language.
+
+pub mod expr;
