@@ -87,7 +87,34 @@ pub enum BinOp {
     Mod,
 }
 
+pub(crate) const PREC_OR: u8 = 1;
+pub(crate) const PREC_AND: u8 = 2;
+pub(crate) const PREC_NOT: u8 = 3;
+pub(crate) const PREC_CMP: u8 = 4;
+pub(crate) const PREC_ADD: u8 = 5;
+pub(crate) const PREC_MUL: u8 = 6;
+pub(crate) const PREC_NEG: u8 = 7;
+pub(crate) const PREC_POSTFIX: u8 = 8;
+
 impl BinOp {
+    /// Binding strength: higher binds tighter.
+    pub fn precedence(self) -> u8 {
+        match self {
+            BinOp::Or => PREC_OR,
+            BinOp::And => PREC_AND,
+            BinOp::Eq
+            | BinOp::Ne
+            | BinOp::Lt
+            | BinOp::Gt
+            | BinOp::Le
+            | BinOp::Ge
+            | BinOp::In
+            | BinOp::NotIn => PREC_CMP,
+            BinOp::Add | BinOp::Sub => PREC_ADD,
+            BinOp::Mul | BinOp::Div | BinOp::Mod => PREC_MUL,
+        }
+    }
+
     pub fn symbol(self) -> &'static str {
         match self {
             BinOp::Or => "or",
@@ -126,6 +153,26 @@ fn write_str_literal(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
     f.write_str("'")
 }
 
+impl Expr {
+    fn precedence(&self) -> u8 {
+        match &self.kind {
+            ExprKind::Binary(op, ..) => op.precedence(),
+            ExprKind::Unary(UnaryOp::Not, _) => PREC_NOT,
+            ExprKind::Unary(UnaryOp::Neg, _) => PREC_NEG,
+            _ => PREC_POSTFIX,
+        }
+    }
+
+    /// Writes `self`, parenthesised when it binds looser than `min`.
+    fn write_operand(&self, f: &mut fmt::Formatter<'_>, min: u8) -> fmt::Result {
+        if self.precedence() < min {
+            write!(f, "({self})")
+        } else {
+            write!(f, "{self}")
+        }
+    }
+}
+
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
@@ -155,10 +202,17 @@ impl fmt::Display for Expr {
                 f.write_str("}")
             }
             ExprKind::Name(n) => f.write_str(n),
-            ExprKind::Member(base, field) => write!(f, "{base}.{}", field.name),
-            ExprKind::Index(base, index) => write!(f, "{base}[{index}]"),
+            ExprKind::Member(base, field) => {
+                base.write_operand(f, PREC_POSTFIX)?;
+                write!(f, ".{}", field.name)
+            }
+            ExprKind::Index(base, index) => {
+                base.write_operand(f, PREC_POSTFIX)?;
+                write!(f, "[{index}]")
+            }
             ExprKind::Call(callee, args) => {
-                write!(f, "{callee}(")?;
+                callee.write_operand(f, PREC_POSTFIX)?;
+                f.write_str("(")?;
                 for (i, arg) in args.iter().enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
@@ -167,9 +221,21 @@ impl fmt::Display for Expr {
                 }
                 f.write_str(")")
             }
-            ExprKind::Unary(UnaryOp::Neg, e) => write!(f, "(-{e})"),
-            ExprKind::Unary(UnaryOp::Not, e) => write!(f, "(not {e})"),
-            ExprKind::Binary(op, l, r) => write!(f, "({l} {} {r})", op.symbol()),
+            ExprKind::Unary(UnaryOp::Neg, e) => {
+                f.write_str("-")?;
+                e.write_operand(f, PREC_NEG)
+            }
+            ExprKind::Unary(UnaryOp::Not, e) => {
+                f.write_str("not ")?;
+                e.write_operand(f, PREC_NOT)
+            }
+            ExprKind::Binary(op, l, r) => {
+                let prec = op.precedence();
+                l.write_operand(f, prec)?;
+                write!(f, " {} ", op.symbol())?;
+                // Left-associative: an equal-precedence right operand needs parentheses.
+                r.write_operand(f, prec + 1)
+            }
         }
     }
 }

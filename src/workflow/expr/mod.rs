@@ -175,6 +175,7 @@ enum Segment {
 fn scan(s: &str, mut f: impl FnMut(Segment)) {
     let b = s.as_bytes();
     let mut i = 0;
+    let mut naive = false;
     while i < b.len() {
         let Some(k) = memchr::memchr(b'{', &b[i..]) else {
             return;
@@ -183,7 +184,7 @@ fn scan(s: &str, mut f: impl FnMut(Segment)) {
         match b.get(at + 1) {
             Some(b'{') => {
                 let start = at + 2;
-                match find_close(b, start) {
+                match find_close(b, start, &mut naive) {
                     Some(end) => {
                         f(Segment::Block {
                             open: at,
@@ -212,10 +213,15 @@ fn scan(s: &str, mut f: impl FnMut(Segment)) {
 }
 
 /// The offset of the `}}` closing a block whose expression starts at `start`,
-/// skipping quoted strings and balanced braces; falls back to the first `}}`
-/// when the content is unbalanced (the parser then reports why).
-fn find_close(b: &[u8], start: usize) -> Option<usize> {
+/// skipping quoted strings and balanced braces. When the content is
+/// unbalanced (an unterminated string, a stray `{`), the block ends at the
+/// first `}}` and the parser reports why; from then on `naive` is set and the
+/// rest of the string is scanned for plain `}}`, so scanning stays linear.
+fn find_close(b: &[u8], start: usize, naive: &mut bool) -> Option<usize> {
     let fallback = || memchr::memmem::find(&b[start..], b"}}").map(|k| start + k);
+    if *naive {
+        return fallback();
+    }
     let mut depth = 0usize;
     let mut j = start;
     while j < b.len() {
@@ -228,9 +234,6 @@ fn find_close(b: &[u8], start: usize) -> Option<usize> {
                     }
                     j += 1;
                 }
-                if j >= b.len() {
-                    return fallback();
-                }
             }
             b'{' => depth += 1,
             b'}' if depth > 0 => depth -= 1,
@@ -239,6 +242,7 @@ fn find_close(b: &[u8], start: usize) -> Option<usize> {
         }
         j += 1;
     }
+    *naive = true;
     fallback()
 }
 

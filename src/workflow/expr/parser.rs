@@ -12,18 +12,14 @@
 //! deeply".
 
 use super::ExprError;
-use super::ast::{BinOp, Expr, ExprKind, Ident, Span, UnaryOp};
+use super::ast::{
+    BinOp, Expr, ExprKind, Ident, PREC_ADD, PREC_AND, PREC_CMP, PREC_MUL, PREC_NOT, PREC_OR, Span,
+    UnaryOp,
+};
 use super::lexer::{Tok, Token, tokenize};
 
 /// Maximum nesting depth and tree height of an expression.
 pub const MAX_DEPTH: usize = 128;
-
-const PREC_OR: u8 = 1;
-const PREC_AND: u8 = 2;
-const PREC_NOT: u8 = 3;
-const PREC_CMP: u8 = 4;
-const PREC_ADD: u8 = 5;
-const PREC_MUL: u8 = 6;
 
 /// Parses one expression (the text between `{{` and `}}`).
 pub fn parse(src: &str) -> Result<Expr, ExprError> {

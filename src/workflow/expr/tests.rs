@@ -11,8 +11,38 @@ fn set(names: &[&str]) -> HashSet<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
 
+/// Prints every unary and binary node in parentheses, to show the tree.
+fn sexp(e: &Expr) -> String {
+    let list = |items: &[Expr]| items.iter().map(sexp).collect::<Vec<_>>().join(", ");
+    match &e.kind {
+        ExprKind::List(items) => format!("[{}]", list(items)),
+        ExprKind::Map(entries) => {
+            let body: Vec<_> = entries
+                .iter()
+                .map(|(k, v)| format!("{}: {}", sexp(k), sexp(v)))
+                .collect();
+            format!("{{{}}}", body.join(", "))
+        }
+        ExprKind::Member(b, field) => format!("{}.{}", sexp(b), field.name),
+        ExprKind::Index(b, i) => format!("{}[{}]", sexp(b), sexp(i)),
+        ExprKind::Call(c, args) => format!("{}({})", sexp(c), list(args)),
+        ExprKind::Unary(UnaryOp::Neg, x) => format!("(-{})", sexp(x)),
+        ExprKind::Unary(UnaryOp::Not, x) => format!("(not {})", sexp(x)),
+        ExprKind::Binary(op, l, r) => format!("({} {} {})", sexp(l), op.symbol(), sexp(r)),
+        _ => e.to_string(),
+    }
+}
+
 /// Parses and prints back in the fully parenthesised form.
 fn p(src: &str) -> String {
+    match parse(src) {
+        Ok(e) => sexp(&e),
+        Err(e) => panic!("{src:?} did not parse: {e:?}"),
+    }
+}
+
+/// Parses and prints back in the canonical form.
+fn canon(src: &str) -> String {
     match parse(src) {
         Ok(e) => e.to_string(),
         Err(e) => panic!("{src:?} did not parse: {e:?}"),
@@ -132,6 +162,23 @@ fn precedence_is_standard() {
         p("length(task.x.result) > 0 or parameters.force"),
         "((length(task.x.result) > 0) or parameters.force)"
     );
+}
+
+#[test]
+fn the_printer_keeps_only_the_parentheses_precedence_needs() {
+    assert_eq!(canon("(1 + 2) * 3"), "(1 + 2) * 3");
+    assert_eq!(canon("1 + (2 * 3)"), "1 + 2 * 3");
+    assert_eq!(canon("(a - b) - c"), "a - b - c");
+    assert_eq!(canon("a - (b - c)"), "a - (b - c)");
+    assert_eq!(canon("(not a) and b"), "not a and b");
+    assert_eq!(canon("(not a) == b"), "(not a) == b");
+    assert_eq!(canon("not (a or b)"), "not (a or b)");
+    assert_eq!(canon("-(a + b)"), "-(a + b)");
+    assert_eq!(canon("-(-a)"), "--a");
+    assert_eq!(canon("(a + b).c(d)[e]"), "(a + b).c(d)[e]");
+    assert_eq!(canon("(-a).b"), "(-a).b");
+    assert_eq!(canon("x not in (y or z)"), "x not in (y or z)");
+    assert_eq!(canon("{'a':1,'b':[2,3]}"), "{'a': 1, 'b': [2, 3]}");
 }
 
 #[test]
@@ -489,6 +536,43 @@ fn nesting_up_to_the_limit_is_accepted() {
     assert!(parse(&src).is_ok());
     let chain = vec!["1"; 100].join(" + ");
     assert!(parse(&chain).is_ok());
+}
+
+#[test]
+fn deepest_accepted_nesting_of_every_kind_fits_a_test_thread_stack() {
+    // Test threads have 2 MiB of stack, like rayon workers: the deepest
+    // expression the parser accepts must parse, check, fold and print there.
+    let d = MAX_DEPTH - 2;
+    let cases = [
+        format!("{}1{}", "(".repeat(d), ")".repeat(d)),
+        format!("{}1{}", "[".repeat(d), "]".repeat(d)),
+        format!("{}1{}", "{1: ".repeat(d), "}".repeat(d)),
+        format!("{}1{}", "f(".repeat(d), ")".repeat(d)),
+        format!("{}1{}", "a[".repeat(d), "]".repeat(d)),
+        format!("{}1", "-".repeat(d)),
+        format!("{}true", "not ".repeat(d)),
+        format!("{}1{}", "(1 + ".repeat(d / 2), ")".repeat(d / 2)),
+    ];
+    for src in &cases {
+        let e = parse(src).unwrap_or_else(|e| panic!("{}: {e:?}", &src[..20]));
+        let printed = e.to_string();
+        assert!(parse(&printed).is_ok());
+        let s = format!("{{{{ {src} }}}}");
+        let _ = check(&s);
+        let _ = constant_condition(&s);
+    }
+}
+
+#[test]
+fn an_unbalanced_block_ends_at_the_first_closing_braces() {
+    // Each block holds an unterminated string; each is reported on its own.
+    let s = r"{{ \' }} {{ \' }} {{ \' }}";
+    let issues = check(s);
+    assert_eq!(issues.len(), 3, "{issues:#?}");
+    assert!(issues.iter().all(|i| i.code == SYNTAX));
+    let s = "{{ { }} {{ 1 }}";
+    let issues = check(s);
+    assert_eq!(issues.len(), 1, "{issues:#?}");
 }
 
 #[test]
