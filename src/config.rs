@@ -169,6 +169,13 @@ pub enum ConfigError {
     },
     #[error("cannot read config file {}: {message}", .path.display())]
     File { path: PathBuf, message: String },
+    #[error("invalid YAML in {}:{line}:{column}: {message}", .path.display())]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
 }
 
 fn did_you_mean(suggestion: &Option<String>) -> String {
@@ -438,19 +445,105 @@ fn read_file_entries(path: &Path) -> Result<Vec<(String, RawValue, Source)>, Con
 }
 
 mod file {
-    //! `config.yaml` → flat entries. Placeholder until the YAML layer lands.
+    //! `config.yaml` → flat `(key, value, source)` entries through the
+    //! project's YAML layer (positions for every key and value).
     use super::*;
+    use crate::workflow::yaml::{self, Node, NodeKind};
+
+    /// Sections whose keys are nested one level (`server: {port: 1}`).
+    const SECTIONS: &[&str] = &["server", "auth", "log"];
 
     pub(super) fn entries(
         path: &Path,
-        _text: &str,
+        text: &str,
     ) -> Result<Vec<(String, RawValue, Source)>, ConfigError> {
-        Err(ConfigError::File {
+        let root = yaml::parse_document(text, &yaml::Limits::default()).map_err(|e| {
+            ConfigError::Syntax {
+                path: path.to_path_buf(),
+                line: e.pos.line as usize,
+                column: e.pos.column as usize,
+                message: e.message.clone(),
+            }
+        })?;
+        let mut out = Vec::new();
+        match &root.kind {
+            NodeKind::Null => {}
+            NodeKind::Map(_) => collect(path, &root, "", &mut out)?,
+            _ => {
+                return Err(ConfigError::InvalidValue {
+                    key: "(top level)".into(),
+                    value: None,
+                    origin: source(path, &root),
+                    expected: format!(
+                        "expected a mapping of keys such as 'server: {{port: 8080}}', found {}",
+                        root.type_name()
+                    ),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn source(path: &Path, node: &Node) -> Source {
+        Source::File {
             path: path.to_path_buf(),
-            message:
-                "config files are not supported by this build yet; use ATTUNE__* variables or flags"
-                    .into(),
-        })
+            line: node.line() as usize,
+            column: node.column() as usize,
+        }
+    }
+
+    fn collect(
+        path: &Path,
+        map: &Node,
+        prefix: &str,
+        out: &mut Vec<(String, RawValue, Source)>,
+    ) -> Result<(), ConfigError> {
+        for entry in map.as_map().unwrap_or_default() {
+            let name = entry
+                .key
+                .scalar_text()
+                .unwrap_or_else(|| entry.key.to_json().to_string());
+            let key = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}.{name}")
+            };
+            if prefix.is_empty() && SECTIONS.contains(&name.as_str()) {
+                match &entry.value.kind {
+                    NodeKind::Map(_) => collect(path, &entry.value, &key, out)?,
+                    NodeKind::Null => {}
+                    _ => {
+                        return Err(ConfigError::InvalidValue {
+                            key,
+                            value: None,
+                            origin: source(path, &entry.value),
+                            expected: format!(
+                                "expected a mapping of keys, found {}",
+                                entry.value.type_name()
+                            ),
+                        });
+                    }
+                }
+                continue;
+            }
+            if !KEYS.contains(&key.as_str()) {
+                return Err(ConfigError::UnknownKey {
+                    suggestion: suggest(&key),
+                    key,
+                    origin: source(path, &entry.key),
+                });
+            }
+            // `key:` with no value means "not set here".
+            if entry.value.is_null() {
+                continue;
+            }
+            out.push((
+                key,
+                RawValue::Json(entry.value.to_json()),
+                source(path, &entry.value),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -528,6 +621,106 @@ mod tests {
         assert!(!err.to_string().contains("short"), "{err}");
         let c = Config::load(&env(&[("ATTUNE__ADMIN_PASSWORD", "long-enough")])).unwrap();
         assert!(!format!("{c:?}").contains("long-enough"));
+    }
+
+    fn with_file(text: &str, env_pairs: &[(&str, &str)]) -> (tempfile::TempDir, Sources) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.yaml");
+        std::fs::write(&path, text).unwrap();
+        let mut s = env(env_pairs);
+        s.config_flag = Some(path);
+        (dir, s)
+    }
+
+    #[test]
+    fn the_packaged_config_file_loads() {
+        let text = include_str!("../packaging/config.yaml");
+        let (_dir, s) = with_file(text, &[]);
+        let c = Config::load(&s).unwrap();
+        assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn file_values_lose_to_environment_and_flags() {
+        let text = "data_dir: /from/file\nserver:\n  port: 1000\n  host: 0.0.0.0\nauth:\n  access_token_ttl: 30m\nlog:\n  format: json\n";
+        let (_dir, mut s) = with_file(text, &[("ATTUNE__SERVER__PORT", "2000")]);
+        let c = Config::load(&s).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(c.server.port, 2000);
+        assert_eq!(c.server.host, "0.0.0.0");
+        assert_eq!(c.auth.access_token_ttl, 1800);
+        assert_eq!(c.log.format, LogFormat::Json);
+        s.flags.push(FlagValue {
+            key: "server.port",
+            flag: "--port",
+            value: "3000".into(),
+        });
+        assert_eq!(Config::load(&s).unwrap().server.port, 3000);
+    }
+
+    #[test]
+    fn the_config_env_var_names_the_file_and_the_flag_wins_over_it() {
+        let (dir, _) = with_file("server:\n  port: 1111\n", &[]);
+        let path = dir.path().join("config.yaml");
+        let s = env(&[(CONFIG_ENV, path.to_str().unwrap())]);
+        assert_eq!(Config::load(&s).unwrap().server.port, 1111);
+        let other = dir.path().join("other.yaml");
+        std::fs::write(&other, "server:\n  port: 2222\n").unwrap();
+        let mut s = s;
+        s.config_flag = Some(other);
+        assert_eq!(Config::load(&s).unwrap().server.port, 2222);
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_names_its_position_and_a_suggestion() {
+        let (dir, s) = with_file("# attune\nserver:\n  prot: 8080\n", &[]);
+        let err = Config::load(&s).unwrap_err().to_string();
+        let path = dir.path().join("config.yaml");
+        assert_eq!(
+            err,
+            format!(
+                "unknown key 'server.prot' in {}:3:3; did you mean 'server.port'?",
+                path.display()
+            )
+        );
+    }
+
+    #[test]
+    fn a_bad_value_in_the_file_names_key_and_position() {
+        let (dir, s) = with_file("server:\n  port: abc\n", &[]);
+        let err = Config::load(&s).unwrap_err().to_string();
+        let path = dir.path().join("config.yaml");
+        assert_eq!(
+            err,
+            format!(
+                "invalid value 'abc' for server.port from {}:2:9: expected a port number 0-65535",
+                path.display()
+            )
+        );
+    }
+
+    #[test]
+    fn broken_or_missing_files_are_clear_errors() {
+        let (_dir, s) = with_file("server: [1,\n", &[]);
+        let err = Config::load(&s).unwrap_err().to_string();
+        assert!(err.starts_with("invalid YAML in "), "{err}");
+        let (_dir, s) = with_file("- a\n- b\n", &[]);
+        let err = Config::load(&s).unwrap_err().to_string();
+        assert!(err.contains("expected a mapping"), "{err}");
+        let (_dir, s) = with_file("server: 5\n", &[]);
+        assert!(Config::load(&s).is_err());
+        let s = Sources {
+            config_flag: Some(PathBuf::from("/nonexistent/attune.yaml")),
+            ..Default::default()
+        };
+        let err = Config::load(&s).unwrap_err().to_string();
+        assert!(
+            err.starts_with("cannot read config file /nonexistent/attune.yaml: "),
+            "{err}"
+        );
+        // an empty file is no configuration at all
+        let (_dir, s) = with_file("", &[]);
+        assert_eq!(Config::load(&s).unwrap(), Config::default());
     }
 
     #[test]

@@ -228,3 +228,80 @@ async fn a_token_minted_by_the_cli_is_accepted_by_the_server() {
         .unwrap();
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn config_precedence_is_file_then_environment_then_flag() {
+    let root = tempfile::tempdir().unwrap();
+    let file_dir = root.path().join("from-file");
+    let env_dir = root.path().join("from-env");
+    let flag_dir = root.path().join("from-flag");
+    let config = root.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir: {}\nserver:\n  port: 0\nlog:\n  format: json\n",
+            file_dir.display()
+        ),
+    )
+    .unwrap();
+    let with_config = || {
+        let mut cmd = attune_command();
+        cmd.arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .env("ATTUNE__ADMIN_PASSWORD", ADMIN_PASSWORD);
+        cmd
+    };
+
+    // the file alone decides
+    let app = start(with_config());
+    assert!(file_dir.join("attune.redb").is_file());
+    assert!(
+        app.stderr
+            .iter()
+            .any(|l| l.starts_with('{') && l.contains("\"level\"")),
+        "log.format json from the file: {:?}",
+        app.stderr
+    );
+    drop(app);
+
+    // the environment beats the file
+    let mut cmd = with_config();
+    cmd.env("ATTUNE__DATA_DIR", &env_dir);
+    let app = start(cmd);
+    assert!(env_dir.join("attune.redb").is_file());
+    drop(app);
+
+    // a flag beats both
+    let mut cmd = with_config();
+    cmd.env("ATTUNE__DATA_DIR", &env_dir)
+        .arg("--data-dir")
+        .arg(&flag_dir);
+    let _app = start(cmd);
+    assert!(flag_dir.join("attune.redb").is_file());
+}
+
+#[tokio::test]
+async fn a_bad_config_file_stops_startup_with_its_position() {
+    let root = tempfile::tempdir().unwrap();
+    let config = root.path().join("config.yaml");
+    std::fs::write(&config, "server:\n  prot: 8080\n").unwrap();
+    let mut cmd = attune_command();
+    cmd.arg("serve").arg("--config").arg(&config);
+    let (code, _, stderr) = run_to_end(cmd);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "unknown key 'server.prot' in {}:2:3; did you mean 'server.port'?",
+            config.display()
+        )),
+        "{stderr}"
+    );
+
+    let mut cmd = attune_command();
+    cmd.arg("serve")
+        .env("ATTUNE_CONFIG", root.path().join("missing.yaml"));
+    let (code, _, stderr) = run_to_end(cmd);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("cannot read config file"), "{stderr}");
+}
