@@ -97,4 +97,19 @@ mod tests {
         let err = PackRef::parse(&"x".repeat(300)).unwrap_err();
         assert!(err.contains("limit is 128"), "{err}");
     }
+
+    #[test]
+    fn pack_ref_agrees_with_the_workflow_core() {
+        let long = "x".repeat(128);
+        let too_long = "x".repeat(129);
+        for s in [
+            "core", "a.b", "a..b", ".x", "-x", "x-", "a/b", "", "é", &long, &too_long, "A_1",
+        ] {
+            assert_eq!(
+                PackRef::parse(s).is_ok(),
+                crate::workflow::is_valid_pack_ref(s),
+                "{s:?}"
+            );
+        }
+    }
 }

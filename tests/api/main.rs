@@ -3,6 +3,7 @@
 
 mod auth;
 mod binary;
+mod demo;
 mod health;
 mod helpers;
 mod packs;
