@@ -54,6 +54,7 @@ pub fn init_tracing(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     // A second initialisation (tests) is harmless: keep the first.
     let _ = match format {
@@ -114,9 +115,20 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
         "attune {} started",
         env!("CARGO_PKG_VERSION")
     );
+    if !packs_dir.is_dir() {
+        tracing::warn!(
+            packs_base_dir = %packs_dir.display(),
+            "packs_base_dir is not a directory; create it or set --packs-dir / ATTUNE__PACKS_BASE_DIR"
+        );
+    }
+    let password_hint = match &admin {
+        AdminBootstrap::CreatedWithGeneratedPassword(_) => "the password in the banner above",
+        AdminBootstrap::CreatedWithConfiguredPassword => "the password from ATTUNE__ADMIN_PASSWORD",
+        AdminBootstrap::Existing => "your password",
+    };
     eprintln!("listening on http://{local}");
     eprintln!(
-        "log in: curl -s -X POST http://{local}/auth/login -H 'Content-Type: application/json' -d '{{\"login\":\"{ADMIN_LOGIN}\",\"password\":\"...\"}}'"
+        "log in as '{ADMIN_LOGIN}' with {password_hint}: curl -s -X POST http://{local}/auth/login -H 'Content-Type: application/json' -d '{{\"login\":\"{ADMIN_LOGIN}\",\"password\":\"...\"}}'"
     );
     crate::serve(listener, state, shutdown_signal())
         .await
