@@ -1,1 +1,4 @@
-//! TODO: owned by a module author.
+//! Command-line commands as library functions; `main.rs` wires them to clap.
+
+pub mod schema;
+pub mod validate;

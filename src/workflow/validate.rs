@@ -263,7 +263,8 @@ impl<'a> Checker<'a> {
                 );
                 continue;
             };
-            if known.contains(&k) {
+            if known.contains(&k) || (path.is_empty() && k.starts_with("x-")) {
+                // `x-*` top-level keys are extension keys (anchors, notes).
                 continue;
             }
             let p = join(path, k);
@@ -1599,18 +1600,15 @@ impl<'a> Checker<'a> {
             let next = it.get("next");
             let target = match next {
                 None => {
-                    let d = self.push(
-                        Code::InvalidDecision,
-                        format!("Task '{task}': decision item is missing next"),
-                        it.pos,
-                        &ip,
-                    );
-                    if let Some(def) = it.get("default").and_then(Node::as_str) {
-                        d.hint = Some(format!(
-                            "write `- default: true` and `next: {def}` on the next line"
-                        ));
-                    } else {
-                        d.hint = Some("add `next: task_name`".to_string());
+                    // `- default: task` (a string) is reported once, below.
+                    if it.get("default").and_then(Node::as_str).is_none() {
+                        self.push(
+                            Code::InvalidDecision,
+                            format!("Task '{task}': decision item is missing next"),
+                            it.pos,
+                            &ip,
+                        )
+                        .hint = Some("add `next: task_name`".to_string());
                     }
                     None
                 }

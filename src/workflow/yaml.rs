@@ -463,9 +463,14 @@ impl Builder {
         } else {
             YamlErrorKind::Syntax
         };
+        let message = if kind == YamlErrorKind::Limits {
+            "nesting is too deep for the parser's budget; flatten the document".to_string()
+        } else {
+            e.info().to_string()
+        };
         YamlError {
             kind,
-            message: e.info().to_string(),
+            message,
             pos: Pos {
                 line: m.line().max(1) as u32,
                 column: m.col() as u32 + 1,
