@@ -546,8 +546,8 @@ impl<'a> Checker<'a> {
             }
             let props = node.get("properties");
             let mut prop_names = Vec::new();
-            match props {
-                Some(p) => match p.as_map() {
+            if let Some(p) = props {
+                match p.as_map() {
                     Some(pe) => {
                         for e in pe {
                             let name = e.key.scalar_text().unwrap_or_default();
@@ -568,8 +568,7 @@ impl<'a> Checker<'a> {
                             &join(key, "properties"),
                         );
                     }
-                },
-                None => {}
+                }
             }
             if let Some(r) = node.get("required") {
                 match r.as_seq() {
@@ -629,10 +628,10 @@ impl<'a> Checker<'a> {
                 self.check_param_def(&e.value, &name, &path, key, true);
                 names.insert(name.clone());
                 let mut def = e.value.to_json();
-                if let Value::Object(m) = &mut def {
-                    if m.remove("required") == Some(Value::Bool(true)) {
-                        required.push(Value::String(name.clone()));
-                    }
+                if let Value::Object(m) = &mut def
+                    && m.remove("required") == Some(Value::Bool(true))
+                {
+                    required.push(Value::String(name.clone()));
                 }
                 props.insert(name, def);
             }
