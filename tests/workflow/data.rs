@@ -5,31 +5,9 @@
 //! checked by one function; `UPDATE_EXPECT=1 cargo test --test workflow`
 //! rewrites the expectations (review the diff by hand).
 
-use crate::helpers::{CASE_MAX_BYTES, data_catalog, data_dir};
+use crate::helpers::{CASE_MAX_BYTES, data_catalog, data_dir, render};
 use attune::pack::{self, FileOutcome};
 use attune::workflow::{BuiltinCatalog, Code, LayeredCatalog};
-use std::fmt::Write;
-
-fn render(o: &FileOutcome) -> String {
-    let mut s = String::new();
-    for d in &o.validation.diagnostics {
-        let _ = writeln!(
-            s,
-            "{} {} {}:{} {} | {}",
-            d.severity, d.code, d.line, d.column, d.path, d.message
-        );
-    }
-    if o.validation.suppressed > 0 {
-        let _ = writeln!(s, "suppressed {}", o.validation.suppressed);
-    }
-    let verdict = if o.validation.workflow.is_some() {
-        "valid"
-    } else {
-        "invalid"
-    };
-    let _ = writeln!(s, "verdict: {verdict}");
-    s
-}
 
 fn outcomes() -> Vec<(String, FileOutcome)> {
     let dir = data_dir();

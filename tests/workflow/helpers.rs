@@ -1,6 +1,8 @@
 //! Shared helpers: paths of the test data and a catalog for it.
 
+use attune::pack::FileOutcome;
 use attune::pack::{self, PackCatalog};
+use std::fmt::Write;
 use std::path::PathBuf;
 
 /// `tests/data`: a pack named `data` (workflows/ and actions/).
@@ -17,4 +19,27 @@ pub fn data_catalog() -> PackCatalog {
     pack::add_pack(&mut pc, &data_dir(), "data", CASE_MAX_BYTES);
     assert!(pc.problems.is_empty(), "{:?}", pc.problems);
     pc
+}
+
+/// The expectation text of one file: `severity code line:column path |
+/// message` per diagnostic, `suppressed N`, then the verdict.
+pub fn render(o: &FileOutcome) -> String {
+    let mut s = String::new();
+    for d in &o.validation.diagnostics {
+        let _ = writeln!(
+            s,
+            "{} {} {}:{} {} | {}",
+            d.severity, d.code, d.line, d.column, d.path, d.message
+        );
+    }
+    if o.validation.suppressed > 0 {
+        let _ = writeln!(s, "suppressed {}", o.validation.suppressed);
+    }
+    let verdict = if o.validation.workflow.is_some() {
+        "valid"
+    } else {
+        "invalid"
+    };
+    let _ = writeln!(s, "verdict: {verdict}");
+    s
 }
