@@ -365,3 +365,14 @@ async fn users_added_and_changed_on_the_command_line_log_in() {
     // users existed, so no admin was created on this first server start
     assert_eq!(login("admin", ADMIN_PASSWORD.into()).await, 401);
 }
+
+#[tokio::test]
+async fn plain_attune_serves_like_attune_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = attune_command();
+    cmd.args(["--port", "0", "--data-dir"])
+        .arg(dir.path())
+        .env("ATTUNE__ADMIN_PASSWORD", ADMIN_PASSWORD);
+    let app = start(cmd);
+    assert!(!login(&app.address).await.is_empty());
+}
