@@ -74,7 +74,11 @@ fn warnings_only_exit_zero_and_a_packs_folder_checks_every_pack_in_order() {
         .collect();
     assert_eq!(
         files,
-        ["mine/workflows/bad.yaml", "mine/workflows/good.yaml", "other/workflows/warn.yml"]
+        [
+            "mine/workflows/bad.yaml",
+            "mine/workflows/good.yaml",
+            "other/workflows/warn.yml"
+        ]
     );
     assert_eq!(v["files"][0]["status"], "failed");
     assert_eq!(v["files"][1]["status"], "ok");
@@ -85,7 +89,10 @@ fn warnings_only_exit_zero_and_a_packs_folder_checks_every_pack_in_order() {
     assert_eq!(d["code"], "unknown-task");
     assert_eq!(d["ref"], "mine.bad");
     assert_eq!(d["file"], "mine/workflows/bad.yaml");
-    assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(7), Some(14)));
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(7), Some(14))
+    );
     assert_eq!(d["path"], "tasks[0].next[0].do[0]");
     assert_eq!(d["hint"], "did you mean 'verify'?");
 }
@@ -106,9 +113,15 @@ fn sarif_has_one_result_per_diagnostic_with_regions() {
     let r = &results[0];
     assert_eq!(r["ruleId"], "unknown-task");
     assert_eq!(r["level"], "error");
-    assert_eq!(rules[r["ruleIndex"].as_u64().unwrap() as usize]["id"], "unknown-task");
+    assert_eq!(
+        rules[r["ruleIndex"].as_u64().unwrap() as usize]["id"],
+        "unknown-task"
+    );
     let region = &r["locations"][0]["physicalLocation"]["region"];
-    assert_eq!((region["startLine"].as_u64(), region["startColumn"].as_u64()), (Some(7), Some(14)));
+    assert_eq!(
+        (region["startLine"].as_u64(), region["startColumn"].as_u64()),
+        (Some(7), Some(14))
+    );
 }
 
 #[test]
@@ -151,7 +164,10 @@ fn hostile_files_are_diagnostics_not_failures() {
         .filter(|d| d["code"] == "file-unreadable")
         .map(|d| d["file"].as_str().unwrap())
         .collect();
-    assert_eq!(unreadable, ["mine/workflows/dir.yaml", "mine/workflows/fifo.yaml"]);
+    assert_eq!(
+        unreadable,
+        ["mine/workflows/dir.yaml", "mine/workflows/fifo.yaml"]
+    );
 }
 
 #[test]
