@@ -7,3 +7,4 @@ mod data;
 mod helpers;
 mod props;
 mod schema;
+mod generated;
