@@ -246,6 +246,9 @@ fn find_close(b: &[u8], start: usize, naive: &mut bool) -> Option<usize> {
     fallback()
 }
 
+const STATEMENT_HINT: &str =
+    "use the task's `when`, `with_items` or `next` instead of '{% if %}' or '{% for %}'";
+
 /// Checks every template block in `s`: syntax, function names and variable
 /// references. Strings without `{` return at once without allocating.
 pub fn check_template(s: &str, scope: &ExprScope) -> Vec<ExprIssue> {
@@ -253,8 +256,7 @@ pub fn check_template(s: &str, scope: &ExprScope) -> Vec<ExprIssue> {
     if memchr::memchr(b'{', s.as_bytes()).is_none() {
         return out;
     }
-    scan(s, |seg| {
-        match seg {
+    scan(s, |seg| match seg {
         Segment::Block { open, start, end } => {
             let src = s.get(start..end).unwrap_or("");
             match parse(src) {
@@ -296,12 +298,8 @@ pub fn check_template(s: &str, scope: &ExprScope) -> Vec<ExprIssue> {
             offset: start,
             len: end - start,
             message: "jinja statements ('{% … %}') are not supported".into(),
-            hint: Some(
-                "use the task's `when`, `with_items` or `next` instead of '{% if %}' or '{% for %}'"
-                    .into(),
-            ),
+            hint: Some(STATEMENT_HINT.into()),
         }),
-    }
     });
     out
 }
