@@ -3,7 +3,8 @@
 //! Feeds arbitrary text to `parse`, `check_template`, `constant_condition` and
 //! `has_template`, and checks the invariants the validator relies on: no
 //! panic, no hang, issue offsets inside the string and on char boundaries,
-//! nothing reported for a string `has_template` rejects, and every parsed
+//! nothing reported for a string `has_template` rejects, the dotted-name fast
+//! path agreeing with the full parser, and every parsed
 //! expression printing to text that parses back to the same tree.
 #![no_main]
 
@@ -63,6 +64,11 @@ fuzz_target!(|data: &[u8]| {
             in_iteration,
         };
         let issues = expr::check_template(s, &scope);
+        assert_eq!(
+            issues,
+            expr::check_template_reference(s, &scope),
+            "the fast path disagrees with the parser"
+        );
         if !expr::has_template(s) {
             assert!(issues.is_empty(), "issues without a template: {issues:?}");
         }
