@@ -133,10 +133,10 @@ export function renderDiagnostic(d, { onLocate } = {}) {
 }
 
 /** Counts line: "2 errors, 1 warning" with icons. */
-export function renderCounts({ errors, warnings }) {
+export function renderCounts({ errors, warnings }, { compact = false } = {}) {
   return h('span', { class: 'counts' },
-    h('span', { class: `count ${errors ? 'count-error' : 'count-zero'}` }, icon(errors ? 'error' : 'none'), plural(errors, 'error')),
-    h('span', { class: `count ${warnings ? 'count-warning' : 'count-zero'}` }, icon(warnings ? 'warning' : 'none'), plural(warnings, 'warning')));
+    (errors || !compact) && h('span', { class: `count ${errors ? 'count-error' : 'count-zero'}` }, icon(errors ? 'error' : 'none'), plural(errors, 'error')),
+    (warnings || !compact) && h('span', { class: `count ${warnings ? 'count-warning' : 'count-zero'}` }, icon(warnings ? 'warning' : 'none'), plural(warnings, 'warning')));
 }
 
 export function renderDiagnosticList(list, opts) {

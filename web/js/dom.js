@@ -47,6 +47,12 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+/** Append children to el, skipping null/undefined/false (unlike Element.append). */
+export function add(el, ...children) {
+  append(el, children);
+  return el;
+}
+
 /** Same as h, for SVG elements. */
 export function s(tag, attrs, ...children) {
   const el = document.createElementNS(SVG_NS, tag);

@@ -418,7 +418,7 @@ function overlaps(a, b) {
   return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
 }
 
-function drawScope(layout, ids, opts, parentUnreachable) {
+function drawScope(layout, ids, opts, parentUnreachable, nested = false) {
   const g = s('g', { class: 'scope' });
   const edgeLayer = s('g', { class: 'edges' });
   const nodeLayer = s('g', { class: 'nodes' });
@@ -472,8 +472,8 @@ function drawScope(layout, ids, opts, parentUnreachable) {
   }
 
   for (const v of layout.nodes) {
-    const entry = layout.entries.has(v.id);
-    const unreachable = parentUnreachable || !layout.reachable.has(v.id);
+    const entry = !nested && layout.entries.has(v.id);
+    const unreachable = parentUnreachable || (!nested && !layout.reachable.has(v.id));
     const parallel = !!v.inner;
     const outgoing = layout.edges.filter((e) => e.from === v.id).map((e) => `${e.labels.join('/')} → ${layout.nodes[e.to].name}`);
     const description = [`task ${v.name}`, v.sub, entry ? 'entry task' : null, unreachable ? 'unreachable' : null,
@@ -485,7 +485,7 @@ function drawScope(layout, ids, opts, parentUnreachable) {
       node.appendChild(s('rect', { class: 'group-box', width: v.w, height: v.h, rx: 8 }));
       node.appendChild(s('text', { class: 'node-name', x: 12, y: 18 }, truncate(v.name, Math.floor((v.w - 120) / CHAR_W) + 8)));
       node.appendChild(s('text', { class: 'node-sub group-sub', x: v.w - 10, y: 18, 'text-anchor': 'end' }, `parallel · ${v.task.tasks.length}`));
-      const inner = drawScope(v.inner, ids, opts, unreachable);
+      const inner = drawScope(v.inner, ids, opts, unreachable, true);
       inner.setAttribute('transform', `translate(${((v.w - (v.inner.width - 2 * MARGIN)) / 2 - MARGIN).toFixed(1)},${GROUP_HEAD - MARGIN})`);
       node.appendChild(inner);
     } else {

@@ -126,7 +126,7 @@ function renderGroup(g, { linkWorkflows }) {
   const head = h('div', { class: 'group-head' },
     groupBadge(g), title,
     g.file && h('span', { class: 'muted file' }, g.file),
-    (g.errors || g.warnings) ? renderCounts({ errors: g.errors, warnings: g.warnings }) : null);
+    (g.errors || g.warnings) ? renderCounts({ errors: g.errors, warnings: g.warnings }, { compact: true }) : null);
   if (!hasBody) return h('li', { class: `group group-${g.status} group-empty`, dataset: { ref: g.ref, status: g.status } }, head);
   // Diagnostics are authoritative; plain messages only when there are none.
   const body = g.diags.length

@@ -1,7 +1,7 @@
 // Pack page: metadata, Validate and Sync (dry run, prune with a confirmed
 // plan), the results grouped by workflow, and the registered workflows.
 
-import { h, badge, clear, toast } from '../dom.js';
+import { h, add, badge, clear, toast } from '../dom.js';
 import { api, listAll, enc, ApiError } from '../api.js';
 import { timeAgo, fmtTime, summaryStatus, plural, parseTime } from '../format.js';
 import { renderResult } from '../results.js';
@@ -25,10 +25,10 @@ function workflowsTable(list) {
     h('tbody', {}, list.map((w) => h('tr', { dataset: { ref: w.ref } },
       h('td', {}, h('a', { href: `#/workflows/${enc(w.ref)}`, class: 'ref' }, w.ref), w.label && h('span', { class: 'label' }, w.label)),
       h('td', {}, h('code', {}, w.version || '')),
-      h('td', { class: 'state-cell' },
+      h('td', {}, h('span', { class: 'state-cell' },
         w.enabled === false ? badge('none', 'disabled') : badge('ok', 'enabled'),
         w.stale ? badge('warning', 'stale', 'the file on disk has errors; this is the last good version') : null,
-        (w.warnings || []).length ? badge('warning', plural(w.warnings.length, 'warning')) : null),
+        (w.warnings || []).length ? badge('warning', plural(w.warnings.length, 'warning')) : null)),
       h('td', { class: 'num' }, String((w.definition?.tasks || []).length)),
       h('td', {}, h('time', { datetime: w.updated, title: fmtTime(w.updated) }, timeAgo(w.updated)))))));
 }
@@ -53,14 +53,14 @@ export async function packView(root, params, ctx) {
     h('label', { class: 'check' }, prune, ' Prune missing workflows'),
     busy);
 
-  root.append(head, summaries, actions, resultArea, workflowsArea);
+  add(root, head, summaries, actions, resultArea, workflowsArea);
 
   let pack = null;
   const loadPack = async () => {
     const env = await api('GET', `/api/v1/packs/${enc(ref)}`);
     pack = env.data;
     if (!ctx.alive()) return;
-    clear(head).append(
+    add(clear(head), 
       h('div', {},
         h('p', { class: 'crumbs' }, h('a', { href: '#/packs' }, 'Packs'), ' / '),
         h('h1', {}, pack.ref, pack.label && pack.label !== pack.ref ? h('span', { class: 'h1-sub' }, pack.label) : null),
@@ -74,7 +74,7 @@ export async function packView(root, params, ctx) {
       h('div', { class: 'page-actions' },
         h('a', { href: `#/packs/${enc(ref)}/runs`, class: 'btn', id: 'link-runs' }, 'Run history'),
         h('button', { type: 'button', class: 'btn btn-danger-quiet', onClick: confirmDelete }, 'Delete…')));
-    clear(summaries).append(
+    add(clear(summaries), 
       summaryLine('Last sync', pack.last_sync, 'sync'),
       summaryLine('Last validation', pack.last_validation, 'validate'));
   };
@@ -82,7 +82,7 @@ export async function packView(root, params, ctx) {
     const list = await listAll(`/api/v1/packs/${enc(ref)}/workflows`);
     if (!ctx.alive()) return;
     list.sort((a, b) => a.ref.localeCompare(b.ref));
-    clear(workflowsArea).append(h('h2', {}, 'Registered workflows ', h('span', { class: 'muted' }, `(${list.length})`)), workflowsTable(list));
+    add(clear(workflowsArea), h('h2', {}, 'Registered workflows ', h('span', { class: 'muted' }, `(${list.length})`)), workflowsTable(list));
   };
 
   const setBusy = (text) => {

@@ -1,7 +1,7 @@
 // Packs page: every pack with its label, version, workflow count and the
 // status of its latest sync and validation; sortable, filterable; create form.
 
-import { h, badge, clear, toast } from '../dom.js';
+import { h, add, badge, clear, toast } from '../dom.js';
 import { api, listAll, enc, ApiError } from '../api.js';
 import { timeAgo, fmtTime, summaryStatus, statusRank, plural } from '../format.js';
 
@@ -91,7 +91,7 @@ export async function packsView(root, _params, ctx) {
     createForm((pack) => {
       location.hash = `#/packs/${enc(pack.ref)}`;
     }));
-  root.append(
+  add(root, 
     h('div', { class: 'page-head' },
       h('h1', {}, 'Packs'),
       h('div', { class: 'page-actions' }, filter, countNote)),

@@ -1,7 +1,7 @@
 // Run history of a pack (sync and validation runs, newest first) and one
 // run with its full results and diagnostics.
 
-import { h, badge, clear } from '../dom.js';
+import { h, add, badge, clear } from '../dom.js';
 import { api, enc } from '../api.js';
 import { timeAgo, fmtTime, fmtDuration, plural } from '../format.js';
 import { renderResult } from '../results.js';
@@ -29,7 +29,7 @@ export async function runsView(root, params, ctx) {
   let page = Number(ctx.query.get('page')) || 1;
   const tableWrap = h('div', { class: 'table-wrap' });
   const pager = h('nav', { class: 'pager', 'aria-label': 'Pages' });
-  root.append(
+  add(root, 
     h('div', { class: 'page-head' },
       h('div', {},
         h('p', { class: 'crumbs' }, h('a', { href: '#/packs' }, 'Packs'), ' / ', h('a', { href: `#/packs/${enc(ref)}` }, ref), ' / '),
@@ -75,7 +75,7 @@ export async function runView(root, params, ctx) {
   const env = await api('GET', `/api/v1/runs/${enc(id)}`);
   if (!ctx.alive()) return;
   const run = env.data || {};
-  root.append(
+  add(root, 
     h('div', { class: 'page-head' },
       h('div', {},
         h('p', { class: 'crumbs' }, h('a', { href: '#/packs' }, 'Packs'), ' / ', h('a', { href: `#/packs/${enc(run.pack_ref)}` }, run.pack_ref), ' / ', h('a', { href: `#/packs/${enc(run.pack_ref)}/runs` }, 'runs'), ' / '),

@@ -2,7 +2,7 @@
 // as you type (debounced), marks diagnostics on the text (line background,
 // gutter icon, column underline) and lists them; shows the graph when valid.
 
-import { h, clear, icon, debounce, badge } from '../dom.js';
+import { h, add, clear, icon, debounce, badge } from '../dom.js';
 import { api, listAll, ApiError } from '../api.js';
 import { plural } from '../format.js';
 import { renderDiagnosticList, countSeverities, renderCounts, sortDiagnostics } from '../diagnostics.js';
@@ -76,7 +76,7 @@ export async function validateView(root, _params, ctx) {
   const exampleBtn = h('button', { type: 'button', class: 'btn btn-small' }, 'Load example');
   const clearBtn = h('button', { type: 'button', class: 'btn btn-small' }, 'Clear');
 
-  root.append(
+  add(root, 
     h('div', { class: 'page-head' },
       h('div', {}, h('h1', {}, 'Validate YAML'),
         h('p', { class: 'muted' }, 'Paste a workflow file: it is checked as you type, exactly as a sync would check it. Nothing is stored.')),
@@ -149,7 +149,7 @@ export async function validateView(root, _params, ctx) {
 
   const setStatus = (kind, node) => {
     status.className = `validate-status status-${kind}`;
-    clear(status).append(node);
+    add(clear(status), node);
   };
 
   const showResult = (data) => {
@@ -165,7 +165,7 @@ export async function validateView(root, _params, ctx) {
       ? renderDiagnosticList(diags, { onLocate: locate })
       : h('p', { class: 'muted' }, 'No problems found.'));
     if (data.workflow && Array.isArray(data.workflow.tasks)) {
-      clear(graphArea).append(h('h2', {}, 'Task graph'), graphPanel(data.workflow));
+      add(clear(graphArea), h('h2', {}, 'Task graph'), graphPanel(data.workflow));
       graphArea.hidden = false;
     } else {
       graphArea.hidden = true;
@@ -245,10 +245,10 @@ export async function validateView(root, _params, ctx) {
     const packs = await listAll('/api/v1/packs');
     if (!ctx.alive()) return;
     for (const p of packs) packList.appendChild(h('option', { value: p.ref }, p.label || p.ref));
-    packInput.value = ctx.query.get('pack') || (packs[0] && packs[0].ref) || 'default';
+    if (!packInput.value) packInput.value = ctx.query.get('pack') || (packs[0] && packs[0].ref) || 'default';
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return;
-    packInput.value = 'default';
+    if (!packInput.value) packInput.value = 'default';
   }
   run();
 }

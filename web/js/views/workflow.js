@@ -1,7 +1,7 @@
 // Workflow page: metadata, tags, enabled toggle, warnings, the task graph,
 // the normalized definition (JSON) and the original YAML.
 
-import { h, badge, clear, toast } from '../dom.js';
+import { h, add, badge, clear, toast } from '../dom.js';
 import { api, enc, ApiError } from '../api.js';
 import { timeAgo, fmtTime, plural } from '../format.js';
 import { renderGraph, countTasks } from '../graph.js';
@@ -40,7 +40,7 @@ export function graphPanel(definition) {
       if (selected) selected.classList.remove('selected');
       selected = el;
       el.classList.add('selected');
-      clear(details).append(
+      add(clear(details), 
         h('h3', {}, 'Task ', h('code', {}, name)),
         h('pre', { class: 'json' }, JSON.stringify(task, null, 2)));
     },
@@ -104,12 +104,12 @@ export async function workflowView(root, params, ctx) {
     ].map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v))));
 
   const warnings = diags.length
-    ? h('section', { class: 'panel' }, h('h2', {}, 'Diagnostics ', renderCounts(countSeverities(diags))), renderDiagnosticList(diags))
+    ? h('section', { class: 'panel' }, h('h2', {}, 'Diagnostics ', renderCounts(countSeverities(diags), { compact: true })), renderDiagnosticList(diags))
     : (wf.warnings || []).length
       ? h('section', { class: 'panel' }, h('h2', {}, plural(wf.warnings.length, 'warning')), h('ul', { class: 'messages' }, wf.warnings.map((w) => h('li', {}, badge('warning', 'warning'), ' ', w))))
       : null;
 
-  root.append(
+  add(root, 
     h('div', { class: 'page-head' },
       h('div', {},
         h('p', { class: 'crumbs' }, h('a', { href: '#/packs' }, 'Packs'), ' / ', h('a', { href: `#/packs/${enc(wf.pack_ref)}` }, wf.pack_ref), ' / '),
