@@ -34,6 +34,14 @@ if [[ ! -d tests/e2e/node_modules/playwright-core ]]; then
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+echo "e2e: graph layout unit tests (node --test)"
+unit_status=0
+node --test tests/e2e/unit/ >"${TMPDIR:-/tmp}/attune-e2e-unit.log" 2>&1 || unit_status=$?
+grep -E '^# (tests|pass|fail) ' "${TMPDIR:-/tmp}/attune-e2e-unit.log" || true
+if [[ $unit_status -ne 0 ]]; then
+  cat "${TMPDIR:-/tmp}/attune-e2e-unit.log" >&2
+fi
+
 tmp="$(mktemp -d)"
 server_pid=""
 cleanup() {
@@ -79,5 +87,9 @@ CHROMIUM="$chromium_bin" node tests/e2e/e2e.mjs "${args[@]}" || status=$?
 if [[ $status -ne 0 ]]; then
   echo "e2e: server log (last 40 lines):" >&2
   tail -n 40 "$tmp/server.log" >&2
+fi
+if [[ $unit_status -ne 0 ]]; then
+  echo "e2e: the graph layout unit tests failed" >&2
+  status=1
 fi
 exit $status

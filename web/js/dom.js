@@ -1,12 +1,17 @@
 // Small DOM helpers: element construction without innerHTML, SVG elements,
 // and status icons drawn as SVG (no icon font, no external file).
 
-const SVG_NS = (() => {
-  // The HTML parser puts <svg> in the SVG namespace; read it from there.
-  const tpl = document.createElement('template');
-  tpl.innerHTML = '<svg></svg>';
-  return tpl.content.firstChild.namespaceURI;
-})();
+let svgNs = null;
+function svgNamespace() {
+  // The HTML parser puts <svg> in the SVG namespace; read it from there
+  // (lazily, so modules importing this one also load outside a browser).
+  if (!svgNs) {
+    const tpl = document.createElement('template');
+    tpl.innerHTML = '<svg></svg>';
+    svgNs = tpl.content.firstChild.namespaceURI;
+  }
+  return svgNs;
+}
 
 function applyAttrs(el, attrs, svg) {
   for (const [key, value] of Object.entries(attrs || {})) {
@@ -55,7 +60,7 @@ export function add(el, ...children) {
 
 /** Same as h, for SVG elements. */
 export function s(tag, attrs, ...children) {
-  const el = document.createElementNS(SVG_NS, tag);
+  const el = document.createElementNS(svgNamespace(), tag);
   applyAttrs(el, attrs, true);
   append(el, children);
   return el;

@@ -18,7 +18,7 @@ function summaryLine(title, summary, kind) {
 
 function workflowsTable(list) {
   if (!list.length) return h('p', { class: 'empty' }, 'No workflows registered for this pack yet.');
-  return h('table', { class: 'data workflows-table' },
+  return h('div', { class: 'table-scroll' }, h('table', { class: 'data workflows-table' },
     h('thead', {}, h('tr', {},
       h('th', { scope: 'col' }, 'Workflow'), h('th', { scope: 'col' }, 'Version'), h('th', { scope: 'col' }, 'State'),
       h('th', { scope: 'col' }, 'Tasks'), h('th', { scope: 'col' }, 'Updated'))),
@@ -30,7 +30,7 @@ function workflowsTable(list) {
         w.stale ? badge('warning', 'stale', 'the file on disk has errors; this is the last good version') : null,
         (w.warnings || []).length ? badge('warning', plural(w.warnings.length, 'warning')) : null)),
       h('td', { class: 'num' }, String((w.definition?.tasks || []).length)),
-      h('td', {}, h('time', { datetime: w.updated, title: fmtTime(w.updated) }, timeAgo(w.updated)))))));
+      h('td', {}, h('time', { datetime: w.updated, title: fmtTime(w.updated) }, timeAgo(w.updated))))))));
 }
 
 export async function packView(root, params, ctx) {
