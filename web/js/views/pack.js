@@ -79,7 +79,15 @@ export async function packView(root, params, ctx) {
       summaryLine('Last validation', pack.last_validation, 'validate'));
   };
   const loadWorkflows = async () => {
-    const list = await listAll(`/api/v1/packs/${enc(ref)}/workflows`);
+    let list;
+    try {
+      list = await listAll(`/api/v1/packs/${enc(ref)}/workflows`);
+    } catch (err) {
+      if (!ctx.alive() || (err instanceof ApiError && err.status === 401)) return;
+      add(clear(workflowsArea), h('h2', {}, 'Registered workflows'),
+        h('p', { class: 'notice notice-error' }, badge('error', 'error'), ` cannot list the workflows: ${err.message}`));
+      return;
+    }
     if (!ctx.alive()) return;
     list.sort((a, b) => a.ref.localeCompare(b.ref));
     add(clear(workflowsArea), h('h2', {}, 'Registered workflows ', h('span', { class: 'muted' }, `(${list.length})`)), workflowsTable(list));

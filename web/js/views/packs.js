@@ -31,7 +31,7 @@ function statusKey(summary) {
 
 function createForm(onCreated) {
   const fields = {
-    ref: h('input', { id: 'new-ref', name: 'ref', required: true, pattern: REF_RE.source, placeholder: 'my_pack', autocomplete: 'off', spellcheck: 'false', autocapitalize: 'off' }),
+    ref: h('input', { id: 'new-ref', name: 'ref', required: true, pattern: '[A-Za-z0-9][A-Za-z0-9_.\\-]{0,127}', placeholder: 'my_pack', autocomplete: 'off', spellcheck: 'false', autocapitalize: 'off' }),
     label: h('input', { id: 'new-label', name: 'label', required: true, placeholder: 'My Pack' }),
     version: h('input', { id: 'new-version', name: 'version', required: true, value: '1.0.0' }),
     description: h('input', { id: 'new-description', name: 'description', placeholder: 'optional' }),
