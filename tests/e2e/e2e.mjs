@@ -158,7 +158,6 @@ await step(`Validate shows unknown-task at line ${BROKEN_LINE} with its snippet`
   const msg = await diag.locator('.diag-msg').textContent();
   assert(/verfy/.test(msg || ''), `message was '${msg}'`);
   await page.locator(`.group-failed[data-ref="${PACK}.deploy"]`).waitFor();
-  await shot('pack-errors.png');
 });
 
 await step('fix the file on disk, press Sync, see the workflow registered', async () => {
@@ -180,7 +179,6 @@ await step('the workflow page draws one SVG node per task', async () => {
   assert(edges === 3, `found ${edges} edges, expected 3`);
   const entry = await page.locator('svg.task-graph .task-entry').evaluateAll((els) => els.map((el) => el.getAttribute('data-task')));
   assert(entry.join() === 'build', `entry tasks ${entry.join(',')}`);
-  await shot('workflow-graph.png', page.locator('#graph'));
 });
 
 await step('the paste-YAML page marks the error on the text as you type', async () => {
@@ -192,7 +190,6 @@ await step('the paste-YAML page marks the error on the text as you type', async 
   const gutter = (await page.locator('.editor-gutter .gl-error').first().textContent() || '').trim();
   assert(gutter === String(BROKEN_LINE), `gutter marked line '${gutter}'`);
   assert((await page.locator('.editor-backdrop mark.ul-error').first().textContent()) === 'verfy', 'column not underlined');
-  await shot('validate-yaml.png');
   await page.fill('#v-yaml', FIXED);
   await page.locator('#v-status .badge-ok, #v-status .badge-warning').first().waitFor();
   await page.locator('#v-graph .task-node').first().waitFor();
@@ -202,7 +199,6 @@ await step('the packs page lists the pack with its sync status', async () => {
   await page.click('#topnav a[href="#/packs"]');
   const row = page.locator(`.packs-table tr[data-ref="${PACK}"]`);
   await row.waitFor();
-  await shot('packs.png');
   const text = await row.textContent();
   assert(/ok|warning/.test(text || ''), `row text '${text}'`);
 });
@@ -222,6 +218,51 @@ await step('no script error in the page', async () => {
   const real = pageErrors.filter((e) => !/status of 401|status of 404/.test(e));
   assert(real.length === 0, `page errors: ${real.slice(0, 3).join(' | ')}`);
 });
+
+if (SHOTS) {
+  // Screenshots for docs/screenshots, from a richer pack (tests/e2e/fixtures/showcase).
+  await step('screenshots of the showcase pack', async () => {
+    const here = path.dirname(new URL(import.meta.url).pathname);
+    fs.cpSync(path.join(here, 'fixtures', 'showcase'), path.join(PACKS_DIR, 'showcase'), { recursive: true });
+    await page.goto(`${BASE}/`);
+    await page.waitForURL(/#\/login/);
+    await page.fill('#password', PASSWORD);
+    await page.click('form.login-form button[type=submit]');
+    await page.waitForURL(/#\/packs$/);
+    await page.click('#new-pack > summary');
+    await page.fill('#new-ref', 'showcase');
+    await page.fill('#new-label', 'Showcase');
+    await page.fill('#new-description', 'Release pipelines');
+    await page.fill('#new-tags', 'release, demo');
+    await page.click('#create-pack');
+    await page.waitForURL(/#\/packs\/showcase$/);
+    await page.click('#btn-validate');
+    await page.locator('.result-validate .diag').first().waitFor();
+    await shot('pack-errors.png');
+    await page.goto(`${BASE}/#/workflows/showcase.release`);
+    await page.locator('svg.task-graph .task-node').first().waitFor();
+    await page.locator('svg.task-graph .task-node[data-task="check_health"]').click();
+    await shot('workflow-graph.png', page.locator('#graph'));
+    await shot('workflow-page.png');
+    await page.goto(`${BASE}/#/packs`);
+    await page.locator('.packs-table tr[data-ref="showcase"]').waitFor();
+    await shot('packs.png');
+    await page.goto(`${BASE}/#/validate`);
+    await page.locator('#v-yaml').waitFor();
+    await page.fill('#v-pack', 'showcase');
+    await page.fill('#v-name', 'rollout');
+    await page.fill('#v-yaml', fs.readFileSync(path.join(here, 'fixtures', 'showcase', 'workflows', 'rollout.yaml'), 'utf8'));
+    await page.locator('.validate-diags .diag').first().waitFor();
+    await page.locator('#v-yaml').evaluate((el) => el.blur());
+    await shot('validate-yaml.png');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${BASE}/#/packs/showcase`);
+    await page.click('#btn-validate');
+    await page.locator('.result-validate .diag').first().waitFor();
+    await shot('pack-phone.png');
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+}
 
 await context.close();
 fs.rmSync(userDataDir, { recursive: true, force: true });
