@@ -1,1 +1,737 @@
-//! Configuration.
+//! Configuration: defaults, then `config.yaml`, then `ATTUNE__…` environment
+//! variables, then command-line flags; later wins.
+//!
+//! Every key has a fixed environment name (`server.port` ↔
+//! `ATTUNE__SERVER__PORT`). Unknown keys and unknown `ATTUNE__*` variables are
+//! errors, and every error names the key and where the value came from
+//! (`file:line:column`, the variable, or the flag). Loading is a pure
+//! function of its [`Sources`] so tests need not touch the process
+//! environment.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Environment variable naming the config file (when `--config` is absent).
+pub const CONFIG_ENV: &str = "ATTUNE_CONFIG";
+/// Prefix of the per-key environment variables.
+pub const ENV_PREFIX: &str = "ATTUNE__";
+/// Request bodies above this many bytes are refused with 413 (fixed).
+pub const REQUEST_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// A string that never shows in `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// `server.*`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    pub host: String,
+    pub port: u16,
+}
+
+/// `auth.*`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthConfig {
+    /// Access token lifetime in seconds.
+    pub access_token_ttl: u64,
+    /// Refresh token lifetime in seconds.
+    pub refresh_token_ttl: u64,
+    /// Signing secret; generated and kept in the database when absent.
+    pub jwt_secret: Option<Secret>,
+}
+
+/// `log.*`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    pub format: LogFormat,
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub packs_base_dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub server: ServerConfig,
+    /// Password of the first `admin` user (first start only).
+    pub admin_password: Option<Secret>,
+    pub max_workflow_file_bytes: u64,
+    pub auth: AuthConfig,
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            packs_base_dir: PathBuf::from("/opt/attune/packs"),
+            data_dir: PathBuf::from("/var/lib/attune"),
+            server: ServerConfig {
+                host: "127.0.0.1".into(),
+                port: 8080,
+            },
+            admin_password: None,
+            max_workflow_file_bytes: 1024 * 1024,
+            auth: AuthConfig {
+                access_token_ttl: 3600,
+                refresh_token_ttl: 7 * 24 * 3600,
+                jwt_secret: None,
+            },
+            log: LogConfig {
+                format: LogFormat::Text,
+            },
+        }
+    }
+}
+
+/// Every configuration key, in documentation order.
+pub const KEYS: &[&str] = &[
+    "packs_base_dir",
+    "data_dir",
+    "server.host",
+    "server.port",
+    "admin_password",
+    "max_workflow_file_bytes",
+    "auth.access_token_ttl",
+    "auth.refresh_token_ttl",
+    "auth.jwt_secret",
+    "log.format",
+];
+
+/// Keys whose values are never echoed in messages.
+const SECRET_KEYS: &[&str] = &["admin_password", "auth.jwt_secret"];
+
+/// The environment variable of a key (`server.port` → `ATTUNE__SERVER__PORT`).
+pub fn env_name(key: &str) -> String {
+    format!("{ENV_PREFIX}{}", key.replace('.', "__").to_uppercase())
+}
+
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    File {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+    },
+    Env(String),
+    Flag(String),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::File { path, line, column } => {
+                write!(f, "{}:{line}:{column}", path.display())
+            }
+            Source::Env(name) => f.write_str(name),
+            Source::Flag(name) => f.write_str(name),
+        }
+    }
+}
+
+/// A configuration error; the message names the key and its source.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("unknown key '{key}' in {origin}{}", did_you_mean(.suggestion))]
+    UnknownKey {
+        key: String,
+        origin: Source,
+        suggestion: Option<String>,
+    },
+    #[error("invalid value {} for {key} from {origin}: {expected}", shown(.value))]
+    InvalidValue {
+        key: String,
+        /// `None` for secrets.
+        value: Option<String>,
+        origin: Source,
+        expected: String,
+    },
+    #[error("cannot read config file {}: {message}", .path.display())]
+    File { path: PathBuf, message: String },
+    #[error("invalid YAML in {}:{line}:{column}: {message}", .path.display())]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
+fn did_you_mean(suggestion: &Option<String>) -> String {
+    match suggestion {
+        Some(s) => format!("; did you mean '{s}'?"),
+        None => format!("; known keys: {}", KEYS.join(", ")),
+    }
+}
+
+fn shown(value: &Option<String>) -> String {
+    match value {
+        Some(v) => format!("'{v}'"),
+        None => "(hidden)".into(),
+    }
+}
+
+/// A raw value: text (environment, flags) or a parsed YAML/JSON value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawValue {
+    Text(String),
+    Json(serde_json::Value),
+}
+
+impl RawValue {
+    fn display(&self) -> String {
+        match self {
+            RawValue::Text(s) => s.clone(),
+            RawValue::Json(serde_json::Value::String(s)) => s.clone(),
+            RawValue::Json(v) => v.to_string(),
+        }
+    }
+
+    fn as_text(&self) -> Option<String> {
+        match self {
+            RawValue::Text(s) => Some(s.clone()),
+            RawValue::Json(serde_json::Value::String(s)) => Some(s.clone()),
+            RawValue::Json(serde_json::Value::Number(n)) => Some(n.to_string()),
+            RawValue::Json(serde_json::Value::Bool(b)) => Some(b.to_string()),
+            RawValue::Json(_) => None,
+        }
+    }
+}
+
+/// One flag given on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagValue {
+    pub key: &'static str,
+    pub flag: &'static str,
+    pub value: String,
+}
+
+/// Everything configuration is loaded from.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// `--config` (wins over `ATTUNE_CONFIG` in `env`).
+    pub config_flag: Option<PathBuf>,
+    /// Environment variables (only `ATTUNE_CONFIG` and `ATTUNE__*` matter).
+    pub env: Vec<(String, String)>,
+    pub flags: Vec<FlagValue>,
+}
+
+impl Sources {
+    /// The process environment's relevant variables. A non-UTF-8 value of an
+    /// attune variable is reported, not ignored.
+    pub fn process_env() -> Result<Vec<(String, String)>, ConfigError> {
+        let mut out = Vec::new();
+        for (name, value) in std::env::vars_os() {
+            let Some(name) = name.to_str() else { continue };
+            if name != CONFIG_ENV && !name.starts_with(ENV_PREFIX) {
+                continue;
+            }
+            match value.into_string() {
+                Ok(v) => out.push((name.to_string(), v)),
+                Err(_) => {
+                    return Err(ConfigError::InvalidValue {
+                        key: name.to_string(),
+                        value: None,
+                        origin: Source::Env(name.to_string()),
+                        expected: "expected valid UTF-8".into(),
+                    });
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+impl Config {
+    /// Loads defaults → file → environment → flags.
+    pub fn load(sources: &Sources) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        let file = sources.config_flag.clone().or_else(|| {
+            sources
+                .env
+                .iter()
+                .find(|(k, _)| k == CONFIG_ENV)
+                .map(|(_, v)| PathBuf::from(v))
+        });
+        if let Some(path) = file {
+            for (key, value, source) in read_file_entries(&path)? {
+                config.set(&key, &value, source)?;
+            }
+        }
+        for (name, value) in &sources.env {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let key = rest.to_lowercase().replace("__", ".");
+            if !KEYS.contains(&key.as_str()) {
+                let suggestion = suggest(&key).map(|k| env_name(&k));
+                return Err(ConfigError::UnknownKey {
+                    key: name.clone(),
+                    origin: Source::Env("the environment".into()),
+                    suggestion,
+                });
+            }
+            config.set(
+                &key,
+                &RawValue::Text(value.clone()),
+                Source::Env(name.clone()),
+            )?;
+        }
+        for flag in &sources.flags {
+            config.set(
+                flag.key,
+                &RawValue::Text(flag.value.clone()),
+                Source::Flag(flag.flag.to_string()),
+            )?;
+        }
+        Ok(config)
+    }
+
+    /// Sets one key from one source.
+    pub fn set(&mut self, key: &str, raw: &RawValue, source: Source) -> Result<(), ConfigError> {
+        let invalid = |expected: &str| ConfigError::InvalidValue {
+            key: key.to_string(),
+            value: if SECRET_KEYS.contains(&key) {
+                None
+            } else {
+                Some(raw.display())
+            },
+            origin: source.clone(),
+            expected: expected.to_string(),
+        };
+        match key {
+            "packs_base_dir" | "data_dir" => {
+                let text = raw
+                    .as_text()
+                    .filter(|s| !s.trim().is_empty())
+                    .ok_or_else(|| invalid("expected a directory path"))?;
+                let path = PathBuf::from(text);
+                if key == "data_dir" {
+                    self.data_dir = path;
+                } else {
+                    self.packs_base_dir = path;
+                }
+            }
+            "server.host" => {
+                let text = raw
+                    .as_text()
+                    .filter(|s| valid_host(s))
+                    .ok_or_else(|| invalid("expected an IP address or host name"))?;
+                self.server.host = text;
+            }
+            "server.port" => {
+                self.server.port = raw
+                    .as_text()
+                    .and_then(|s| s.trim().parse::<u16>().ok())
+                    .ok_or_else(|| invalid("expected a port number 0-65535"))?;
+            }
+            "admin_password" => {
+                let text = raw
+                    .as_text()
+                    .filter(|s| s.chars().count() >= crate::auth::password::MIN_PASSWORD_LEN)
+                    .ok_or_else(|| invalid("expected a password of at least 8 characters"))?;
+                self.admin_password = Some(Secret::new(text));
+            }
+            "max_workflow_file_bytes" => {
+                self.max_workflow_file_bytes = raw
+                    .as_text()
+                    .and_then(|s| s.trim().parse::<u64>().ok())
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| invalid("expected a positive number of bytes"))?;
+            }
+            "auth.access_token_ttl" | "auth.refresh_token_ttl" => {
+                let secs = raw
+                    .as_text()
+                    .and_then(|s| parse_duration_secs(&s))
+                    .ok_or_else(|| {
+                        invalid("expected a positive duration: seconds, or a number with s, m, h or d (\"30m\", \"7d\")")
+                    })?;
+                if key == "auth.access_token_ttl" {
+                    self.auth.access_token_ttl = secs;
+                } else {
+                    self.auth.refresh_token_ttl = secs;
+                }
+            }
+            "auth.jwt_secret" => {
+                let text = raw
+                    .as_text()
+                    .filter(|s| s.len() >= 32)
+                    .ok_or_else(|| invalid("expected a secret of at least 32 characters"))?;
+                self.auth.jwt_secret = Some(Secret::new(text));
+            }
+            "log.format" => {
+                self.log.format = match raw.as_text().as_deref().map(str::trim) {
+                    Some("text") => LogFormat::Text,
+                    Some("json") => LogFormat::Json,
+                    _ => return Err(invalid("expected 'text' or 'json'")),
+                };
+            }
+            _ => {
+                return Err(ConfigError::UnknownKey {
+                    key: key.to_string(),
+                    origin: source,
+                    suggestion: suggest(key),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn valid_host(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+}
+
+/// The closest known key, if it is close enough.
+fn suggest(key: &str) -> Option<String> {
+    KEYS.iter()
+        .map(|k| (strsim::jaro_winkler(key, k), *k))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k.to_string())
+}
+
+/// Parses `3600`, `90s`, `30m`, `1h`, `7d` into seconds (> 0).
+pub fn parse_duration_secs(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (digits, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => s.split_at(i),
+        None => (s, ""),
+    };
+    let n: u64 = digits.parse().ok()?;
+    let factor = match unit.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return None,
+    };
+    n.checked_mul(factor).filter(|v| *v > 0)
+}
+
+/// Reads `config.yaml` into (key, value, source) entries, keys flattened
+/// with dots (`server: {port: 1}` → `server.port`).
+fn read_file_entries(path: &Path) -> Result<Vec<(String, RawValue, Source)>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    file::entries(path, &text)
+}
+
+mod file {
+    //! `config.yaml` → flat `(key, value, source)` entries through the
+    //! project's YAML layer (positions for every key and value).
+    use super::*;
+    use crate::workflow::yaml::{self, Node, NodeKind};
+
+    /// Sections whose keys are nested one level (`server: {port: 1}`).
+    const SECTIONS: &[&str] = &["server", "auth", "log"];
+
+    pub(super) fn entries(
+        path: &Path,
+        text: &str,
+    ) -> Result<Vec<(String, RawValue, Source)>, ConfigError> {
+        let root = yaml::parse_document(text, &yaml::Limits::default()).map_err(|e| {
+            ConfigError::Syntax {
+                path: path.to_path_buf(),
+                line: e.pos.line as usize,
+                column: e.pos.column as usize,
+                message: e.message.clone(),
+            }
+        })?;
+        let mut out = Vec::new();
+        match &root.kind {
+            NodeKind::Null => {}
+            NodeKind::Map(_) => collect(path, &root, "", &mut out)?,
+            _ => {
+                return Err(ConfigError::InvalidValue {
+                    key: "(top level)".into(),
+                    value: None,
+                    origin: source(path, &root),
+                    expected: format!(
+                        "expected a mapping of keys such as 'server: {{port: 8080}}', found {}",
+                        root.type_name()
+                    ),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn source(path: &Path, node: &Node) -> Source {
+        Source::File {
+            path: path.to_path_buf(),
+            line: node.line() as usize,
+            column: node.column() as usize,
+        }
+    }
+
+    fn collect(
+        path: &Path,
+        map: &Node,
+        prefix: &str,
+        out: &mut Vec<(String, RawValue, Source)>,
+    ) -> Result<(), ConfigError> {
+        for entry in map.as_map().unwrap_or_default() {
+            let name = entry
+                .key
+                .scalar_text()
+                .unwrap_or_else(|| entry.key.to_json().to_string());
+            let key = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}.{name}")
+            };
+            if prefix.is_empty() && SECTIONS.contains(&name.as_str()) {
+                match &entry.value.kind {
+                    NodeKind::Map(_) => collect(path, &entry.value, &key, out)?,
+                    NodeKind::Null => {}
+                    _ => {
+                        return Err(ConfigError::InvalidValue {
+                            key,
+                            value: None,
+                            origin: source(path, &entry.value),
+                            expected: format!(
+                                "expected a mapping of keys, found {}",
+                                entry.value.type_name()
+                            ),
+                        });
+                    }
+                }
+                continue;
+            }
+            if !KEYS.contains(&key.as_str()) {
+                return Err(ConfigError::UnknownKey {
+                    suggestion: suggest(&key),
+                    key,
+                    origin: source(path, &entry.key),
+                });
+            }
+            // `key:` with no value means "not set here".
+            if entry.value.is_null() {
+                continue;
+            }
+            out.push((
+                key,
+                RawValue::Json(entry.value.to_json()),
+                source(path, &entry.value),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Sources {
+        Sources {
+            env: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn defaults_match_the_product_table() {
+        let c = Config::load(&Sources::default()).unwrap();
+        assert_eq!(c.packs_base_dir, PathBuf::from("/opt/attune/packs"));
+        assert_eq!(c.data_dir, PathBuf::from("/var/lib/attune"));
+        assert_eq!(c.server.host, "127.0.0.1");
+        assert_eq!(c.server.port, 8080);
+        assert_eq!(c.max_workflow_file_bytes, 1_048_576);
+        assert_eq!(c.auth.access_token_ttl, 3600);
+        assert_eq!(c.auth.refresh_token_ttl, 604_800);
+    }
+
+    #[test]
+    fn env_names_follow_the_fixed_table() {
+        assert_eq!(env_name("packs_base_dir"), "ATTUNE__PACKS_BASE_DIR");
+        assert_eq!(env_name("server.port"), "ATTUNE__SERVER__PORT");
+        assert_eq!(env_name("admin_password"), "ATTUNE__ADMIN_PASSWORD");
+    }
+
+    #[test]
+    fn flags_win_over_environment() {
+        let mut s = env(&[
+            ("ATTUNE__SERVER__PORT", "9000"),
+            ("ATTUNE__PACKS_BASE_DIR", "/env/packs"),
+            ("PATH", "/bin"),
+        ]);
+        s.flags.push(FlagValue {
+            key: "server.port",
+            flag: "--port",
+            value: "9100".into(),
+        });
+        let c = Config::load(&s).unwrap();
+        assert_eq!(c.server.port, 9100);
+        assert_eq!(c.packs_base_dir, PathBuf::from("/env/packs"));
+    }
+
+    #[test]
+    fn a_bad_port_names_the_key_and_the_variable() {
+        let err = Config::load(&env(&[("ATTUNE__SERVER__PORT", "abc")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid value 'abc' for server.port from ATTUNE__SERVER__PORT: expected a port number 0-65535"
+        );
+    }
+
+    #[test]
+    fn an_unknown_variable_suggests_the_right_one() {
+        let err = Config::load(&env(&[("ATTUNE__SERVER__PROT", "1")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown key 'ATTUNE__SERVER__PROT' in the environment; did you mean 'ATTUNE__SERVER__PORT'?"
+        );
+    }
+
+    #[test]
+    fn secrets_are_not_echoed() {
+        let err = Config::load(&env(&[("ATTUNE__ADMIN_PASSWORD", "short")])).unwrap_err();
+        assert!(!err.to_string().contains("short"), "{err}");
+        let c = Config::load(&env(&[("ATTUNE__ADMIN_PASSWORD", "long-enough")])).unwrap();
+        assert!(!format!("{c:?}").contains("long-enough"));
+    }
+
+    fn with_file(text: &str, env_pairs: &[(&str, &str)]) -> (tempfile::TempDir, Sources) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.yaml");
+        std::fs::write(&path, text).unwrap();
+        let mut s = env(env_pairs);
+        s.config_flag = Some(path);
+        (dir, s)
+    }
+
+    #[test]
+    fn the_packaged_config_file_loads() {
+        let text = include_str!("../packaging/config.yaml");
+        let (_dir, s) = with_file(text, &[]);
+        let c = Config::load(&s).unwrap();
+        assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn file_values_lose_to_environment_and_flags() {
+        let text = "data_dir: /from/file\nserver:\n  port: 1000\n  host: 0.0.0.0\nauth:\n  access_token_ttl: 30m\nlog:\n  format: json\n";
+        let (_dir, mut s) = with_file(text, &[("ATTUNE__SERVER__PORT", "2000")]);
+        let c = Config::load(&s).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(c.server.port, 2000);
+        assert_eq!(c.server.host, "0.0.0.0");
+        assert_eq!(c.auth.access_token_ttl, 1800);
+        assert_eq!(c.log.format, LogFormat::Json);
+        s.flags.push(FlagValue {
+            key: "server.port",
+            flag: "--port",
+            value: "3000".into(),
+        });
+        assert_eq!(Config::load(&s).unwrap().server.port, 3000);
+    }
+
+    #[test]
+    fn the_config_env_var_names_the_file_and_the_flag_wins_over_it() {
+        let (dir, _) = with_file("server:\n  port: 1111\n", &[]);
+        let path = dir.path().join("config.yaml");
+        let s = env(&[(CONFIG_ENV, path.to_str().unwrap())]);
+        assert_eq!(Config::load(&s).unwrap().server.port, 1111);
+        let other = dir.path().join("other.yaml");
+        std::fs::write(&other, "server:\n  port: 2222\n").unwrap();
+        let mut s = s;
+        s.config_flag = Some(other);
+        assert_eq!(Config::load(&s).unwrap().server.port, 2222);
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_names_its_position_and_a_suggestion() {
+        let (dir, s) = with_file("# attune\nserver:\n  prot: 8080\n", &[]);
+        let err = Config::load(&s).unwrap_err().to_string();
+        let path = dir.path().join("config.yaml");
+        assert_eq!(
+            err,
+            format!(
+                "unknown key 'server.prot' in {}:3:3; did you mean 'server.port'?",
+                path.display()
+            )
+        );
+    }
+
+    #[test]
+    fn a_bad_value_in_the_file_names_key_and_position() {
+        let (dir, s) = with_file("server:\n  port: abc\n", &[]);
+        let err = Config::load(&s).unwrap_err().to_string();
+        let path = dir.path().join("config.yaml");
+        assert_eq!(
+            err,
+            format!(
+                "invalid value 'abc' for server.port from {}:2:9: expected a port number 0-65535",
+                path.display()
+            )
+        );
+    }
+
+    #[test]
+    fn broken_or_missing_files_are_clear_errors() {
+        let (_dir, s) = with_file("server: [1,\n", &[]);
+        let err = Config::load(&s).unwrap_err().to_string();
+        assert!(err.starts_with("invalid YAML in "), "{err}");
+        let (_dir, s) = with_file("- a\n- b\n", &[]);
+        let err = Config::load(&s).unwrap_err().to_string();
+        assert!(err.contains("expected a mapping"), "{err}");
+        let (_dir, s) = with_file("server: 5\n", &[]);
+        assert!(Config::load(&s).is_err());
+        let s = Sources {
+            config_flag: Some(PathBuf::from("/nonexistent/attune.yaml")),
+            ..Default::default()
+        };
+        let err = Config::load(&s).unwrap_err().to_string();
+        assert!(
+            err.starts_with("cannot read config file /nonexistent/attune.yaml: "),
+            "{err}"
+        );
+        // an empty file is no configuration at all
+        let (_dir, s) = with_file("", &[]);
+        assert_eq!(Config::load(&s).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn durations_accept_units() {
+        assert_eq!(parse_duration_secs("3600"), Some(3600));
+        assert_eq!(parse_duration_secs("1h"), Some(3600));
+        assert_eq!(parse_duration_secs("30m"), Some(1800));
+        assert_eq!(parse_duration_secs("7d"), Some(604_800));
+        assert_eq!(parse_duration_secs("0"), None);
+        assert_eq!(parse_duration_secs("1w"), None);
+        assert_eq!(parse_duration_secs(""), None);
+        assert_eq!(parse_duration_secs("99999999999999999999d"), None);
+    }
+}

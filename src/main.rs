@@ -1,3 +1,47 @@
-fn main() {
-    println!("attune {}", env!("CARGO_PKG_VERSION"));
+//! The `attune` binary: parses the command line and calls into the library.
+//! Exit status: 0 success, 1 failure, 2 bad usage.
+
+use std::process::ExitCode;
+
+use attune::cli;
+use clap::{Parser, Subcommand};
+
+/// attune: load, validate and register automation-pack workflows, and serve
+/// them over a REST API and a web UI.
+#[derive(Debug, Parser)]
+#[command(name = "attune", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// `attune` alone is `attune serve`
+    #[command(flatten)]
+    serve: cli::serve::ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the appliance (the default command)
+    Serve(cli::serve::ServeArgs),
+    /// Manage users while the server is stopped
+    #[command(subcommand)]
+    User(cli::user::UserCommand),
+    /// Print an access token for scripts (while the server is stopped)
+    Token(cli::token::TokenArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => cli::serve::run(cli.serve),
+        Some(Command::Serve(args)) => cli::serve::run(args),
+        Some(Command::User(cmd)) => cli::user::run(cmd),
+        Some(Command::Token(args)) => cli::token::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
 }

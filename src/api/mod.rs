@@ -1,1 +1,184 @@
-//! TODO: owned by a module author.
+//! The HTTP layer: the only module that speaks HTTP.
+//!
+//! One module per resource, each with `pub fn router() -> Router<AppState>`
+//! and its handlers beside the routes. [`router`] assembles them with the
+//! shared layers: request-body limit (413 in the envelope), one log line per
+//! request, and JSON fallbacks for unknown routes and methods.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod packs;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::config::REQUEST_BODY_LIMIT;
+pub use error::ApiError;
+
+/// Success envelope: `{"data": …, "message": …}` (message only when set).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Envelope<T> {
+    pub data: T,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl<T: Serialize> Envelope<T> {
+    pub fn new(data: T) -> Self {
+        Envelope {
+            data,
+            message: None,
+        }
+    }
+
+    pub fn with_message(data: T, message: impl Into<String>) -> Self {
+        Envelope {
+            data,
+            message: Some(message.into()),
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for Envelope<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self).into_response()
+    }
+}
+
+/// Pagination facts of a list response.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
+pub struct PageMeta {
+    pub page: u64,
+    pub per_page: u64,
+    pub total: u64,
+    pub total_pages: u64,
+}
+
+/// List envelope: `{"data": [...], "meta": {...}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListEnvelope<T> {
+    pub data: Vec<T>,
+    pub meta: PageMeta,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl<T: Serialize> IntoResponse for ListEnvelope<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self).into_response()
+    }
+}
+
+/// Default and maximum page sizes of list endpoints.
+pub const DEFAULT_PER_PAGE: u64 = 20;
+pub const MAX_PER_PAGE: u64 = 100;
+
+/// `?page=&per_page=` of list endpoints.
+#[derive(Debug, Clone, Copy, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Page number, from 1 (default 1).
+    pub page: Option<u64>,
+    /// Items per page, 1..=100 (default 20).
+    pub per_page: Option<u64>,
+}
+
+impl PageParams {
+    /// Checked `(page, per_page)`.
+    pub fn resolve(self) -> Result<(u64, u64), ApiError> {
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(DEFAULT_PER_PAGE);
+        if page == 0 {
+            return Err(ApiError::BadRequest(
+                "page must be 1 or more (pages count from 1)".into(),
+            ));
+        }
+        if per_page == 0 || per_page > MAX_PER_PAGE {
+            return Err(ApiError::BadRequest(format!(
+                "per_page must be between 1 and {MAX_PER_PAGE}"
+            )));
+        }
+        Ok((page, per_page))
+    }
+
+    /// Meta for a page of a list of `total` items.
+    pub fn meta(page: u64, per_page: u64, total: u64) -> PageMeta {
+        PageMeta {
+            page,
+            per_page,
+            total,
+            total_pages: total.div_ceil(per_page),
+        }
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(health::router())
+        .merge(auth::router())
+        .merge(packs::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(REQUEST_BODY_LIMIT))
+        .layer(middleware::from_fn(envelope_for_plain_errors))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let path = req
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map(|p| p.as_str().to_string())
+                        .unwrap_or_else(|| "(unmatched)".to_string());
+                    tracing::info_span!("request", method = %req.method(), path = %path)
+                })
+                .on_request(())
+                .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
+                    tracing::info!(
+                        status = res.status().as_u16(),
+                        latency_ms = (latency.as_secs_f64() * 100_000.0).round() / 100.0,
+                        "request"
+                    );
+                })
+                .on_failure(()),
+        )
+        .with_state(state)
+}
+
+async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("no route for {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("method {method} is not allowed on {}", uri.path()))
+}
+
+/// Layers below (the body limit) answer some errors in plain text; rewrite
+/// those into the envelope so every error a client sees has the same shape.
+async fn envelope_for_plain_errors(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !is_json && res.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        let mut res = ApiError::body_too_large().into_response();
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return res;
+    }
+    res
+}

@@ -1,1 +1,254 @@
-//! TODO: owned by a module author.
+//! Users, passwords and tokens: everything about who is calling.
+//!
+//! No HTTP here (the `AuthUser` extractor lives in `api::extract`): this
+//! module hashes and checks passwords ([`password`]), issues and verifies
+//! HS256 tokens ([`token`]), creates the first `admin` user, and resolves a
+//! token to a live [`User`] ([`authenticate`]), refusing tokens whose user is
+//! gone or whose generation predates a password change.
+
+pub mod password;
+pub mod token;
+
+use crate::store::{Store, StoreError, User};
+
+pub use password::{check_password_rules, hash_password, verify_password};
+pub use token::{Claims, TokenKeys, TokenType};
+
+/// Login name of the user created on first start.
+pub const ADMIN_LOGIN: &str = "admin";
+
+/// Errors of the auth layer.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Missing, malformed, expired, wrongly signed or revoked token.
+    #[error("{0}")]
+    InvalidToken(String),
+    /// Unknown login or wrong password (deliberately not saying which).
+    #[error("invalid login or password")]
+    BadCredentials,
+    #[error("{0}")]
+    WeakPassword(String),
+    /// Change-password with a wrong `current_password`.
+    #[error("current password is wrong")]
+    WrongCurrentPassword,
+    #[error("{0}")]
+    InvalidLogin(String),
+    #[error("cannot read random bytes from the operating system: {0}")]
+    Random(String),
+    #[error("cannot hash password: {0}")]
+    Hash(String),
+    #[error("cannot sign token: {0}")]
+    Sign(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// `n` random bytes, hex encoded.
+pub fn random_token(n: usize) -> Result<String, AuthError> {
+    Ok(hex::encode(random_bytes(n)?))
+}
+
+/// `n` random bytes from the operating system.
+pub fn random_bytes(n: usize) -> Result<Vec<u8>, AuthError> {
+    let mut bytes = vec![0u8; n];
+    getrandom::fill(&mut bytes).map_err(|e| AuthError::Random(e.to_string()))?;
+    Ok(bytes)
+}
+
+/// A random password of 20 characters from an unambiguous alphabet.
+pub fn generate_password() -> Result<String, AuthError> {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    // 256 % 56 != 0: rejection sampling keeps the distribution uniform.
+    let limit = 256 - (256 % ALPHABET.len());
+    let mut out = String::with_capacity(20);
+    while out.len() < 20 {
+        for b in random_bytes(32)? {
+            if (b as usize) < limit && out.len() < 20 {
+                out.push(ALPHABET[b as usize % ALPHABET.len()] as char);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Checks a login name: `^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$`.
+pub fn check_login(login: &str) -> Result<(), AuthError> {
+    let mut chars = login.chars();
+    let ok = match chars.next() {
+        Some(first) => {
+            first.is_ascii_alphanumeric()
+                && login.len() <= 64
+                && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '@' | '-'))
+        }
+        None => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(AuthError::InvalidLogin(format!(
+            "invalid login '{}': use 1 to 64 letters, digits, '_', '.', '@' or '-', starting with a letter or digit",
+            login.chars().take(80).collect::<String>()
+        )))
+    }
+}
+
+/// What first start did about the admin user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminBootstrap {
+    /// Users already existed; nothing done.
+    Existing,
+    /// `admin` created with the configured password.
+    CreatedWithConfiguredPassword,
+    /// `admin` created with this generated password (to be shown once).
+    CreatedWithGeneratedPassword(String),
+}
+
+/// On an empty users table, creates `admin` with `configured` or a generated
+/// password.
+pub fn ensure_admin(store: &Store, configured: Option<&str>) -> Result<AdminBootstrap, AuthError> {
+    if store.user_count()? > 0 {
+        return Ok(AdminBootstrap::Existing);
+    }
+    let (password, generated) = match configured {
+        Some(p) => {
+            check_password_rules(p)?;
+            (p.to_string(), false)
+        }
+        None => (generate_password()?, true),
+    };
+    let hash = hash_password(&password)?;
+    store.create_user(ADMIN_LOGIN, &hash)?;
+    Ok(if generated {
+        AdminBootstrap::CreatedWithGeneratedPassword(password)
+    } else {
+        AdminBootstrap::CreatedWithConfiguredPassword
+    })
+}
+
+/// Checks a login and password; the same error for an unknown login and a
+/// wrong password, after the same amount of hashing work.
+pub fn check_credentials(store: &Store, login: &str, password: &str) -> Result<User, AuthError> {
+    match store.user_by_login(login)? {
+        Some(user) if verify_password(password, &user.password_hash) => Ok(user),
+        Some(_) => Err(AuthError::BadCredentials),
+        None => {
+            verify_password(password, password::dummy_hash());
+            Err(AuthError::BadCredentials)
+        }
+    }
+}
+
+/// Resolves a token of the expected type to its user: verifies it, then
+/// checks that the user exists and that the token's generation is current.
+pub fn authenticate(
+    store: &Store,
+    keys: &TokenKeys,
+    token: &str,
+    expected: TokenType,
+) -> Result<User, AuthError> {
+    let claims = keys.decode(token, expected)?;
+    let user = store
+        .user_by_id(claims.user_id()?)?
+        .ok_or_else(|| AuthError::InvalidToken("token user no longer exists".into()))?;
+    if user.token_gen != claims.r#gen {
+        return Err(AuthError::InvalidToken(
+            "token was revoked by a password change; log in again".into(),
+        ));
+    }
+    Ok(user)
+}
+
+/// Token lifetimes, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenTtls {
+    pub access: u64,
+    pub refresh: u64,
+}
+
+/// An access + refresh token pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Lifetime of the access token in seconds.
+    pub expires_in: u64,
+}
+
+/// Issues a fresh pair for a user.
+pub fn issue_pair(keys: &TokenKeys, user: &User, ttls: TokenTtls) -> Result<TokenPair, AuthError> {
+    Ok(TokenPair {
+        access_token: keys.issue(
+            user.id,
+            &user.login,
+            user.token_gen,
+            TokenType::Access,
+            ttls.access,
+        )?,
+        refresh_token: keys.issue(
+            user.id,
+            &user.login,
+            user.token_gen,
+            TokenType::Refresh,
+            ttls.refresh,
+        )?,
+        expires_in: ttls.access,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_passwords_are_long_and_differ() {
+        let a = generate_password().unwrap();
+        let b = generate_password().unwrap();
+        assert_eq!(a.len(), 20);
+        assert_ne!(a, b);
+        check_password_rules(&a).unwrap();
+    }
+
+    #[test]
+    fn logins_are_checked() {
+        for ok in ["admin", "a", "ops.bot-1@site"] {
+            check_login(ok).unwrap();
+        }
+        for bad in ["", ".x", "a b", "a/b", &"x".repeat(65)] {
+            assert!(check_login(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_first_start_creates_admin_once_and_a_password_change_revokes_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            ensure_admin(&store, Some("s3cret-pass")).unwrap(),
+            AdminBootstrap::CreatedWithConfiguredPassword
+        );
+        assert_eq!(
+            ensure_admin(&store, None).unwrap(),
+            AdminBootstrap::Existing
+        );
+        let admin = check_credentials(&store, "admin", "s3cret-pass").unwrap();
+        assert!(matches!(
+            check_credentials(&store, "admin", "nope-nope"),
+            Err(AuthError::BadCredentials)
+        ));
+        assert!(matches!(
+            check_credentials(&store, "ghost", "s3cret-pass"),
+            Err(AuthError::BadCredentials)
+        ));
+
+        let keys = TokenKeys::from_secret(&[1u8; 32]);
+        let ttls = TokenTtls {
+            access: 60,
+            refresh: 120,
+        };
+        let pair = issue_pair(&keys, &admin, ttls).unwrap();
+        authenticate(&store, &keys, &pair.access_token, TokenType::Access).unwrap();
+        store.set_password(admin.id, "x").unwrap();
+        let err = authenticate(&store, &keys, &pair.access_token, TokenType::Access).unwrap_err();
+        assert!(err.to_string().contains("revoked"), "{err}");
+    }
+}

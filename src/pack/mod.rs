@@ -1,1 +1,497 @@
-//! TODO: owned by a module author.
+//! Pack folders on disk: listing workflow files in a stable order, reading
+//! one file safely (regular files only, symlinks only inside the pack, no
+//! blocking on FIFOs, size checked first, UTF-8 required), and building an
+//! action catalog from packs' `actions/*.yaml`. The only part of the
+//! workflow pipeline that touches the filesystem; used by `attune validate`
+//! and by sync.
+
+use crate::workflow::catalog::{
+    ActionCatalog, ActionInfo, ActionKind, MapCatalog, parse_action_metadata,
+};
+use crate::workflow::diagnostic::{Code, Diagnostic};
+use crate::workflow::model::is_valid_name;
+use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// One `*.yaml`/`*.yml` entry of a pack's `workflows/` folder (not yet
+/// checked to be a regular file: reading does that).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowFile {
+    /// File name without extension: the workflow's name.
+    pub name: String,
+    /// `workflows/{file name}`, relative to the pack folder.
+    pub rel_path: String,
+    /// Full path.
+    pub path: PathBuf,
+}
+
+impl WorkflowFile {
+    /// The file relative to `packs_base_dir`: `{pack_ref}/workflows/{file}`.
+    pub fn file_for(&self, pack_ref: &str) -> String {
+        format!("{pack_ref}/{}", self.rel_path)
+    }
+    /// True when the name is a valid workflow name (`^[A-Za-z0-9_-]+$`).
+    pub fn has_valid_name(&self) -> bool {
+        is_valid_name(&self.name)
+    }
+}
+
+/// Why a pack folder could not be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The pack has no `workflows/` folder (or the pack folder is missing).
+    #[error("Directory not found")]
+    DirectoryNotFound(PathBuf),
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Why a file could not be read; becomes a `file-unreadable` or
+/// `file-too-large` diagnostic. Messages never hold file content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ReadError {
+    pub code: Code,
+    pub message: String,
+    pub hint: Option<String>,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl ReadError {
+    fn new(code: Code, message: impl Into<String>, hint: Option<&str>) -> Self {
+        ReadError {
+            code,
+            message: message.into(),
+            hint: hint.map(str::to_string),
+            line: 1,
+            column: 1,
+        }
+    }
+    /// The diagnostic for this failure.
+    pub fn to_diagnostic(&self, r#ref: Option<&str>, file: Option<&str>) -> Diagnostic {
+        let mut d = Diagnostic::new(self.code, self.message.clone(), self.line, self.column)
+            .with_source(r#ref, file);
+        d.hint = self.hint.clone();
+        d
+    }
+}
+
+/// List the `*.yaml`/`*.yml` entries of `pack_dir/workflows`, sorted by file
+/// name. Other files are ignored; entries that are not regular files are
+/// listed (reading them reports why they are refused).
+pub fn list_workflow_files(pack_dir: &Path) -> Result<Vec<WorkflowFile>, LoadError> {
+    list_yaml(&pack_dir.join("workflows"), "workflows")
+}
+
+/// List the `*.yaml`/`*.yml` entries of `pack_dir/actions`, sorted; an
+/// absent folder is an empty list.
+pub fn list_action_files(pack_dir: &Path) -> Result<Vec<WorkflowFile>, LoadError> {
+    match list_yaml(&pack_dir.join("actions"), "actions") {
+        Err(LoadError::DirectoryNotFound(_)) => Ok(Vec::new()),
+        other => other,
+    }
+}
+
+fn list_yaml(dir: &Path, sub: &str) -> Result<Vec<WorkflowFile>, LoadError> {
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(LoadError::DirectoryNotFound(dir.to_path_buf()));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+            return Err(LoadError::DirectoryNotFound(dir.to_path_buf()));
+        }
+        Err(source) => {
+            return Err(LoadError::Io {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let mut out = Vec::new();
+    for entry in rd {
+        let entry = entry.map_err(|source| LoadError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else {
+            continue;
+        };
+        let Some(stem) = file_name
+            .strip_suffix(".yaml")
+            .or_else(|| file_name.strip_suffix(".yml"))
+        else {
+            continue;
+        };
+        if stem.is_empty() {
+            continue;
+        }
+        out.push(WorkflowFile {
+            name: stem.to_string(),
+            rel_path: format!("{sub}/{file_name}"),
+            path: entry.path(),
+        });
+    }
+    out.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
+    Ok(out)
+}
+
+/// Read one file of a pack safely: only a regular file, or a symlink whose
+/// canonical target stays inside `pack_dir`; opened with `O_NONBLOCK |
+/// O_NOFOLLOW` and checked with fstat on the handle (a FIFO, socket or
+/// directory is refused without blocking); size checked before reading;
+/// content must be UTF-8.
+pub fn read_workflow_file(
+    path: &Path,
+    pack_dir: &Path,
+    max_bytes: u64,
+) -> Result<Vec<u8>, ReadError> {
+    let unreadable = |m: String, h: Option<&str>| ReadError::new(Code::FileUnreadable, m, h);
+    let meta = std::fs::symlink_metadata(path)
+        .map_err(|e| unreadable(format!("cannot read the file: {}", io_reason(&e)), None))?;
+    let target = if meta.file_type().is_symlink() {
+        let pack = std::fs::canonicalize(pack_dir).map_err(|e| {
+            unreadable(
+                format!("cannot resolve the pack folder: {}", io_reason(&e)),
+                None,
+            )
+        })?;
+        let t = std::fs::canonicalize(path).map_err(|_| {
+            unreadable(
+                "symbolic link points to nothing".to_string(),
+                Some("fix or remove the link"),
+            )
+        })?;
+        if !t.starts_with(&pack) {
+            return Err(unreadable(
+                "symbolic link resolves outside the pack folder; it is not followed".to_string(),
+                Some("copy the file into the pack instead of linking to it"),
+            ));
+        }
+        t
+    } else {
+        path.to_path_buf()
+    };
+    let file: File = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&target)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ENXIO) {
+                unreadable(
+                    "not a regular file (a socket)".to_string(),
+                    Some(REGULAR_HINT),
+                )
+            } else if e.raw_os_error() == Some(libc::ELOOP) {
+                unreadable("symbolic link is not followed".to_string(), None)
+            } else {
+                unreadable(format!("cannot open the file: {}", io_reason(&e)), None)
+            }
+        })?;
+    let fmeta = file
+        .metadata()
+        .map_err(|e| unreadable(format!("cannot read the file: {}", io_reason(&e)), None))?;
+    let ft = fmeta.file_type();
+    if !ft.is_file() {
+        let what = if ft.is_dir() {
+            "a directory"
+        } else if ft.is_fifo() {
+            "a FIFO"
+        } else if ft.is_socket() {
+            "a socket"
+        } else if ft.is_char_device() || ft.is_block_device() {
+            "a device"
+        } else {
+            "a special file"
+        };
+        return Err(unreadable(
+            format!("not a regular file ({what})"),
+            Some(REGULAR_HINT),
+        ));
+    }
+    let too_large = |size: u64| {
+        ReadError::new(
+            Code::FileTooLarge,
+            format!("file is {size} bytes; the limit is {max_bytes} bytes"),
+            Some("split the workflow or raise max_workflow_file_bytes"),
+        )
+    };
+    if fmeta.len() > max_bytes {
+        return Err(too_large(fmeta.len()));
+    }
+    let mut buf = Vec::with_capacity(fmeta.len() as usize);
+    file.take(max_bytes.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(|e| unreadable(format!("cannot read the file: {}", io_reason(&e)), None))?;
+    if buf.len() as u64 > max_bytes {
+        return Err(too_large(buf.len() as u64));
+    }
+    if let Err(e) = std::str::from_utf8(&buf) {
+        let at = e.valid_up_to();
+        let before = &buf[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+        let ls = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map(|i| i + 1)
+            .unwrap_or(0);
+        let column = String::from_utf8_lossy(&before[ls..]).chars().count() as u32 + 1;
+        let mut err = unreadable(
+            format!("file is not valid UTF-8 (invalid byte at offset {at})"),
+            Some("save the file as UTF-8"),
+        );
+        err.line = line;
+        err.column = column;
+        return Err(err);
+    }
+    Ok(buf)
+}
+
+const REGULAR_HINT: &str = "only regular files are read from a pack's workflows folder";
+
+fn io_reason(e: &std::io::Error) -> String {
+    let s = e.kind().to_string();
+    s.to_lowercase()
+}
+
+/// The actions and workflows found in pack folders, plus why some action
+/// files could not be used.
+#[derive(Debug, Default)]
+pub struct PackCatalog {
+    pub catalog: MapCatalog,
+    /// `(file relative to packs_base_dir, reason)` for action files skipped.
+    pub problems: Vec<(String, String)>,
+}
+
+impl ActionCatalog for PackCatalog {
+    fn lookup(&self, action_ref: &str) -> Option<ActionInfo> {
+        self.catalog.lookup(action_ref)
+    }
+    fn refs_in_pack(&self, pack_ref: &str) -> Vec<String> {
+        self.catalog.refs_in_pack(pack_ref)
+    }
+}
+
+/// Build a catalog from the given packs under `packs_base_dir`: each pack's
+/// `actions/*.yaml` (ref `{pack}.{name}` unless the file has `ref`;
+/// parameters in flat or JSON-Schema form) and the names of its workflow
+/// files (as `Workflow` entries with unknown parameters). Built-ins are not
+/// included: layer a [`crate::workflow::BuiltinCatalog`] beside it.
+pub fn load_pack_catalog(
+    packs_base_dir: &Path,
+    pack_refs: &[String],
+    max_bytes: u64,
+) -> PackCatalog {
+    let mut pc = PackCatalog::default();
+    for pack in pack_refs {
+        let dir = packs_base_dir.join(pack);
+        add_pack(&mut pc, &dir, pack, max_bytes);
+    }
+    pc
+}
+
+/// Add one pack folder's actions and workflow names to a catalog.
+pub fn add_pack(pc: &mut PackCatalog, pack_dir: &Path, pack_ref: &str, max_bytes: u64) {
+    match list_action_files(pack_dir) {
+        Ok(files) => {
+            for f in files {
+                let rel = f.file_for(pack_ref);
+                let text = match read_workflow_file(&f.path, pack_dir, max_bytes) {
+                    Ok(b) => String::from_utf8(b).unwrap_or_default(),
+                    Err(e) => {
+                        pc.problems.push((rel, e.message));
+                        continue;
+                    }
+                };
+                match parse_action_metadata(&text, &f.name, pack_ref) {
+                    Ok(meta) => pc.catalog.insert(
+                        meta.r#ref,
+                        ActionInfo {
+                            kind: ActionKind::Action,
+                            parameters: meta.parameters,
+                        },
+                    ),
+                    Err(e) => pc.problems.push((rel, e)),
+                }
+            }
+        }
+        Err(e) => pc
+            .problems
+            .push((format!("{pack_ref}/actions"), e.to_string())),
+    }
+    if let Ok(files) = list_workflow_files(pack_dir) {
+        for f in files {
+            if f.has_valid_name() {
+                let r = format!("{pack_ref}.{}", f.name);
+                if pc.catalog.lookup(&r).is_none() {
+                    pc.catalog.insert(
+                        r,
+                        ActionInfo {
+                            kind: ActionKind::Workflow,
+                            parameters: None,
+                        },
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    const MAX: u64 = 1024 * 1024;
+
+    fn pack() -> (tempfile::TempDir, PathBuf) {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("mypack");
+        std::fs::create_dir_all(p.join("workflows")).unwrap();
+        std::fs::create_dir_all(p.join("actions")).unwrap();
+        (t, p)
+    }
+
+    #[test]
+    fn listing_is_sorted_and_ignores_other_files() {
+        let (_t, p) = pack();
+        for f in ["b.yaml", "a.yml", "c.txt", "README.md", "z.yaml"] {
+            std::fs::write(p.join("workflows").join(f), "x: 1").unwrap();
+        }
+        let l = list_workflow_files(&p).unwrap();
+        let names: Vec<&str> = l.iter().map(|f| f.rel_path.as_str()).collect();
+        assert_eq!(
+            names,
+            ["workflows/a.yml", "workflows/b.yaml", "workflows/z.yaml"]
+        );
+        assert_eq!(l[0].name, "a");
+        assert_eq!(l[0].file_for("mypack"), "mypack/workflows/a.yml");
+        assert!(matches!(
+            list_workflow_files(&p.join("nope")),
+            Err(LoadError::DirectoryNotFound(_))
+        ));
+    }
+
+    #[test]
+    fn a_regular_file_is_read() {
+        let (_t, p) = pack();
+        let f = p.join("workflows/a.yaml");
+        std::fs::write(&f, "version: 1\n").unwrap();
+        assert_eq!(read_workflow_file(&f, &p, MAX).unwrap(), b"version: 1\n");
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let (_t, p) = pack();
+        let f = p.join("workflows/fifo.yaml");
+        let st = Command::new("mkfifo").arg(&f).status().unwrap();
+        assert!(st.success());
+        let e = read_workflow_file(&f, &p, MAX).unwrap_err();
+        assert_eq!(e.code, Code::FileUnreadable);
+        assert_eq!(e.message, "not a regular file (a FIFO)");
+    }
+
+    #[test]
+    fn a_directory_named_yaml_is_refused() {
+        let (_t, p) = pack();
+        let f = p.join("workflows/x.yaml");
+        std::fs::create_dir(&f).unwrap();
+        assert_eq!(list_workflow_files(&p).unwrap().len(), 1);
+        let e = read_workflow_file(&f, &p, MAX).unwrap_err();
+        assert_eq!(e.message, "not a regular file (a directory)");
+    }
+
+    #[test]
+    fn a_socket_is_refused() {
+        let (_t, p) = pack();
+        let f = p.join("workflows/sock.yaml");
+        let _l = std::os::unix::net::UnixListener::bind(&f).unwrap();
+        let e = read_workflow_file(&f, &p, MAX).unwrap_err();
+        assert_eq!(e.code, Code::FileUnreadable);
+        assert!(e.message.contains("socket"), "{}", e.message);
+    }
+
+    #[test]
+    fn symlinks_are_followed_only_inside_the_pack() {
+        let (t, p) = pack();
+        let secret = t.path().join("secret.yaml");
+        std::fs::write(&secret, "password: hunter2\n").unwrap();
+        let out = p.join("workflows/out.yaml");
+        std::os::unix::fs::symlink(&secret, &out).unwrap();
+        let e = read_workflow_file(&out, &p, MAX).unwrap_err();
+        assert_eq!(e.code, Code::FileUnreadable);
+        assert!(!e.message.contains("hunter2") && !e.message.contains("password"));
+        assert!(e.message.contains("outside the pack"));
+
+        let inside = p.join("shared.yaml");
+        std::fs::write(&inside, "version: x\n").unwrap();
+        let link = p.join("workflows/in.yaml");
+        std::os::unix::fs::symlink(&inside, &link).unwrap();
+        assert_eq!(read_workflow_file(&link, &p, MAX).unwrap(), b"version: x\n");
+
+        let dangling = p.join("workflows/gone.yaml");
+        std::os::unix::fs::symlink(p.join("nothing"), &dangling).unwrap();
+        assert!(read_workflow_file(&dangling, &p, MAX).is_err());
+    }
+
+    #[test]
+    fn a_large_file_is_reported_not_read() {
+        let (_t, p) = pack();
+        let f = p.join("workflows/big.yaml");
+        std::fs::write(&f, vec![b'#'; 5 * 1024 * 1024]).unwrap();
+        let e = read_workflow_file(&f, &p, MAX).unwrap_err();
+        assert_eq!(e.code, Code::FileTooLarge);
+        assert_eq!(
+            e.message,
+            "file is 5242880 bytes; the limit is 1048576 bytes"
+        );
+    }
+
+    #[test]
+    fn non_utf8_is_reported_with_its_position() {
+        let (_t, p) = pack();
+        let f = p.join("workflows/bin.yaml");
+        std::fs::write(&f, b"a: 1\nb: \xff\n").unwrap();
+        let e = read_workflow_file(&f, &p, MAX).unwrap_err();
+        assert_eq!((e.code, e.line, e.column), (Code::FileUnreadable, 2, 4));
+        let d = e.to_diagnostic(Some("mypack.bin"), Some("mypack/workflows/bin.yaml"));
+        assert_eq!(d.code, Code::FileUnreadable);
+    }
+
+    #[test]
+    fn the_catalog_reads_actions_in_both_forms_and_workflow_names() {
+        let (t, p) = pack();
+        std::fs::write(
+            p.join("actions/deploy.yaml"),
+            "name: deploy\nparameters:\n  host: {type: string, required: true}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            p.join("actions/other.yml"),
+            "ref: mypack.renamed\nparameters:\n  type: object\n  properties:\n    a: {type: string}\n  required: [a]\n",
+        )
+        .unwrap();
+        std::fs::write(p.join("actions/broken.yaml"), "- not a mapping\n").unwrap();
+        std::fs::write(p.join("workflows/flow.yaml"), "version: x\n").unwrap();
+        let c = load_pack_catalog(t.path(), &["mypack".to_string()], MAX);
+        let d = c.lookup("mypack.deploy").unwrap();
+        assert_eq!(d.kind, ActionKind::Action);
+        assert!(d.parameters.unwrap()[0].required);
+        assert!(c.lookup("mypack.renamed").unwrap().parameters.unwrap()[0].required);
+        assert_eq!(c.lookup("mypack.flow").unwrap().kind, ActionKind::Workflow);
+        assert_eq!(c.problems.len(), 1);
+        assert_eq!(c.problems[0].0, "mypack/actions/broken.yaml");
+        assert_eq!(
+            c.refs_in_pack("mypack"),
+            ["mypack.deploy", "mypack.flow", "mypack.renamed"]
+        );
+    }
+}

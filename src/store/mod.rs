@@ -1,1 +1,208 @@
-//! TODO: owned by a module author.
+//! The embedded redb database: the only module that touches redb.
+//!
+//! [`Store`] is a cheap clone around one `Arc<redb::Database>` opened once per
+//! process. Each resource is one file of methods on `Store` (`users.rs`,
+//! `packs.rs`, `secrets.rs`) plus its tables in [`tables`]; records go
+//! through [`codec`]. Every mutation is one short write transaction. Methods
+//! are blocking; async callers use [`Store::call`], which runs them on the
+//! blocking thread pool.
+
+pub mod codec;
+mod migrate;
+mod packs;
+mod secrets;
+pub mod tables;
+mod users;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::Database;
+
+pub use migrate::SCHEMA_VERSION;
+pub use packs::{NewPack, Pack, PackUpdate, RunSummary};
+pub use users::User;
+
+/// File name of the database inside the data directory.
+pub const DB_FILE_NAME: &str = "attune.redb";
+
+/// Errors of the store layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process (usually a running server) holds the database.
+    #[error("database is in use by another attune process ({})", .path.display())]
+    InUse { path: PathBuf },
+    #[error("cannot create data directory {}: {source}", .path.display())]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open database {}: {source}", .path.display())]
+    Open {
+        path: PathBuf,
+        source: redb::DatabaseError,
+    },
+    #[error(
+        "database schema version {found} is newer than this attune supports ({supported}); \
+         run a newer attune or restore a backup"
+    )]
+    SchemaTooNew { found: u64, supported: u64 },
+    /// The record already exists (message names it).
+    #[error("{0}")]
+    Conflict(String),
+    /// The record does not exist (message names it).
+    #[error("{0}")]
+    NotFound(String),
+    #[error("corrupt record in table '{table}': {message}")]
+    Codec {
+        table: &'static str,
+        message: String,
+    },
+    #[error("database error: {0}")]
+    Db(#[from] redb::Error),
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Db(e.into())
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// Handle to the database. Clone it freely.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+    path: Arc<PathBuf>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) `{data_dir}/attune.redb`, creating the directory,
+    /// and runs the migrations. Fails with [`StoreError::InUse`] when another
+    /// process holds the file.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::CreateDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let path = data_dir.join(DB_FILE_NAME);
+        let db = Database::create(&path).map_err(|source| match source {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse { path: path.clone() },
+            source => StoreError::Open {
+                path: path.clone(),
+                source,
+            },
+        })?;
+        let store = Store {
+            db: Arc::new(db),
+            path: Arc::new(path),
+        };
+        migrate::run(&store.db)?;
+        Ok(store)
+    }
+
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The redb handle, for the store's resource files.
+    pub(crate) fn db(&self) -> &Database {
+        &self.db
+    }
+
+    /// Runs blocking store work on tokio's blocking pool.
+    pub async fn call<F, R>(&self, f: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&Store) -> Result<R, StoreError> + Send + 'static,
+        R: Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// Checks that the database answers a read transaction.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        use redb::{ReadableDatabase, ReadableTableMetadata};
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::META)?;
+        table.len()?;
+        Ok(())
+    }
+
+    /// Current schema version recorded in the database.
+    pub fn schema_version(&self) -> Result<u64, StoreError> {
+        migrate::read_version(&self.db)
+    }
+}
+
+/// Takes the next id of the named counter inside a write transaction.
+pub(crate) fn next_id(txn: &redb::WriteTransaction, counter: &str) -> Result<u64, StoreError> {
+    use redb::ReadableTable;
+    let mut table = txn.open_table(tables::COUNTERS)?;
+    let next = table.get(counter)?.map(|v| v.value()).unwrap_or(0) + 1;
+    table.insert(counter, next)?;
+    Ok(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opening_creates_the_directory_and_records_the_schema_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("nested/data");
+        let store = Store::open(&data).unwrap();
+        assert!(data.join(DB_FILE_NAME).is_file());
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        store.ping().unwrap();
+    }
+
+    #[test]
+    fn a_second_open_of_the_same_file_is_reported_as_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = Store::open(dir.path()).unwrap();
+        let err = Store::open(dir.path()).unwrap_err();
+        assert!(matches!(err, StoreError::InUse { .. }), "{err:?}");
+        assert!(
+            err.to_string()
+                .starts_with("database is in use by another attune process ("),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn reopening_keeps_data_and_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.create_user("alice", "hash").unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            store.user_by_login("alice").unwrap().unwrap().login,
+            "alice"
+        );
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    }
+}

@@ -1,0 +1,174 @@
+//! `/auth/*`: login, refresh, me, change-password.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use super::Envelope;
+use super::error::ApiError;
+use super::extract::{AuthUser, Json};
+use crate::AppState;
+use crate::auth::{self, TokenPair, TokenType};
+use crate::store::User;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/me", get(me))
+        .route("/auth/change-password", post(change_password))
+}
+
+/// `POST /auth/login` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub login: String,
+    pub password: String,
+}
+
+/// `POST /auth/refresh` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// `POST /auth/change-password` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    /// At least 8 characters.
+    pub new_password: String,
+}
+
+/// A token pair.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Access token lifetime in seconds.
+    pub expires_in: u64,
+}
+
+impl From<TokenPair> for TokenResponse {
+    fn from(p: TokenPair) -> Self {
+        TokenResponse {
+            access_token: p.access_token,
+            refresh_token: p.refresh_token,
+            token_type: "Bearer",
+            expires_in: p.expires_in,
+        }
+    }
+}
+
+/// The current user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: u64,
+    pub login: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated: OffsetDateTime,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        UserView {
+            id: u.id,
+            login: u.login,
+            created: u.created,
+            updated: u.updated,
+        }
+    }
+}
+
+/// Exchange a login and password for an access and a refresh token.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = Envelope<TokenResponse>), (status = 400, body = super::error::ErrorBody),
+        (status = 401, body = super::error::ErrorBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    Json(body): Json<LoginRequest>,
+) -> Result<Envelope<TokenResponse>, ApiError> {
+    let keys = state.keys.clone();
+    let ttls = state.ttls();
+    let pair = state
+        .store
+        .call(move |store| {
+            Ok(auth::check_credentials(store, &body.login, &body.password)
+                .and_then(|user| auth::issue_pair(&keys, &user, ttls)))
+        })
+        .await??;
+    Ok(Envelope::with_message(pair.into(), "Logged in"))
+}
+
+/// Exchange a refresh token for a new token pair.
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = Envelope<TokenResponse>), (status = 401, body = super::error::ErrorBody)))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    Json(body): Json<RefreshRequest>,
+) -> Result<Envelope<TokenResponse>, ApiError> {
+    let keys = state.keys.clone();
+    let ttls = state.ttls();
+    let pair = state
+        .store
+        .call(move |store| {
+            Ok(
+                auth::authenticate(store, &keys, &body.refresh_token, TokenType::Refresh)
+                    .and_then(|user| auth::issue_pair(&keys, &user, ttls)),
+            )
+        })
+        .await??;
+    Ok(Envelope::with_message(pair.into(), "Token refreshed"))
+}
+
+/// The authenticated user.
+#[utoipa::path(get, path = "/auth/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = Envelope<UserView>), (status = 401, body = super::error::ErrorBody)))]
+pub async fn me(AuthUser(user): AuthUser) -> Envelope<UserView> {
+    Envelope::new(user.into())
+}
+
+/// Change the caller's password. Every token issued before is revoked; the
+/// response carries a fresh pair.
+#[utoipa::path(post, path = "/auth/change-password", tag = "auth", security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses((status = 200, body = Envelope<TokenResponse>), (status = 401, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody)))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Json(body): Json<ChangePasswordRequest>,
+) -> Result<Envelope<TokenResponse>, ApiError> {
+    let keys = state.keys.clone();
+    let ttls = state.ttls();
+    let pair = state
+        .store
+        .call(move |store| {
+            Ok((|| {
+                if !auth::verify_password(&body.current_password, &user.password_hash) {
+                    return Err(auth::AuthError::WrongCurrentPassword);
+                }
+                auth::check_password_rules(&body.new_password)?;
+                let hash = auth::hash_password(&body.new_password)?;
+                let updated = store.set_password(user.id, &hash)?;
+                auth::issue_pair(&keys, &updated, ttls)
+            })())
+        })
+        .await??;
+    Ok(Envelope::with_message(
+        pair.into(),
+        "Password changed; tokens issued before are no longer valid",
+    ))
+}

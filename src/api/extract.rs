@@ -1,0 +1,149 @@
+//! Extractors whose rejections use the error envelope: [`Json`], [`Query`],
+//! [`PackRefPath`] and the bearer-token [`AuthUser`].
+//!
+//! Body errors: malformed JSON or a body of the wrong shape → 400
+//! `BAD_REQUEST`; a missing or non-JSON `Content-Type` → 415
+//! `UNSUPPORTED_MEDIA_TYPE`; a body over 2 MiB → 413 `PAYLOAD_TOO_LARGE`.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::AppState;
+use crate::auth::{self, TokenType};
+use crate::refs::PackRef;
+use crate::store::User;
+
+/// JSON body extractor with envelope rejections.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+/// The innermost cause of an error, which for serde is the useful message.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = e;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
+}
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Json(v)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::body_too_large();
+    }
+    match rejection {
+        JsonRejection::JsonSyntaxError(e) => {
+            ApiError::BadRequest(format!("malformed JSON body: {}", root_cause(&e)))
+        }
+        JsonRejection::JsonDataError(e) => {
+            ApiError::BadRequest(format!("invalid request body: {}", root_cause(&e)))
+        }
+        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
+            "request body must be JSON: send the header 'Content-Type: application/json'".into(),
+        ),
+        other => ApiError::BadRequest(format!("cannot read request body: {}", other.body_text())),
+    }
+}
+
+/// Query-string extractor with envelope rejections.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| Query(v))
+            .map_err(|e: QueryRejection| {
+                ApiError::BadRequest(format!("invalid query string: {}", root_cause(&e)))
+            })
+    }
+}
+
+/// Path extractor for routes with one `{ref}` segment: 400 for a bad ref,
+/// before any lookup.
+#[derive(Debug, Clone)]
+pub struct PackRefPath(pub PackRef);
+
+impl<S: Send + Sync> FromRequestParts<S> for PackRefPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|e: PathRejection| {
+                    ApiError::BadRequest(format!("invalid path: {}", root_cause(&e)))
+                })?;
+        PackRef::parse(&raw)
+            .map(PackRefPath)
+            .map_err(ApiError::BadRequest)
+    }
+}
+
+/// The caller, authenticated by an `Authorization: Bearer` access token.
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub User);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| {
+                ApiError::Unauthorized(
+                    "missing access token: send 'Authorization: Bearer <token>' (get one from POST /auth/login)"
+                        .into(),
+                )
+            })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                let (scheme, rest) = v.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+            })
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::Unauthorized(
+                    "malformed Authorization header: expected 'Bearer <token>'".into(),
+                )
+            })?
+            .to_string();
+        let keys = state.keys.clone();
+        let user = state
+            .store
+            .call(move |store| Ok(auth::authenticate(store, &keys, &token, TokenType::Access)))
+            .await??;
+        Ok(AuthUser(user))
+    }
+}

@@ -1,0 +1,151 @@
+//! `attune serve` (also plain `attune`): start the appliance.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use tracing_subscriber::EnvFilter;
+
+use crate::auth::{ADMIN_LOGIN, AdminBootstrap};
+use crate::config::{Config, LogFormat};
+use crate::{AppState, StartupError};
+
+/// Flags of `attune serve`; each overrides config file and environment.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// Config file (default: $ATTUNE_CONFIG; none if unset)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory holding one folder per pack (packs_base_dir)
+    #[arg(long, value_name = "DIR")]
+    pub packs_dir: Option<String>,
+    /// Directory of the database file attune.redb (data_dir)
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<String>,
+    /// Address to listen on (server.host)
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Port to listen on; 0 picks a free one (server.port)
+    #[arg(long)]
+    pub port: Option<String>,
+    /// Log format: text or json (log.format)
+    #[arg(long, value_name = "FORMAT")]
+    pub log_format: Option<String>,
+}
+
+impl ServeArgs {
+    /// The configuration these flags select.
+    pub fn load_config(&self) -> anyhow::Result<Config> {
+        let flags = [
+            super::flag("packs_base_dir", "--packs-dir", self.packs_dir.as_ref()),
+            super::flag("data_dir", "--data-dir", self.data_dir.as_ref()),
+            super::flag("server.host", "--host", self.host.as_ref()),
+            super::flag("server.port", "--port", self.port.as_ref()),
+            super::flag("log.format", "--log-format", self.log_format.as_ref()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        Ok(super::load_config(self.config.clone(), flags)?)
+    }
+}
+
+/// Sets up logging on stderr in the configured format.
+pub fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (tests) is harmless: keep the first.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Runs the server until SIGTERM or ctrl-c.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let config = args.load_config()?;
+    init_tracing(config.log.format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run_async(config))
+}
+
+async fn run_async(config: Config) -> anyhow::Result<()> {
+    let addr = format!("{}:{}", config.server.host, config.server.port);
+    let packs_dir = config.packs_base_dir.clone();
+    let data_dir = config.data_dir.clone();
+    let (state, admin) = tokio::task::spawn_blocking(move || AppState::init(config))
+        .await
+        .context("start-up task failed")?
+        .map_err(|e| match e {
+            StartupError::Store(crate::store::StoreError::InUse { path }) => anyhow::anyhow!(
+                "database is in use by another attune process ({}); stop that process or choose another --data-dir",
+                path.display()
+            ),
+            other => anyhow::Error::new(other),
+        })?;
+    let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| {
+        format!("cannot listen on {addr}; choose another address with --host/--port or ATTUNE__SERVER__PORT")
+    })?;
+    let local = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    if let AdminBootstrap::CreatedWithGeneratedPassword(password) = &admin {
+        eprintln!(
+            "\n\
+             ==================================================================\n\
+             \x20 first start: created user '{ADMIN_LOGIN}' with a generated password\n\
+             \n\
+             \x20     {password}\n\
+             \n\
+             \x20 it is shown only this once: store it now, then change it with\n\
+             \x20 POST /auth/change-password (or set ATTUNE__ADMIN_PASSWORD before\n\
+             \x20 the first start next time)\n\
+             ==================================================================\n"
+        );
+    }
+    tracing::info!(
+        address = %local,
+        packs_base_dir = %packs_dir.display(),
+        data_dir = %data_dir.display(),
+        "attune {} started",
+        env!("CARGO_PKG_VERSION")
+    );
+    eprintln!("listening on http://{local}");
+    eprintln!(
+        "log in: curl -s -X POST http://{local}/auth/login -H 'Content-Type: application/json' -d '{{\"login\":\"{ADMIN_LOGIN}\",\"password\":\"...\"}}'"
+    );
+    crate::serve(listener, state, shutdown_signal())
+        .await
+        .context("server failed")?;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// Resolves on ctrl-c or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

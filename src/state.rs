@@ -1,0 +1,54 @@
+//! `AppState`: what every request handler shares (a cheap clone of `Arc`s),
+//! and the start-up sequence that builds it.
+
+use std::sync::Arc;
+
+use crate::auth::{self, AdminBootstrap, TokenKeys, TokenTtls};
+use crate::config::Config;
+use crate::store::{Store, StoreError};
+
+/// Shared state of the HTTP layer.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Store,
+    pub keys: Arc<TokenKeys>,
+    pub config: Arc<Config>,
+}
+
+/// Errors while preparing the state before the server listens.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Auth(#[from] auth::AuthError),
+}
+
+impl AppState {
+    /// Opens the store (running migrations), loads or generates the token
+    /// secret, and creates the first `admin` user on an empty database.
+    pub fn init(config: Config) -> Result<(AppState, AdminBootstrap), StartupError> {
+        let store = Store::open(&config.data_dir)?;
+        let secret = match &config.auth.jwt_secret {
+            Some(secret) => secret.expose().as_bytes().to_vec(),
+            None => store.jwt_secret_or_insert(auth::random_bytes(32)?)?,
+        };
+        let admin = auth::ensure_admin(&store, config.admin_password.as_ref().map(|s| s.expose()))?;
+        Ok((
+            AppState {
+                store,
+                keys: Arc::new(TokenKeys::from_secret(&secret)),
+                config: Arc::new(config),
+            },
+            admin,
+        ))
+    }
+
+    /// Token lifetimes from the configuration.
+    pub fn ttls(&self) -> TokenTtls {
+        TokenTtls {
+            access: self.config.auth.access_token_ttl,
+            refresh: self.config.auth.refresh_token_ttl,
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! Every redb table of the attune database, as `const` definitions.
+//!
+//! This is the only place table names and key/value types are declared.
+//! Values are byte slices produced by [`super::codec`]; keys are plain redb
+//! types so range scans stay ordered. A new resource adds its tables here
+//! and lists them in [`ALL`] so that `Store::open` creates them.
+
+use redb::TableDefinition;
+
+/// `schema_version` → current schema version of the database.
+pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// Named monotonically increasing id counters (`users`, `packs`, ...).
+pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+
+/// Generated secrets kept across restarts (`jwt_secret`).
+pub const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
+
+/// Users by numeric id → encoded `User`.
+pub const USERS: TableDefinition<u64, &[u8]> = TableDefinition::new("users");
+
+/// Index: login name → user id.
+pub const USERS_BY_LOGIN: TableDefinition<&str, u64> = TableDefinition::new("users_by_login");
+
+/// Packs by ref → encoded `Pack`.
+pub const PACKS: TableDefinition<&str, &[u8]> = TableDefinition::new("packs");
+
+/// Key of the schema version record in [`META`].
+pub const SCHEMA_VERSION_KEY: &str = "schema_version";
+
+/// Opens every table of the schema inside a write transaction, creating the
+/// missing ones. Called by `Store::open` before any read transaction runs, so
+/// readers never meet a missing table.
+pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::TableError> {
+    txn.open_table(META)?;
+    txn.open_table(COUNTERS)?;
+    txn.open_table(SECRETS)?;
+    txn.open_table(USERS)?;
+    txn.open_table(USERS_BY_LOGIN)?;
+    txn.open_table(PACKS)?;
+    Ok(())
+}

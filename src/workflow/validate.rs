@@ -1,0 +1,2154 @@
+//! The validator: every rule of PRODUCT.md §4 over the spanned tree, in one
+//! pass that collects all problems, plus the normalization of §3 (legacy
+//! transitions folded into `next`, `vars` as a mapping, schemas in
+//! JSON-Schema form). Pure: bytes and a catalog in, a `Validation` out.
+
+use super::catalog::{ActionCatalog, is_json_schema_form, split_ref};
+use super::diagnostic::{Code, Diagnostic};
+use super::expr::{self, ExprScope};
+use super::model::{SourceContext, Validation, Workflow, is_valid_name};
+use super::suppress::Suppressions;
+use super::yaml::{self, Limits, Node, NodeKind, Pos, YamlErrorKind};
+use serde_json::{Map, Value, json};
+use std::collections::{HashMap, HashSet, VecDeque};
+
+const TOP_KEYS: &[&str] = &[
+    "ref",
+    "label",
+    "description",
+    "version",
+    "parameters",
+    "output",
+    "vars",
+    "tasks",
+    "output_map",
+    "tags",
+    "cancellation_policy",
+];
+
+const TASK_KEYS: &[&str] = &[
+    "name",
+    "type",
+    "action",
+    "input",
+    "when",
+    "with_items",
+    "batch_size",
+    "concurrency",
+    "retry",
+    "timeout",
+    "next",
+    "on_success",
+    "on_failure",
+    "on_complete",
+    "on_timeout",
+    "decision",
+    "publish",
+    "join",
+    "tasks",
+    "permission_set_refs",
+    "worker_selector",
+    "worker_tolerations",
+    "worker_affinity",
+    "__chart_meta__",
+];
+
+const LEGACY_KEYS: &[&str] = &[
+    "on_success",
+    "on_failure",
+    "on_complete",
+    "on_timeout",
+    "decision",
+    "publish",
+];
+
+const NEXT_KEYS: &[&str] = &["when", "publish", "do"];
+const RETRY_KEYS: &[&str] = &["count", "delay", "backoff", "max_delay", "on_error"];
+const DECISION_KEYS: &[&str] = &["when", "default", "next"];
+const RESERVED: &[&str] = &[
+    "parameters",
+    "vars",
+    "task",
+    "system",
+    "kv",
+    "pack",
+    "item",
+    "batch",
+    "index",
+];
+const JSON_TYPES: &[&str] = &[
+    "string", "integer", "number", "boolean", "array", "object", "null",
+];
+
+/// Validate a workflow file with the default YAML budgets.
+pub fn validate(src: &[u8], ctx: &SourceContext, catalog: &dyn ActionCatalog) -> Validation {
+    validate_with_limits(src, ctx, catalog, &Limits::default())
+}
+
+/// Validate a YAML text (the HTTP "validate this text" endpoint).
+pub fn validate_text(text: &str, ctx: &SourceContext, catalog: &dyn ActionCatalog) -> Validation {
+    validate(text.as_bytes(), ctx, catalog)
+}
+
+/// Validate a workflow file with explicit YAML budgets.
+pub fn validate_with_limits(
+    src: &[u8],
+    ctx: &SourceContext,
+    catalog: &dyn ActionCatalog,
+    limits: &Limits,
+) -> Validation {
+    let wref = ctx.workflow_ref();
+    let finish = |mut diags: Vec<Diagnostic>, suppressed: usize, wf: Option<Workflow>| {
+        for d in &mut diags {
+            d.r#ref = Some(wref.clone());
+            d.file = ctx.file.map(str::to_string);
+        }
+        diags.sort_by_key(|d| (d.line, d.column));
+        let workflow = if diags.iter().any(Diagnostic::is_error) {
+            None
+        } else {
+            wf
+        };
+        Validation {
+            workflow,
+            diagnostics: diags,
+            suppressed,
+        }
+    };
+    let text = match std::str::from_utf8(src) {
+        Ok(t) => t,
+        Err(e) => {
+            let at = e.valid_up_to();
+            let (line, column) = line_col(src, at);
+            let d = Diagnostic::new(
+                Code::FileUnreadable,
+                format!("file is not valid UTF-8 (invalid byte at offset {at})"),
+                line,
+                column,
+            )
+            .with_hint("save the file as UTF-8");
+            return finish(vec![d], 0, None);
+        }
+    };
+    let doc = match yaml::parse(text, limits) {
+        Ok(d) => d,
+        Err(e) => {
+            let code = match e.kind {
+                YamlErrorKind::Syntax => Code::YamlSyntax,
+                YamlErrorKind::Limits => Code::YamlLimits,
+            };
+            let d = Diagnostic::new(code, e.message, e.pos.line, e.pos.column);
+            return finish(vec![d], 0, None);
+        }
+    };
+    let mut c = Checker {
+        src: text,
+        ctx,
+        catalog,
+        diags: Vec::new(),
+        params: None,
+        vars: HashSet::new(),
+        all_tasks: HashMap::new(),
+    };
+    for dup in &doc.duplicates {
+        c.push(
+            Code::YamlSyntax,
+            format!(
+                "duplicate key '{}' (first defined at line {})",
+                dup.key, dup.first.line
+            ),
+            dup.pos,
+            "",
+        )
+        .hint = Some("remove one of the two keys; YAML keeps only one".to_string());
+    }
+    let wf = c.check_root(&doc.root);
+    let sup = Suppressions::scan(text);
+    let before = c.diags.len();
+    let diags: Vec<Diagnostic> = if sup.is_empty() {
+        c.diags
+    } else {
+        c.diags.into_iter().filter(|d| !sup.silences(d)).collect()
+    };
+    let suppressed = before - diags.len();
+    finish(diags, suppressed, wf)
+}
+
+fn line_col(src: &[u8], at: usize) -> (u32, u32) {
+    let before = &src[..at.min(src.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let col = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count() as u32
+        + 1;
+    (line, col)
+}
+
+/// The nearest candidate to `word`, if close enough to be a likely typo.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let lw = word.to_ascii_lowercase();
+    let limit = (word.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(&lw, &c.to_ascii_lowercase()), c))
+        .filter(|(d, c)| *d <= limit && *c != word)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// One task list's graph, for reachability.
+struct ListGraph<'n> {
+    names: Vec<(String, &'n Node)>,
+    edges: Vec<Vec<String>>,
+}
+
+struct Checker<'a> {
+    src: &'a str,
+    ctx: &'a SourceContext<'a>,
+    catalog: &'a dyn ActionCatalog,
+    diags: Vec<Diagnostic>,
+    /// Declared parameter names; None when `parameters` is not understood.
+    params: Option<HashSet<String>>,
+    vars: HashSet<String>,
+    /// Every task name in the file, with the path of its list.
+    all_tasks: HashMap<String, String>,
+}
+
+impl<'a> Checker<'a> {
+    fn push(
+        &mut self,
+        code: Code,
+        msg: impl Into<String>,
+        pos: Pos,
+        path: &str,
+    ) -> &mut Diagnostic {
+        self.diags
+            .push(Diagnostic::new(code, msg, pos.line, pos.column).with_path(path));
+        let last = self.diags.len() - 1;
+        &mut self.diags[last]
+    }
+
+    fn wrong_type(&mut self, node: &Node, what: &str, expected: &str, path: &str) {
+        self.push(
+            Code::WrongType,
+            format!("{what} must be {expected}, found {}", node.type_name()),
+            node.pos,
+            path,
+        );
+    }
+
+    fn unknown_keys(&mut self, map: &Node, known: &[&str], path: &str, what: &str) {
+        let Some(entries) = map.as_map() else {
+            return;
+        };
+        for e in entries {
+            let Some(k) = e.key_str() else {
+                let p = join(path, "?");
+                self.push(
+                    Code::UnknownKey,
+                    format!(
+                        "{what} has a key that is {}, not a string",
+                        e.key.type_name()
+                    ),
+                    e.key.pos,
+                    &p,
+                );
+                continue;
+            };
+            if known.contains(&k) {
+                continue;
+            }
+            let p = join(path, k);
+            let hint = special_key_hint(what, k).or_else(|| {
+                did_you_mean(k, known.iter().copied()).map(|s| format!("did you mean '{s}'?"))
+            });
+            let d = self.push(
+                Code::UnknownKey,
+                format!("unknown key '{k}' in {what}"),
+                e.key.pos,
+                &p,
+            );
+            d.hint = hint;
+        }
+    }
+
+    // ---------------------------------------------------------------- root
+
+    fn check_root(&mut self, root: &Node) -> Option<Workflow> {
+        if root.as_map().is_none() {
+            let msg = if root.is_null() {
+                "the file is empty; a workflow is a mapping with version and tasks".to_string()
+            } else {
+                format!(
+                    "a workflow file must be a mapping, found {}",
+                    root.type_name()
+                )
+            };
+            self.push(Code::NotAMapping, msg, root.pos, "").hint =
+                Some("start the file with `version: \"1.0.0\"` and `tasks:`".to_string());
+            return None;
+        }
+        self.unknown_keys(root, TOP_KEYS, "", "the workflow");
+
+        // ref
+        let expected_ref = self.ctx.workflow_ref();
+        if let Some(r) = root.get("ref") {
+            match r.as_str() {
+                Some(s) => {
+                    self.max_len(r, s, 255, "ref", "ref");
+                    if s != expected_ref {
+                        self.push(
+                            Code::RefMismatch,
+                            format!("ref '{s}' does not match the file: expected '{expected_ref}'"),
+                            r.pos,
+                            "ref",
+                        )
+                        .hint = Some(format!(
+                            "a workflow's ref is {{pack_ref}}.{{file name}}; write `ref: {expected_ref}` or remove ref"
+                        ));
+                    }
+                }
+                None => self.wrong_type(r, "ref", "a string", "ref"),
+            }
+        }
+        // label
+        let mut label = self.ctx.name.to_string();
+        match root.get("label") {
+            None => {
+                self.push(
+                    Code::MissingLabel,
+                    format!("the workflow has no label; '{}' is used", self.ctx.name),
+                    root.pos,
+                    "",
+                )
+                .hint = Some("add `label: \"A readable title\"`".to_string());
+            }
+            Some(l) => match l.as_str() {
+                Some(s) => {
+                    self.max_len(l, s, 255, "label", "label");
+                    label = s.to_string();
+                }
+                None => self.wrong_type(l, "label", "a string", "label"),
+            },
+        }
+        let mut description = None;
+        if let Some(d) = root.get("description") {
+            match d.as_str() {
+                Some(s) => description = Some(s.to_string()),
+                None if d.is_null() => {}
+                None => self.wrong_type(d, "description", "a string", "description"),
+            }
+        }
+        // version
+        let mut version = String::new();
+        match root.get("version") {
+            None => {
+                self.push(
+                    Code::MissingField,
+                    "Missing required field: version",
+                    root.pos,
+                    "",
+                )
+                .hint = Some("add `version: \"1.0.0\"`".to_string());
+            }
+            Some(v) => match v.as_str() {
+                Some("") => {
+                    self.push(
+                        Code::WrongType,
+                        "version must not be empty",
+                        v.pos,
+                        "version",
+                    );
+                }
+                Some(s) => {
+                    self.max_len(v, s, 50, "version", "version");
+                    if !is_semver(s) {
+                        self.push(
+                            Code::VersionNotSemver,
+                            format!("version '{s}' is not a semantic version (MAJOR.MINOR.PATCH)"),
+                            v.pos,
+                            "version",
+                        )
+                        .hint = Some("write a version like \"1.0.0\"".to_string());
+                    }
+                    version = s.to_string();
+                }
+                None => {
+                    self.wrong_type(v, "version", "a string", "version");
+                    if let Some(d) = self.diags.last_mut() {
+                        d.hint = Some("quote it: version: \"1.0.0\"".to_string());
+                    }
+                }
+            },
+        }
+        // parameters / output
+        let param_schema = self.check_schema(root.get("parameters"), "parameters", true);
+        let out_schema = self.check_schema(root.get("output"), "output", false);
+        // vars
+        let vars_json = self.check_vars(root.get("vars"));
+        // tags
+        let mut tags = Vec::new();
+        if let Some(t) = root.get("tags") {
+            match t.as_seq() {
+                Some(items) => {
+                    for (i, it) in items.iter().enumerate() {
+                        match it.as_str() {
+                            Some(s) => tags.push(s.to_string()),
+                            None => self.wrong_type(it, "a tag", "a string", &format!("tags[{i}]")),
+                        }
+                    }
+                }
+                None if t.is_null() => {}
+                None => self.wrong_type(t, "tags", "a list of strings", "tags"),
+            }
+        }
+        if let Some(cp) = root.get("cancellation_policy") {
+            match cp.as_str() {
+                Some("allow_finish" | "cancel_running") => {}
+                _ => {
+                    let found = cp
+                        .scalar_text()
+                        .unwrap_or_else(|| cp.type_name().to_string());
+                    self.push(
+                        Code::WrongType,
+                        format!("cancellation_policy must be allow_finish or cancel_running, found '{found}'"),
+                        cp.pos,
+                        "cancellation_policy",
+                    );
+                }
+            }
+        }
+
+        // Pre-pass: every task name and every published variable.
+        if let Some(tasks) = root.get("tasks").and_then(Node::as_seq) {
+            collect_names(tasks, "tasks", &mut self.all_tasks, &mut self.vars);
+        }
+
+        // vars values and output_map may use templates.
+        if let Some(v) = root.get("vars") {
+            self.check_templates_in(v, "vars", false);
+        }
+        if let Some(om) = root.get("output_map") {
+            match om.as_map() {
+                Some(_) => self.check_templates_in(om, "output_map", false),
+                None if om.is_null() => {}
+                None => self.wrong_type(
+                    om,
+                    "output_map",
+                    "a mapping of names to templates",
+                    "output_map",
+                ),
+            }
+        }
+
+        // tasks
+        let mut task_count = 0u32;
+        let tasks_json = match root.get("tasks") {
+            None => {
+                self.push(
+                    Code::MissingField,
+                    "Missing required field: tasks",
+                    root.pos,
+                    "",
+                )
+                .hint = Some(
+                    "add `tasks:` with a list of tasks, each with a name and an action".to_string(),
+                );
+                None
+            }
+            Some(t) => self.check_task_list(t, "tasks", &mut task_count),
+        };
+
+        // Normalized definition.
+        let mut def = match root.to_json() {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        def.insert("ref".into(), Value::String(expected_ref.clone()));
+        def.insert("label".into(), Value::String(label.clone()));
+        if let Some(v) = vars_json {
+            def.insert("vars".into(), v);
+        }
+        if let Some(t) = tasks_json {
+            def.insert("tasks".into(), Value::Array(t));
+        }
+        Some(Workflow {
+            r#ref: expected_ref,
+            pack_ref: self.ctx.pack_ref.to_string(),
+            name: self.ctx.name.to_string(),
+            label,
+            description,
+            version,
+            param_schema,
+            out_schema,
+            tags,
+            definition: Value::Object(def),
+            task_count,
+        })
+    }
+
+    fn max_len(&mut self, node: &Node, s: &str, max: usize, what: &str, path: &str) {
+        let n = s.chars().count();
+        if n > max {
+            self.push(
+                Code::FieldTooLong,
+                format!("{what} is {n} characters long; the limit is {max}"),
+                node.pos,
+                path,
+            );
+        }
+    }
+
+    // ------------------------------------------------------------- schemas
+
+    /// Check `parameters` / `output`; returns the JSON-Schema form.
+    fn check_schema(&mut self, node: Option<&Node>, key: &str, is_params: bool) -> Option<Value> {
+        let node = match node {
+            None => {
+                if is_params {
+                    self.params = Some(HashSet::new());
+                }
+                return None;
+            }
+            Some(n) if n.is_null() => {
+                if is_params {
+                    self.params = Some(HashSet::new());
+                }
+                return None;
+            }
+            Some(n) => n,
+        };
+        let Some(entries) = node.as_map() else {
+            self.wrong_type(node, key, "a mapping", key);
+            return None;
+        };
+        let errors_before = self.diags.len();
+        let mut names = HashSet::new();
+        let schema = if is_json_schema_form(node) {
+            if let Some(t) = node.get("type")
+                && t.as_str() != Some("object")
+            {
+                self.push(
+                    Code::InvalidSchema,
+                    format!("{key} in JSON-Schema form must have `type: object`"),
+                    t.pos,
+                    &join(key, "type"),
+                );
+            }
+            let props = node.get("properties");
+            let mut prop_names = Vec::new();
+            match props {
+                Some(p) => match p.as_map() {
+                    Some(pe) => {
+                        for e in pe {
+                            let name = e.key.scalar_text().unwrap_or_default();
+                            let path = format!("{key}.properties.{name}");
+                            self.check_param_def(&e.value, &name, &path, key, false);
+                            names.insert(name.clone());
+                            prop_names.push(name);
+                        }
+                    }
+                    None => {
+                        self.push(
+                            Code::InvalidSchema,
+                            format!(
+                                "{key}.properties must be a mapping, found {}",
+                                p.type_name()
+                            ),
+                            p.pos,
+                            &join(key, "properties"),
+                        );
+                    }
+                },
+                None => {}
+            }
+            if let Some(r) = node.get("required") {
+                match r.as_seq() {
+                    Some(items) => {
+                        for (i, it) in items.iter().enumerate() {
+                            let path = format!("{key}.required[{i}]");
+                            match it.as_str() {
+                                Some(s) if prop_names.iter().any(|p| p == s) => {}
+                                Some(s) => {
+                                    let hint =
+                                        did_you_mean(s, prop_names.iter().map(String::as_str))
+                                            .map(|m| format!("did you mean '{m}'?"));
+                                    self.push(
+                                        Code::InvalidSchema,
+                                        format!(
+                                            "required names '{s}', which is not in {key}.properties"
+                                        ),
+                                        it.pos,
+                                        &path,
+                                    )
+                                    .hint = hint;
+                                }
+                                None => {
+                                    self.push(
+                                        Code::InvalidSchema,
+                                        format!(
+                                            "required must list property names, found {}",
+                                            it.type_name()
+                                        ),
+                                        it.pos,
+                                        &path,
+                                    );
+                                }
+                            }
+                        }
+                    }
+                    None => {
+                        self.push(
+                            Code::InvalidSchema,
+                            format!(
+                                "{key}.required must be a list of property names, found {}",
+                                r.type_name()
+                            ),
+                            r.pos,
+                            &join(key, "required"),
+                        );
+                    }
+                }
+            }
+            node.to_json()
+        } else {
+            let mut props = Map::new();
+            let mut required = Vec::new();
+            for e in entries {
+                let name = e.key.scalar_text().unwrap_or_default();
+                let path = join(key, &name);
+                self.check_param_def(&e.value, &name, &path, key, true);
+                names.insert(name.clone());
+                let mut def = e.value.to_json();
+                if let Value::Object(m) = &mut def {
+                    if m.remove("required") == Some(Value::Bool(true)) {
+                        required.push(Value::String(name.clone()));
+                    }
+                }
+                props.insert(name, def);
+            }
+            let mut s = Map::new();
+            s.insert("type".into(), json!("object"));
+            s.insert("properties".into(), Value::Object(props));
+            if !required.is_empty() {
+                s.insert("required".into(), Value::Array(required));
+            }
+            Value::Object(s)
+        };
+        if is_params {
+            self.params = if self.diags.len() == errors_before {
+                Some(names)
+            } else {
+                None
+            };
+        }
+        Some(schema)
+    }
+
+    fn check_param_def(&mut self, def: &Node, name: &str, path: &str, key: &str, flat: bool) {
+        if def.as_map().is_none() {
+            let d = self.push(
+                Code::InvalidSchema,
+                format!(
+                    "{key} '{name}' must be a mapping like {{type: string}}, found {}",
+                    def.type_name()
+                ),
+                def.pos,
+                path,
+            );
+            if flat && key == "output" && def.as_str().is_some() {
+                d.hint = Some("output describes the result's schema; map results to templates under `output_map`".to_string());
+            }
+            return;
+        }
+        if let Some(t) = def.get("type") {
+            let ok = match &t.kind {
+                NodeKind::Str(s) => JSON_TYPES.contains(&s.as_str()),
+                NodeKind::Seq(items) => items
+                    .iter()
+                    .all(|i| i.as_str().is_some_and(|s| JSON_TYPES.contains(&s))),
+                _ => false,
+            };
+            if !ok {
+                let found = t.scalar_text().unwrap_or_else(|| t.type_name().to_string());
+                let hint = t
+                    .as_str()
+                    .and_then(|s| did_you_mean(s, JSON_TYPES.iter().copied()))
+                    .map(|m| format!("did you mean '{m}'?"))
+                    .unwrap_or_else(|| format!("use one of: {}", JSON_TYPES.join(", ")));
+                self.push(
+                    Code::InvalidSchema,
+                    format!("{key} '{name}' has an unknown type '{found}'"),
+                    t.pos,
+                    &join(path, "type"),
+                )
+                .hint = Some(hint);
+            }
+        }
+        if let Some(r) = def.get("required")
+            && r.as_bool().is_none()
+        {
+            self.push(
+                Code::InvalidSchema,
+                format!(
+                    "{key} '{name}': required must be true or false, found {}",
+                    r.type_name()
+                ),
+                r.pos,
+                &join(path, "required"),
+            );
+        }
+    }
+
+    // ---------------------------------------------------------------- vars
+
+    fn check_vars(&mut self, node: Option<&Node>) -> Option<Value> {
+        let node = node?;
+        match &node.kind {
+            NodeKind::Null => None,
+            NodeKind::Map(entries) => {
+                for e in entries {
+                    let name = e.key.scalar_text().unwrap_or_default();
+                    self.var_name(&e.key, &name, &join("vars", &name));
+                    self.vars.insert(name);
+                }
+                Some(node.to_json())
+            }
+            NodeKind::Seq(items) => {
+                let mut m = Map::new();
+                let mut ok = true;
+                for (i, it) in items.iter().enumerate() {
+                    let path = format!("vars[{i}]");
+                    match it.as_map() {
+                        Some([e]) => {
+                            let name = e.key.scalar_text().unwrap_or_default();
+                            self.var_name(&e.key, &name, &path);
+                            self.vars.insert(name.clone());
+                            m.insert(name, e.value.to_json());
+                        }
+                        _ => {
+                            ok = false;
+                            self.push(
+                                Code::WrongType,
+                                format!("a vars list item must be a single `name: value` mapping, found {}", it.type_name()),
+                                it.pos,
+                                &path,
+                            );
+                        }
+                    }
+                }
+                if ok {
+                    let example = m
+                        .keys()
+                        .next()
+                        .map(|k| format!("vars:\n  {k}: ..."))
+                        .unwrap_or_else(|| "vars: {}".to_string());
+                    self.push(
+                        Code::NonCanonicalForm,
+                        "vars is given as a list of single-key mappings; it is read as a mapping",
+                        node.pos,
+                        "vars",
+                    )
+                    .hint = Some(format!("write vars as a mapping: {example}"));
+                }
+                Some(Value::Object(m))
+            }
+            _ => {
+                self.wrong_type(node, "vars", "a mapping of names to values", "vars");
+                None
+            }
+        }
+    }
+
+    fn var_name(&mut self, key: &Node, name: &str, path: &str) {
+        if !is_valid_name(name) {
+            self.push(
+                Code::InvalidVariableName,
+                format!("variable name '{name}' must match ^[A-Za-z0-9_-]+$"),
+                key.pos,
+                path,
+            );
+        }
+    }
+
+    // --------------------------------------------------------------- tasks
+
+    fn check_task_list(&mut self, node: &Node, path: &str, count: &mut u32) -> Option<Vec<Value>> {
+        let items = match &node.kind {
+            NodeKind::Seq(items) => items,
+            NodeKind::Map(entries) => {
+                let first = entries
+                    .first()
+                    .and_then(|e| e.key_str())
+                    .unwrap_or("task_name");
+                self.push(
+                    Code::WrongType,
+                    format!("{path} must be a list of tasks, found a mapping"),
+                    node.pos,
+                    path,
+                )
+                .hint = Some(format!(
+                    "this looks like StackStorm Orquesta syntax (tasks keyed by name); attune uses a list: `tasks:\\n  - name: {first}\\n    action: ...`"
+                ));
+                return None;
+            }
+            _ => {
+                self.wrong_type(node, path, "a list of tasks", path);
+                return None;
+            }
+        };
+        if items.is_empty() {
+            self.push(
+                Code::EmptyTasks,
+                format!("{path} is empty; a workflow needs at least one task"),
+                node.pos,
+                path,
+            );
+            return Some(Vec::new());
+        }
+        let mut seen: HashMap<String, u32> = HashMap::new();
+        let mut graph = ListGraph {
+            names: Vec::new(),
+            edges: Vec::new(),
+        };
+        let local: HashSet<String> = items
+            .iter()
+            .filter_map(|t| t.get("name").and_then(Node::as_str).map(str::to_string))
+            .collect();
+        let mut out = Vec::with_capacity(items.len());
+        for (i, t) in items.iter().enumerate() {
+            let tpath = format!("{path}[{i}]");
+            *count += 1;
+            let mut targets = Vec::new();
+            if let Some(v) = self.check_task(t, &tpath, &local, &mut targets, count) {
+                out.push(v);
+            }
+            if let Some(n) = t.get("name")
+                && let Some(name) = n.as_str()
+            {
+                if let Some(first) = seen.get(name) {
+                    self.push(
+                        Code::DuplicateTask,
+                        format!("duplicate task name '{name}' (first defined at line {first})"),
+                        n.pos,
+                        &join(&tpath, "name"),
+                    )
+                    .hint =
+                        Some("task names must be unique within their list; rename one".to_string());
+                } else {
+                    seen.insert(name.to_string(), n.line());
+                    graph.names.push((name.to_string(), t));
+                    graph.edges.push(targets);
+                }
+            }
+        }
+        self.reachability(node, path, &graph);
+        Some(out)
+    }
+
+    fn reachability(&mut self, list: &Node, path: &str, g: &ListGraph) {
+        if g.names.is_empty() {
+            return;
+        }
+        let index: HashMap<&str, usize> = g
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| (n.as_str(), i))
+            .collect();
+        let mut inbound = vec![false; g.names.len()];
+        for (from, targets) in g.edges.iter().enumerate() {
+            for t in targets {
+                if let Some(&j) = index.get(t.as_str())
+                    && j != from
+                {
+                    inbound[j] = true;
+                }
+            }
+        }
+        let entries: Vec<usize> = (0..g.names.len()).filter(|&i| !inbound[i]).collect();
+        if entries.is_empty() {
+            self.push(
+                Code::NoEntryPoint,
+                format!(
+                    "every task in {path} is the target of a transition, so none of them starts"
+                ),
+                list.pos,
+                path,
+            )
+            .hint = Some(format!(
+                "a task with no incoming transition starts the list; remove the transitions into '{}'",
+                g.names[0].0
+            ));
+            return;
+        }
+        let mut reached = vec![false; g.names.len()];
+        let mut q: VecDeque<usize> = entries.into_iter().collect();
+        for &i in &q {
+            reached[i] = true;
+        }
+        while let Some(i) = q.pop_front() {
+            for t in &g.edges[i] {
+                if let Some(&j) = index.get(t.as_str())
+                    && !reached[j]
+                {
+                    reached[j] = true;
+                    q.push_back(j);
+                }
+            }
+        }
+        for (i, (name, node)) in g.names.iter().enumerate() {
+            if !reached[i] {
+                let pos = node.get("name").map(|n| n.pos).unwrap_or(node.pos);
+                self.push(
+                    Code::UnreachableTask,
+                    format!("Task '{name}' is never reached: only tasks that are themselves unreachable lead to it"),
+                    pos,
+                    &format!("{path}[{}].name", find_index(list, node)),
+                );
+            }
+        }
+    }
+
+    fn check_task(
+        &mut self,
+        t: &Node,
+        path: &str,
+        local: &HashSet<String>,
+        targets: &mut Vec<String>,
+        count: &mut u32,
+    ) -> Option<Value> {
+        if t.as_map().is_none() {
+            self.wrong_type(t, "a task", "a mapping with name and action", path);
+            return None;
+        }
+        self.unknown_keys(t, TASK_KEYS, path, "a task");
+        // name
+        let name = match t.get("name") {
+            None => {
+                self.push(
+                    Code::MissingField,
+                    "Missing required field: name",
+                    t.pos,
+                    path,
+                )
+                .hint = Some("every task needs `name:`".to_string());
+                String::from("?")
+            }
+            Some(n) => match n.as_str() {
+                Some("") => {
+                    self.push(
+                        Code::WrongType,
+                        "a task name must not be empty",
+                        n.pos,
+                        &join(path, "name"),
+                    );
+                    String::from("?")
+                }
+                Some(s) => {
+                    self.max_len(n, s, 255, "the task name", &join(path, "name"));
+                    if RESERVED.contains(&s) {
+                        self.push(
+                            Code::ReservedName,
+                            format!("task name '{s}' is reserved"),
+                            n.pos,
+                            &join(path, "name"),
+                        )
+                        .hint = Some(format!(
+                            "'{s}' is an expression namespace; rename the task, e.g. '{s}_task'"
+                        ));
+                    }
+                    s.to_string()
+                }
+                None => {
+                    self.wrong_type(n, "a task name", "a string", &join(path, "name"));
+                    String::from("?")
+                }
+            },
+        };
+        // type
+        let mut ttype = "action";
+        if let Some(ty) = t.get("type") {
+            match ty.as_str() {
+                Some(s @ ("action" | "parallel" | "workflow")) => ttype = s,
+                _ => {
+                    let found = ty
+                        .scalar_text()
+                        .unwrap_or_else(|| ty.type_name().to_string());
+                    let hint = did_you_mean(&found, ["action", "parallel", "workflow"])
+                        .map(|m| format!("did you mean '{m}'?"))
+                        .unwrap_or_else(|| "use action, parallel or workflow".to_string());
+                    self.push(
+                        Code::InvalidTaskType,
+                        format!("Task '{name}' has an invalid type '{found}'"),
+                        ty.pos,
+                        &join(path, "type"),
+                    )
+                    .hint = Some(hint);
+                    ttype = "";
+                }
+            }
+        }
+        // action
+        let mut action_info = None;
+        let mut action_ref = String::new();
+        match t.get("action") {
+            None if ttype == "action" || ttype == "workflow" => {
+                self.push(
+                    Code::MissingField,
+                    format!("Task '{name}' is missing required field: action"),
+                    t.pos,
+                    path,
+                )
+                .hint = Some(
+                    "add `action: pack.action`, or `type: parallel` with `tasks:`".to_string(),
+                );
+            }
+            None => {}
+            Some(a) => match a.as_str() {
+                Some(s) => {
+                    action_ref = s.to_string();
+                    action_info = self.check_action_ref(a, s, &name, &join(path, "action"));
+                }
+                None => {
+                    self.wrong_type(a, "action", "a string `pack.action`", &join(path, "action"))
+                }
+            },
+        }
+        // with_items and iteration options
+        let with_items = t.get("with_items");
+        if let Some(w) = with_items {
+            match &w.kind {
+                NodeKind::Str(_) => self.check_expr(w, &join(path, "with_items"), false),
+                NodeKind::Seq(_) => self.check_templates_in(w, &join(path, "with_items"), false),
+                _ => self.wrong_type(
+                    w,
+                    "with_items",
+                    "a template or a list",
+                    &join(path, "with_items"),
+                ),
+            }
+        }
+        for opt in ["batch_size", "concurrency"] {
+            if let Some(o) = t.get(opt) {
+                let p = join(path, opt);
+                match o.as_i64() {
+                    Some(v) if v < 1 => {
+                        self.push(
+                            Code::InvalidIteration,
+                            format!("{opt} must be at least 1, found {v}"),
+                            o.pos,
+                            &p,
+                        );
+                    }
+                    Some(_) => {}
+                    None => self.wrong_type(o, opt, "an integer", &p),
+                }
+                if with_items.is_none() {
+                    self.push(
+                        Code::UnusedIterationOption,
+                        format!(
+                            "Task '{name}' sets {opt} but has no with_items, so it has no effect"
+                        ),
+                        o.pos,
+                        &p,
+                    )
+                    .hint = Some(format!("add `with_items:` or remove `{opt}`"));
+                }
+            }
+        }
+        let in_iter = with_items.is_some();
+        // input
+        if let Some(inp) = t.get("input") {
+            let p = join(path, "input");
+            match inp.as_map() {
+                Some(_) => self.check_templates_in(inp, &p, in_iter),
+                None if inp.is_null() => {}
+                None => self.wrong_type(inp, "input", "a mapping", &p),
+            }
+        }
+        if let Some(info) = &action_info
+            && let Some(params) = &info.parameters
+        {
+            self.check_inputs(t, &name, &action_ref, params, path);
+        }
+        // when
+        if let Some(w) = t.get("when") {
+            self.check_when(w, &join(path, "when"));
+        }
+        // retry
+        if let Some(r) = t.get("retry") {
+            self.check_retry(r, &join(path, "retry"));
+        }
+        for (key, what) in [
+            ("timeout", "a positive integer (seconds)"),
+            ("join", "an integer"),
+        ] {
+            if let Some(v) = t.get(key) {
+                match v.as_i64() {
+                    Some(n) if key == "timeout" && n < 1 => {
+                        self.push(
+                            Code::WrongType,
+                            format!("timeout must be {what}, found {n}"),
+                            v.pos,
+                            &join(path, key),
+                        );
+                    }
+                    Some(n) if n < 0 => {
+                        self.push(
+                            Code::WrongType,
+                            format!("{key} must not be negative, found {n}"),
+                            v.pos,
+                            &join(path, key),
+                        );
+                    }
+                    Some(_) => {}
+                    None => self.wrong_type(v, key, what, &join(path, key)),
+                }
+            }
+        }
+        // transitions
+        let next = self.check_transitions(t, &name, path, local, targets);
+        // nested tasks
+        let mut sub = None;
+        match (ttype, t.get("tasks")) {
+            ("parallel", None) => {
+                self.push(
+                    Code::MissingField,
+                    format!("parallel task '{name}' is missing required field: tasks"),
+                    t.pos,
+                    path,
+                )
+                .hint = Some("a parallel task runs the tasks listed under `tasks:`".to_string());
+            }
+            ("parallel", Some(list)) => {
+                sub = self.check_task_list(list, &join(path, "tasks"), count);
+            }
+            (_, Some(list)) => {
+                self.push(
+                    Code::UnknownKey,
+                    format!("Task '{name}' has tasks but is not a parallel task"),
+                    t.entry("tasks").map(|e| e.key.pos).unwrap_or(list.pos),
+                    &join(path, "tasks"),
+                )
+                .hint = Some("add `type: parallel` or remove `tasks`".to_string());
+            }
+            _ => {}
+        }
+
+        // Normalized task.
+        let mut m = Map::new();
+        m.insert("name".into(), Value::String(name));
+        m.insert("type".into(), Value::String(ttype.to_string()));
+        if let Some(entries) = t.as_map() {
+            for e in entries {
+                let Some(k) = e.key_str() else { continue };
+                if k == "name"
+                    || k == "type"
+                    || k == "next"
+                    || k == "tasks"
+                    || LEGACY_KEYS.contains(&k)
+                {
+                    continue;
+                }
+                m.insert(k.to_string(), e.value.to_json());
+            }
+        }
+        m.insert("next".into(), Value::Array(next));
+        if let Some(s) = sub {
+            m.insert("tasks".into(), Value::Array(s));
+        }
+        Some(Value::Object(m))
+    }
+
+    fn check_action_ref(
+        &mut self,
+        node: &Node,
+        s: &str,
+        task: &str,
+        path: &str,
+    ) -> Option<super::catalog::ActionInfo> {
+        if expr::has_template(s) {
+            self.check_expr(node, path, false);
+            return None;
+        }
+        if !is_action_ref(s) {
+            self.push(
+                Code::InvalidActionRef,
+                format!("Task '{task}' has an invalid action ref '{s}'"),
+                node.pos,
+                path,
+            )
+            .hint = Some("an action ref is `pack.action`, e.g. `core.echo`".to_string());
+            return None;
+        }
+        if let Some(info) = self.catalog.lookup(s) {
+            return Some(info);
+        }
+        let pack = split_ref(s).map(|(p, _)| p).unwrap_or("");
+        let refs = self.catalog.refs_in_pack(pack);
+        let hint = match did_you_mean_ref(s, &refs) {
+            Some(m) => format!("did you mean '{m}'?"),
+            None if refs.is_empty() => format!(
+                "pack '{pack}' has no actions or workflows here; add actions/{}.yaml to pack '{pack}' or fix the ref",
+                split_ref(s).map(|(_, n)| n).unwrap_or(s)
+            ),
+            None => format!("pack '{pack}' has: {}", preview(&refs)),
+        };
+        self.push(
+            Code::UndefinedAction,
+            format!("Task '{task}' references undefined action '{s}'"),
+            node.pos,
+            path,
+        )
+        .hint = Some(hint);
+        None
+    }
+
+    fn check_inputs(
+        &mut self,
+        t: &Node,
+        task: &str,
+        action: &str,
+        params: &[super::catalog::ParamInfo],
+        path: &str,
+    ) {
+        let input = t.get("input").filter(|i| i.as_map().is_some());
+        let given: Vec<String> = input
+            .and_then(Node::as_map)
+            .map(|es| es.iter().filter_map(|e| e.key.scalar_text()).collect())
+            .unwrap_or_default();
+        let at = input.map(|i| i.pos).unwrap_or(t.pos);
+        let at_path = if input.is_some() {
+            join(path, "input")
+        } else {
+            path.to_string()
+        };
+        for p in params {
+            if p.required && !p.has_default && !given.iter().any(|g| g == &p.name) {
+                self.push(
+                    Code::MissingInput,
+                    format!(
+                        "Task '{task}' is missing required input '{}' of action '{action}'",
+                        p.name
+                    ),
+                    at,
+                    &at_path,
+                )
+                .hint = Some(format!("add `{}: ...` under input", p.name));
+            }
+        }
+        if let Some(es) = input.and_then(Node::as_map) {
+            for e in es {
+                let Some(k) = e.key.scalar_text() else {
+                    continue;
+                };
+                if params.iter().any(|p| p.name == k) {
+                    continue;
+                }
+                let hint = did_you_mean(&k, params.iter().map(|p| p.name.as_str()))
+                    .map(|m| format!("did you mean '{m}'?"))
+                    .or_else(|| {
+                        (!params.is_empty()).then(|| {
+                            format!(
+                                "'{action}' declares: {}",
+                                params
+                                    .iter()
+                                    .map(|p| p.name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
+                        })
+                    });
+                self.push(
+                    Code::UnexpectedInput,
+                    format!(
+                        "Task '{task}' passes input '{k}' that action '{action}' does not declare"
+                    ),
+                    e.key.pos,
+                    &join(&join(path, "input"), &k),
+                )
+                .hint = hint;
+            }
+        }
+    }
+
+    fn check_retry(&mut self, r: &Node, path: &str) {
+        if r.as_map().is_none() {
+            self.push(
+                Code::InvalidRetry,
+                format!(
+                    "retry must be a mapping with count, delay and backoff, found {}",
+                    r.type_name()
+                ),
+                r.pos,
+                path,
+            );
+            return;
+        }
+        self.unknown_keys(r, RETRY_KEYS, path, "retry");
+        let mut delay = None;
+        match r.get("count") {
+            None => {
+                self.push(
+                    Code::InvalidRetry,
+                    "retry needs a count between 1 and 100",
+                    r.pos,
+                    path,
+                );
+            }
+            Some(c) => match c.as_i64() {
+                Some(n) if (1..=100).contains(&n) => {}
+                _ => {
+                    let found = c.scalar_text().unwrap_or_else(|| c.type_name().to_string());
+                    self.push(
+                        Code::InvalidRetry,
+                        format!("retry count must be an integer between 1 and 100, found {found}"),
+                        c.pos,
+                        &join(path, "count"),
+                    );
+                }
+            },
+        }
+        if let Some(d) = r.get("delay") {
+            match d.as_i64() {
+                Some(n) if n >= 0 => delay = Some(n),
+                _ => {
+                    let found = d.scalar_text().unwrap_or_else(|| d.type_name().to_string());
+                    self.push(
+                        Code::InvalidRetry,
+                        format!("retry delay must be an integer of seconds ≥ 0, found {found}"),
+                        d.pos,
+                        &join(path, "delay"),
+                    );
+                }
+            }
+        }
+        if let Some(b) = r.get("backoff") {
+            match b.as_str() {
+                Some("constant" | "linear" | "exponential") => {}
+                _ => {
+                    let found = b.scalar_text().unwrap_or_else(|| b.type_name().to_string());
+                    let hint = did_you_mean(&found, ["constant", "linear", "exponential"])
+                        .map(|m| format!("did you mean '{m}'?"))
+                        .unwrap_or_else(|| "use constant, linear or exponential".to_string());
+                    self.push(
+                        Code::InvalidRetry,
+                        format!(
+                            "retry backoff must be constant, linear or exponential, found '{found}'"
+                        ),
+                        b.pos,
+                        &join(path, "backoff"),
+                    )
+                    .hint = Some(hint);
+                }
+            }
+        }
+        if let Some(md) = r.get("max_delay") {
+            match md.as_i64() {
+                Some(n) if n >= delay.unwrap_or(0) && n >= 0 => {}
+                Some(n) => {
+                    self.push(
+                        Code::InvalidRetry,
+                        format!(
+                            "retry max_delay ({n}) must be at least delay ({})",
+                            delay.unwrap_or(0)
+                        ),
+                        md.pos,
+                        &join(path, "max_delay"),
+                    );
+                }
+                None => {
+                    self.push(
+                        Code::InvalidRetry,
+                        format!(
+                            "retry max_delay must be an integer of seconds, found {}",
+                            md.type_name()
+                        ),
+                        md.pos,
+                        &join(path, "max_delay"),
+                    );
+                }
+            }
+        }
+        if let Some(oe) = r.get("on_error") {
+            self.check_templates_in(oe, &join(path, "on_error"), false);
+        }
+    }
+
+    // --------------------------------------------------------- transitions
+
+    fn check_transitions(
+        &mut self,
+        t: &Node,
+        task: &str,
+        path: &str,
+        local: &HashSet<String>,
+        targets: &mut Vec<String>,
+    ) -> Vec<Value> {
+        let legacy: Vec<&super::yaml::Entry> = t
+            .as_map()
+            .unwrap_or(&[])
+            .iter()
+            .filter(|e| e.key_str().is_some_and(|k| LEGACY_KEYS.contains(&k)))
+            .collect();
+        if let Some(next) = t.get("next") {
+            if let Some(first) = legacy.first() {
+                let k = first.key_str().unwrap_or("");
+                self.push(
+                    Code::LegacyTransitionsIgnored,
+                    format!("Task '{task}' has both next and {k}; {k} is ignored"),
+                    first.key.pos,
+                    &join(path, k),
+                )
+                .hint = Some(format!("move the {k} transition into next"));
+            }
+            return self.check_next(next, task, &join(path, "next"), local, targets);
+        }
+        let mut out: Vec<Value> = Vec::new();
+        let mut publish: Option<Value> = None;
+        for e in legacy {
+            let k = e.key_str().unwrap_or("");
+            let p = join(path, k);
+            match k {
+                "publish" => {
+                    publish = self.check_publish(&e.value, &p);
+                }
+                "decision" => self.check_decision(&e.value, task, &p, local, targets, &mut out),
+                _ => {
+                    let cond = match k {
+                        "on_success" => Some("succeeded()"),
+                        "on_failure" => Some("failed()"),
+                        "on_timeout" => Some("timed_out()"),
+                        _ => None,
+                    };
+                    self.legacy_transition(&e.value, k, cond, task, &p, local, targets, &mut out);
+                }
+            }
+        }
+        if let Some(p) = publish {
+            // Task-level publish: on the on_success transition when there is
+            // one, otherwise a transition of its own, first.
+            let succ = json!("{{ succeeded() }}");
+            if let Some(Value::Object(m)) = out
+                .iter_mut()
+                .find(|v| v.get("when") == Some(&succ) && v.get("publish").is_none())
+            {
+                m.insert("publish".into(), p);
+            } else {
+                let mut m = Map::new();
+                m.insert("when".into(), succ);
+                m.insert("publish".into(), p);
+                out.insert(0, Value::Object(m));
+            }
+        }
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn legacy_transition(
+        &mut self,
+        v: &Node,
+        key: &str,
+        cond: Option<&str>,
+        task: &str,
+        path: &str,
+        local: &HashSet<String>,
+        targets: &mut Vec<String>,
+        out: &mut Vec<Value>,
+    ) {
+        let base_when = cond.map(|c| format!("{{{{ {c} }}}}"));
+        let mut push = |when: Option<String>, names: Vec<String>| {
+            let mut m = Map::new();
+            if let Some(w) = when {
+                m.insert("when".into(), Value::String(w));
+            }
+            m.insert(
+                "do".into(),
+                Value::Array(names.into_iter().map(Value::String).collect()),
+            );
+            out.push(Value::Object(m));
+        };
+        match &v.kind {
+            NodeKind::Str(s) => {
+                self.target(v, s, task, path, local, targets);
+                push(base_when, vec![s.clone()]);
+            }
+            NodeKind::Seq(items) => {
+                let all_names = items.iter().all(|i| i.as_str().is_some());
+                let canonical_example = format!(
+                    "next:\n  - {}do: [...]",
+                    base_when
+                        .as_ref()
+                        .map(|w| format!("when: \"{w}\"\n    "))
+                        .unwrap_or_default()
+                );
+                if all_names {
+                    let mut names = Vec::new();
+                    for (i, it) in items.iter().enumerate() {
+                        let s = it.as_str().unwrap_or_default();
+                        self.target(it, s, task, &format!("{path}[{i}]"), local, targets);
+                        names.push(s.to_string());
+                    }
+                    self.push(
+                        Code::NonCanonicalForm,
+                        format!(
+                            "{key} is given as a list of task names; it is read as one transition"
+                        ),
+                        v.pos,
+                        path,
+                    )
+                    .hint = Some(format!("write {canonical_example}"));
+                    push(base_when, names);
+                    return;
+                }
+                let mut ok = true;
+                for (i, it) in items.iter().enumerate() {
+                    let ip = format!("{path}[{i}]");
+                    if it.as_map().is_none() {
+                        ok = false;
+                        self.wrong_type(
+                            it,
+                            &format!("an item of {key}"),
+                            "a task name or a `{when, do}` mapping",
+                            &ip,
+                        );
+                        continue;
+                    }
+                    self.unknown_keys(it, &["when", "do"], &ip, &format!("an item of {key}"));
+                    let mut when = base_when.clone();
+                    if let Some(w) = it.get("when") {
+                        self.check_when(w, &join(&ip, "when"));
+                        if let Some(ws) = w.as_str() {
+                            let inner = strip_block(ws);
+                            when = Some(match cond {
+                                Some(c) => format!("{{{{ {c} and ({inner}) }}}}"),
+                                None => ws.to_string(),
+                            });
+                        }
+                    }
+                    let names = match it.get("do") {
+                        Some(d) => self.check_do(d, task, &join(&ip, "do"), local, targets),
+                        None => Vec::new(),
+                    };
+                    push(when, names);
+                }
+                if ok {
+                    self.push(
+                        Code::NonCanonicalForm,
+                        format!("{key} is given as a list of {{when, do}} items; each is read as a transition whose condition is combined with {key}'s"),
+                        v.pos,
+                        path,
+                    )
+                    .hint = Some(format!(
+                        "write next:\n  - when: \"{{{{ {} and (...) }}}}\"\n    do: [...]",
+                        cond.unwrap_or("succeeded()")
+                    ));
+                }
+            }
+            _ => self.wrong_type(v, key, "a task name", path),
+        }
+    }
+
+    fn check_decision(
+        &mut self,
+        v: &Node,
+        task: &str,
+        path: &str,
+        local: &HashSet<String>,
+        targets: &mut Vec<String>,
+        out: &mut Vec<Value>,
+    ) {
+        let Some(items) = v.as_seq() else {
+            self.push(
+                Code::InvalidDecision,
+                format!(
+                    "decision must be a list of {{when, next}} items, found {}",
+                    v.type_name()
+                ),
+                v.pos,
+                path,
+            );
+            return;
+        };
+        let mut conds: Vec<String> = Vec::new();
+        let mut default_target: Option<String> = None;
+        for (i, it) in items.iter().enumerate() {
+            let ip = format!("{path}[{i}]");
+            if it.as_map().is_none() {
+                self.push(
+                    Code::InvalidDecision,
+                    format!(
+                        "a decision item must be a mapping with when and next, found {}",
+                        it.type_name()
+                    ),
+                    it.pos,
+                    &ip,
+                );
+                continue;
+            }
+            self.unknown_keys(it, DECISION_KEYS, &ip, "a decision item");
+            let next = it.get("next");
+            let target = match next {
+                None => {
+                    let d = self.push(
+                        Code::InvalidDecision,
+                        format!("Task '{task}': decision item is missing next"),
+                        it.pos,
+                        &ip,
+                    );
+                    if let Some(def) = it.get("default").and_then(Node::as_str) {
+                        d.hint = Some(format!(
+                            "write `- default: true` and `next: {def}` on the next line"
+                        ));
+                    } else {
+                        d.hint = Some("add `next: task_name`".to_string());
+                    }
+                    None
+                }
+                Some(n) => match n.as_str() {
+                    Some(s) => {
+                        self.target(n, s, task, &join(&ip, "next"), local, targets);
+                        Some(s.to_string())
+                    }
+                    None => {
+                        self.push(
+                            Code::InvalidDecision,
+                            format!("decision next must be a task name, found {}", n.type_name()),
+                            n.pos,
+                            &join(&ip, "next"),
+                        );
+                        None
+                    }
+                },
+            };
+            match (it.get("when"), it.get("default")) {
+                (Some(_), Some(d)) => {
+                    self.push(
+                        Code::InvalidDecision,
+                        "a decision item has either when or default, not both",
+                        d.pos,
+                        &join(&ip, "default"),
+                    );
+                }
+                (Some(w), None) => {
+                    self.check_when(w, &join(&ip, "when"));
+                    if let (Some(ws), Some(tg)) = (w.as_str(), &target) {
+                        conds.push(strip_block(ws).to_string());
+                        let mut m = Map::new();
+                        m.insert("when".into(), Value::String(ws.to_string()));
+                        m.insert("do".into(), json!([tg]));
+                        out.push(Value::Object(m));
+                    }
+                }
+                (None, Some(d)) => match d.as_bool() {
+                    Some(true) => default_target = target,
+                    _ => {
+                        let found = d.scalar_text().unwrap_or_else(|| d.type_name().to_string());
+                        let hint = if next.is_none() && d.as_str().is_some() {
+                            format!("write `- default: true` and `next: {found}`")
+                        } else {
+                            "write `default: true`".to_string()
+                        };
+                        self.push(
+                            Code::InvalidDecision,
+                            format!("decision default must be true, found '{found}'"),
+                            d.pos,
+                            &join(&ip, "default"),
+                        )
+                        .hint = Some(hint);
+                    }
+                },
+                (None, None) => {
+                    self.push(
+                        Code::InvalidDecision,
+                        "a decision item needs when (a condition) or `default: true`",
+                        it.pos,
+                        &ip,
+                    );
+                }
+            }
+        }
+        if let Some(tg) = default_target {
+            let mut m = Map::new();
+            if !conds.is_empty() {
+                let neg: Vec<String> = conds.iter().map(|c| format!("not ({c})")).collect();
+                m.insert(
+                    "when".into(),
+                    Value::String(format!("{{{{ {} }}}}", neg.join(" and "))),
+                );
+            }
+            m.insert("do".into(), json!([tg]));
+            out.push(Value::Object(m));
+        }
+    }
+
+    fn check_next(
+        &mut self,
+        next: &Node,
+        task: &str,
+        path: &str,
+        local: &HashSet<String>,
+        targets: &mut Vec<String>,
+    ) -> Vec<Value> {
+        let Some(items) = next.as_seq() else {
+            if !next.is_null() {
+                self.wrong_type(next, "next", "a list of {when, publish, do} items", path);
+            }
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, it) in items.iter().enumerate() {
+            let ip = format!("{path}[{i}]");
+            if it.as_map().is_none() {
+                self.wrong_type(
+                    it,
+                    "a next item",
+                    "a mapping with when, publish and do",
+                    &ip,
+                );
+                continue;
+            }
+            self.unknown_keys(it, NEXT_KEYS, &ip, "a next item");
+            let mut m = Map::new();
+            if let Some(w) = it.get("when") {
+                self.check_when(w, &join(&ip, "when"));
+                m.insert("when".into(), w.to_json());
+            }
+            if let Some(p) = it.get("publish")
+                && let Some(v) = self.check_publish(p, &join(&ip, "publish"))
+            {
+                m.insert("publish".into(), v);
+            }
+            if let Some(d) = it.get("do") {
+                let names = self.check_do(d, task, &join(&ip, "do"), local, targets);
+                m.insert(
+                    "do".into(),
+                    Value::Array(names.into_iter().map(Value::String).collect()),
+                );
+            }
+            out.push(Value::Object(m));
+        }
+        out
+    }
+
+    fn check_do(
+        &mut self,
+        d: &Node,
+        task: &str,
+        path: &str,
+        local: &HashSet<String>,
+        targets: &mut Vec<String>,
+    ) -> Vec<String> {
+        match &d.kind {
+            NodeKind::Seq(items) => {
+                let mut names = Vec::new();
+                for (i, it) in items.iter().enumerate() {
+                    let ip = format!("{path}[{i}]");
+                    match it.as_str() {
+                        Some(s) => {
+                            self.target(it, s, task, &ip, local, targets);
+                            names.push(s.to_string());
+                        }
+                        None => self.wrong_type(it, "a do item", "a task name", &ip),
+                    }
+                }
+                names
+            }
+            NodeKind::Str(s) => {
+                self.target(d, s, task, path, local, targets);
+                self.push(
+                    Code::NonCanonicalForm,
+                    "do is given as a single task name; it is read as a list",
+                    d.pos,
+                    path,
+                )
+                .hint = Some(format!("write do: [{s}]"));
+                vec![s.clone()]
+            }
+            NodeKind::Null => Vec::new(),
+            _ => {
+                self.wrong_type(d, "do", "a list of task names", path);
+                Vec::new()
+            }
+        }
+    }
+
+    fn target(
+        &mut self,
+        node: &Node,
+        name: &str,
+        task: &str,
+        path: &str,
+        local: &HashSet<String>,
+        targets: &mut Vec<String>,
+    ) {
+        targets.push(name.to_string());
+        if local.contains(name) {
+            return;
+        }
+        let hint = match self.all_tasks.get(name) {
+            Some(list) => Some(format!(
+                "'{name}' is defined in another task list ({list}); transitions stay within their own list"
+            )),
+            None => did_you_mean(name, local.iter().map(String::as_str))
+                .map(|m| format!("did you mean '{m}'?")),
+        };
+        self.push(
+            Code::UnknownTask,
+            format!("Task '{task}' references non-existent task '{name}'"),
+            node.pos,
+            path,
+        )
+        .hint = hint;
+    }
+
+    fn check_publish(&mut self, p: &Node, path: &str) -> Option<Value> {
+        match &p.kind {
+            NodeKind::Seq(items) => {
+                for (i, it) in items.iter().enumerate() {
+                    let ip = format!("{path}[{i}]");
+                    match &it.kind {
+                        NodeKind::Str(s) => self.var_name(it, s, &ip),
+                        NodeKind::Map(entries) => {
+                            for e in entries {
+                                let k = e.key.scalar_text().unwrap_or_default();
+                                self.var_name(&e.key, &k, &join(&ip, &k));
+                                self.check_templates_in(&e.value, &join(&ip, &k), false);
+                            }
+                        }
+                        _ => self.wrong_type(it, "a publish item", "`name: value` or a name", &ip),
+                    }
+                }
+                Some(p.to_json())
+            }
+            NodeKind::Map(entries) => {
+                for e in entries {
+                    let k = e.key.scalar_text().unwrap_or_default();
+                    self.var_name(&e.key, &k, &join(path, &k));
+                    self.check_templates_in(&e.value, &join(path, &k), false);
+                }
+                self.push(
+                    Code::NonCanonicalForm,
+                    "publish is given as a mapping; it is read as a list of single-key mappings",
+                    p.pos,
+                    path,
+                )
+                .hint = Some("write publish:\n  - name: value".to_string());
+                Some(Value::Array(
+                    entries
+                        .iter()
+                        .map(|e| {
+                            let mut m = Map::new();
+                            m.insert(e.key.scalar_text().unwrap_or_default(), e.value.to_json());
+                            Value::Object(m)
+                        })
+                        .collect(),
+                ))
+            }
+            NodeKind::Null => None,
+            _ => {
+                self.wrong_type(p, "publish", "a list of `name: value` items", path);
+                None
+            }
+        }
+    }
+
+    // --------------------------------------------------------- expressions
+
+    fn check_when(&mut self, w: &Node, path: &str) {
+        match &w.kind {
+            NodeKind::Str(s) => {
+                self.check_expr(w, path, false);
+                if let Some(v) = expr::constant_condition(s) {
+                    let hint = if expr::has_template(s) {
+                        "the condition does not depend on any result or parameter; remove it or test real data".to_string()
+                    } else {
+                        format!(
+                            "a plain string is always true; wrap the condition in braces: when: \"{{{{ {} }}}}\"",
+                            s.trim()
+                        )
+                    };
+                    self.push(
+                        Code::ConstantCondition,
+                        format!("this condition is always {v}"),
+                        w.pos,
+                        path,
+                    )
+                    .hint = Some(hint);
+                }
+            }
+            NodeKind::Bool(b) => {
+                self.push(
+                    Code::ConstantCondition,
+                    format!("this condition is always {b}"),
+                    w.pos,
+                    path,
+                )
+                .hint = Some("remove the condition or test real data in {{ }}".to_string());
+            }
+            NodeKind::Null => {}
+            _ => self.wrong_type(w, "when", "a template string", path),
+        }
+    }
+
+    /// Check every string inside `node` (values only, not keys).
+    fn check_templates_in(&mut self, node: &Node, path: &str, in_iter: bool) {
+        match &node.kind {
+            NodeKind::Str(_) => self.check_expr(node, path, in_iter),
+            NodeKind::Seq(items) => {
+                for (i, it) in items.iter().enumerate() {
+                    self.check_templates_in(it, &format!("{path}[{i}]"), in_iter);
+                }
+            }
+            NodeKind::Map(entries) => {
+                for e in entries {
+                    let k = e.key.scalar_text().unwrap_or_default();
+                    self.check_templates_in(&e.value, &join(path, &k), in_iter);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn check_expr(&mut self, node: &Node, path: &str, in_iter: bool) {
+        let Some(s) = node.as_str() else { return };
+        if !expr::has_template(s) {
+            return;
+        }
+        let tasks: HashSet<String> = self.all_tasks.keys().cloned().collect();
+        let scope = ExprScope {
+            parameters: self.params.as_ref(),
+            vars: &self.vars,
+            tasks: &tasks,
+            in_iteration: in_iter,
+        };
+        let issues = expr::check_template(s, &scope);
+        for issue in issues {
+            let code = Code::parse(issue.code).unwrap_or(Code::ExpressionSyntax);
+            let pos = node.pos_in_value(self.src, issue.offset);
+            let d = self.push(code, issue.message, pos, path);
+            d.hint = issue.hint;
+        }
+    }
+}
+
+/// Pre-pass: every task name (with the path of its list) and every
+/// variable published anywhere.
+fn collect_names(
+    items: &[Node],
+    path: &str,
+    tasks: &mut HashMap<String, String>,
+    vars: &mut HashSet<String>,
+) {
+    for (i, t) in items.iter().enumerate() {
+        if let Some(n) = t.get("name").and_then(Node::as_str) {
+            tasks
+                .entry(n.to_string())
+                .or_insert_with(|| path.to_string());
+        }
+        let mut publishes: Vec<&Node> = Vec::new();
+        if let Some(p) = t.get("publish") {
+            publishes.push(p);
+        }
+        if let Some(next) = t.get("next").and_then(Node::as_seq) {
+            publishes.extend(next.iter().filter_map(|n| n.get("publish")));
+        }
+        for p in publishes {
+            match &p.kind {
+                NodeKind::Seq(items) => {
+                    for it in items {
+                        match &it.kind {
+                            NodeKind::Str(s) => {
+                                vars.insert(s.clone());
+                            }
+                            NodeKind::Map(es) => {
+                                vars.extend(es.iter().filter_map(|e| e.key.scalar_text()));
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                NodeKind::Map(es) => vars.extend(es.iter().filter_map(|e| e.key.scalar_text())),
+                _ => {}
+            }
+        }
+        if let Some(sub) = t.get("tasks").and_then(Node::as_seq) {
+            collect_names(sub, &format!("{path}[{i}].tasks"), tasks, vars);
+        }
+    }
+}
+
+fn find_index(list: &Node, node: &Node) -> usize {
+    list.as_seq()
+        .and_then(|items| items.iter().position(|n| std::ptr::eq(n, node)))
+        .unwrap_or(0)
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// `{{ x }}` → `x` when the string is exactly one block; else the string.
+fn strip_block(s: &str) -> &str {
+    let t = s.trim();
+    if let Some(inner) = t.strip_prefix("{{").and_then(|r| r.strip_suffix("}}"))
+        && !inner.contains("{{")
+    {
+        return inner.trim();
+    }
+    t
+}
+
+fn is_action_ref(s: &str) -> bool {
+    let ok_seg = |seg: &str| {
+        !seg.is_empty()
+            && seg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    s.contains('.') && s.split('.').all(ok_seg)
+}
+
+fn is_semver(s: &str) -> bool {
+    let (core, _) = s.split_once(['-', '+']).unwrap_or((s, ""));
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && (p.len() == 1 || !p.starts_with('0'))
+        })
+        && s[core.len()..]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'+')
+}
+
+fn did_you_mean_ref<'r>(s: &str, refs: &'r [String]) -> Option<&'r str> {
+    let name = split_ref(s).map(|(_, n)| n).unwrap_or(s);
+    let lw = name.to_ascii_lowercase();
+    let limit = (name.chars().count() / 3).max(2);
+    refs.iter()
+        .map(|r| {
+            let rn = split_ref(r).map(|(_, n)| n).unwrap_or(r);
+            (
+                strsim::damerau_levenshtein(&lw, &rn.to_ascii_lowercase()),
+                r.as_str(),
+            )
+        })
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, r)| r)
+}
+
+fn preview(refs: &[String]) -> String {
+    let mut s = refs.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    if refs.len() > 5 {
+        s.push_str(&format!(" and {} more", refs.len() - 5));
+    }
+    s
+}
+
+fn special_key_hint(what: &str, k: &str) -> Option<String> {
+    match (what, k) {
+        ("the workflow", "name") => Some(
+            "a workflow's name is its file name; remove `name` (use `label` for a title)"
+                .to_string(),
+        ),
+        ("the workflow", "input") => {
+            Some("workflow inputs are declared under `parameters`".to_string())
+        }
+        ("a task", "on-success" | "on-failure" | "on-complete" | "on-timeout") => {
+            Some(format!("did you mean '{}'?", k.replace('-', "_")))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::catalog::BuiltinCatalog;
+
+    fn run(src: &str) -> Validation {
+        let ctx = SourceContext {
+            pack_ref: "p",
+            name: "w",
+            file: Some("p/workflows/w.yaml"),
+        };
+        validate(src.as_bytes(), &ctx, &BuiltinCatalog::new())
+    }
+
+    fn codes(v: &Validation) -> Vec<(&'static str, u32, u32)> {
+        v.diagnostics
+            .iter()
+            .map(|d| (d.code.as_str(), d.line, d.column))
+            .collect()
+    }
+
+    #[test]
+    fn a_good_workflow_is_normalized() {
+        let v = run(
+            "label: L\nversion: \"1.0.0\"\ntasks:\n  - name: a\n    action: core.noop\n    on_success: b\n  - name: b\n    action: core.echo\n",
+        );
+        assert!(v.diagnostics.is_empty(), "{:?}", v.diagnostics);
+        let w = v.workflow.unwrap();
+        assert_eq!(w.r#ref, "p.w");
+        assert_eq!(
+            w.definition["tasks"][0]["next"],
+            json!([{"when": "{{ succeeded() }}", "do": ["b"]}])
+        );
+        assert_eq!(w.definition["tasks"][1]["next"], json!([]));
+        assert_eq!(w.definition["tasks"][1]["type"], json!("action"));
+    }
+
+    #[test]
+    fn seed_messages_read_exactly_as_written() {
+        let v = run("label: L\ntasks:\n  - name: step1\n    action: invalid.action\n");
+        let msgs: Vec<&str> = v.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            msgs,
+            [
+                "Missing required field: version",
+                "Task 'step1' references undefined action 'invalid.action'"
+            ]
+        );
+        assert!(v.workflow.is_none());
+        assert_eq!(
+            codes(&v),
+            [("missing-field", 1, 1), ("undefined-action", 4, 13)]
+        );
+    }
+
+    #[test]
+    fn unknown_task_has_position_path_and_hint() {
+        let v = run(
+            "label: L\nversion: 1.0.0\ntasks:\n  - name: deploy\n    action: core.noop\n    next:\n      - do: [verfy]\n  - name: verify\n    action: core.noop\n",
+        );
+        let d = v
+            .diagnostics
+            .iter()
+            .find(|d| d.code == Code::UnknownTask)
+            .unwrap();
+        assert_eq!(
+            d.message,
+            "Task 'deploy' references non-existent task 'verfy'"
+        );
+        assert_eq!((d.line, d.column), (7, 14));
+        assert_eq!(d.path, "tasks[0].next[0].do[0]");
+        assert_eq!(d.hint.as_deref(), Some("did you mean 'verify'?"));
+        assert_eq!(d.r#ref.as_deref(), Some("p.w"));
+    }
+}

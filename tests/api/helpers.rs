@@ -1,0 +1,331 @@
+//! `spawn_app()`: a real attune server in-process on 127.0.0.1:0 with a
+//! fresh data dir, a reqwest client and one method per endpoint; plus
+//! `spawn_binary()` for tests that need the real `attune` process.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use attune::AppState;
+use attune::config::Config;
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+
+pub const ADMIN_PASSWORD: &str = "correct-horse-battery";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub data_dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let config = Config {
+        data_dir: data_dir.path().to_path_buf(),
+        packs_base_dir: data_dir.path().join("packs"),
+        admin_password: Some(attune::config::Secret::new(ADMIN_PASSWORD)),
+        ..Config::default()
+    };
+    let (state, _) = tokio::task::spawn_blocking(move || AppState::init(config))
+        .await
+        .expect("init task")
+        .expect("init state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server_state = state.clone();
+    tokio::spawn(async move {
+        attune::serve(listener, server_state, async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("server");
+    });
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        state,
+        data_dir,
+        shutdown: Some(tx),
+    }
+}
+
+/// A response's status and JSON body.
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Reply {
+    pub async fn from(res: Response) -> Reply {
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {text:?} (status {status})"));
+        Reply { status, body }
+    }
+
+    /// Asserts the error envelope with this status and code.
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.body["code"], code, "body: {}", self.body);
+        assert!(
+            self.body["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "error message missing: {}",
+            self.body
+        );
+        let keys: Vec<_> = self.body.as_object().expect("object").keys().collect();
+        assert_eq!(keys, ["error", "code"], "envelope keys");
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn login_with(&self, login: &str, password: &str) -> Reply {
+        let res = self
+            .client
+            .post(self.url("/auth/login"))
+            .json(&json!({"login": login, "password": password}))
+            .send()
+            .await
+            .expect("request");
+        Reply::from(res).await
+    }
+
+    /// Logs in as admin; returns (access, refresh).
+    pub async fn login(&self) -> (String, String) {
+        let reply = self.login_with("admin", ADMIN_PASSWORD).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        (
+            reply.body["data"]["access_token"]
+                .as_str()
+                .expect("access")
+                .to_string(),
+            reply.body["data"]["refresh_token"]
+                .as_str()
+                .expect("refresh")
+                .to_string(),
+        )
+    }
+
+    pub async fn token(&self) -> String {
+        self.login().await.0
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Reply {
+        let res = self
+            .client
+            .post(self.url("/auth/refresh"))
+            .json(&json!({"refresh_token": refresh_token}))
+            .send()
+            .await
+            .expect("request");
+        Reply::from(res).await
+    }
+
+    pub async fn me(&self, token: &str) -> Reply {
+        self.get("/auth/me", Some(token)).await
+    }
+
+    pub async fn change_password(&self, token: &str, current: &str, new: &str) -> Reply {
+        self.post(
+            "/auth/change-password",
+            Some(token),
+            &json!({"current_password": current, "new_password": new}),
+        )
+        .await
+    }
+
+    pub async fn health(&self) -> Reply {
+        self.get("/health", None).await
+    }
+
+    pub async fn list_packs(&self, token: &str, query: &str) -> Reply {
+        self.get(&format!("/api/v1/packs{query}"), Some(token))
+            .await
+    }
+
+    pub async fn create_pack(&self, token: &str, body: &Value) -> Reply {
+        self.post("/api/v1/packs", Some(token), body).await
+    }
+
+    pub async fn get_pack(&self, token: &str, pack_ref: &str) -> Reply {
+        self.get(&format!("/api/v1/packs/{pack_ref}"), Some(token))
+            .await
+    }
+
+    pub async fn update_pack(&self, token: &str, pack_ref: &str, body: &Value) -> Reply {
+        let res = self
+            .client
+            .put(self.url(&format!("/api/v1/packs/{pack_ref}")))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        Reply::from(res).await
+    }
+
+    pub async fn delete_pack(&self, token: &str, pack_ref: &str) -> Reply {
+        let res = self
+            .client
+            .delete(self.url(&format!("/api/v1/packs/{pack_ref}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        Reply::from(res).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        Reply::from(req.send().await.expect("request")).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        let mut req = self.client.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        Reply::from(req.send().await.expect("request")).await
+    }
+}
+
+/// A minimal valid pack body.
+pub fn pack_body(pack_ref: &str) -> Value {
+    json!({"ref": pack_ref, "label": format!("Pack {pack_ref}"), "version": "1.0.0"})
+}
+
+// ---------------------------------------------------------------------------
+// The real binary
+
+/// A running `attune` process.
+pub struct BinaryApp {
+    pub child: Child,
+    pub address: String,
+    /// Every stderr line read so far (more arrive on `lines`).
+    pub stderr: Vec<String>,
+    lines: mpsc::Receiver<String>,
+}
+
+/// Command for the attune binary with a clean attune environment.
+pub fn attune_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_attune"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("ATTUNE") {
+            cmd.env_remove(&name);
+        }
+    }
+    cmd.env("RUST_LOG", "info");
+    cmd
+}
+
+/// Starts `attune serve` with `args` (plus `--port 0` unless given) and
+/// waits for its "listening on" line.
+pub fn spawn_binary(mut cmd: Command) -> Result<BinaryApp, Vec<String>> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn attune");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    // The timeout only turns a hang into a failure; it times nothing.
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(120)) {
+        if let Some(rest) = line.strip_prefix("listening on ") {
+            let address = rest.trim().to_string();
+            seen.push(line);
+            return Ok(BinaryApp {
+                child,
+                address,
+                stderr: seen,
+                lines: rx,
+            });
+        }
+        seen.push(line);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(seen)
+}
+
+/// `attune serve` on `data_dir` with port 0 and a known admin password.
+pub fn serve_command(data_dir: &Path) -> Command {
+    let mut cmd = attune_command();
+    cmd.arg("serve")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--packs-dir")
+        .arg(data_dir.join("packs"))
+        .arg("--port")
+        .arg("0")
+        .env("ATTUNE__ADMIN_PASSWORD", ADMIN_PASSWORD);
+    cmd
+}
+
+impl BinaryApp {
+    /// Sends SIGTERM and waits; returns the exit status success flag and
+    /// the remaining stderr.
+    pub fn terminate(mut self) -> (bool, Vec<String>) {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+        let exit = self.child.wait().expect("wait");
+        let mut rest = std::mem::take(&mut self.stderr);
+        rest.extend(self.lines.iter());
+        (exit.success(), rest)
+    }
+}
+
+impl Drop for BinaryApp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the binary to completion; returns (exit code, stdout, stderr).
+pub fn run_to_end(mut cmd: Command) -> (Option<i32>, String, String) {
+    let out = cmd.stdin(Stdio::null()).output().expect("run attune");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
