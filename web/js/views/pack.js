@@ -66,7 +66,7 @@ export async function packView(root, params, ctx) {
         h('h1', {}, pack.ref, pack.label && pack.label !== pack.ref ? h('span', { class: 'h1-sub' }, pack.label) : null),
         h('p', { class: 'meta-line' },
           h('span', {}, 'version ', h('code', {}, pack.version || '')),
-          h('span', {}, plural(pack.workflow_count ?? 0, 'workflow')),
+          typeof pack.workflow_count === 'number' ? h('span', {}, plural(pack.workflow_count, 'workflow')) : null,
           pack.is_standard ? badge('info', 'standard') : null,
           (pack.tags || []).map((t) => h('span', { class: 'tag-chip' }, t)),
           h('span', { class: 'muted' }, `updated ${timeAgo(pack.updated)}`)),

@@ -127,7 +127,7 @@ export async function packsView(root, _params, ctx) {
         p.label && p.label !== p.ref && h('span', { class: 'label' }, p.label),
         (p.tags || []).length ? h('span', { class: 'tags' }, p.tags.map((t) => h('span', { class: 'tag-chip' }, t))) : null),
       h('td', {}, h('code', {}, p.version || '')),
-      h('td', { class: 'num' }, String(p.workflow_count ?? 0)),
+      h('td', { class: 'num' }, p.workflow_count === undefined || p.workflow_count === null ? '—' : String(p.workflow_count)),
       statusCell(p.last_sync),
       statusCell(p.last_validation),
       h('td', {}, h('time', { datetime: p.updated, title: fmtTime(p.updated) }, timeAgo(p.updated)))));
