@@ -115,8 +115,18 @@ const shot = async (name, locator) => {
   if (!SHOTS) return;
   fs.mkdirSync(SHOTS, { recursive: true });
   const file = path.join(SHOTS, name);
-  if (locator) await locator.screenshot({ path: file });
-  else await page.screenshot({ path: file, fullPage: true });
+  // No toast over the content, and the sticky top bar at the top of the picture.
+  await page.evaluate(() => {
+    document.querySelectorAll('.toast').forEach((t) => t.remove());
+    window.scrollTo(0, 0);
+  });
+  if (locator) {
+    const box = await locator.boundingBox();
+    const scrollY = await page.evaluate(() => window.scrollY);
+    await page.screenshot({ path: file, fullPage: true, clip: { x: box.x, y: box.y + scrollY, width: box.width, height: box.height } });
+  } else {
+    await page.screenshot({ path: file, fullPage: true });
+  }
 };
 
 await step('an anonymous visit lands on the login page', async () => {
@@ -242,8 +252,10 @@ if (SHOTS) {
     await page.goto(`${BASE}/#/workflows/showcase.release`);
     await page.locator('svg.task-graph .task-node').first().waitFor();
     await page.locator('svg.task-graph .task-node[data-task="check_health"]').click();
-    await shot('workflow-graph.png', page.locator('#graph'));
     await shot('workflow-page.png');
+    await page.setViewportSize({ width: 1280, height: 1700 });
+    await shot('workflow-graph.png', page.locator('#graph'));
+    await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto(`${BASE}/#/packs`);
     await page.locator('.packs-table tr[data-ref="showcase"]').waitFor();
     await shot('packs.png');

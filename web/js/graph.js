@@ -293,19 +293,53 @@ export function layoutScope(tasks, depth = 0) {
     for (let i = 1; i < k; i++) x[i] = Math.max(x[i], x[i - 1] + sep(ids[i - 1], ids[i]));
     ids.forEach((v, i) => (cx[v] = x[i]));
   };
+  // Weighted barycenter: a dummy follows its chain strongly, so long edges
+  // run straight instead of wiggling between layers.
+  const weight = (v, w) => (all[v].dummy && all[w].dummy ? 8 : all[v].dummy || all[w].dummy ? 2 : 1);
   const relax = (l, useUp, useDown) => {
     const ids = layers[l];
     const desired = ids.map((v) => {
       const ns = [...(useUp ? upN[v] : []), ...(useDown ? downN[v] : [])];
-      return ns.length ? ns.reduce((acc, w) => acc + cx[w], 0) / ns.length : cx[v];
+      if (!ns.length) return cx[v];
+      let sum = 0;
+      let total = 0;
+      for (const w of ns) {
+        const k = weight(v, w);
+        sum += k * cx[w];
+        total += k;
+      }
+      return sum / total;
     });
     place(ids, desired);
   };
-  for (let iter = 0; iter < 6; iter++) {
+  for (let iter = 0; iter < 8; iter++) {
     for (let l = 1; l < layerCount; l++) relax(l, true, false);
     for (let l = layerCount - 2; l >= 0; l--) relax(l, false, true);
   }
   for (let l = 0; l < layerCount; l++) relax(l, true, true);
+
+  // Straighten dummy chains where the neighbours in each layer leave room.
+  const posInLayer = new Map();
+  layers.forEach((ids) => ids.forEach((v, i) => posInLayer.set(v, i)));
+  const fits = (v, x) => {
+    const ids = layers[layer[v]];
+    const i = posInLayer.get(v);
+    if (i > 0 && x < cx[ids[i - 1]] + sep(ids[i - 1], v)) return false;
+    if (i < ids.length - 1 && x > cx[ids[i + 1]] - sep(v, ids[i + 1])) return false;
+    return true;
+  };
+  for (const d of dag) {
+    const dummies = (d.edge.chain || []).filter((v) => all[v].dummy);
+    if (dummies.length < 2) continue;
+    const xs = dummies.map((v) => cx[v]).sort((a, b) => a - b);
+    const candidates = [xs[Math.floor(xs.length / 2)], ...xs];
+    for (const x of candidates) {
+      if (dummies.every((v) => fits(v, x))) {
+        dummies.forEach((v) => (cx[v] = x));
+        break;
+      }
+    }
+  }
 
   let minX = Infinity;
   let maxX = -Infinity;
@@ -346,7 +380,7 @@ export function layoutScope(tasks, depth = 0) {
   }
   const portX = (node, list, which) => {
     list.sort((a, b) => a.toward - b.toward);
-    const span = Math.min(node.w * 0.7, 18 * (list.length - 1));
+    const span = Math.min(node.w * 0.7, 26 * (list.length - 1));
     list.forEach((p, i) => {
       const x = list.length === 1 ? node.cx : node.cx - span / 2 + (span * i) / (list.length - 1);
       p.e[which === 'bottom' ? 'xBottom' : 'xTop'] = x;

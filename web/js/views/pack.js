@@ -5,6 +5,7 @@ import { h, add, badge, clear, toast } from '../dom.js';
 import { api, listAll, enc, ApiError } from '../api.js';
 import { timeAgo, fmtTime, summaryStatus, plural, parseTime } from '../format.js';
 import { renderResult } from '../results.js';
+import { countTasks } from '../graph.js';
 
 function summaryLine(title, summary, kind) {
   const st = summaryStatus(summary);
@@ -29,7 +30,7 @@ function workflowsTable(list) {
         w.enabled === false ? badge('none', 'disabled') : badge('ok', 'enabled'),
         w.stale ? badge('warning', 'stale', 'the file on disk has errors; this is the last good version') : null,
         (w.warnings || []).length ? badge('warning', plural(w.warnings.length, 'warning')) : null)),
-      h('td', { class: 'num' }, String((w.definition?.tasks || []).length)),
+      h('td', { class: 'num' }, String(countTasks(w.definition?.tasks || []))),
       h('td', {}, h('time', { datetime: w.updated, title: fmtTime(w.updated) }, timeAgo(w.updated))))))));
 }
 

@@ -159,7 +159,7 @@ export async function validateView(root, _params, ctx) {
       const n = data.workflow?.tasks?.length ?? 0;
       setStatus(counts.warnings ? 'warning' : 'ok', h('span', {}, badge(counts.warnings ? 'warning' : 'ok', 'valid'), ` ${plural(n, 'task')}`, counts.warnings ? [', ', plural(counts.warnings, 'warning')] : ''));
     } else {
-      setStatus('error', h('span', {}, badge('error', 'invalid'), ' ', renderCounts(counts)));
+      setStatus('error', h('span', {}, badge('error', 'invalid'), ' ', renderCounts(counts, { compact: true })));
     }
     clear(diagArea).appendChild(diags.length
       ? renderDiagnosticList(diags, { onLocate: locate })
@@ -211,8 +211,15 @@ export async function validateView(root, _params, ctx) {
     }
   };
   const schedule = debounce(run, DEBOUNCE_MS);
+  let frame = 0;
   textarea.addEventListener('input', () => {
-    paint();
+    // Repaint once per frame however fast the user types.
+    if (!frame) {
+      frame = requestAnimationFrame(() => {
+        frame = 0;
+        paint();
+      });
+    }
     schedule();
   });
   packInput.addEventListener('input', schedule);
@@ -230,6 +237,7 @@ export async function validateView(root, _params, ctx) {
   });
   ctx.onCleanup(() => {
     schedule.cancel();
+    if (frame) cancelAnimationFrame(frame);
     if (controller) controller.abort();
   });
 
