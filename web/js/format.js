@@ -39,14 +39,17 @@ export function fmtDuration(ms) {
   return `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
 }
 
-/** Status of a RunSummary: {kind: error|warning|ok|none, word, detail}. */
+/**
+ * Status of a RunSummary: {kind: error|warning|ok|none, word, detail}.
+ * error_count counts workflows with errors, warning_count warnings.
+ */
 export function summaryStatus(summary) {
   if (!summary) return { kind: 'none', word: 'never', detail: 'never run' };
   const errors = summary.error_count || 0;
   const warnings = summary.warning_count || 0;
   const wf = plural(summary.workflow_count || 0, 'workflow');
   if (errors > 0 || summary.ok === false) {
-    return { kind: 'error', word: errors ? plural(errors, 'error') : 'failed', detail: `${wf}, ${plural(errors, 'error')}, ${plural(warnings, 'warning')}` };
+    return { kind: 'error', word: errors ? `${errors} failed` : 'failed', detail: `${wf}, ${errors} failed, ${plural(warnings, 'warning')}` };
   }
   if (warnings > 0) return { kind: 'warning', word: plural(warnings, 'warning'), detail: `${wf}, ${plural(warnings, 'warning')}` };
   return { kind: 'ok', word: 'ok', detail: `${wf}, no problems` };
