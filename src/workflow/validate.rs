@@ -1912,11 +1912,17 @@ impl<'a> Checker<'a> {
             NodeKind::Str(_) => self.check_expr(node, path, in_iter),
             NodeKind::Seq(items) => {
                 for (i, it) in items.iter().enumerate() {
-                    self.check_templates_in(it, &format!("{path}[{i}]"), in_iter);
+                    // Paths are built only for subtrees that hold templates.
+                    if contains_template(it) {
+                        self.check_templates_in(it, &format!("{path}[{i}]"), in_iter);
+                    }
                 }
             }
             NodeKind::Map(entries) => {
                 for e in entries {
+                    if !contains_template(&e.value) {
+                        continue;
+                    }
                     let k = e.key.scalar_text().unwrap_or_default();
                     self.check_templates_in(&e.value, &join(path, &k), in_iter);
                 }
@@ -1989,6 +1995,16 @@ fn collect_names(
         if let Some(sub) = t.get("tasks").and_then(Node::as_seq) {
             collect_names(sub, &format!("{path}[{i}].tasks"), tasks, vars);
         }
+    }
+}
+
+/// True when a string anywhere in `node` holds `{{`.
+fn contains_template(node: &Node) -> bool {
+    match &node.kind {
+        NodeKind::Str(s) => expr::has_template(s),
+        NodeKind::Seq(items) => items.iter().any(contains_template),
+        NodeKind::Map(entries) => entries.iter().any(|e| contains_template(&e.value)),
+        _ => false,
     }
 }
 
