@@ -200,6 +200,17 @@ await step('the workflow page draws one SVG node per task', async () => {
   assert(entry.join() === 'build', `entry tasks ${entry.join(',')}`);
 });
 
+await step('the enabled toggle disables the workflow and the change persists', async () => {
+  const toggle = page.locator('#enabled-toggle');
+  assert((await toggle.getAttribute('aria-checked')) === 'true', 'not enabled at first');
+  await toggle.click();
+  await page.locator('#enabled-toggle[aria-checked="false"]').waitFor();
+  await page.reload();
+  await page.locator('#enabled-toggle[aria-checked="false"]').waitFor();
+  await page.locator('#enabled-toggle').click();
+  await page.locator('#enabled-toggle[aria-checked="true"]').waitFor();
+});
+
 await step('Sync with prune shows the plan and removes nothing before confirmation', async () => {
   await page.goto(`${BASE}/#/packs/${PACK}`);
   await page.locator(`#pack-workflows tr[data-ref="${PACK}.extra"]`).waitFor();
