@@ -180,7 +180,7 @@ export function renderResult(data, kindHint, opts = {}) {
     list.appendChild(renderGroup(g, { linkWorkflows }));
   }
   if (r.kind === 'validate') {
-    const clean = (data.validated_count ?? 0) - r.groups.length;
+    const clean = (data.validated_count ?? data.counts?.loaded ?? 0) - r.groups.length;
     if (clean > 0) parts.push(h('p', { class: 'muted' }, `${plural(clean, 'other workflow file')} validated without diagnostics.`));
   }
   if (r.groups.length === 0 && r.looseErrors.length === 0 && r.loose.length === 0) {
