@@ -36,11 +36,13 @@ fi
 
 echo "e2e: UI unit tests (node --test tests/e2e/unit/)"
 unit_status=0
-node --test tests/e2e/unit/ >"${TMPDIR:-/tmp}/attune-e2e-unit.log" 2>&1 || unit_status=$?
-grep -E '^# (tests|pass|fail) ' "${TMPDIR:-/tmp}/attune-e2e-unit.log" || true
+unit_log="$(mktemp)"
+node --test tests/e2e/unit/ >"$unit_log" 2>&1 || unit_status=$?
+grep -E '^# (tests|pass|fail) ' "$unit_log" || true
 if [[ $unit_status -ne 0 ]]; then
-  cat "${TMPDIR:-/tmp}/attune-e2e-unit.log" >&2
+  cat "$unit_log" >&2
 fi
+rm -f "$unit_log"
 
 tmp="$(mktemp -d)"
 server_pid=""
