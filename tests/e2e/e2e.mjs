@@ -285,6 +285,7 @@ if (SHOTS) {
     await page.fill('#new-ref', 'showcase');
     await page.fill('#new-label', 'Showcase');
     await page.fill('#new-description', 'Release pipelines');
+    await page.fill('#new-version', '1.4.0');
     await page.fill('#new-tags', 'release, demo');
     await page.click('#create-pack');
     await page.waitForURL(/#\/packs\/showcase$/);
@@ -298,8 +299,19 @@ if (SHOTS) {
     await page.setViewportSize({ width: 1280, height: 1700 });
     await shot('workflow-graph.png', page.locator('#graph'));
     await page.setViewportSize({ width: 1280, height: 900 });
+    // a second pack whose workflow only has warnings, created through the API
+    fs.cpSync(path.join(here, 'fixtures', 'backups'), path.join(PACKS_DIR, 'backups'), { recursive: true });
+    await page.evaluate(async () => {
+      const token = JSON.parse(sessionStorage.getItem('attune.session')).access_token;
+      await fetch('/api/v1/packs', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+        body: JSON.stringify({ ref: 'backups', label: 'Nightly backups', version: '0.9.2', tags: ['ops'] }),
+      });
+    });
     await page.goto(`${BASE}/#/packs`);
     await page.locator('.packs-table tr[data-ref="showcase"]').waitFor();
+    await page.locator('.packs-table tr[data-ref="backups"]').waitFor();
     await shot('packs.png');
     await page.goto(`${BASE}/#/validate`);
     await page.locator('#v-yaml').waitFor();
