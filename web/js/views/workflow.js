@@ -46,7 +46,7 @@ export function graphPanel(definition) {
     },
   });
   const viewport = h('div', { class: 'graph-viewport', tabindex: 0, 'aria-label': 'Task graph, scrollable' }, svg);
-  const fit = h('button', { type: 'button', class: 'btn btn-small', 'aria-pressed': 'false' }, 'Fit to width');
+  const fit = h('button', { type: 'button', class: 'btn btn-small', 'aria-pressed': 'false', title: 'shrink the graph to fit the frame' }, 'Fit to frame');
   fit.addEventListener('click', () => {
     const on = fit.getAttribute('aria-pressed') !== 'true';
     fit.setAttribute('aria-pressed', String(on));
