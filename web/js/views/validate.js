@@ -81,7 +81,7 @@ export async function validateView(root, _params, ctx) {
   add(root, 
     h('div', { class: 'page-head' },
       h('div', {}, h('h1', {}, 'Validate YAML'),
-        h('p', { class: 'muted' }, 'Paste a workflow file: it is checked as you type, exactly as a sync would check it. Nothing is stored.')),
+        h('p', { class: 'muted' }, 'Paste a workflow file or open one from this computer: it is checked as you type, exactly as a sync would check it. Nothing is stored.')),
       h('div', { class: 'page-actions' }, fileInput, fileBtn, exampleBtn, clearBtn)),
     h('div', { class: 'validate-grid' },
       h('section', { class: 'panel editor-panel' },
