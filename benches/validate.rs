@@ -43,7 +43,11 @@ fn bench(c: &mut Criterion) {
     g.bench_function("attune_parse_and_validate", |bn| {
         bn.iter(|| {
             for (name, t) in &files {
-                let ctx = SourceContext { pack_ref: "bench", name, file: None };
+                let ctx = SourceContext {
+                    pack_ref: "bench",
+                    name,
+                    file: None,
+                };
                 let v = validate(t.as_bytes(), &ctx, &cat);
                 black_box(v.workflow.is_some());
             }

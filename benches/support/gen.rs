@@ -34,7 +34,8 @@ impl Rng {
 
 const WORDS: &[&str] = &[
     "deploy", "verify", "build", "notify", "fetch", "render", "scan", "sync", "backup", "restore",
-    "rotate", "prune", "index", "report", "archive", "upload", "collect", "migrate", "warm", "drain",
+    "rotate", "prune", "index", "report", "archive", "upload", "collect", "migrate", "warm",
+    "drain",
 ];
 
 /// The catalog the generated workflows use: pack `bench` actions.
@@ -46,10 +47,26 @@ pub fn catalog() -> MapCatalog {
             ActionInfo {
                 kind: ActionKind::Action,
                 parameters: Some(vec![
-                    ParamInfo { name: "target".into(), required: true, has_default: false },
-                    ParamInfo { name: "timeout".into(), required: false, has_default: true },
-                    ParamInfo { name: "options".into(), required: false, has_default: false },
-                    ParamInfo { name: "message".into(), required: false, has_default: false },
+                    ParamInfo {
+                        name: "target".into(),
+                        required: true,
+                        has_default: false,
+                    },
+                    ParamInfo {
+                        name: "timeout".into(),
+                        required: false,
+                        has_default: true,
+                    },
+                    ParamInfo {
+                        name: "options".into(),
+                        required: false,
+                        has_default: false,
+                    },
+                    ParamInfo {
+                        name: "message".into(),
+                        required: false,
+                        has_default: false,
+                    },
                 ]),
             },
         );
@@ -60,11 +77,13 @@ pub fn catalog() -> MapCatalog {
 /// `n` workflows as (name, YAML text).
 pub fn pack(n: usize, seed: u64) -> Vec<(String, String)> {
     let mut rng = Rng::new(seed);
-    (0..n).map(|i| {
-        let name = format!("wf_{i:04}");
-        let text = workflow(&mut rng, &name);
-        (name, text)
-    }).collect()
+    (0..n)
+        .map(|i| {
+            let name = format!("wf_{i:04}");
+            let text = workflow(&mut rng, &name);
+            (name, text)
+        })
+        .collect()
 }
 
 fn task_name(i: usize) -> String {
@@ -78,9 +97,16 @@ fn workflow(rng: &mut Rng, name: &str) -> String {
     let _ = writeln!(s, "# It exercises the features real packs use.\n");
     let _ = writeln!(s, "ref: bench.{name}");
     let _ = writeln!(s, "label: \"Generated workflow {name}\"");
-    let _ = writeln!(s, "description: |\n  A generated workflow used to measure parse and validate speed.\n  It has {tasks} tasks, templates, transitions and parallel blocks.");
+    let _ = writeln!(
+        s,
+        "description: |\n  A generated workflow used to measure parse and validate speed.\n  It has {tasks} tasks, templates, transitions and parallel blocks."
+    );
     let _ = writeln!(s, "version: \"1.{}.0\"", rng.below(20));
-    let _ = writeln!(s, "tags: [generated, bench, {}]\n", WORDS[rng.below(20) as usize]);
+    let _ = writeln!(
+        s,
+        "tags: [generated, bench, {}]\n",
+        WORDS[rng.below(20) as usize]
+    );
     if rng.chance(50) {
         s.push_str("parameters:\n  environment:\n    type: string\n    enum: [dev, staging, production]\n    default: dev\n    description: \"Target environment\"\n  hosts:\n    type: array\n    items:\n      type: string\n    required: true\n    description: \"Hosts to act on\"\n  dry_run:\n    type: boolean\n    default: false\n\n");
     } else {
@@ -98,9 +124,17 @@ fn workflow(rng: &mut Rng, name: &str) -> String {
             // A parallel block of 2-4 tasks.
             s.push_str("    type: parallel\n    tasks:\n");
             for j in 0..(2 + rng.below(3)) {
-                let _ = writeln!(s, "      - name: {tn}_part{j}\n        action: bench.{}\n        input:\n          target: \"{{{{ parameters.hosts[{j}] }}}}\"\n          message: \"part {j} of {tn}\"", WORDS[rng.below(20) as usize]);
+                let _ = writeln!(
+                    s,
+                    "      - name: {tn}_part{j}\n        action: bench.{}\n        input:\n          target: \"{{{{ parameters.hosts[{j}] }}}}\"\n          message: \"part {j} of {tn}\"",
+                    WORDS[rng.below(20) as usize]
+                );
             }
-            let _ = writeln!(s, "    next:\n      - when: \"{{{{ succeeded() }}}}\"\n        do: [{}]", task_name(i + 1));
+            let _ = writeln!(
+                s,
+                "    next:\n      - when: \"{{{{ succeeded() }}}}\"\n        do: [{}]",
+                task_name(i + 1)
+            );
             continue;
         }
         let _ = writeln!(s, "    action: bench.{action}");
@@ -119,10 +153,19 @@ fn workflow(rng: &mut Rng, name: &str) -> String {
             s.push_str("      options:\n        verbose: true\n        labels: [a, b, c]\n        dry_run: \"{{ parameters.dry_run }}\"\n");
         }
         if i > 0 {
-            let _ = writeln!(s, "      message: \"after {} with {{{{ task.{}.result.status }}}} and {{{{ length(vars.summary) }}}} items\"", task_name(i - 1), task_name(i - 1));
+            let _ = writeln!(
+                s,
+                "      message: \"after {} with {{{{ task.{}.result.status }}}} and {{{{ length(vars.summary) }}}} items\"",
+                task_name(i - 1),
+                task_name(i - 1)
+            );
         }
         if rng.chance(30) {
-            let _ = writeln!(s, "    retry:\n      count: {}\n      delay: 5\n      backoff: exponential\n      max_delay: 120", 1 + rng.below(5));
+            let _ = writeln!(
+                s,
+                "    retry:\n      count: {}\n      delay: 5\n      backoff: exponential\n      max_delay: 120",
+                1 + rng.below(5)
+            );
         }
         if rng.chance(15) {
             s.push_str("    timeout: 900\n");
@@ -139,16 +182,27 @@ fn workflow(rng: &mut Rng, name: &str) -> String {
                 }
             }
             2 => {
-                let _ = writeln!(s, "    decision:\n      - when: \"{{{{ parameters.environment == 'production' }}}}\"\n        next: {next}\n      - default: true\n        next: {next}");
+                let _ = writeln!(
+                    s,
+                    "    decision:\n      - when: \"{{{{ parameters.environment == 'production' }}}}\"\n        next: {next}\n      - default: true\n        next: {next}"
+                );
             }
             _ => {
-                let _ = writeln!(s, "    next:\n      - when: \"{{{{ succeeded() and result().status == 'ok' }}}}\"\n        publish:\n          - last_result: \"{{{{ result() }}}}\"\n          - attempts: \"{{{{ vars.attempts + 1 }}}}\"\n        do:\n          - {next}");
+                let _ = writeln!(
+                    s,
+                    "    next:\n      - when: \"{{{{ succeeded() and result().status == 'ok' }}}}\"\n        publish:\n          - last_result: \"{{{{ result() }}}}\"\n          - attempts: \"{{{{ vars.attempts + 1 }}}}\"\n        do:\n          - {next}"
+                );
                 if rng.chance(40) {
-                    let _ = writeln!(s, "      - when: \"{{{{ failed() and vars.attempts < 3 }}}}\"\n        do: [{tn}]");
+                    let _ = writeln!(
+                        s,
+                        "      - when: \"{{{{ failed() and vars.attempts < 3 }}}}\"\n        do: [{tn}]"
+                    );
                 }
             }
         }
     }
-    s.push_str("\noutput_map:\n  status: \"{{ vars.last_result }}\"\n  count: \"{{ vars.attempts }}\"\n");
+    s.push_str(
+        "\noutput_map:\n  status: \"{{ vars.last_result }}\"\n  count: \"{{ vars.attempts }}\"\n",
+    );
     s
 }

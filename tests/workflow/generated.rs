@@ -14,9 +14,17 @@ fn the_generated_pack_is_valid() {
     let cat = LayeredCatalog::new(vec![&pc, &b]);
     let mut tasks = 0;
     for (name, text) in &files {
-        let ctx = SourceContext { pack_ref: "bench", name, file: None };
+        let ctx = SourceContext {
+            pack_ref: "bench",
+            name,
+            file: None,
+        };
         let v = validate(text.as_bytes(), &ctx, &cat);
-        assert!(v.diagnostics.iter().all(|d| !d.is_error()), "{name}: {:?}\n{text}", v.diagnostics);
+        assert!(
+            v.diagnostics.iter().all(|d| !d.is_error()),
+            "{name}: {:?}\n{text}",
+            v.diagnostics
+        );
         assert!(v.diagnostics.is_empty(), "{name}: {:?}", v.diagnostics);
         tasks += v.workflow.map(|w| w.task_count).unwrap_or(0);
     }
