@@ -221,10 +221,16 @@ await step('Sync with prune shows the plan and removes nothing before confirmati
   await confirm.waitFor();
   const doomed = await page.locator('.confirm .doomed').textContent();
   assert(doomed === `${PACK}.extra`, `plan lists '${doomed}'`);
-  // still registered while the user has not confirmed
-  await page.goto(`${BASE}/#/packs/${PACK}`);
-  await page.locator(`#pack-workflows tr[data-ref="${PACK}.extra"]`).waitFor();
-  await page.check('#opt-prune');
+  // still registered while the user has not confirmed, and after Cancel
+  const stillThere = () => page.evaluate(async (ref) => {
+    const token = JSON.parse(sessionStorage.getItem('attune.session')).access_token;
+    const res = await fetch(`/api/v1/workflows/${ref}`, { headers: { Authorization: `Bearer ${token}` } });
+    return res.status;
+  }, `${PACK}.extra`);
+  assert((await stillThere()) === 200, 'the workflow went away before the confirmation');
+  await page.locator('.confirm button', { hasText: 'Cancel' }).click();
+  await page.locator('#results', { hasText: 'nothing was changed' }).waitFor();
+  assert((await stillThere()) === 200, 'the workflow went away after Cancel');
   await page.click('#btn-sync');
   await page.click('#btn-confirm-prune');
   await page.locator(`.result-sync .group[data-ref="${PACK}.extra"][data-status="pruned"]`).waitFor();
