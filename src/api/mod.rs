@@ -10,6 +10,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod openapi;
 pub mod packs;
 
 use std::time::Duration;
@@ -132,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(packs::router())
         .merge(admin::router())
+        .merge(openapi::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::disable())

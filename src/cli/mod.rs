@@ -2,9 +2,11 @@
 
 pub mod backup;
 pub mod restore;
+pub mod schema;
 pub mod serve;
 pub mod token;
 pub mod user;
+pub mod validate;
 
 use std::path::PathBuf;
 

@@ -5,11 +5,12 @@
 
 use super::ExprError;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Tok {
     Int(i64),
     Float(f64),
-    Str(String),
+    /// A string literal; its decoded value is `Tokens::strings[i]`.
+    Str(usize),
     /// An identifier or keyword; the text is `src[start..end]`.
     Word,
     LParen,
@@ -36,7 +37,7 @@ pub enum Tok {
     End,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Token {
     pub tok: Tok,
     pub start: usize,
@@ -52,10 +53,18 @@ fn err(offset: usize, len: usize, message: impl Into<String>, hint: Option<&str>
     }
 }
 
+/// The tokens of an expression and the decoded values of its string literals.
+#[derive(Debug, Default)]
+pub struct Tokens {
+    pub tokens: Vec<Token>,
+    pub strings: Vec<String>,
+}
+
 /// Splits `src` into tokens; the last token is always `Tok::End` at `src.len()`.
-pub fn tokenize(src: &str) -> Result<Vec<Token>, ExprError> {
+pub fn tokenize(src: &str) -> Result<Tokens, ExprError> {
     let b = src.as_bytes();
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(src.len() / 3 + 2);
+    let mut strings = Vec::new();
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -138,7 +147,8 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, ExprError> {
             }
             b'\'' | b'"' => {
                 let (s, len) = lex_string(src, i)?;
-                (Tok::Str(s), len)
+                strings.push(s);
+                (Tok::Str(strings.len() - 1), len)
             }
             b'0'..=b'9' => lex_number(src, i)?,
             b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
@@ -166,7 +176,10 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, ExprError> {
         start: b.len(),
         end: b.len(),
     });
-    Ok(out)
+    Ok(Tokens {
+        tokens: out,
+        strings,
+    })
 }
 
 /// Lexes a quoted string starting at `start`; returns the value and the

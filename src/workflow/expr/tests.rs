@@ -765,6 +765,51 @@ proptest! {
     }
 
     #[test]
+    fn the_dotted_name_fast_path_matches_the_parser(
+        segs in prop::collection::vec(
+            prop_oneof![
+                Just("parameters".to_string()),
+                Just("app_nme".to_string()),
+                Just("task".to_string()),
+                Just("verfy".to_string()),
+                Just("vars".to_string()),
+                Just("item".to_string()),
+                Just("not".to_string()),
+                Just("true".to_string()),
+                Just("1".to_string()),
+                Just("".to_string()),
+                arb_name(),
+            ],
+            1..5,
+        ),
+        pad in prop_oneof![Just(""), Just(" "), Just("\t\n ")],
+        in_iteration in any::<bool>(),
+        known in any::<bool>(),
+    ) {
+        let s = format!("x {{{{{pad}{}{pad}}}}} y", segs.join("."));
+        let f = Fixture::new();
+        let scope = ExprScope {
+            parameters: known.then_some(&f.params),
+            vars: &f.vars,
+            tasks: &f.tasks,
+            in_iteration,
+        };
+        prop_assert_eq!(check_template(&s, &scope), check_template_reference(&s, &scope));
+    }
+
+    #[test]
+    fn fast_and_reference_checks_agree_on_template_like_text(s in template_text()) {
+        let f = Fixture::new();
+        let scope = ExprScope {
+            parameters: Some(&f.params),
+            vars: &f.vars,
+            tasks: &f.tasks,
+            in_iteration: false,
+        };
+        prop_assert_eq!(check_template(&s, &scope), check_template_reference(&s, &scope));
+    }
+
+    #[test]
     fn strings_without_braces_have_no_issues(s in "[^{]*") {
         prop_assert!(!has_template(&s));
         prop_assert!(check(&s).is_empty());
