@@ -7,6 +7,7 @@
 //! are blocking; async callers use [`Store::call`], which runs them on the
 //! blocking thread pool.
 
+pub mod backup;
 pub mod codec;
 mod migrate;
 mod packs;
