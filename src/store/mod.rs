@@ -103,6 +103,22 @@ impl std::fmt::Debug for Store {
     }
 }
 
+impl StoreError {
+    /// The error for a failed open of the database file at `path`: another
+    /// process holding it is [`StoreError::InUse`].
+    pub(crate) fn opening(path: &Path, cause: redb::DatabaseError) -> StoreError {
+        match cause {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
+                path: path.to_path_buf(),
+            },
+            cause => StoreError::Open {
+                path: path.to_path_buf(),
+                cause,
+            },
+        }
+    }
+}
+
 impl Store {
     /// Opens (or creates) `{data_dir}/attune.redb`, creating the directory,
     /// and runs the migrations. Fails with [`StoreError::InUse`] when another
@@ -113,13 +129,7 @@ impl Store {
             cause,
         })?;
         let path = data_dir.join(DB_FILE_NAME);
-        let db = Database::create(&path).map_err(|cause| match cause {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse { path: path.clone() },
-            cause => StoreError::Open {
-                path: path.clone(),
-                cause,
-            },
-        })?;
+        let db = Database::create(&path).map_err(|cause| StoreError::opening(&path, cause))?;
         let store = Store {
             db: Arc::new(db),
             path: Arc::new(path),
