@@ -62,6 +62,10 @@ const LEGACY_KEYS: &[&str] = &[
     "publish",
 ];
 
+/// Past this many diagnostics in one file, did-you-mean hints over task
+/// names are no longer computed (keeps hostile files linear).
+const HINT_BUDGET: usize = 100;
+
 const NEXT_KEYS: &[&str] = &["when", "publish", "do"];
 const RETRY_KEYS: &[&str] = &["count", "delay", "backoff", "max_delay", "on_error"];
 const DECISION_KEYS: &[&str] = &["when", "default", "next"];
@@ -196,9 +200,14 @@ pub fn did_you_mean<'a>(
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
     let lw = word.to_ascii_lowercase();
-    let limit = (word.chars().count() / 3).max(1);
+    let len = word.chars().count();
+    let limit = (len / 3).max(1);
     candidates
         .into_iter()
+        // Cheap length filter first: the distance is at least the length gap.
+        .filter(|c| {
+            c.len().abs_diff(word.len()) <= limit * 4 && c.chars().count().abs_diff(len) <= limit
+        })
         .map(|c| (strsim::damerau_levenshtein(&lw, &c.to_ascii_lowercase()), c))
         .filter(|(d, c)| *d <= limit && *c != word)
         .min_by_key(|(d, _)| *d)
@@ -207,7 +216,8 @@ pub fn did_you_mean<'a>(
 
 /// One task list's graph, for reachability.
 struct ListGraph<'n> {
-    names: Vec<(String, &'n Node)>,
+    /// (name, task node, index in its list)
+    names: Vec<(String, &'n Node, usize)>,
     edges: Vec<Vec<String>>,
 }
 
@@ -854,7 +864,7 @@ impl<'a> Checker<'a> {
                         Some("task names must be unique within their list; rename one".to_string());
                 } else {
                     seen.insert(name.to_string(), n.line());
-                    graph.names.push((name.to_string(), t));
+                    graph.names.push((name.to_string(), t, i));
                     graph.edges.push(targets);
                 }
             }
@@ -871,7 +881,7 @@ impl<'a> Checker<'a> {
             .names
             .iter()
             .enumerate()
-            .map(|(i, (n, _))| (n.as_str(), i))
+            .map(|(i, (n, _, _))| (n.as_str(), i))
             .collect();
         let mut inbound = vec![false; g.names.len()];
         for (from, targets) in g.edges.iter().enumerate() {
@@ -914,14 +924,14 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        for (i, (name, node)) in g.names.iter().enumerate() {
+        for (i, (name, node, idx)) in g.names.iter().enumerate() {
             if !reached[i] {
                 let pos = node.get("name").map(|n| n.pos).unwrap_or(node.pos);
                 self.push(
                     Code::UnreachableTask,
                     format!("Task '{name}' is never reached: only tasks that are themselves unreachable lead to it"),
                     pos,
-                    &format!("{path}[{}].name", find_index(list, node)),
+                    &format!("{path}[{idx}].name"),
                 );
             }
         }
@@ -1805,8 +1815,13 @@ impl<'a> Checker<'a> {
             Some(list) => Some(format!(
                 "'{name}' is defined in another task list ({list}); transitions stay within their own list"
             )),
-            None => did_you_mean(name, local.iter().map(String::as_str))
-                .map(|m| format!("did you mean '{m}'?")),
+            // Hints cost a string distance per candidate: on hostile input
+            // with thousands of problems, stop computing them.
+            None if self.diags.len() < HINT_BUDGET => {
+                did_you_mean(name, local.iter().map(String::as_str))
+                    .map(|m| format!("did you mean '{m}'?"))
+            }
+            None => None,
         };
         self.push(
             Code::UnknownTask,
@@ -2006,12 +2021,6 @@ fn contains_template(node: &Node) -> bool {
         NodeKind::Map(entries) => entries.iter().any(|e| contains_template(&e.value)),
         _ => false,
     }
-}
-
-fn find_index(list: &Node, node: &Node) -> usize {
-    list.as_seq()
-        .and_then(|items| items.iter().position(|n| std::ptr::eq(n, node)))
-        .unwrap_or(0)
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -2242,5 +2251,21 @@ mod tests {
             .map(|i| format!("{}k:\n", " ".repeat(i)))
             .collect();
         assert_eq!(run(&block).diagnostics[0].code, Code::YamlLimits);
+    }
+
+    #[test]
+    fn hostile_files_with_many_problems_stay_linear() {
+        // ~1 MiB: thousands of tasks, each with an unknown target and a
+        // duplicate name; must finish (no quadratic hint search).
+        let mut s = String::from("label: L\nversion: \"1.0.0\"\ntasks:\n");
+        for i in 0..6_000 {
+            s.push_str(&format!(
+                "  - name: t{}\n    action: core.noop\n    next: [{{do: [x{i}]}}]\n",
+                i % 3000
+            ));
+        }
+        let v = run(&s);
+        assert!(v.diagnostics.len() >= 6_000);
+        assert!(v.workflow.is_none());
     }
 }
