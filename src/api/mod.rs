@@ -9,7 +9,11 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod openapi;
+pub mod pack_workflows;
 pub mod packs;
+pub mod runs;
+pub mod workflows;
 
 use std::time::Duration;
 
@@ -130,6 +134,10 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(auth::router())
         .merge(packs::router())
+        .merge(pack_workflows::router())
+        .merge(workflows::router())
+        .merge(runs::router())
+        .merge(openapi::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::disable())

@@ -10,9 +10,11 @@
 pub mod codec;
 mod migrate;
 mod packs;
+mod runs;
 mod secrets;
 pub mod tables;
 mod users;
+mod workflows;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,7 +23,9 @@ use redb::Database;
 
 pub use migrate::SCHEMA_VERSION;
 pub use packs::{NewPack, Pack, PackUpdate, RunSummary};
+pub use runs::{NewRun, RUNS_KEPT_PER_PACK, RunCounts, RunRecord};
 pub use users::User;
+pub use workflows::{SyncChange, Upserted, WorkflowContent, WorkflowFilter, WorkflowRecord};
 
 /// File name of the database inside the data directory.
 pub const DB_FILE_NAME: &str = "attune.redb";
