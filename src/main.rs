@@ -27,6 +27,10 @@ enum Command {
     User(cli::user::UserCommand),
     /// Print an access token for scripts (while the server is stopped)
     Token(cli::token::TokenArgs),
+    /// Validate workflow files offline (no database, no server); exit 1 on errors
+    Validate(cli::validate::ValidateArgs),
+    /// Print the JSON Schema of the workflow format
+    Schema,
 }
 
 fn main() -> ExitCode {
@@ -36,9 +40,29 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => cli::serve::run(args),
         Some(Command::User(cmd)) => cli::user::run(cmd),
         Some(Command::Token(args)) => cli::token::run(args),
+        Some(Command::Validate(args)) => {
+            return exit_status(cli::validate::run_validate(
+                &args,
+                &mut std::io::stdout().lock(),
+            ));
+        }
+        Some(Command::Schema) => {
+            return exit_status(cli::schema::run_schema(&mut std::io::stdout().lock()));
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Turns a command's exit status (or its error) into the process's.
+fn exit_status(result: anyhow::Result<i32>) -> ExitCode {
+    match result {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)

@@ -1,8 +1,10 @@
 //! Command implementations; `src/main.rs` parses arguments and calls in.
 
+pub mod schema;
 pub mod serve;
 pub mod token;
 pub mod user;
+pub mod validate;
 
 use std::path::PathBuf;
 

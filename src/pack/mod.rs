@@ -345,6 +345,81 @@ pub fn add_pack(pc: &mut PackCatalog, pack_dir: &Path, pack_ref: &str, max_bytes
     }
 }
 
+/// A workflow file read and validated: what `attune validate` and sync need.
+#[derive(Debug, Clone)]
+pub struct FileOutcome {
+    /// `{pack_ref}.{name}`.
+    pub r#ref: String,
+    /// Relative to `packs_base_dir`.
+    pub file: String,
+    /// The text, when it could be read (for source snippets).
+    pub source: Option<String>,
+    pub validation: crate::workflow::Validation,
+}
+
+/// Read `f` safely and validate it (a bad file name, an unreadable or too
+/// large file become diagnostics of that file).
+pub fn load_and_validate(
+    f: &WorkflowFile,
+    pack_dir: &Path,
+    pack_ref: &str,
+    max_bytes: u64,
+    catalog: &dyn ActionCatalog,
+) -> FileOutcome {
+    use crate::workflow::{SourceContext, Validation, validate};
+    let r#ref = format!("{pack_ref}.{}", f.name);
+    let file = f.file_for(pack_ref);
+    let fail = |d: Diagnostic| Validation {
+        workflow: None,
+        diagnostics: vec![d],
+        suppressed: 0,
+    };
+    if !f.has_valid_name() {
+        let d = Diagnostic::new(
+            Code::FileUnreadable,
+            format!(
+                "'{}' is not a valid workflow name; names match ^[A-Za-z0-9_-]+$",
+                f.name
+            ),
+            1,
+            1,
+        )
+        .with_source(Some(&r#ref), Some(&file))
+        .with_hint("rename the file, e.g. with underscores instead of dots");
+        return FileOutcome {
+            r#ref,
+            file,
+            source: None,
+            validation: fail(d),
+        };
+    }
+    match read_workflow_file(&f.path, pack_dir, max_bytes) {
+        Err(e) => {
+            let d = e.to_diagnostic(Some(&r#ref), Some(&file));
+            FileOutcome {
+                r#ref,
+                file,
+                source: None,
+                validation: fail(d),
+            }
+        }
+        Ok(bytes) => {
+            let ctx = SourceContext {
+                pack_ref,
+                name: &f.name,
+                file: Some(&file),
+            };
+            let validation = validate(&bytes, &ctx, catalog);
+            FileOutcome {
+                r#ref,
+                file,
+                source: String::from_utf8(bytes).ok(),
+                validation,
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

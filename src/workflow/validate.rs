@@ -263,7 +263,8 @@ impl<'a> Checker<'a> {
                 );
                 continue;
             };
-            if known.contains(&k) {
+            if known.contains(&k) || (path.is_empty() && k.starts_with("x-")) {
+                // `x-*` top-level keys are extension keys (anchors, notes).
                 continue;
             }
             let p = join(path, k);
@@ -545,8 +546,8 @@ impl<'a> Checker<'a> {
             }
             let props = node.get("properties");
             let mut prop_names = Vec::new();
-            match props {
-                Some(p) => match p.as_map() {
+            if let Some(p) = props {
+                match p.as_map() {
                     Some(pe) => {
                         for e in pe {
                             let name = e.key.scalar_text().unwrap_or_default();
@@ -567,8 +568,7 @@ impl<'a> Checker<'a> {
                             &join(key, "properties"),
                         );
                     }
-                },
-                None => {}
+                }
             }
             if let Some(r) = node.get("required") {
                 match r.as_seq() {
@@ -628,10 +628,10 @@ impl<'a> Checker<'a> {
                 self.check_param_def(&e.value, &name, &path, key, true);
                 names.insert(name.clone());
                 let mut def = e.value.to_json();
-                if let Value::Object(m) = &mut def {
-                    if m.remove("required") == Some(Value::Bool(true)) {
-                        required.push(Value::String(name.clone()));
-                    }
+                if let Value::Object(m) = &mut def
+                    && m.remove("required") == Some(Value::Bool(true))
+                {
+                    required.push(Value::String(name.clone()));
                 }
                 props.insert(name, def);
             }
@@ -1599,18 +1599,15 @@ impl<'a> Checker<'a> {
             let next = it.get("next");
             let target = match next {
                 None => {
-                    let d = self.push(
-                        Code::InvalidDecision,
-                        format!("Task '{task}': decision item is missing next"),
-                        it.pos,
-                        &ip,
-                    );
-                    if let Some(def) = it.get("default").and_then(Node::as_str) {
-                        d.hint = Some(format!(
-                            "write `- default: true` and `next: {def}` on the next line"
-                        ));
-                    } else {
-                        d.hint = Some("add `next: task_name`".to_string());
+                    // `- default: task` (a string) is reported once, below.
+                    if it.get("default").and_then(Node::as_str).is_none() {
+                        self.push(
+                            Code::InvalidDecision,
+                            format!("Task '{task}': decision item is missing next"),
+                            it.pos,
+                            &ip,
+                        )
+                        .hint = Some("add `next: task_name`".to_string());
                     }
                     None
                 }

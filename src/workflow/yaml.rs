@@ -463,9 +463,14 @@ impl Builder {
         } else {
             YamlErrorKind::Syntax
         };
+        let message = if kind == YamlErrorKind::Limits {
+            "nesting is too deep for the parser's budget; flatten the document".to_string()
+        } else {
+            e.info().to_string()
+        };
         YamlError {
             kind,
-            message: e.info().to_string(),
+            message,
             pos: Pos {
                 line: m.line().max(1) as u32,
                 column: m.col() as u32 + 1,
@@ -713,18 +718,16 @@ fn resolve_plain(v: String) -> NodeKind {
     if let Some(h) = v.strip_prefix("0x")
         && !h.is_empty()
         && h.bytes().all(|c| c.is_ascii_hexdigit())
+        && let Ok(i) = i64::from_str_radix(h, 16)
     {
-        if let Ok(i) = i64::from_str_radix(h, 16) {
-            return NodeKind::Int(i);
-        }
+        return NodeKind::Int(i);
     }
     if let Some(o) = v.strip_prefix("0o")
         && !o.is_empty()
         && o.bytes().all(|c| (b'0'..=b'7').contains(&c))
+        && let Ok(i) = i64::from_str_radix(o, 8)
     {
-        if let Ok(i) = i64::from_str_radix(o, 8) {
-            return NodeKind::Int(i);
-        }
+        return NodeKind::Int(i);
     }
     let digits = v.strip_prefix(['-', '+']).unwrap_or(&v);
     if !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) {
@@ -735,10 +738,10 @@ fn resolve_plain(v: String) -> NodeKind {
             return NodeKind::Float(f);
         }
     }
-    if is_core_float(digits) {
-        if let Ok(f) = v.parse::<f64>() {
-            return NodeKind::Float(f);
-        }
+    if is_core_float(digits)
+        && let Ok(f) = v.parse::<f64>()
+    {
+        return NodeKind::Float(f);
     }
     NodeKind::Str(v)
 }
@@ -780,6 +783,10 @@ fn is_core_float(s: &str) -> bool {
         }
     }
     i == b.len() && (int_digits > 0 || frac_digits > 0)
+}
+
+fn rest_before(src: &str, at: usize) -> &str {
+    src.get(..at).unwrap_or("")
 }
 
 #[cfg(test)]
@@ -867,7 +874,7 @@ mod tests {
         let mut s = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..12 {
             let prev = format!("*a{}", i - 1);
-            let items = vec![prev.as_str(); 10].join(", ");
+            let items = [prev.as_str(); 10].join(", ");
             s.push_str(&format!("a{i}: &a{i} [{items}]\n"));
         }
         let e = p(&s).unwrap_err();
@@ -924,8 +931,4 @@ mod tests {
         assert_eq!((pc.line, pc.column), (5, 7));
         assert_eq!(&src[pc.offset..pc.offset + 2], "{{");
     }
-}
-
-fn rest_before(src: &str, at: usize) -> &str {
-    src.get(..at).unwrap_or("")
 }

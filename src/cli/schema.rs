@@ -1,0 +1,10 @@
+//! `attune schema`: print the JSON Schema of the workflow format.
+
+use std::io::Write;
+
+/// Print the workflow JSON Schema (draft 2020-12), pretty, to `out`.
+pub fn run_schema(out: &mut dyn Write) -> anyhow::Result<i32> {
+    let s = serde_json::to_string_pretty(&crate::workflow::schema::workflow_schema())?;
+    writeln!(out, "{s}")?;
+    Ok(0)
+}

@@ -1,0 +1,443 @@
+//! `attune validate PATH…`: offline validation of pack folders, packs
+//! folders or single workflow files, with compiler-style text output,
+//! `--format json` or `--format sarif` (2.1.0). Files are validated in
+//! parallel; output order is stable. Exit status: 1 when any error, 0
+//! otherwise, 2 for bad usage.
+
+use crate::pack::{self, FileOutcome, PackCatalog, WorkflowFile};
+use crate::workflow::{BuiltinCatalog, Code, Diagnostic, LayeredCatalog, Severity};
+use rayon::prelude::*;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Output format of `attune validate`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Compiler-style messages with source snippets.
+    #[default]
+    Text,
+    /// One JSON document with a `diagnostics` array and per-file status.
+    Json,
+    /// SARIF 2.1.0, for code-scanning tools.
+    Sarif,
+}
+
+/// Arguments of `attune validate`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ValidateArgs {
+    /// Pack folders (with a workflows/ folder), packs folders (each subfolder
+    /// a pack) or single workflow files
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Largest workflow file read, in bytes
+    #[arg(long, default_value_t = 1_048_576, value_name = "BYTES")]
+    pub max_file_bytes: u64,
+}
+
+/// One pack to check: its folder, ref and which of its files.
+struct PackJob {
+    dir: PathBuf,
+    pack_ref: String,
+    files: Vec<WorkflowFile>,
+}
+
+struct Checked {
+    display: String,
+    outcome: FileOutcome,
+}
+
+/// Run `attune validate`; returns the exit status. Usage errors are printed
+/// to stderr (so JSON/SARIF output stays clean) and give 2.
+pub fn run_validate(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
+    let jobs = match collect_jobs(&args.paths) {
+        Ok(j) => j,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return Ok(2);
+        }
+    };
+    // Catalog: built-ins, every pack found, and sibling packs of each.
+    let mut pc = PackCatalog::default();
+    let mut seen = std::collections::BTreeSet::new();
+    for j in &jobs {
+        if let Some(parent) = j.dir.parent() {
+            for (dir, r) in sibling_packs(parent) {
+                if seen.insert(dir.clone()) {
+                    pack::add_pack(&mut pc, &dir, &r, args.max_file_bytes);
+                }
+            }
+        }
+        if seen.insert(j.dir.clone()) {
+            pack::add_pack(&mut pc, &j.dir, &j.pack_ref, args.max_file_bytes);
+        }
+    }
+    let builtins = BuiltinCatalog::new();
+    let catalog = LayeredCatalog::new(vec![&pc, &builtins]);
+
+    let work: Vec<(&PackJob, &WorkflowFile)> = jobs
+        .iter()
+        .flat_map(|j| j.files.iter().map(move |f| (j, f)))
+        .collect();
+    let checked: Vec<Checked> = work
+        .par_iter()
+        .map(|(j, f)| Checked {
+            display: display_path(&f.path),
+            outcome: pack::load_and_validate(f, &j.dir, &j.pack_ref, args.max_file_bytes, &catalog),
+        })
+        .collect();
+
+    match args.format {
+        Format::Text => write_text(out, &checked, jobs.len())?,
+        Format::Json => write_json(out, &checked)?,
+        Format::Sarif => write_sarif(out, &checked)?,
+    }
+    let any_error = checked.iter().any(|c| c.outcome.validation.has_errors());
+    Ok(i32::from(any_error))
+}
+
+fn display_path(p: &Path) -> String {
+    let s = p.display().to_string();
+    s.strip_prefix("./").map(str::to_string).unwrap_or(s)
+}
+
+fn is_workflow_file(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e == "yaml" || e == "yml")
+}
+
+fn dir_name(p: &Path) -> Option<String> {
+    let canon = std::fs::canonicalize(p).ok()?;
+    canon.file_name()?.to_str().map(str::to_string)
+}
+
+/// The pack folders directly under `dir` (those with workflows/ or actions/).
+fn sibling_packs(dir: &Path) -> Vec<(PathBuf, String)> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<(PathBuf, String)> = rd
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let p = e.path();
+            let name = e.file_name().to_str()?.to_string();
+            (p.join("workflows").is_dir() || p.join("actions").is_dir()).then_some((p, name))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn collect_jobs(paths: &[PathBuf]) -> Result<Vec<PackJob>, String> {
+    let mut jobs: Vec<PackJob> = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|_| {
+            format!(
+                "path '{}' does not exist; give a pack folder, a packs folder or a workflow file",
+                p.display()
+            )
+        })?;
+        if meta.is_file() || (!meta.is_dir() && is_workflow_file(p)) {
+            if !is_workflow_file(p) {
+                return Err(format!(
+                    "'{}' is not a workflow file (*.yaml or *.yml)",
+                    p.display()
+                ));
+            }
+            let parent = p
+                .parent()
+                .filter(|x| !x.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let (dir, pack_ref) = if dir_name(parent).as_deref() == Some("workflows") {
+                let d = parent
+                    .parent()
+                    .filter(|x| !x.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                (d.to_path_buf(), dir_name(d))
+            } else {
+                (parent.to_path_buf(), dir_name(parent))
+            };
+            let pack_ref = pack_ref.unwrap_or_else(|| "pack".to_string());
+            let name = p
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string();
+            let file_name = p
+                .file_name()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string();
+            let rel_sub = if dir_name(parent).as_deref() == Some("workflows") {
+                format!("workflows/{file_name}")
+            } else {
+                file_name
+            };
+            jobs.push(PackJob {
+                dir,
+                pack_ref,
+                files: vec![WorkflowFile {
+                    name,
+                    rel_path: rel_sub,
+                    path: p.clone(),
+                }],
+            });
+            continue;
+        }
+        if p.join("workflows").is_dir() {
+            let pack_ref = dir_name(p).unwrap_or_else(|| "pack".to_string());
+            let files =
+                pack::list_workflow_files(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            jobs.push(PackJob {
+                dir: p.clone(),
+                pack_ref,
+                files,
+            });
+            continue;
+        }
+        let packs: Vec<(PathBuf, String)> = sibling_packs(p)
+            .into_iter()
+            .filter(|(d, _)| d.join("workflows").is_dir())
+            .collect();
+        if packs.is_empty() {
+            return Err(format!(
+                "no packs found in '{}': a pack folder has a workflows/ folder, a packs folder has pack folders",
+                p.display()
+            ));
+        }
+        for (dir, pack_ref) in packs {
+            let files =
+                pack::list_workflow_files(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            jobs.push(PackJob {
+                dir,
+                pack_ref,
+                files,
+            });
+        }
+    }
+    Ok(jobs)
+}
+
+struct Totals {
+    files: usize,
+    errors: usize,
+    warnings: usize,
+    suppressed: usize,
+    failed: usize,
+}
+
+fn totals(checked: &[Checked]) -> Totals {
+    let mut t = Totals {
+        files: checked.len(),
+        errors: 0,
+        warnings: 0,
+        suppressed: 0,
+        failed: 0,
+    };
+    for c in checked {
+        let v = &c.outcome.validation;
+        t.errors += v.error_count();
+        t.warnings += v.warning_count();
+        t.suppressed += v.suppressed;
+        t.failed += usize::from(v.has_errors());
+    }
+    t
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+fn write_text(out: &mut dyn Write, checked: &[Checked], packs: usize) -> std::io::Result<()> {
+    for c in checked {
+        let src = c.outcome.source.as_deref();
+        for d in &c.outcome.validation.diagnostics {
+            write_one(out, &c.display, src, d)?;
+        }
+    }
+    let t = totals(checked);
+    let mut summary = format!(
+        "checked {} in {}: {}, {}",
+        plural(t.files, "file"),
+        plural(packs, "pack"),
+        plural(t.errors, "error"),
+        plural(t.warnings, "warning")
+    );
+    if t.suppressed > 0 {
+        summary.push_str(&format!(" ({} suppressed)", t.suppressed));
+    }
+    if t.failed > 0 {
+        summary.push_str(&format!("; {} with errors", plural(t.failed, "file")));
+    }
+    writeln!(out, "{summary}")
+}
+
+/// One diagnostic, rustc style, with the source line and a caret.
+pub fn write_one(
+    out: &mut dyn Write,
+    path: &str,
+    src: Option<&str>,
+    d: &Diagnostic,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{path}:{}:{}: {}[{}]: {}",
+        d.line, d.column, d.severity, d.code, d.message
+    )?;
+    let line_text = src.and_then(|s| s.lines().nth(d.line.saturating_sub(1) as usize));
+    if let Some(lt) = line_text {
+        let lt = lt
+            .strip_prefix('\u{feff}')
+            .unwrap_or(lt)
+            .trim_end_matches('\r');
+        let num = d.line.to_string();
+        let pad = " ".repeat(num.len());
+        let caret_pad: String = lt
+            .chars()
+            .take(d.column.saturating_sub(1) as usize)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        writeln!(out, "{num} | {lt}")?;
+        writeln!(out, "{pad} | {caret_pad}^")?;
+    }
+    if let Some(h) = &d.hint {
+        let mut lines = h.lines();
+        if let Some(first) = lines.next() {
+            writeln!(out, "  = hint: {first}")?;
+        }
+        for l in lines {
+            writeln!(out, "          {l}")?;
+        }
+    }
+    writeln!(out)
+}
+
+fn status(v: &crate::workflow::Validation) -> &'static str {
+    if v.has_errors() {
+        "failed"
+    } else if v.diagnostics.is_empty() {
+        "ok"
+    } else {
+        "warnings"
+    }
+}
+
+fn write_json(out: &mut dyn Write, checked: &[Checked]) -> anyhow::Result<()> {
+    let t = totals(checked);
+    let files: Vec<Value> = checked
+        .iter()
+        .map(|c| {
+            let v = &c.outcome.validation;
+            json!({
+                "path": c.display,
+                "file": c.outcome.file,
+                "ref": c.outcome.r#ref,
+                "status": status(v),
+                "errors": v.error_count(),
+                "warnings": v.warning_count(),
+                "suppressed": v.suppressed,
+            })
+        })
+        .collect();
+    let diagnostics: Vec<&Diagnostic> = checked
+        .iter()
+        .flat_map(|c| c.outcome.validation.diagnostics.iter())
+        .collect();
+    let doc = json!({
+        "ok": t.errors == 0,
+        "summary": {
+            "files": t.files,
+            "failed_files": t.failed,
+            "errors": t.errors,
+            "warnings": t.warnings,
+            "suppressed": t.suppressed,
+        },
+        "files": files,
+        "diagnostics": diagnostics,
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// SARIF 2.1.0: one run, rule ids = our codes, one result per diagnostic.
+pub fn sarif(checked: &[(String, &[Diagnostic])]) -> Value {
+    let rules: Vec<Value> = Code::ALL
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.as_str(),
+                "name": c.as_str(),
+                "shortDescription": {"text": c.description()},
+                "defaultConfiguration": {"level": level(c.severity())},
+            })
+        })
+        .collect();
+    let index: BTreeMap<Code, usize> = Code::ALL.iter().enumerate().map(|(i, c)| (*c, i)).collect();
+    let mut results = Vec::new();
+    for (uri, diags) in checked {
+        for d in diags.iter() {
+            let mut text = d.message.clone();
+            if let Some(h) = &d.hint {
+                text.push_str(&format!(" (hint: {h})"));
+            }
+            results.push(json!({
+                "ruleId": d.code.as_str(),
+                "ruleIndex": index.get(&d.code).copied().unwrap_or(0),
+                "level": level(d.severity),
+                "message": {"text": text},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": uri},
+                        "region": {"startLine": d.line, "startColumn": d.column},
+                    },
+                    "logicalLocations": [{"fullyQualifiedName": d.path}],
+                }],
+            }));
+        }
+    }
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "attune",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    })
+}
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}
+
+fn write_sarif(out: &mut dyn Write, checked: &[Checked]) -> anyhow::Result<()> {
+    let items: Vec<(String, &[Diagnostic])> = checked
+        .iter()
+        .map(|c| {
+            (
+                c.display.clone(),
+                c.outcome.validation.diagnostics.as_slice(),
+            )
+        })
+        .collect();
+    serde_json::to_writer_pretty(&mut *out, &sarif(&items))?;
+    writeln!(out)?;
+    Ok(())
+}

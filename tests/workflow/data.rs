@@ -1,0 +1,101 @@
+//! Data-driven validator cases: `tests/data/workflows/<case>.yaml` with the
+//! expected diagnostics in `<case>.expected` beside it, one line each:
+//! `severity code line:column path | message`, then `suppressed N` when
+//! suppression comments silenced some, then the verdict. All cases are
+//! checked by one function; `UPDATE_EXPECT=1 cargo test --test workflow`
+//! rewrites the expectations (review the diff by hand).
+
+use crate::helpers::{CASE_MAX_BYTES, data_catalog, data_dir, render};
+use attune::pack::{self, FileOutcome};
+use attune::workflow::{BuiltinCatalog, Code, LayeredCatalog};
+
+fn outcomes() -> Vec<(String, FileOutcome)> {
+    let dir = data_dir();
+    let pc = data_catalog();
+    let builtins = BuiltinCatalog::new();
+    let cat = LayeredCatalog::new(vec![&pc, &builtins]);
+    pack::list_workflow_files(&dir)
+        .expect("tests/data/workflows exists")
+        .iter()
+        .map(|f| {
+            (
+                f.name.clone(),
+                pack::load_and_validate(f, &dir, "data", CASE_MAX_BYTES, &cat),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_case_yields_its_expected_diagnostics() {
+    let update = std::env::var_os("UPDATE_EXPECT").is_some();
+    let dir = data_dir().join("workflows");
+    let mut failures = Vec::new();
+    let all = outcomes();
+    assert!(all.len() > 70, "only {} cases found", all.len());
+    for (name, o) in &all {
+        let actual = render(o);
+        let path = dir.join(format!("{name}.expected"));
+        if update {
+            std::fs::write(&path, &actual).expect("write expectation");
+            continue;
+        }
+        let expected = std::fs::read_to_string(&path).unwrap_or_default();
+        if expected != actual {
+            failures.push(format!(
+                "--- {name}\nexpected:\n{expected}actual:\n{actual}"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} case(s) differ (UPDATE_EXPECT=1 regenerates):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_code_has_a_failing_and_a_passing_case() {
+    let all = outcomes();
+    for code in Code::ALL {
+        let c = code.as_str();
+        let fails: Vec<_> = all
+            .iter()
+            .filter(|(n, _)| n.starts_with(c) && n.ends_with("fail"))
+            .collect();
+        assert!(!fails.is_empty(), "no failing case for {c}");
+        for (n, o) in fails {
+            assert!(
+                o.validation.diagnostics.iter().any(|d| d.code == *code),
+                "case {n} does not report {c}"
+            );
+        }
+        let ok = all
+            .iter()
+            .find(|(n, _)| n == &format!("{c}-ok"))
+            .unwrap_or_else(|| panic!("no passing case {c}-ok"));
+        assert!(
+            ok.1.validation.diagnostics.is_empty(),
+            "case {c}-ok has diagnostics: {:?}",
+            ok.1.validation.diagnostics
+        );
+        assert!(ok.1.validation.workflow.is_some());
+    }
+}
+
+#[test]
+fn a_workflow_is_registered_exactly_when_there_is_no_error() {
+    for (n, o) in outcomes() {
+        let has_err = o.validation.has_errors();
+        assert_eq!(o.validation.workflow.is_none(), has_err, "case {n}");
+        for d in &o.validation.diagnostics {
+            assert_eq!(d.r#ref.as_deref(), Some(format!("data.{n}").as_str()));
+            assert_eq!(
+                d.file.as_deref().map(|f| f.starts_with("data/workflows/")),
+                Some(true)
+            );
+            assert!(d.line >= 1 && d.column >= 1, "case {n}: {d:?}");
+        }
+    }
+}
