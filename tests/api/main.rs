@@ -4,6 +4,8 @@
 mod auth;
 mod binary;
 mod demo;
+mod fixtures;
 mod health;
 mod helpers;
 mod packs;
+mod sync;
