@@ -81,7 +81,7 @@ pub struct WorkflowContent {
 pub enum SyncChange {
     /// Create the ref, or update it in place (id, `enabled`, `created` kept;
     /// `stale` cleared).
-    Upsert(WorkflowContent),
+    Upsert(Box<WorkflowContent>),
     /// The file of this ref now has errors: keep the record, flag it.
     MarkStale(String),
     /// The file of this ref is gone and pruning was asked for.
@@ -424,7 +424,7 @@ impl Store {
             match change {
                 SyncChange::Upsert(content) => {
                     let r = content.workflow.r#ref.clone();
-                    let u = upsert_in(&txn, content, now)?;
+                    let u = upsert_in(&txn, *content, now)?;
                     upserted.push((r, u));
                 }
                 SyncChange::MarkStale(r) => {

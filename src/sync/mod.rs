@@ -487,7 +487,7 @@ pub fn sync_pack(
                             warnings: warning_messages(&validation),
                             status,
                         });
-                        changes.push(SyncChange::Upsert(*content));
+                        changes.push(SyncChange::Upsert(content));
                     }
                     Outcome::Failed { validation, source } => {
                         counts.suppressed += validation.suppressed as u64;

@@ -7,5 +7,7 @@ mod demo;
 mod fixtures;
 mod health;
 mod helpers;
+mod hostile_files;
 mod packs;
 mod sync;
+mod validate;
