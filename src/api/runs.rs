@@ -194,8 +194,10 @@ pub async fn list_runs(
 pub async fn get_run(
     State(state): State<AppState>,
     _user: AuthUser,
-    axum::extract::Path(raw): axum::extract::Path<String>,
+    raw: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<Envelope<RunDetail>, ApiError> {
+    let axum::extract::Path(raw) =
+        raw.map_err(|e| ApiError::BadRequest(format!("invalid path: {e}")))?;
     let id: u64 = raw.parse().map_err(|_| {
         let shown: String = raw.chars().take(32).collect();
         ApiError::BadRequest(format!(

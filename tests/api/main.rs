@@ -9,5 +9,7 @@ mod health;
 mod helpers;
 mod hostile_files;
 mod packs;
+mod runs;
 mod sync;
 mod validate;
+mod workflows;
