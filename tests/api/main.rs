@@ -3,6 +3,7 @@
 
 mod auth;
 mod binary;
+mod concurrency;
 mod demo;
 mod fixtures;
 mod health;
