@@ -4,6 +4,7 @@
 mod auth;
 mod binary;
 mod concurrency;
+mod crash;
 mod demo;
 mod fixtures;
 mod health;
