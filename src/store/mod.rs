@@ -25,7 +25,9 @@ pub use migrate::SCHEMA_VERSION;
 pub use packs::{NewPack, Pack, PackUpdate, RunSummary};
 pub use runs::{NewRun, RUNS_KEPT_PER_PACK, RunCounts, RunRecord};
 pub use users::User;
-pub use workflows::{SyncChange, Upserted, WorkflowContent, WorkflowFilter, WorkflowRecord};
+pub use workflows::{
+    SyncChange, Upserted, WorkflowContent, WorkflowFilter, WorkflowHead, WorkflowRecord,
+};
 
 /// File name of the database inside the data directory.
 pub const DB_FILE_NAME: &str = "attune.redb";

@@ -18,6 +18,8 @@ const TABLE: &str = "workflows";
 const PACKS_TABLE: &str = "packs";
 
 /// A registered workflow.
+///
+/// Field order matters: [`HeadRaw`] mirrors it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowRecord {
     pub id: u64,
@@ -60,6 +62,94 @@ pub struct WorkflowRecord {
     pub created: OffsetDateTime,
     #[serde(with = "codec::timestamp")]
     pub updated: OffsetDateTime,
+}
+
+/// The parts of a record a sync compares against, decoded without parsing
+/// the JSON fields or copying the definition and source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowHead {
+    pub id: u64,
+    pub r#ref: String,
+    pub name: String,
+    pub stale: bool,
+    pub source_file: String,
+    pub content_hash: String,
+    pub deps: Vec<String>,
+    pub dep_packs: Vec<String>,
+    pub deps_fingerprint: String,
+    pub warnings: Vec<String>,
+    /// Warning diagnostics as JSON text.
+    pub diagnostics_json: String,
+}
+
+/// [`WorkflowRecord`] field by field (postcard is positional), borrowing
+/// the large fields instead of parsing them.
+#[derive(Deserialize)]
+struct HeadRaw<'a> {
+    id: u64,
+    r#ref: String,
+    _pack_ref: &'a str,
+    name: String,
+    _label: &'a str,
+    _description: Option<&'a str>,
+    _version: &'a str,
+    _param_schema: &'a str,
+    _out_schema: &'a str,
+    _definition: &'a str,
+    _tags: Vec<&'a str>,
+    _task_count: u32,
+    _enabled: bool,
+    stale: bool,
+    source_file: String,
+    content_hash: String,
+    deps: Vec<String>,
+    dep_packs: Vec<String>,
+    deps_fingerprint: String,
+    warnings: Vec<String>,
+    diagnostics: String,
+    _source: &'a str,
+}
+
+fn decode_head(bytes: &[u8]) -> Result<WorkflowHead, StoreError> {
+    let corrupt = |message: String| StoreError::Codec {
+        table: TABLE,
+        message,
+    };
+    let rest = match bytes.split_first() {
+        Some((&codec::FORMAT_VERSION, rest)) => rest,
+        _ => return decode_wf(bytes).map(|r| head_of(&r)),
+    };
+    let (raw, _): (HeadRaw, _) = postcard::take_from_bytes(rest)
+        .map_err(|e| corrupt(format!("cannot decode record: {e}")))?;
+    Ok(WorkflowHead {
+        id: raw.id,
+        r#ref: raw.r#ref,
+        name: raw.name,
+        stale: raw.stale,
+        source_file: raw.source_file,
+        content_hash: raw.content_hash,
+        deps: raw.deps,
+        dep_packs: raw.dep_packs,
+        deps_fingerprint: raw.deps_fingerprint,
+        warnings: raw.warnings,
+        diagnostics_json: raw.diagnostics,
+    })
+}
+
+fn head_of(r: &WorkflowRecord) -> WorkflowHead {
+    WorkflowHead {
+        id: r.id,
+        r#ref: r.r#ref.clone(),
+        name: r.name.clone(),
+        stale: r.stale,
+        source_file: r.source_file.clone(),
+        content_hash: r.content_hash.clone(),
+        deps: r.deps.clone(),
+        dep_packs: r.dep_packs.clone(),
+        deps_fingerprint: r.deps_fingerprint.clone(),
+        warnings: r.warnings.clone(),
+        diagnostics_json: r.diagnostics.to_string(),
+    }
 }
 
 /// The content of a workflow to write (created or updated in place).
@@ -264,6 +354,23 @@ impl Store {
             let (_, id) = entry?;
             if let Some(b) = wfs.get(id.value())? {
                 out.push(decode_wf(b.value())?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The heads of a pack's workflows, ordered by name: what a sync needs
+    /// to tell unchanged files, cheap to decode.
+    pub fn pack_workflow_heads(&self, pack_ref: &str) -> Result<Vec<WorkflowHead>, StoreError> {
+        let txn = self.db().begin_read()?;
+        let index = txn.open_table(tables::PACK_WORKFLOWS)?;
+        let wfs = txn.open_table(tables::WORKFLOWS)?;
+        let (lo, hi) = pack_range(pack_ref);
+        let mut out = Vec::new();
+        for entry in index.range(lo.as_str()..hi.as_str())? {
+            let (_, id) = entry?;
+            if let Some(b) = wfs.get(id.value())? {
+                out.push(decode_head(b.value())?);
             }
         }
         Ok(out)
@@ -512,5 +619,43 @@ impl Store {
         super::runs::delete_pack_runs(&txn, pack_ref)?;
         txn.commit()?;
         Ok(pack)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_head_decodes_the_same_fields_as_the_full_record() {
+        let now = OffsetDateTime::now_utc();
+        let rec = WorkflowRecord {
+            id: 7,
+            r#ref: "p.w".into(),
+            pack_ref: "p".into(),
+            name: "w".into(),
+            label: "L".into(),
+            description: Some("d".into()),
+            version: "1.0.0".into(),
+            param_schema: serde_json::json!({"type": "object"}),
+            out_schema: serde_json::Value::Null,
+            definition: serde_json::json!({"tasks": [{"name": "a"}]}),
+            tags: vec!["t".into()],
+            task_count: 1,
+            enabled: false,
+            stale: true,
+            source_file: "p/workflows/w.yaml".into(),
+            content_hash: "abc".into(),
+            deps: vec!["core.echo".into()],
+            dep_packs: vec!["core".into()],
+            deps_fingerprint: "fp".into(),
+            warnings: vec!["w1".into()],
+            diagnostics: serde_json::json!([{"code": "x"}]),
+            source: "label: L\n".into(),
+            created: now,
+            updated: now,
+        };
+        let bytes = codec::encode(TABLE, &rec).unwrap();
+        assert_eq!(decode_head(&bytes).unwrap(), head_of(&rec));
     }
 }

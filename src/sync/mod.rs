@@ -35,7 +35,7 @@ use time::OffsetDateTime;
 
 use crate::pack::{LoadError, WorkflowFile, list_workflow_files, read_workflow_file};
 use crate::store::{
-    NewRun, RunCounts, RunSummary, Store, StoreError, SyncChange, WorkflowContent, WorkflowRecord,
+    NewRun, RunCounts, RunSummary, Store, StoreError, SyncChange, WorkflowContent, WorkflowHead,
 };
 use crate::workflow::{ActionCatalog, Code, Diagnostic, SourceContext, Validation, validate};
 
@@ -235,7 +235,7 @@ fn list(packs_base_dir: &Path, pack_ref: &str) -> Result<(PathBuf, Vec<Listed>),
 /// What became of one file.
 enum Outcome {
     Unchanged {
-        record: Box<WorkflowRecord>,
+        record: Box<WorkflowHead>,
         source: String,
     },
     Valid {
@@ -305,7 +305,7 @@ fn process(
     pack_ref: &str,
     max_bytes: u64,
     catalog: &dyn ActionCatalog,
-    existing: Option<&HashMap<String, WorkflowRecord>>,
+    existing: Option<&HashMap<String, WorkflowHead>>,
 ) -> FileResult {
     let result = |outcome| FileResult {
         r#ref: l.r#ref.clone(),
@@ -366,8 +366,11 @@ fn with_snippets(diags: &[Diagnostic], source: Option<&str>) -> Vec<ReportDiagno
         .collect()
 }
 
-fn stored_diagnostics(rec: &WorkflowRecord) -> Vec<Diagnostic> {
-    serde_json::from_value(rec.diagnostics.clone()).unwrap_or_default()
+fn stored_diagnostics(rec: &WorkflowHead) -> Vec<Diagnostic> {
+    if rec.diagnostics_json == "[]" {
+        return Vec::new();
+    }
+    serde_json::from_str(&rec.diagnostics_json).unwrap_or_default()
 }
 
 fn count_severity(diags: &[ReportDiagnostic]) -> (u64, u64) {
@@ -389,8 +392,8 @@ pub fn sync_pack(
     if store.get_pack(pack_ref)?.is_none() {
         return Err(SyncError::PackNotFound(pack_ref.to_string()));
     }
-    let existing: HashMap<String, WorkflowRecord> = store
-        .pack_workflows(pack_ref)?
+    let existing: HashMap<String, WorkflowHead> = store
+        .pack_workflow_heads(pack_ref)?
         .into_iter()
         .map(|r| (r.name.clone(), r))
         .collect();
@@ -513,7 +516,7 @@ pub fn sync_pack(
                     }
                 }
             }
-            let mut missing: Vec<&WorkflowRecord> = existing
+            let mut missing: Vec<&WorkflowHead> = existing
                 .values()
                 .filter(|rec| !rec.source_file.is_empty() && !present.contains(rec.name.as_str()))
                 .collect();
@@ -584,6 +587,8 @@ pub fn sync_pack(
         }
     }
     report.run_id = Some(run_id);
+    // The run record cannot hold its own commit time; the answer does.
+    report.duration_ms = millis(start);
     Ok(report)
 }
 
