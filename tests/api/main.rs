@@ -12,6 +12,7 @@ mod helpers;
 mod hostile_files;
 mod packs;
 mod runs;
+mod seed_examples;
 mod sync;
 mod validate;
 mod workflows;
