@@ -25,6 +25,8 @@ pub use state::{AppState, StartupError};
 /// The HTTP application.
 pub fn app(state: AppState) -> axum::Router {
     api::router(state)
+        .merge(web::router())
+        .layer(axum::middleware::from_fn(web::security_headers))
 }
 
 /// Serves [`app`] on `listener` until `shutdown` resolves; in-flight requests

@@ -5,6 +5,7 @@
 //! shared layers: request-body limit (413 in the envelope), one log line per
 //! request, and JSON fallbacks for unknown routes and methods.
 
+pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -137,6 +138,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pack_workflows::router())
         .merge(workflows::router())
         .merge(runs::router())
+        .merge(admin::router())
         .merge(openapi::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

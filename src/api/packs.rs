@@ -211,10 +211,18 @@ fn object_or_empty(
 }
 
 /// Hook run after a pack is created or updated: auto-sync of its workflow
-/// files with skip-validation-errors semantics. It never fails the request:
-/// files with errors are in the run record and the pack's `last_sync`; a
-/// failure of the sync itself is logged.
+/// files with skip-validation-errors semantics, when the pack has a folder
+/// (without one there is nothing to load and `last_sync` stays as it was).
+/// It never fails the request: files with errors are in the run record and
+/// the pack's `last_sync`; a failure of the sync itself is logged.
 pub async fn after_pack_write(state: &AppState, pack: &PackRef, user: &str) {
+    let dir = state.config.packs_base_dir.join(pack.as_str());
+    let has_folder = tokio::task::spawn_blocking(move || dir.is_dir())
+        .await
+        .unwrap_or(false);
+    if !has_folder {
+        return;
+    }
     let options = crate::sync::SyncOptions {
         dry_run: false,
         prune: false,

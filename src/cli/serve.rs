@@ -54,6 +54,7 @@ pub fn init_tracing(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     // A second initialisation (tests) is harmless: keep the first.
     let _ = match format {
@@ -87,8 +88,11 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
             ),
             other => anyhow::Error::new(other),
         })?;
-    let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| {
-        format!("cannot listen on {addr}; choose another address with --host/--port or ATTUNE__SERVER__PORT")
+    let shutdown = shutdown_signal()?;
+    let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on {addr}: {e}; choose another address with --host/--port or ATTUNE__SERVER__PORT"
+        )
     })?;
     let local = listener
         .local_addr()
@@ -114,38 +118,51 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
         "attune {} started",
         env!("CARGO_PKG_VERSION")
     );
+    if !packs_dir.is_dir() {
+        tracing::warn!(
+            packs_base_dir = %packs_dir.display(),
+            "packs_base_dir is not a directory; create it or set --packs-dir / ATTUNE__PACKS_BASE_DIR"
+        );
+    }
+    let password_hint = match &admin {
+        AdminBootstrap::CreatedWithGeneratedPassword(_) => "the password in the banner above",
+        AdminBootstrap::CreatedWithConfiguredPassword => "the password from ATTUNE__ADMIN_PASSWORD",
+        AdminBootstrap::Existing => "your password",
+    };
     eprintln!("listening on http://{local}");
     eprintln!(
-        "log in: curl -s -X POST http://{local}/auth/login -H 'Content-Type: application/json' -d '{{\"login\":\"{ADMIN_LOGIN}\",\"password\":\"...\"}}'"
+        "log in as '{ADMIN_LOGIN}' with {password_hint}: curl -s -X POST http://{local}/auth/login -H 'Content-Type: application/json' -d '{{\"login\":\"{ADMIN_LOGIN}\",\"password\":\"...\"}}'"
     );
-    crate::serve(listener, state, shutdown_signal())
+    crate::serve(listener, state, shutdown)
         .await
         .context("server failed")?;
     tracing::info!("shut down cleanly");
     Ok(())
 }
 
-/// Resolves on ctrl-c or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Installs the SIGTERM and SIGINT (ctrl-c) handlers now, so a signal that
+/// arrives right after "listening on" is already caught, and returns the
+/// future that resolves on the first of them.
+#[cfg(unix)]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+        tracing::info!("shutdown requested; finishing in-flight requests");
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    Ok(async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutdown requested; finishing in-flight requests");
+        tracing::info!("shutdown requested; finishing in-flight requests");
+    })
 }

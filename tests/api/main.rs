@@ -10,6 +10,7 @@ mod fixtures;
 mod health;
 mod helpers;
 mod hostile_files;
+mod ops;
 mod packs;
 mod runs;
 mod seed_examples;

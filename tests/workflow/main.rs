@@ -4,6 +4,7 @@
 mod cli;
 mod corpus;
 mod data;
+mod generated;
 mod helpers;
 mod props;
 mod schema;

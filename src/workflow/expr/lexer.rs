@@ -5,11 +5,12 @@
 
 use super::ExprError;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Tok {
     Int(i64),
     Float(f64),
-    Str(String),
+    /// A string literal; its decoded value is `Tokens::strings[i]`.
+    Str(usize),
     /// An identifier or keyword; the text is `src[start..end]`.
     Word,
     LParen,
@@ -36,7 +37,7 @@ pub enum Tok {
     End,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Token {
     pub tok: Tok,
     pub start: usize,
@@ -52,10 +53,43 @@ fn err(offset: usize, len: usize, message: impl Into<String>, hint: Option<&str>
     }
 }
 
-/// Splits `src` into tokens; the last token is always `Tok::End` at `src.len()`.
-pub fn tokenize(src: &str) -> Result<Vec<Token>, ExprError> {
+/// The tokens of an expression and the decoded values of its string literals.
+#[derive(Debug, Default)]
+pub struct Tokens {
+    pub tokens: Vec<Token>,
+    pub strings: Vec<String>,
+    /// The first lexical error; the tokens stop there.
+    pub error: Option<ExprError>,
+}
+
+/// Splits `src` into tokens. The last token is always `Tok::End`: at
+/// `src.len()`, or at the offset of the first lexical error, which is kept in
+/// `error` so that the parser can report an earlier problem first (a filter
+/// `x | map(attribute='a')` is reported at its `|`, not at the `=`).
+pub fn tokenize(src: &str) -> Tokens {
+    let mut t = Tokens {
+        tokens: Vec::with_capacity(src.len() / 3 + 2),
+        strings: Vec::new(),
+        error: None,
+    };
+    let end = match lex(src, &mut t.tokens, &mut t.strings) {
+        Ok(()) => src.len(),
+        Err(e) => {
+            let at = e.offset;
+            t.error = Some(e);
+            at
+        }
+    };
+    t.tokens.push(Token {
+        tok: Tok::End,
+        start: end,
+        end,
+    });
+    t
+}
+
+fn lex(src: &str, out: &mut Vec<Token>, strings: &mut Vec<String>) -> Result<(), ExprError> {
     let b = src.as_bytes();
-    let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -138,7 +172,8 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, ExprError> {
             }
             b'\'' | b'"' => {
                 let (s, len) = lex_string(src, i)?;
-                (Tok::Str(s), len)
+                strings.push(s);
+                (Tok::Str(strings.len() - 1), len)
             }
             b'0'..=b'9' => lex_number(src, i)?,
             b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
@@ -161,12 +196,7 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, ExprError> {
         i += len;
         out.push(Token { tok, start, end: i });
     }
-    out.push(Token {
-        tok: Tok::End,
-        start: b.len(),
-        end: b.len(),
-    });
-    Ok(out)
+    Ok(())
 }
 
 /// Lexes a quoted string starting at `start`; returns the value and the

@@ -11,7 +11,7 @@
 //!   double-quoted strings with escapes `\n \t \r \0 \\ \' \" \uXXXX`
 //!   (any other escape is kept as written, so `'C:\data'` works), lists,
 //!   maps, and `true false null`. Jinja's `True False None` are accepted as
-//!   the same literals, since real files copied from Jinja use them.
+//!   the same literals.
 //! - Jinja filters (`x | length`), tests (`x is defined`), conditional
 //!   expressions (`a if c else b`, `c ? a : b`), `**`, `//`, `~`, `&&`, `||`,
 //!   `!` and keyword arguments are syntax errors whose hint gives the
@@ -23,8 +23,15 @@
 //! - A bare name is accepted when it is a namespace, a variable or a
 //!   parameter. When the parameters are unknown (`ExprScope::parameters` is
 //!   `None`) bare names are not reported, since any of them could be one.
+//! - Only calls of a bare name (`length(x)`) are checked against the
+//!   built-in functions; method-style calls (`task.a.result.get(k)`) are not.
 //! - Block scanning skips quoted strings and balanced braces, so
 //!   `{{ {'a': {'b': 1}} }}` and `{{ '}}' }}` are single blocks.
+//!
+//! Speed: this runs on every string of every file. A string without `{`
+//! costs one `memchr`; a block that is a plain dotted name (the commonest
+//! kind) is checked without tokenizing or allocating, and tests and the fuzz
+//! target check that this fast path reports exactly what the parser would.
 //!
 //! Offsets in [`ExprIssue`] are byte offsets into the string given to
 //! [`check_template`], pointing at the offending token.
@@ -43,6 +50,7 @@ pub use ast::{BinOp, Expr, ExprKind, Ident, Span, UnaryOp};
 pub use parser::{MAX_DEPTH, parse};
 
 /// What names are defined where a template appears.
+#[derive(Debug, Clone, Copy)]
 pub struct ExprScope<'a> {
     /// Declared workflow parameters; `None` when unknown (then nothing about
     /// parameters is reported).
@@ -92,6 +100,11 @@ pub const NAMESPACES: &[&str] = &[
     "item",
     "index",
     "system",
+];
+
+/// Words the parser treats specially; never plain names.
+const KEYWORDS: &[&str] = &[
+    "and", "or", "not", "in", "is", "if", "else", "true", "false", "null", "True", "False", "None",
 ];
 
 /// Built-in functions (PRODUCT.md §3).
@@ -246,6 +259,9 @@ fn find_close(b: &[u8], start: usize, naive: &mut bool) -> Option<usize> {
     fallback()
 }
 
+const STATEMENT_HINT: &str =
+    "use the task's `when`, `with_items` or `next` instead of '{% if %}' or '{% for %}'";
+
 /// Checks every template block in `s`: syntax, function names and variable
 /// references. Strings without `{` return at once without allocating.
 pub fn check_template(s: &str, scope: &ExprScope) -> Vec<ExprIssue> {
@@ -253,19 +269,34 @@ pub fn check_template(s: &str, scope: &ExprScope) -> Vec<ExprIssue> {
     if memchr::memchr(b'{', s.as_bytes()).is_none() {
         return out;
     }
-    scan(s, |seg| {
-        match seg {
+    check_segments(s, scope, true, &mut out);
+    out
+}
+
+/// The same checks as [`check_template`], always through the full parser
+/// (no fast path for plain dotted names). Tests and the fuzz target compare
+/// the two.
+#[doc(hidden)]
+pub fn check_template_reference(s: &str, scope: &ExprScope) -> Vec<ExprIssue> {
+    let mut out = Vec::new();
+    check_segments(s, scope, false, &mut out);
+    out
+}
+
+fn check_segments(s: &str, scope: &ExprScope, fast: bool, out: &mut Vec<ExprIssue>) {
+    scan(s, |seg| match seg {
         Segment::Block { open, start, end } => {
             let src = s.get(start..end).unwrap_or("");
+            let mut checker = Checker {
+                base: start,
+                scope,
+                out,
+            };
+            if fast && checker.path(src) {
+                return;
+            }
             match parse(src) {
-                Ok(expr) => {
-                    let mut checker = Checker {
-                        base: start,
-                        scope,
-                        out: &mut out,
-                    };
-                    checker.walk(&expr);
-                }
+                Ok(expr) => checker.walk(&expr),
                 Err(e) => {
                     let (offset, len, message) = if src.trim().is_empty() {
                         (open, end + 2 - open, "empty template block".to_string())
@@ -296,14 +327,9 @@ pub fn check_template(s: &str, scope: &ExprScope) -> Vec<ExprIssue> {
             offset: start,
             len: end - start,
             message: "jinja statements ('{% … %}') are not supported".into(),
-            hint: Some(
-                "use the task's `when`, `with_items` or `next` instead of '{% if %}' or '{% for %}'"
-                    .into(),
-            ),
+            hint: Some(STATEMENT_HINT.into()),
         }),
-    }
     });
-    out
 }
 
 /// Whether a `when` string is constant: `Some(true)` for a non-empty plain
@@ -367,6 +393,53 @@ impl Checker<'_, '_> {
             message,
             hint,
         });
+    }
+
+    /// Fast path for the commonest template, a dotted name such as
+    /// `parameters.app_name` or `task.build.result.uri` (whitespace around
+    /// it allowed): checks it exactly as [`Checker::walk`] would check its
+    /// tree, without tokenizing or allocating. Returns false, having checked
+    /// nothing, when `src` has any other shape.
+    fn path(&mut self, src: &str) -> bool {
+        let b = src.as_bytes();
+        let Some(start) = b.iter().position(|c| !c.is_ascii_whitespace()) else {
+            return false;
+        };
+        let end = b.len()
+            - b.iter()
+                .rev()
+                .take_while(|c| c.is_ascii_whitespace())
+                .count();
+        let mut first: Option<(&str, usize)> = None;
+        let mut second: Option<(&str, usize)> = None;
+        let mut at = start;
+        for seg in src[start..end].split('.') {
+            let sb = seg.as_bytes();
+            let ok = sb
+                .first()
+                .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+                && sb.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_');
+            if !ok {
+                return false;
+            }
+            if first.is_none() {
+                first = Some((seg, at));
+            } else if second.is_none() {
+                second = Some((seg, at));
+            }
+            at += seg.len() + 1;
+        }
+        let Some((name, name_at)) = first else {
+            return false;
+        };
+        if KEYWORDS.contains(&name) {
+            return false;
+        }
+        self.check_name(name, Span::new(name_at, name_at + name.len()));
+        if let Some((field, field_at)) = second {
+            self.check_member(name, field, Span::new(field_at, field_at + field.len()));
+        }
+        true
     }
 
     fn walk(&mut self, e: &Expr) {

@@ -16,39 +16,40 @@ use super::ast::{
     BinOp, Expr, ExprKind, Ident, PREC_ADD, PREC_AND, PREC_CMP, PREC_MUL, PREC_NOT, PREC_OR, Span,
     UnaryOp,
 };
-use super::lexer::{Tok, Token, tokenize};
+use super::lexer::{Tok, Token, Tokens, tokenize};
 
 /// Maximum nesting depth and tree height of an expression.
 pub const MAX_DEPTH: usize = 128;
 
 /// Parses one expression (the text between `{{` and `}}`).
 pub fn parse(src: &str) -> Result<Expr, ExprError> {
-    let tokens = tokenize(src)?;
+    let Tokens {
+        tokens,
+        strings,
+        error,
+    } = tokenize(src);
     let mut p = Parser {
         src,
         tokens,
+        strings,
         pos: 0,
         nest: 0,
     };
-    if p.peek().tok == Tok::End {
-        return Err(ExprError {
-            offset: 0,
-            len: src.len(),
-            message: "empty expression".into(),
-            hint: Some("write an expression between '{{' and '}}'".into()),
-        });
+    let parsed = p.parse_all();
+    match (parsed, error) {
+        (Ok(e), None) => Ok(e),
+        // The parser ran into the end of the tokens where lexing failed; an
+        // earlier parse error is the first problem in the text.
+        (Err(pe), Some(le)) if pe.offset < le.offset => Err(pe),
+        (_, Some(le)) => Err(le),
+        (Err(pe), None) => Err(pe),
     }
-    let (expr, _) = p.expr()?;
-    let t = p.peek().clone();
-    if t.tok != Tok::End {
-        return Err(p.trailing_error(&t));
-    }
-    Ok(expr)
 }
 
 struct Parser<'a> {
     src: &'a str,
     tokens: Vec<Token>,
+    strings: Vec<String>,
     pos: usize,
     nest: usize,
 }
@@ -75,17 +76,42 @@ fn node(kind: ExprKind, start: usize, end: usize) -> Expr {
 }
 
 impl<'a> Parser<'a> {
-    fn peek(&self) -> &Token {
-        // The token list always ends with `End`, and `bump` never moves past it.
-        &self.tokens[self.pos.min(self.tokens.len() - 1)]
+    fn parse_all(&mut self) -> Result<Expr, ExprError> {
+        if self.peek().tok == Tok::End {
+            return Err(ExprError {
+                offset: 0,
+                len: self.src.len(),
+                message: "empty expression".into(),
+                hint: Some("write an expression between '{{' and '}}'".into()),
+            });
+        }
+        let (expr, _) = self.expr()?;
+        let t = self.peek();
+        if t.tok != Tok::End {
+            return Err(self.trailing_error(&t));
+        }
+        Ok(expr)
     }
 
-    fn peek_at(&self, n: usize) -> &Token {
-        &self.tokens[(self.pos + n).min(self.tokens.len() - 1)]
+    fn peek(&self) -> Token {
+        self.peek_at(0)
+    }
+
+    /// The token `n` places ahead; past the end, the final `End` token.
+    fn peek_at(&self, n: usize) -> Token {
+        let last = self.tokens.len().saturating_sub(1);
+        self.tokens
+            .get((self.pos + n).min(last))
+            .copied()
+            .unwrap_or(Token {
+                tok: Tok::End,
+                start: self.src.len(),
+                end: self.src.len(),
+            })
     }
 
     fn bump(&mut self) -> Token {
-        let t = self.peek().clone();
+        let t = self.peek();
         if t.tok != Tok::End {
             self.pos += 1;
         }
@@ -130,7 +156,7 @@ impl<'a> Parser<'a> {
     }
 
     fn expect(&mut self, tok: Tok, what: &str) -> Result<Token, ExprError> {
-        let t = self.peek().clone();
+        let t = self.peek();
         if t.tok == tok {
             Ok(self.bump())
         } else {
@@ -143,7 +169,7 @@ impl<'a> Parser<'a> {
     }
 
     fn expr(&mut self) -> Result<P, ExprError> {
-        let t = self.peek().clone();
+        let t = self.peek();
         self.enter(&t)?;
         let r = self.binary(PREC_OR);
         self.leave();
@@ -165,11 +191,11 @@ impl<'a> Parser<'a> {
             Tok::Star => (BinOp::Mul, PREC_MUL, 1),
             Tok::Slash => (BinOp::Div, PREC_MUL, 1),
             Tok::Percent => (BinOp::Mod, PREC_MUL, 1),
-            Tok::Word => match self.text(t) {
+            Tok::Word => match self.text(&t) {
                 "or" => (BinOp::Or, PREC_OR, 1),
                 "and" => (BinOp::And, PREC_AND, 1),
                 "in" => (BinOp::In, PREC_CMP, 1),
-                "not" if self.is_word(self.peek_at(1), "in") => (BinOp::NotIn, PREC_CMP, 2),
+                "not" if self.is_word(&self.peek_at(1), "in") => (BinOp::NotIn, PREC_CMP, 2),
                 _ => return None,
             },
             _ => return None,
@@ -178,7 +204,7 @@ impl<'a> Parser<'a> {
     }
 
     fn binary(&mut self, min: u8) -> Result<P, ExprError> {
-        let first = self.peek().clone();
+        let first = self.peek();
         let (mut lhs, mut h) = if min <= PREC_NOT && self.is_word(&first, "not") {
             self.bump();
             self.enter(&first)?;
@@ -197,7 +223,7 @@ impl<'a> Parser<'a> {
             if prec < min {
                 break;
             }
-            let op_tok = self.peek().clone();
+            let op_tok = self.peek();
             for _ in 0..ntok {
                 self.bump();
             }
@@ -217,7 +243,7 @@ impl<'a> Parser<'a> {
     }
 
     fn unary(&mut self) -> Result<P, ExprError> {
-        let t = self.peek().clone();
+        let t = self.peek();
         if t.tok == Tok::Minus {
             self.bump();
             self.enter(&t)?;
@@ -236,12 +262,12 @@ impl<'a> Parser<'a> {
     fn postfix(&mut self) -> Result<P, ExprError> {
         let (mut e, mut h) = self.primary()?;
         loop {
-            let t = self.peek().clone();
+            let t = self.peek();
             let start = e.span.start;
             match t.tok {
                 Tok::Dot => {
                     self.bump();
-                    let name = self.peek().clone();
+                    let name = self.peek();
                     if name.tok != Tok::Word {
                         let hint = matches!(name.tok, Tok::Int(_) | Tok::Float(_))
                             .then(|| "use indexing for list items, e.g. a[0]".to_string());
@@ -297,7 +323,7 @@ impl<'a> Parser<'a> {
             let (e, eh) = self.expr()?;
             h = h.max(eh);
             items.push(e);
-            let t = self.peek().clone();
+            let t = self.peek();
             if t.tok == Tok::Comma {
                 self.bump();
             } else if t.tok != close {
@@ -313,7 +339,7 @@ impl<'a> Parser<'a> {
     }
 
     fn primary(&mut self) -> Result<P, ExprError> {
-        let t = self.peek().clone();
+        let t = self.peek();
         let leaf = |kind| Ok((node(kind, t.start, t.end), 1));
         match &t.tok {
             Tok::Int(i) => {
@@ -326,8 +352,12 @@ impl<'a> Parser<'a> {
                 self.bump();
                 leaf(ExprKind::Float(x))
             }
-            Tok::Str(s) => {
-                let s = s.clone();
+            Tok::Str(i) => {
+                let s = self
+                    .strings
+                    .get_mut(*i)
+                    .map(std::mem::take)
+                    .unwrap_or_default();
                 self.bump();
                 leaf(ExprKind::Str(s))
             }
@@ -386,7 +416,7 @@ impl<'a> Parser<'a> {
             let (v, vh) = self.expr()?;
             h = h.max(kh).max(vh);
             entries.push((k, v));
-            let t = self.peek().clone();
+            let t = self.peek();
             if t.tok == Tok::Comma {
                 self.bump();
             } else if t.tok != Tok::RBrace {
@@ -410,32 +440,14 @@ impl<'a> Parser<'a> {
             .unwrap_or("x");
         let name_tok = self.peek_at(1);
         let hint = if name_tok.tok == Tok::Word {
-            let name = self.text(name_tok);
+            let name = self.text(&name_tok);
             let mut args = String::new();
-            if self.peek_at(2).tok == Tok::LParen {
-                // Find the matching ')' to quote the filter's arguments.
-                let mut depth = 0usize;
-                let mut n = 2;
-                loop {
-                    let t = self.peek_at(n);
-                    match t.tok {
-                        Tok::LParen | Tok::LBrack | Tok::LBrace => depth += 1,
-                        Tok::RParen | Tok::RBrack | Tok::RBrace => {
-                            depth = depth.saturating_sub(1);
-                            if depth == 0 {
-                                let open = self.peek_at(2).end;
-                                let inner = self.src.get(open..t.start).unwrap_or("").trim();
-                                if !inner.is_empty() {
-                                    args = format!(", {inner}");
-                                }
-                                break;
-                            }
-                        }
-                        Tok::End => break,
-                        _ => {}
-                    }
-                    n += 1;
-                }
+            let open = self.peek_at(2);
+            if open.tok == Tok::LParen
+                && let Some(inner) = paren_contents(self.src, open.start)
+                && !inner.trim().is_empty()
+            {
+                args = format!(", {}", inner.trim());
             }
             format!("filters are not supported; use the function form: {name}({lhs}{args})")
         } else {
@@ -477,4 +489,35 @@ impl<'a> Parser<'a> {
         };
         self.error_at(t, message, hint)
     }
+}
+
+/// The text between the `(` at `open` and its matching `)`, skipping quoted
+/// strings; `None` when it is never closed.
+fn paren_contents(src: &str, open: usize) -> Option<&str> {
+    let b = src.as_bytes();
+    let mut depth = 0usize;
+    let mut j = open;
+    while j < b.len() {
+        match b[j] {
+            q @ (b'\'' | b'"') => {
+                j += 1;
+                while j < b.len() && b[j] != q {
+                    if b[j] == b'\\' {
+                        j += 1;
+                    }
+                    j += 1;
+                }
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return src.get(open + 1..j);
+                }
+            }
+            _ => {}
+        }
+        j += 1;
+    }
+    None
 }

@@ -1,0 +1,344 @@
+// End-to-end test of the attune web UI in headless Debian Chromium, driven by
+// playwright-core. scripts/e2e.sh starts the real binary and calls this with
+// --base http://127.0.0.1:PORT --packs-dir DIR --password PW [--screenshots DIR].
+//
+// Scenario: log in, create a pack whose folder holds a broken workflow,
+// press Validate, find the error's code and line on the page, fix the file,
+// press Sync, see the workflow registered, open the workflow page and count
+// one SVG node per task. Every request must go to the appliance itself.
+
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+const BASE = arg('base');
+const PACKS_DIR = arg('packs-dir');
+const PASSWORD = arg('password');
+const SHOTS = arg('screenshots', '');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+if (!BASE || !PACKS_DIR || !PASSWORD) {
+  console.error('usage: node e2e.mjs --base URL --packs-dir DIR --password PW [--screenshots DIR]');
+  process.exit(2);
+}
+const appOrigin = new URL(BASE).origin;
+const TIMEOUT = 15000;
+
+const PACK = 'e2e_pack';
+const BROKEN = `label: Deploy application
+version: "1.0.0"
+description: Build, deploy and verify
+tasks:
+  - name: build
+    action: core.echo
+    input:
+      message: "building"
+    next:
+      - when: "{{ succeeded() }}"
+        do: [deploy]
+      - when: "{{ failed() }}"
+        do: [notify]
+  - name: deploy
+    action: core.noop
+    next:
+      - when: "{{ succeeded() }}"
+        do: [verfy]
+  - name: verify
+    action: core.noop
+  - name: notify
+    action: core.echo
+    input:
+      message: "build failed"
+`;
+const FIXED = BROKEN.replace('do: [verfy]', 'do: [verify]');
+const EXTRA = `label: Extra
+version: "1.0.0"
+tasks:
+  - name: only
+    action: core.noop
+`;
+const TASK_NAMES = ['build', 'deploy', 'verify', 'notify'];
+const BROKEN_LINE = BROKEN.split('\n').findIndex((l) => l.includes('verfy')) + 1;
+const BROKEN_COLUMN = BROKEN.split('\n')[BROKEN_LINE - 1].indexOf('verfy') + 1;
+
+const results = [];
+async function step(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`ok - ${name} (${Date.now() - started} ms)`);
+  } catch (err) {
+    results.push({ name, ok: false });
+    console.log(`not ok - ${name}: ${(err && err.message ? err.message : String(err)).split('\n')[0]}`);
+  }
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+const workflowsDir = path.join(PACKS_DIR, PACK, 'workflows');
+fs.mkdirSync(workflowsDir, { recursive: true });
+const workflowFile = path.join(workflowsDir, 'deploy.yaml');
+fs.writeFileSync(workflowFile, BROKEN);
+const extraFile = path.join(workflowsDir, 'extra.yaml');
+fs.writeFileSync(extraFile, EXTRA);
+
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attune-e2e-chromium-'));
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: CHROMIUM,
+  headless: true,
+  viewport: { width: 1280, height: 900 },
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+context.setDefaultTimeout(TIMEOUT);
+
+const foreign = [];
+const pageErrors = [];
+context.on('request', (req) => {
+  const url = req.url();
+  if (url.startsWith('data:') || url === 'about:blank') return;
+  let origin = '';
+  try {
+    origin = new URL(url).origin;
+  } catch {
+    origin = url;
+  }
+  if (origin !== appOrigin) foreign.push(url);
+});
+const page = context.pages()[0] || (await context.newPage());
+page.on('pageerror', (err) => pageErrors.push(err.message));
+page.on('console', (msg) => {
+  if (msg.type() === 'error') pageErrors.push(msg.text());
+});
+
+const shot = async (name, locator) => {
+  if (!SHOTS) return;
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const file = path.join(SHOTS, name);
+  // No toast over the content, and the sticky top bar at the top of the picture.
+  await page.evaluate(() => {
+    document.querySelectorAll('.toast').forEach((t) => t.remove());
+    window.scrollTo(0, 0);
+  });
+  if (locator) {
+    const box = await locator.boundingBox();
+    const scrollY = await page.evaluate(() => window.scrollY);
+    await page.screenshot({ path: file, fullPage: true, clip: { x: box.x, y: box.y + scrollY, width: box.width, height: box.height } });
+  } else {
+    await page.screenshot({ path: file, fullPage: true });
+  }
+};
+
+await step('an anonymous visit lands on the login page', async () => {
+  await page.goto(`${BASE}/`);
+  await page.waitForURL(/#\/login/);
+  await page.locator('#password').waitFor();
+});
+
+await step('log in as admin', async () => {
+  await page.fill('#login', 'admin');
+  await page.fill('#password', PASSWORD);
+  await page.click('form.login-form button[type=submit]');
+  await page.waitForURL(/#\/packs$/);
+  await page.locator('h1', { hasText: 'Packs' }).waitFor();
+  await page.locator('#who', { hasText: 'admin' }).waitFor();
+});
+
+await step('create a pack whose folder holds a broken workflow', async () => {
+  const details = page.locator('#new-pack');
+  if (!(await details.evaluate((el) => el.open))) await page.click('#new-pack > summary');
+  await page.fill('#new-ref', PACK);
+  await page.fill('#new-label', 'E2E Pack');
+  await page.click('#create-pack');
+  await page.waitForURL(new RegExp(`#/packs/${PACK}$`));
+  await page.locator('h1', { hasText: PACK }).waitFor();
+});
+
+await step(`Validate (pressed from the keyboard) shows unknown-task at line ${BROKEN_LINE} with its snippet`, async () => {
+  await page.locator('#btn-validate').focus();
+  await page.keyboard.press('Enter');
+  const diag = page.locator('.result-validate .diag[data-code="unknown-task"]').first();
+  await diag.waitFor();
+  const loc = (await diag.locator('.loc').textContent()) || '';
+  assert(loc.endsWith(`deploy.yaml:${BROKEN_LINE}:${BROKEN_COLUMN}`), `location was '${loc}'`);
+  assert((await diag.getAttribute('data-line')) === String(BROKEN_LINE), 'data-line differs');
+  const marked = (await diag.locator('.sl-mark .ln').textContent() || '').trim();
+  assert(marked === String(BROKEN_LINE), `marked snippet line was '${marked}'`);
+  const underlined = await diag.locator('.col-mark').textContent();
+  assert(underlined === 'verfy', `underlined '${underlined}'`);
+  const msg = await diag.locator('.diag-msg').textContent();
+  assert(/verfy/.test(msg || ''), `message was '${msg}'`);
+  await page.locator(`.group-failed[data-ref="${PACK}.deploy"]`).waitFor();
+});
+
+await step('fix the file on disk, press Sync, see the workflow registered', async () => {
+  fs.writeFileSync(workflowFile, FIXED);
+  await page.click('#btn-sync');
+  await page.locator(`.result-sync .group[data-ref="${PACK}.deploy"][data-status="created"]`).waitFor();
+  await page.locator(`#pack-workflows tr[data-ref="${PACK}.deploy"]`).waitFor();
+  assert((await page.locator('.result-sync .group-failed').count()) === 0, 'a workflow still failed');
+});
+
+await step('the workflow page draws one SVG node per task', async () => {
+  await page.click(`#pack-workflows a[href="#/workflows/${PACK}.deploy"]`);
+  await page.waitForURL(new RegExp(`#/workflows/${PACK}\\.deploy$`));
+  await page.locator('svg.task-graph .task-node').first().waitFor();
+  const names = await page.locator('svg.task-graph .task-node').evaluateAll((els) => els.map((el) => el.getAttribute('data-task')));
+  assert(names.length === TASK_NAMES.length, `found ${names.length} nodes: ${names.join(',')}`);
+  assert([...names].sort().join() === [...TASK_NAMES].sort().join(), `nodes ${names.join(',')}`);
+  const edges = await page.locator('svg.task-graph path.edge').count();
+  assert(edges === 3, `found ${edges} edges, expected 3`);
+  const entry = await page.locator('svg.task-graph .task-entry').evaluateAll((els) => els.map((el) => el.getAttribute('data-task')));
+  assert(entry.join() === 'build', `entry tasks ${entry.join(',')}`);
+});
+
+await step('the enabled toggle disables the workflow and the change persists', async () => {
+  const toggle = page.locator('#enabled-toggle');
+  assert((await toggle.getAttribute('aria-checked')) === 'true', 'not enabled at first');
+  await toggle.click();
+  await page.locator('#enabled-toggle[aria-checked="false"]').waitFor();
+  await page.reload();
+  await page.locator('#enabled-toggle[aria-checked="false"]').waitFor();
+  await page.locator('#enabled-toggle').click();
+  await page.locator('#enabled-toggle[aria-checked="true"]').waitFor();
+});
+
+await step('Sync with prune shows the plan and removes nothing before confirmation', async () => {
+  await page.goto(`${BASE}/#/packs/${PACK}`);
+  await page.locator(`#pack-workflows tr[data-ref="${PACK}.extra"]`).waitFor();
+  fs.rmSync(extraFile);
+  await page.check('#opt-prune');
+  await page.click('#btn-sync');
+  const confirm = page.locator('#btn-confirm-prune');
+  await confirm.waitFor();
+  const doomed = await page.locator('.confirm .doomed').textContent();
+  assert(doomed === `${PACK}.extra`, `plan lists '${doomed}'`);
+  // still registered while the user has not confirmed, and after Cancel
+  const stillThere = () => page.evaluate(async (ref) => {
+    const token = JSON.parse(sessionStorage.getItem('attune.session')).access_token;
+    const res = await fetch(`/api/v1/workflows/${ref}`, { headers: { Authorization: `Bearer ${token}` } });
+    return res.status;
+  }, `${PACK}.extra`);
+  assert((await stillThere()) === 200, 'the workflow went away before the confirmation');
+  await page.locator('.confirm button', { hasText: 'Cancel' }).click();
+  await page.locator('#results', { hasText: 'nothing was changed' }).waitFor();
+  assert((await stillThere()) === 200, 'the workflow went away after Cancel');
+  await page.click('#btn-sync');
+  await page.click('#btn-confirm-prune');
+  await page.locator(`.result-sync .group[data-ref="${PACK}.extra"][data-status="pruned"]`).waitFor();
+  // the registered list is refreshed after the result: the pruned row goes away
+  await page.locator(`#pack-workflows tr[data-ref="${PACK}.extra"]`).waitFor({ state: 'detached' });
+  await page.locator(`#pack-workflows tr[data-ref="${PACK}.deploy"]`).waitFor();
+});
+
+await step('the paste-YAML page marks the error on the text as you type', async () => {
+  await page.click('#topnav a[href="#/validate"]');
+  await page.locator('#v-yaml').waitFor();
+  await page.fill('#v-pack', PACK);
+  await page.fill('#v-yaml', BROKEN);
+  await page.locator('.validate-diags .diag[data-code="unknown-task"]').waitFor();
+  const gutter = (await page.locator('.editor-gutter .gl-error').first().textContent() || '').trim();
+  assert(gutter === String(BROKEN_LINE), `gutter marked line '${gutter}'`);
+  assert((await page.locator('.editor-backdrop mark.ul-error').first().textContent()) === 'verfy', 'column not underlined');
+  await page.fill('#v-yaml', FIXED);
+  await page.locator('#v-status .badge-ok, #v-status .badge-warning').first().waitFor();
+  await page.locator('#v-graph .task-node').first().waitFor();
+});
+
+await step('the packs page lists the pack with its sync status', async () => {
+  await page.click('#topnav a[href="#/packs"]');
+  const row = page.locator(`.packs-table tr[data-ref="${PACK}"]`);
+  await row.waitFor();
+  const text = await row.textContent();
+  assert(/ok|warning/.test(text || ''), `row text '${text}'`);
+});
+
+await step('a rejected token sends the user back to login with a message', async () => {
+  await page.evaluate(() => sessionStorage.setItem('attune.session', JSON.stringify({ access_token: 'not-a-token' })));
+  await page.goto(`${BASE}/#/packs/${PACK}`);
+  await page.waitForURL(/#\/login/);
+  await page.locator('.login-form .notice', { hasText: 'sign in again' }).waitFor();
+});
+
+await step('no request went to a host other than the appliance', async () => {
+  assert(foreign.length === 0, `foreign requests: ${foreign.slice(0, 5).join(', ')}`);
+});
+
+await step('no script error in the page', async () => {
+  const real = pageErrors.filter((e) => !/status of 401|status of 404/.test(e));
+  assert(real.length === 0, `page errors: ${real.slice(0, 3).join(' | ')}`);
+});
+
+if (SHOTS) {
+  // Screenshots for docs/screenshots, from a richer pack (tests/e2e/fixtures/showcase).
+  await step('screenshots of the showcase pack', async () => {
+    const here = path.dirname(new URL(import.meta.url).pathname);
+    fs.cpSync(path.join(here, 'fixtures', 'showcase'), path.join(PACKS_DIR, 'showcase'), { recursive: true });
+    await page.goto(`${BASE}/`);
+    await page.waitForURL(/#\/login/);
+    await page.fill('#password', PASSWORD);
+    await page.click('form.login-form button[type=submit]');
+    await page.waitForURL(/#\/packs$/);
+    await page.click('#new-pack > summary');
+    await page.fill('#new-ref', 'showcase');
+    await page.fill('#new-label', 'Showcase');
+    await page.fill('#new-description', 'Release pipelines');
+    await page.fill('#new-version', '1.4.0');
+    await page.fill('#new-tags', 'release, demo');
+    await page.click('#create-pack');
+    await page.waitForURL(/#\/packs\/showcase$/);
+    await page.click('#btn-validate');
+    await page.locator('.result-validate .diag').first().waitFor();
+    await shot('pack-errors.png');
+    await page.goto(`${BASE}/#/workflows/showcase.release`);
+    await page.locator('svg.task-graph .task-node').first().waitFor();
+    await page.locator('svg.task-graph .task-node[data-task="check_health"]').click();
+    await shot('workflow-page.png');
+    await page.setViewportSize({ width: 1280, height: 1700 });
+    await shot('workflow-graph.png', page.locator('#graph'));
+    await page.setViewportSize({ width: 1280, height: 900 });
+    // a second pack whose workflow only has warnings, created through the API
+    fs.cpSync(path.join(here, 'fixtures', 'backups'), path.join(PACKS_DIR, 'backups'), { recursive: true });
+    await page.evaluate(async () => {
+      const token = JSON.parse(sessionStorage.getItem('attune.session')).access_token;
+      await fetch('/api/v1/packs', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+        body: JSON.stringify({ ref: 'backups', label: 'Nightly backups', version: '0.9.2', tags: ['ops'] }),
+      });
+    });
+    await page.goto(`${BASE}/#/packs`);
+    await page.locator('.packs-table tr[data-ref="showcase"]').waitFor();
+    await page.locator('.packs-table tr[data-ref="backups"]').waitFor();
+    await shot('packs.png');
+    await page.goto(`${BASE}/#/validate`);
+    await page.locator('#v-yaml').waitFor();
+    await page.fill('#v-pack', 'showcase');
+    await page.fill('#v-name', 'rollout');
+    await page.fill('#v-yaml', fs.readFileSync(path.join(here, 'fixtures', 'showcase', 'workflows', 'rollout.yaml'), 'utf8'));
+    await page.locator('.validate-diags .diag').first().waitFor();
+    await page.locator('#v-yaml').evaluate((el) => el.blur());
+    await shot('validate-yaml.png');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${BASE}/#/packs/showcase`);
+    await page.click('#btn-validate');
+    await page.locator('.result-validate .diag').first().waitFor();
+    await shot('pack-phone.png');
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+}
+
+await context.close();
+fs.rmSync(userDataDir, { recursive: true, force: true });
+const passed = results.filter((r) => r.ok).length;
+const failed = results.length - passed;
+console.log(`e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
