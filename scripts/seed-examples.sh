@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Replays the curl and Python examples of the seed document
-# (docs: api-pack-workflows.md) against a real attune server.
+# (docs/seed/api-pack-workflows.md, the user's own API document, copied
+# unchanged) against a real attune server.
 #
 # The examples run as written: the server listens on localhost:8080 (the
 # examples' address) and `$TOKEN` holds a real access token. Two edits to
@@ -13,7 +14,7 @@
 # seed's broken workflow, where it must exit 1).
 #
 # Usage: scripts/seed-examples.sh [SEED_DOC]
-#   SEED_DOC      default: ../shared/seed/api-pack-workflows.md (next to the repo)
+#   SEED_DOC      default: docs/seed/api-pack-workflows.md
 #   ATTUNE_BIN    binary to run (default: target/debug/attune, built if missing)
 #   SEED_PORT     port instead of 8080 (rewrites "localhost:8080" in the examples)
 # Needs: curl, jq (the CI example uses it), python3 with requests (a venv
@@ -22,7 +23,7 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-doc="${1:-$repo/../shared/seed/api-pack-workflows.md}"
+doc="${1:-$repo/docs/seed/api-pack-workflows.md}"
 port="${SEED_PORT:-8080}"
 bin="${ATTUNE_BIN:-$repo/target/debug/attune}"
 password="seed-examples-password"
