@@ -11,7 +11,10 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod openapi;
+pub mod pack_workflows;
 pub mod packs;
+pub mod runs;
+pub mod workflows;
 
 use std::time::Duration;
 
@@ -132,6 +135,9 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(auth::router())
         .merge(packs::router())
+        .merge(pack_workflows::router())
+        .merge(workflows::router())
+        .merge(runs::router())
         .merge(admin::router())
         .merge(openapi::router())
         .fallback(not_found)

@@ -3,8 +3,17 @@
 
 mod auth;
 mod binary;
+mod concurrency;
+mod crash;
 mod demo;
+mod fixtures;
 mod health;
 mod helpers;
+mod hostile_files;
 mod ops;
 mod packs;
+mod runs;
+mod seed_examples;
+mod sync;
+mod validate;
+mod workflows;
