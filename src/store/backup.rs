@@ -135,17 +135,9 @@ pub fn backup_offline(data_dir: &Path, out: &Path, force: bool) -> Result<Summar
 /// Opens an existing database file (never creates one); a file held by
 /// another process is [`StoreError::InUse`].
 fn open_existing(path: &Path) -> Result<Database, BackupError> {
-    Database::builder().open(path).map_err(|source| {
-        BackupError::Store(match source {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
-                path: path.to_path_buf(),
-            },
-            source => StoreError::Open {
-                path: path.to_path_buf(),
-                source,
-            },
-        })
-    })
+    Database::builder()
+        .open(path)
+        .map_err(|cause| BackupError::Store(StoreError::opening(path, cause)))
 }
 
 /// The outcome of [`restore`].
@@ -406,12 +398,8 @@ fn copy_snapshot(src: &ReadTransaction, dest: &Path) -> Result<Summary, BackupEr
     // Database::create would open an existing file as a database: refuse it.
     File::create_new(dest).map_err(io(dest, "cannot create the backup file"))?;
     let result = (|| {
-        let out = Database::create(dest).map_err(|e| {
-            BackupError::Store(StoreError::Open {
-                path: dest.to_path_buf(),
-                source: e,
-            })
-        })?;
+        let out = Database::create(dest)
+            .map_err(|cause| BackupError::Store(StoreError::opening(dest, cause)))?;
         let mut txn = out.begin_write().map_err(db_err)?;
         txn.set_durability(redb::Durability::Immediate)
             .map_err(db_err)?;
