@@ -649,6 +649,98 @@ mod tests {
     }
 
     #[test]
+    fn tables_of_every_supported_shape_are_copied_entry_for_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sample_store(&dir.path().join("data"));
+        const INDEX: TableDefinition<(&str, u64), ()> = TableDefinition::new("t_index");
+        const PAIRS: TableDefinition<(u64, u64), &str> = TableDefinition::new("t_pairs");
+        const MULTI: MultimapTableDefinition<&str, u64> = MultimapTableDefinition::new("t_multi");
+        {
+            let txn = store.db().begin_write().unwrap();
+            {
+                let mut index = txn.open_table(INDEX).unwrap();
+                index.insert(("pack.a", 3), ()).unwrap();
+                index.insert(("pack.a", 1), ()).unwrap();
+                index.insert(("pack.b", 2), ()).unwrap();
+                txn.open_table(PAIRS)
+                    .unwrap()
+                    .insert((1, 2), "one-two")
+                    .unwrap();
+                let mut multi = txn.open_multimap_table(MULTI).unwrap();
+                multi.insert("k", 1).unwrap();
+                multi.insert("k", 2).unwrap();
+                multi.insert("j", 9).unwrap();
+            }
+            txn.commit().unwrap();
+        }
+        let out = dir.path().join("copy.redb");
+        let summary = store.backup_to(&out).unwrap();
+        assert_eq!(summary.count("t_index"), 3);
+        assert_eq!(summary.count("t_pairs"), 1);
+        assert_eq!(summary.count("t_multi"), 3);
+
+        let copy = Database::open(&out).unwrap();
+        let txn = copy.begin_read().unwrap();
+        let keys: Vec<(String, u64)> = txn
+            .open_table(INDEX)
+            .unwrap()
+            .iter()
+            .unwrap()
+            .map(|e| {
+                let (k, _) = e.unwrap();
+                let (r, n) = k.value();
+                (r.to_string(), n)
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("pack.a".into(), 1),
+                ("pack.a".into(), 3),
+                ("pack.b".into(), 2)
+            ]
+        );
+        assert_eq!(
+            txn.open_table(PAIRS)
+                .unwrap()
+                .get((1, 2))
+                .unwrap()
+                .unwrap()
+                .value(),
+            "one-two"
+        );
+        let values: Vec<u64> = txn
+            .open_multimap_table(MULTI)
+            .unwrap()
+            .get("k")
+            .unwrap()
+            .map(|v| v.unwrap().value())
+            .collect();
+        assert_eq!(values, [1, 2]);
+    }
+
+    #[test]
+    fn a_table_of_an_unknown_shape_fails_the_backup_loudly() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sample_store(&dir.path().join("data"));
+        {
+            let txn = store.db().begin_write().unwrap();
+            txn.open_table(TableDefinition::<i8, bool>::new("odd"))
+                .unwrap()
+                .insert(1, true)
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let out = dir.path().join("copy.redb");
+        let err = store.backup_to(&out).unwrap_err();
+        assert!(
+            matches!(&err, BackupError::UnknownTableType { table, .. } if table == "odd"),
+            "{err}"
+        );
+        assert!(!out.exists(), "no partial backup is left");
+    }
+
+    #[test]
     fn a_backup_never_overwrites_an_existing_file() {
         let dir = tempfile::tempdir().unwrap();
         let store = sample_store(&dir.path().join("data"));
