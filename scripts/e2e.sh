@@ -34,13 +34,15 @@ if [[ ! -d tests/e2e/node_modules/playwright-core ]]; then
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-echo "e2e: graph layout unit tests (node --test)"
+echo "e2e: UI unit tests (node --test tests/e2e/unit/)"
 unit_status=0
-node --test tests/e2e/unit/ >"${TMPDIR:-/tmp}/attune-e2e-unit.log" 2>&1 || unit_status=$?
-grep -E '^# (tests|pass|fail) ' "${TMPDIR:-/tmp}/attune-e2e-unit.log" || true
+unit_log="$(mktemp)"
+node --test tests/e2e/unit/ >"$unit_log" 2>&1 || unit_status=$?
+grep -E '^# (tests|pass|fail) ' "$unit_log" || true
 if [[ $unit_status -ne 0 ]]; then
-  cat "${TMPDIR:-/tmp}/attune-e2e-unit.log" >&2
+  cat "$unit_log" >&2
 fi
+rm -f "$unit_log"
 
 tmp="$(mktemp -d)"
 server_pid=""
@@ -89,7 +91,7 @@ if [[ $status -ne 0 ]]; then
   tail -n 40 "$tmp/server.log" >&2
 fi
 if [[ $unit_status -ne 0 ]]; then
-  echo "e2e: the graph layout unit tests failed" >&2
+  echo "e2e: the UI unit tests failed" >&2
   status=1
 fi
 exit $status

@@ -27,6 +27,12 @@ enum Command {
     User(cli::user::UserCommand),
     /// Print an access token for scripts (while the server is stopped)
     Token(cli::token::TokenArgs),
+    /// Copy the database to a file (while the server is stopped; online:
+    /// GET /api/v1/admin/backup)
+    Backup(cli::backup::BackupArgs),
+    /// Replace the database with a backup (while the server is stopped);
+    /// the previous one is kept as attune.redb.bak
+    Restore(cli::restore::RestoreArgs),
     /// Validate workflow files offline (no database, no server); exit 1 on errors
     Validate(cli::validate::ValidateArgs),
     /// Print the JSON Schema of the workflow format
@@ -40,6 +46,8 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => cli::serve::run(args),
         Some(Command::User(cmd)) => cli::user::run(cmd),
         Some(Command::Token(args)) => cli::token::run(args),
+        Some(Command::Backup(args)) => cli::backup::run(args),
+        Some(Command::Restore(args)) => cli::restore::run(args),
         Some(Command::Validate(args)) => {
             return exit_status(cli::validate::run_validate(
                 &args,

@@ -6,6 +6,7 @@
 //! request, the login throttle, and JSON fallbacks for unknown routes and
 //! methods. [`request_deadline`] (408) is applied by `crate::app_with_limits`.
 
+pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -133,6 +134,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(auth::router())
         .merge(packs::router())
+        .merge(admin::router())
         .merge(openapi::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

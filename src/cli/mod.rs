@@ -1,5 +1,7 @@
 //! Command implementations; `src/main.rs` parses arguments and calls in.
 
+pub mod backup;
+pub mod restore;
 pub mod schema;
 pub mod serve;
 pub mod token;
@@ -37,12 +39,26 @@ pub(crate) fn flag(
     })
 }
 
-/// Message for commands that need the database while a server holds it.
-pub(crate) fn in_use_hint(err: crate::store::StoreError, api_hint: &str) -> anyhow::Error {
+/// Message for commands that need the database while a server holds it;
+/// `what_instead` says what to do (use the API, or stop the server first).
+pub(crate) fn in_use_hint(err: crate::store::StoreError, what_instead: &str) -> anyhow::Error {
     match err {
-        crate::store::StoreError::InUse { .. } => anyhow::anyhow!(
-            "the database is in use by a running attune server; use the API instead ({api_hint})"
+        crate::store::StoreError::InUse { path } => anyhow::anyhow!(
+            "the database is in use by a running attune server ({}); {what_instead}",
+            path.display()
         ),
         other => anyhow::Error::new(other),
     }
+}
+
+/// `host:port` a local client reaches the configured server at (a wildcard
+/// listen address is reached on loopback).
+pub(crate) fn server_address(config: &Config) -> String {
+    let host = match config.server.host.as_str() {
+        "0.0.0.0" | "" => "127.0.0.1".to_string(),
+        "::" | "[::]" => "[::1]".to_string(),
+        h if h.contains(':') && !h.starts_with('[') => format!("[{h}]"),
+        h => h.to_string(),
+    };
+    format!("{host}:{}", config.server.port)
 }

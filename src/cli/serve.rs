@@ -89,8 +89,10 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
             other => anyhow::Error::new(other),
         })?;
     let shutdown = shutdown_signal()?;
-    let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| {
-        format!("cannot listen on {addr}; choose another address with --host/--port or ATTUNE__SERVER__PORT")
+    let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on {addr}: {e}; choose another address with --host/--port or ATTUNE__SERVER__PORT"
+        )
     })?;
     let local = listener
         .local_addr()

@@ -20,7 +20,9 @@ pub struct TokenArgs {
 
 /// Prints an access token on stdout.
 pub fn run(args: TokenArgs) -> anyhow::Result<()> {
-    let (store, config) = args.db.open_store("POST /auth/login")?;
+    let (store, config) = args.db.open_store(
+        "get a token over the API instead (POST /auth/login), or stop the server first",
+    )?;
     let ttl = match &args.ttl {
         Some(t) => crate::config::parse_duration_secs(t).with_context(|| {
             format!("invalid value '{t}' for --ttl: expected seconds or a number with s, m, h or d (\"1h\")")

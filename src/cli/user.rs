@@ -1,5 +1,6 @@
-//! `attune user add|passwd`: manage users directly in the database (only
-//! while no server holds it).
+//! `attune user add|passwd|list|delete`: manage users directly in the
+//! database (only while no server holds it), and the `--config`/`--data-dir`
+//! flags every database command shares.
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -21,17 +22,28 @@ pub struct DbArgs {
 }
 
 impl DbArgs {
-    /// Opens the store named by config/env/flags; a running server is
-    /// reported with `api_hint`.
-    pub fn open_store(&self, api_hint: &str) -> anyhow::Result<(Store, crate::config::Config)> {
+    /// The configuration named by config file, environment and flags.
+    pub fn load_config(&self) -> anyhow::Result<crate::config::Config> {
         let flags = super::flag("data_dir", "--data-dir", self.data_dir.as_ref())
             .into_iter()
             .collect();
-        let config = super::load_config(self.config.clone(), flags)?;
-        let store = Store::open(&config.data_dir).map_err(|e| super::in_use_hint(e, api_hint))?;
+        Ok(super::load_config(self.config.clone(), flags)?)
+    }
+
+    /// Opens the store named by config/env/flags; a running server is
+    /// reported with `what_instead` (what to do about it).
+    pub fn open_store(&self, what_instead: &str) -> anyhow::Result<(Store, crate::config::Config)> {
+        let config = self.load_config()?;
+        let store =
+            Store::open(&config.data_dir).map_err(|e| super::in_use_hint(e, what_instead))?;
         Ok((store, config))
     }
 }
+
+/// What to do when a server holds the database and the API has no
+/// equivalent of the command.
+const STOP_THE_SERVER: &str =
+    "stop the server (systemctl stop attune), run the command again, then start it";
 
 /// `attune user ...`
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -56,6 +68,21 @@ pub enum UserCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// List users (id, login, created, updated)
+    List {
+        /// Output format: text (aligned columns) or json
+        #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Delete a user; its tokens stop working (the last user cannot be deleted)
+    Delete {
+        /// Login name
+        login: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 fn read_password(generate: bool, login: &str) -> anyhow::Result<(String, bool)> {
@@ -75,7 +102,6 @@ fn read_password(generate: bool, login: &str) -> anyhow::Result<(String, bool)> 
 
 /// Runs a user subcommand.
 pub fn run(cmd: UserCommand) -> anyhow::Result<()> {
-    const HINT: &str = "POST /auth/change-password";
     match cmd {
         UserCommand::Add {
             login,
@@ -83,7 +109,7 @@ pub fn run(cmd: UserCommand) -> anyhow::Result<()> {
             db,
         } => {
             auth::check_login(&login)?;
-            let (store, _) = db.open_store(HINT)?;
+            let (store, _) = db.open_store(STOP_THE_SERVER)?;
             let (password, generated) = read_password(generate, &login)?;
             let hash = auth::hash_password(&password)?;
             store.create_user(&login, &hash)?;
@@ -97,7 +123,10 @@ pub fn run(cmd: UserCommand) -> anyhow::Result<()> {
             generate,
             db,
         } => {
-            let (store, _) = db.open_store(HINT)?;
+            let (store, _) = db.open_store(
+                "a user changes their own password over the API (POST /auth/change-password); \
+                 to reset another user's, stop the server first",
+            )?;
             let user = store.user_by_login(&login)?.with_context(|| {
                 format!("no user '{login}'; create it with 'attune user add {login}'")
             })?;
@@ -109,6 +138,64 @@ pub fn run(cmd: UserCommand) -> anyhow::Result<()> {
                 println!("{password}");
             }
         }
+        UserCommand::List { format, db } => {
+            let (store, _) = db.open_store(STOP_THE_SERVER)?;
+            let users = store.list_users()?;
+            print!("{}", format_users(&users, &format)?);
+        }
+        UserCommand::Delete { login, db } => {
+            let (store, _) = db.open_store(STOP_THE_SERVER)?;
+            store.delete_user(&login).map_err(|e| match e {
+                crate::store::StoreError::NotFound(_) => {
+                    anyhow::anyhow!("no user '{login}'; list users with 'attune user list'")
+                }
+                other => other.into(),
+            })?;
+            eprintln!("deleted user '{login}'; its tokens are no longer valid");
+        }
     }
     Ok(())
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+/// The users as aligned text columns or a JSON array.
+fn format_users(users: &[crate::store::User], format: &str) -> anyhow::Result<String> {
+    if format == "json" {
+        let rows: Vec<_> = users
+            .iter()
+            .map(|u| {
+                serde_json::json!({
+                    "id": u.id,
+                    "login": u.login,
+                    "created": rfc3339(u.created),
+                    "updated": rfc3339(u.updated),
+                })
+            })
+            .collect();
+        return Ok(serde_json::to_string_pretty(&rows)? + "\n");
+    }
+    let width = users
+        .iter()
+        .map(|u| u.login.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("LOGIN".len());
+    let mut out = format!(
+        "{:>4}  {:<width$}  {:<25}  UPDATED\n",
+        "ID", "LOGIN", "CREATED"
+    );
+    for u in users {
+        out.push_str(&format!(
+            "{:>4}  {:<width$}  {:<25}  {}\n",
+            u.id,
+            u.login,
+            rfc3339(u.created),
+            rfc3339(u.updated)
+        ));
+    }
+    Ok(out)
 }

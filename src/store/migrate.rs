@@ -40,23 +40,180 @@ pub(crate) fn read_version(db: &Database) -> Result<u64, StoreError> {
 
 /// Creates missing tables and applies pending migrations.
 pub(crate) fn run(db: &Database) -> Result<(), StoreError> {
+    run_with(db, MIGRATIONS)
+}
+
+/// [`run`] with an explicit migration list (tests add steps to it).
+fn run_with(db: &Database, migrations: &[Migration]) -> Result<(), StoreError> {
+    let target = migrations.len() as u64;
     let found = read_version(db)?;
-    if found > SCHEMA_VERSION {
+    if found > target {
         return Err(StoreError::SchemaTooNew {
             found,
-            supported: SCHEMA_VERSION,
+            supported: target,
         });
     }
     let txn = db.begin_write()?;
     tables::create_all(&txn)?;
-    for (version, migration) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+    for (version, migration) in migrations.iter().enumerate().skip(found as usize) {
         migration(&txn)?;
         tracing::info!(from = version, to = version + 1, "database migrated");
     }
     {
         let mut meta = txn.open_table(tables::META)?;
-        meta.insert(tables::SCHEMA_VERSION_KEY, SCHEMA_VERSION)?;
+        meta.insert(tables::SCHEMA_VERSION_KEY, target)?;
     }
     txn.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! A migration test with a real older database: a file written at schema
+    //! version 1 whose records have format version 1, opened by a build
+    //! whose schema version 2 changed the record's shape.
+
+    use redb::{ReadableTable, TableDefinition};
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+
+    const NOTES: TableDefinition<u64, &[u8]> = TableDefinition::new("notes");
+
+    /// The record as version 1 wrote it (format byte 1).
+    #[derive(Serialize, Deserialize)]
+    struct NoteV1 {
+        text: String,
+    }
+
+    /// The record as version 2 writes it (format byte 2): a new field.
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct NoteV2 {
+        text: String,
+        words: u32,
+    }
+
+    fn notes_v1_to_v2(txn: &WriteTransaction) -> Result<(), StoreError> {
+        let mut table = txn.open_table(NOTES)?;
+        let mut rewritten = Vec::new();
+        for entry in table.iter()? {
+            let (id, bytes) = entry?;
+            let bytes = bytes.value();
+            if bytes.first() != Some(&1) {
+                return Err(StoreError::Codec {
+                    table: "notes",
+                    message: "expected format version 1".into(),
+                });
+            }
+            let old: NoteV1 = postcard::from_bytes(&bytes[1..]).map_err(|e| StoreError::Codec {
+                table: "notes",
+                message: e.to_string(),
+            })?;
+            let new = NoteV2 {
+                words: old.text.split_whitespace().count() as u32,
+                text: old.text,
+            };
+            let encoded = postcard::to_extend(&new, vec![2u8]).map_err(|e| StoreError::Codec {
+                table: "notes",
+                message: e.to_string(),
+            })?;
+            rewritten.push((id.value(), encoded));
+        }
+        for (id, bytes) in rewritten {
+            table.insert(id, bytes.as_slice())?;
+        }
+        Ok(())
+    }
+
+    fn failing_step(_txn: &WriteTransaction) -> Result<(), StoreError> {
+        Err(StoreError::Task("migration step failed on purpose".into()))
+    }
+
+    /// A database file exactly as schema version 1 leaves it, with notes.
+    fn write_version_1(path: &std::path::Path) {
+        let db = Database::create(path).unwrap();
+        run_with(&db, &[initial_schema]).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut notes = txn.open_table(NOTES).unwrap();
+            for (id, text) in [(1u64, "hello old world"), (2, "kept")] {
+                let bytes = postcard::to_extend(&NoteV1 { text: text.into() }, vec![1u8]).unwrap();
+                notes.insert(id, bytes.as_slice()).unwrap();
+            }
+        }
+        txn.commit().unwrap();
+    }
+
+    #[test]
+    fn an_older_database_is_migrated_on_open_and_its_records_converted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.redb");
+        write_version_1(&path);
+        let db = Database::open(&path).unwrap();
+        assert_eq!(read_version(&db).unwrap(), 1);
+
+        run_with(&db, &[initial_schema, notes_v1_to_v2]).unwrap();
+        assert_eq!(read_version(&db).unwrap(), 2);
+        let txn = db.begin_read().unwrap();
+        let notes = txn.open_table(NOTES).unwrap();
+        let bytes = notes.get(1).unwrap().unwrap();
+        assert_eq!(bytes.value()[0], 2, "the record got the new format byte");
+        let note: NoteV2 = postcard::from_bytes(&bytes.value()[1..]).unwrap();
+        assert_eq!(
+            note,
+            NoteV2 {
+                text: "hello old world".into(),
+                words: 3
+            }
+        );
+        drop(notes);
+        drop(txn);
+        // opening again is a no-op: the version is current
+        run_with(&db, &[initial_schema, notes_v1_to_v2]).unwrap();
+        assert_eq!(read_version(&db).unwrap(), 2);
+    }
+
+    #[test]
+    fn a_failing_migration_leaves_the_old_version_and_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.redb");
+        write_version_1(&path);
+        let db = Database::open(&path).unwrap();
+        let err = run_with(&db, &[initial_schema, notes_v1_to_v2, failing_step]).unwrap_err();
+        assert!(err.to_string().contains("on purpose"), "{err}");
+        assert_eq!(read_version(&db).unwrap(), 1);
+        let txn = db.begin_read().unwrap();
+        let notes = txn.open_table(NOTES).unwrap();
+        assert_eq!(notes.get(2).unwrap().unwrap().value()[0], 1);
+    }
+
+    #[test]
+    fn a_database_from_a_newer_attune_is_refused_not_downgraded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.redb");
+        let db = Database::create(&path).unwrap();
+        run_with(&db, &[initial_schema, notes_v1_to_v2]).unwrap();
+        let err = run_with(&db, &[initial_schema]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::SchemaTooNew {
+                    found: 2,
+                    supported: 1
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("restore a backup"), "{err}");
+        assert_eq!(read_version(&db).unwrap(), 2);
+    }
+
+    #[test]
+    fn a_file_without_a_version_record_is_brought_to_the_current_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::create(dir.path().join("v0.redb")).unwrap();
+        assert_eq!(read_version(&db).unwrap(), 0);
+        run(&db).unwrap();
+        assert_eq!(read_version(&db).unwrap(), SCHEMA_VERSION);
+    }
 }

@@ -7,6 +7,7 @@
 //! are blocking; async callers use [`Store::call`], which runs them on the
 //! blocking thread pool.
 
+pub mod backup;
 pub mod codec;
 mod migrate;
 mod packs;
@@ -32,15 +33,21 @@ pub enum StoreError {
     /// Another process (usually a running server) holds the database.
     #[error("database is in use by another attune process ({})", .path.display())]
     InUse { path: PathBuf },
-    #[error("cannot create data directory {}: {source}", .path.display())]
+    #[error(
+        "cannot create data directory {}: {cause}; choose another with --data-dir or ATTUNE__DATA_DIR",
+        .path.display()
+    )]
     CreateDir {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("cannot open database {}: {source}", .path.display())]
+    #[error(
+        "cannot open database {}: {cause}; check the file's permissions, or restore it from a backup if it is damaged",
+        .path.display()
+    )]
     Open {
         path: PathBuf,
-        source: redb::DatabaseError,
+        cause: redb::DatabaseError,
     },
     #[error(
         "database schema version {found} is newer than this attune supports ({supported}); \
@@ -58,8 +65,10 @@ pub enum StoreError {
         table: &'static str,
         message: String,
     },
+    /// A redb failure (its message is part of ours, so it is not also a
+    /// `source`: `{:#}` would print it twice).
     #[error("database error: {0}")]
-    Db(#[from] redb::Error),
+    Db(redb::Error),
     #[error("database task failed: {0}")]
     Task(String),
 }
@@ -74,6 +83,7 @@ macro_rules! from_redb {
     )*};
 }
 from_redb!(
+    redb::Error,
     redb::TransactionError,
     redb::TableError,
     redb::StorageError,
@@ -93,23 +103,33 @@ impl std::fmt::Debug for Store {
     }
 }
 
+impl StoreError {
+    /// The error for a failed open of the database file at `path`: another
+    /// process holding it is [`StoreError::InUse`].
+    pub(crate) fn opening(path: &Path, cause: redb::DatabaseError) -> StoreError {
+        match cause {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
+                path: path.to_path_buf(),
+            },
+            cause => StoreError::Open {
+                path: path.to_path_buf(),
+                cause,
+            },
+        }
+    }
+}
+
 impl Store {
     /// Opens (or creates) `{data_dir}/attune.redb`, creating the directory,
     /// and runs the migrations. Fails with [`StoreError::InUse`] when another
     /// process holds the file.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::CreateDir {
+        std::fs::create_dir_all(data_dir).map_err(|cause| StoreError::CreateDir {
             path: data_dir.to_path_buf(),
-            source,
+            cause,
         })?;
         let path = data_dir.join(DB_FILE_NAME);
-        let db = Database::create(&path).map_err(|source| match source {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse { path: path.clone() },
-            source => StoreError::Open {
-                path: path.clone(),
-                source,
-            },
-        })?;
+        let db = Database::create(&path).map_err(|cause| StoreError::opening(&path, cause))?;
         let store = Store {
             db: Arc::new(db),
             path: Arc::new(path),

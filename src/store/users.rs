@@ -82,6 +82,46 @@ impl Store {
         self.user_by_id(id)
     }
 
+    /// Every user, by id.
+    pub fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        let txn = self.db().begin_read()?;
+        let table = txn.open_table(tables::USERS)?;
+        let mut users = Vec::new();
+        for entry in table.iter()? {
+            let (_, bytes) = entry?;
+            users.push(codec::decode(TABLE, bytes.value())?);
+        }
+        Ok(users)
+    }
+
+    /// Deletes a user by login (their tokens stop working: authentication
+    /// looks the user up, and ids are never reused). `NotFound` for an
+    /// unknown login; `Conflict` for the last user, which would leave no
+    /// way to log in.
+    pub fn delete_user(&self, login: &str) -> Result<User, StoreError> {
+        let txn = self.db().begin_write()?;
+        let user = {
+            let mut by_login = txn.open_table(tables::USERS_BY_LOGIN)?;
+            let Some(id) = by_login.get(login)?.map(|v| v.value()) else {
+                return Err(StoreError::NotFound(format!("no user '{login}'")));
+            };
+            let mut users = txn.open_table(tables::USERS)?;
+            if users.len()? <= 1 {
+                return Err(StoreError::Conflict(format!(
+                    "'{login}' is the last user; add another user before deleting it"
+                )));
+            }
+            let user: User = match users.remove(id)? {
+                Some(bytes) => codec::decode(TABLE, bytes.value())?,
+                None => return Err(StoreError::NotFound(format!("no user '{login}'"))),
+            };
+            by_login.remove(login)?;
+            user
+        };
+        txn.commit()?;
+        Ok(user)
+    }
+
     /// Replaces a user's password hash and bumps the token generation, so
     /// every token issued before is refused. Returns the updated user.
     pub fn set_password(&self, id: u64, password_hash: &str) -> Result<User, StoreError> {
@@ -107,6 +147,32 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn users_are_listed_by_id_and_the_last_one_cannot_be_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.create_user("alice", "h1").unwrap();
+        store.create_user("bob", "h2").unwrap();
+        let logins: Vec<_> = store
+            .list_users()
+            .unwrap()
+            .into_iter()
+            .map(|u| u.login)
+            .collect();
+        assert_eq!(logins, ["alice", "bob"]);
+        assert!(matches!(
+            store.delete_user("carol"),
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(store.delete_user("alice").unwrap().login, "alice");
+        assert!(store.user_by_login("alice").unwrap().is_none());
+        let err = store.delete_user("bob").unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+        assert_eq!(store.user_count().unwrap(), 1);
+        // a new user never takes a deleted user's id
+        assert!(store.create_user("alice", "h3").unwrap().id > 2);
+    }
 
     #[test]
     fn a_login_is_unique_and_set_password_bumps_the_generation() {

@@ -62,6 +62,10 @@ const LEGACY_KEYS: &[&str] = &[
     "publish",
 ];
 
+/// Past this many diagnostics in one file, did-you-mean hints over task
+/// names are no longer computed (keeps hostile files linear).
+const HINT_BUDGET: usize = 100;
+
 const NEXT_KEYS: &[&str] = &["when", "publish", "do"];
 const RETRY_KEYS: &[&str] = &["count", "delay", "backoff", "max_delay", "on_error"];
 const DECISION_KEYS: &[&str] = &["when", "default", "next"];
@@ -149,6 +153,7 @@ pub fn validate_with_limits(
         params: None,
         vars: HashSet::new(),
         all_tasks: HashMap::new(),
+        task_set: HashSet::new(),
     };
     for dup in &doc.duplicates {
         c.push(
@@ -195,9 +200,14 @@ pub fn did_you_mean<'a>(
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
     let lw = word.to_ascii_lowercase();
-    let limit = (word.chars().count() / 3).max(1);
+    let len = word.chars().count();
+    let limit = (len / 3).max(1);
     candidates
         .into_iter()
+        // Cheap length filter first: the distance is at least the length gap.
+        .filter(|c| {
+            c.len().abs_diff(word.len()) <= limit * 4 && c.chars().count().abs_diff(len) <= limit
+        })
         .map(|c| (strsim::damerau_levenshtein(&lw, &c.to_ascii_lowercase()), c))
         .filter(|(d, c)| *d <= limit && *c != word)
         .min_by_key(|(d, _)| *d)
@@ -206,7 +216,8 @@ pub fn did_you_mean<'a>(
 
 /// One task list's graph, for reachability.
 struct ListGraph<'n> {
-    names: Vec<(String, &'n Node)>,
+    /// (name, task node, index in its list)
+    names: Vec<(String, &'n Node, usize)>,
     edges: Vec<Vec<String>>,
 }
 
@@ -220,6 +231,8 @@ struct Checker<'a> {
     vars: HashSet<String>,
     /// Every task name in the file, with the path of its list.
     all_tasks: HashMap<String, String>,
+    /// The same names, as the expression checker wants them.
+    task_set: HashSet<String>,
 }
 
 impl<'a> Checker<'a> {
@@ -431,6 +444,7 @@ impl<'a> Checker<'a> {
         // Pre-pass: every task name and every published variable.
         if let Some(tasks) = root.get("tasks").and_then(Node::as_seq) {
             collect_names(tasks, "tasks", &mut self.all_tasks, &mut self.vars);
+            self.task_set = self.all_tasks.keys().cloned().collect();
         }
 
         // vars values and output_map may use templates.
@@ -469,10 +483,15 @@ impl<'a> Checker<'a> {
         };
 
         // Normalized definition.
-        let mut def = match root.to_json() {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        };
+        let mut def = Map::new();
+        for e in root.as_map().unwrap_or(&[]) {
+            if let Some(k) = e.key_str()
+                && k != "tasks"
+                && k != "vars"
+            {
+                def.insert(k.to_string(), e.value.to_json());
+            }
+        }
         def.insert("ref".into(), Value::String(expected_ref.clone()));
         def.insert("label".into(), Value::String(label.clone()));
         if let Some(v) = vars_json {
@@ -845,7 +864,7 @@ impl<'a> Checker<'a> {
                         Some("task names must be unique within their list; rename one".to_string());
                 } else {
                     seen.insert(name.to_string(), n.line());
-                    graph.names.push((name.to_string(), t));
+                    graph.names.push((name.to_string(), t, i));
                     graph.edges.push(targets);
                 }
             }
@@ -862,7 +881,7 @@ impl<'a> Checker<'a> {
             .names
             .iter()
             .enumerate()
-            .map(|(i, (n, _))| (n.as_str(), i))
+            .map(|(i, (n, _, _))| (n.as_str(), i))
             .collect();
         let mut inbound = vec![false; g.names.len()];
         for (from, targets) in g.edges.iter().enumerate() {
@@ -905,14 +924,14 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        for (i, (name, node)) in g.names.iter().enumerate() {
+        for (i, (name, node, idx)) in g.names.iter().enumerate() {
             if !reached[i] {
                 let pos = node.get("name").map(|n| n.pos).unwrap_or(node.pos);
                 self.push(
                     Code::UnreachableTask,
                     format!("Task '{name}' is never reached: only tasks that are themselves unreachable lead to it"),
                     pos,
-                    &format!("{path}[{}].name", find_index(list, node)),
+                    &format!("{path}[{idx}].name"),
                 );
             }
         }
@@ -1796,8 +1815,13 @@ impl<'a> Checker<'a> {
             Some(list) => Some(format!(
                 "'{name}' is defined in another task list ({list}); transitions stay within their own list"
             )),
-            None => did_you_mean(name, local.iter().map(String::as_str))
-                .map(|m| format!("did you mean '{m}'?")),
+            // Hints cost a string distance per candidate: on hostile input
+            // with thousands of problems, stop computing them.
+            None if self.diags.len() < HINT_BUDGET => {
+                did_you_mean(name, local.iter().map(String::as_str))
+                    .map(|m| format!("did you mean '{m}'?"))
+            }
+            None => None,
         };
         self.push(
             Code::UnknownTask,
@@ -1903,11 +1927,17 @@ impl<'a> Checker<'a> {
             NodeKind::Str(_) => self.check_expr(node, path, in_iter),
             NodeKind::Seq(items) => {
                 for (i, it) in items.iter().enumerate() {
-                    self.check_templates_in(it, &format!("{path}[{i}]"), in_iter);
+                    // Paths are built only for subtrees that hold templates.
+                    if contains_template(it) {
+                        self.check_templates_in(it, &format!("{path}[{i}]"), in_iter);
+                    }
                 }
             }
             NodeKind::Map(entries) => {
                 for e in entries {
+                    if !contains_template(&e.value) {
+                        continue;
+                    }
                     let k = e.key.scalar_text().unwrap_or_default();
                     self.check_templates_in(&e.value, &join(path, &k), in_iter);
                 }
@@ -1921,11 +1951,10 @@ impl<'a> Checker<'a> {
         if !expr::has_template(s) {
             return;
         }
-        let tasks: HashSet<String> = self.all_tasks.keys().cloned().collect();
         let scope = ExprScope {
             parameters: self.params.as_ref(),
             vars: &self.vars,
-            tasks: &tasks,
+            tasks: &self.task_set,
             in_iteration: in_iter,
         };
         let issues = expr::check_template(s, &scope);
@@ -1984,10 +2013,14 @@ fn collect_names(
     }
 }
 
-fn find_index(list: &Node, node: &Node) -> usize {
-    list.as_seq()
-        .and_then(|items| items.iter().position(|n| std::ptr::eq(n, node)))
-        .unwrap_or(0)
+/// True when a string anywhere in `node` holds `{{`.
+fn contains_template(node: &Node) -> bool {
+    match &node.kind {
+        NodeKind::Str(s) => expr::has_template(s),
+        NodeKind::Seq(items) => items.iter().any(contains_template),
+        NodeKind::Map(entries) => entries.iter().any(|e| contains_template(&e.value)),
+        _ => false,
+    }
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -2147,5 +2180,92 @@ mod tests {
         assert_eq!(d.path, "tasks[0].next[0].do[0]");
         assert_eq!(d.hint.as_deref(), Some("did you mean 'verify'?"));
         assert_eq!(d.r#ref.as_deref(), Some("p.w"));
+    }
+
+    #[test]
+    fn legacy_forms_fold_into_next() {
+        let v = run(concat!(
+            "label: L\nversion: \"1.0.0\"\n",
+            "vars:\n  - started: null\n",
+            "parameters:\n  env: {type: string, required: true}\n  n: {type: integer, default: 1}\n",
+            "tasks:\n",
+            "  - name: a\n    action: core.noop\n",
+            "    publish:\n      - started: \"{{ result() }}\"\n",
+            "    on_success: b\n    on_timeout: c\n",
+            "    on_failure:\n      - when: \"{{ result().code == 2 }}\"\n        do: c\n",
+            "  - name: b\n    action: core.noop\n",
+            "    decision:\n      - when: \"{{ parameters.env == 'x' }}\"\n        next: c\n      - default: true\n        next: d\n",
+            "  - name: c\n    action: core.noop\n",
+            "  - name: d\n    action: core.noop\n",
+        ));
+        assert!(!v.has_errors(), "{:?}", v.diagnostics);
+        let w = v.workflow.unwrap();
+        let d = &w.definition;
+        assert_eq!(d["vars"], json!({"started": null}));
+        assert_eq!(
+            d["tasks"][0]["next"],
+            json!([
+                {"when": "{{ succeeded() }}", "do": ["b"], "publish": [{"started": "{{ result() }}"}]},
+                {"when": "{{ timed_out() }}", "do": ["c"]},
+                {"when": "{{ failed() and (result().code == 2) }}", "do": ["c"]}
+            ])
+        );
+        assert!(d["tasks"][0].get("on_success").is_none());
+        assert!(d["tasks"][0].get("publish").is_none());
+        assert_eq!(
+            d["tasks"][1]["next"],
+            json!([
+                {"when": "{{ parameters.env == 'x' }}", "do": ["c"]},
+                {"when": "{{ not (parameters.env == 'x') }}", "do": ["d"]}
+            ])
+        );
+        assert_eq!(
+            w.param_schema,
+            Some(json!({"type": "object", "properties": {
+                "env": {"type": "string"}, "n": {"type": "integer", "default": 1}},
+                "required": ["env"]}))
+        );
+        assert_eq!(w.label, "L");
+        assert_eq!(w.task_count, 4);
+    }
+
+    #[test]
+    fn a_yaml_bomb_and_deep_nesting_fail_fast_as_yaml_limits() {
+        let mut s = String::from("version: x\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..30 {
+            s.push_str(&format!(
+                "a{i}: &a{i} [{}]\n",
+                vec![format!("*a{}", i - 1); 10].join(", ")
+            ));
+        }
+        let v = run(&s);
+        assert_eq!(codes(&v).len(), 1);
+        assert_eq!(v.diagnostics[0].code, Code::YamlLimits);
+        let deep = format!(
+            "version: x\nv: {}{}\n",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        assert_eq!(run(&deep).diagnostics[0].code, Code::YamlLimits);
+        let block: String = (0..2_000)
+            .map(|i| format!("{}k:\n", " ".repeat(i)))
+            .collect();
+        assert_eq!(run(&block).diagnostics[0].code, Code::YamlLimits);
+    }
+
+    #[test]
+    fn hostile_files_with_many_problems_stay_linear() {
+        // ~1 MiB: thousands of tasks, each with an unknown target and a
+        // duplicate name; must finish (no quadratic hint search).
+        let mut s = String::from("label: L\nversion: \"1.0.0\"\ntasks:\n");
+        for i in 0..6_000 {
+            s.push_str(&format!(
+                "  - name: t{}\n    action: core.noop\n    next: [{{do: [x{i}]}}]\n",
+                i % 3000
+            ));
+        }
+        let v = run(&s);
+        assert!(v.diagnostics.len() >= 6_000);
+        assert!(v.workflow.is_none());
     }
 }

@@ -302,6 +302,14 @@ impl Node {
         }
     }
 
+    /// True for scalars other than null (keys that can be compared).
+    fn scalar_text_cheap(&self) -> bool {
+        matches!(
+            self.kind,
+            NodeKind::Str(_) | NodeKind::Bool(_) | NodeKind::Int(_) | NodeKind::Float(_)
+        )
+    }
+
     fn count(&self) -> usize {
         match &self.kind {
             NodeKind::Seq(items) => 1 + items.iter().map(Node::count).sum::<usize>(),
@@ -618,14 +626,14 @@ impl Builder {
                         merges.push(node);
                         return Ok(());
                     }
-                    let text = k.scalar_text();
-                    if let Some(text) = text {
+                    if k.scalar_text_cheap() {
                         let dup = if entries.len() < 16 {
                             entries
                                 .iter()
-                                .find(|e| e.key.scalar_text().as_deref() == Some(text.as_str()))
+                                .find(|e| same_key(&e.key, &k))
                                 .map(|e| e.key.pos)
                         } else {
+                            let text = k.scalar_text().unwrap_or_default();
                             let set = seen.get_or_insert_with(|| {
                                 entries.iter().filter_map(|e| e.key.scalar_text()).collect()
                             });
@@ -641,7 +649,7 @@ impl Builder {
                         };
                         if let Some(first) = dup {
                             self.duplicates.push(DuplicateKey {
-                                key: text,
+                                key: k.scalar_text().unwrap_or_default(),
                                 pos: k.pos,
                                 first,
                             });
@@ -783,6 +791,14 @@ fn is_core_float(s: &str) -> bool {
         }
     }
     i == b.len() && (int_digits > 0 || frac_digits > 0)
+}
+
+/// Two mapping keys are the same when their scalar texts are equal.
+fn same_key(a: &Node, b: &Node) -> bool {
+    match (&a.kind, &b.kind) {
+        (NodeKind::Str(x), NodeKind::Str(y)) => x == y,
+        _ => a.scalar_text() == b.scalar_text(),
+    }
 }
 
 fn rest_before(src: &str, at: usize) -> &str {

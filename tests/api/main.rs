@@ -6,4 +6,5 @@ mod binary;
 mod demo;
 mod health;
 mod helpers;
+mod ops;
 mod packs;

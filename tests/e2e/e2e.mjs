@@ -56,6 +56,12 @@ tasks:
       message: "build failed"
 `;
 const FIXED = BROKEN.replace('do: [verfy]', 'do: [verify]');
+const EXTRA = `label: Extra
+version: "1.0.0"
+tasks:
+  - name: only
+    action: core.noop
+`;
 const TASK_NAMES = ['build', 'deploy', 'verify', 'notify'];
 const BROKEN_LINE = BROKEN.split('\n').findIndex((l) => l.includes('verfy')) + 1;
 const BROKEN_COLUMN = BROKEN.split('\n')[BROKEN_LINE - 1].indexOf('verfy') + 1;
@@ -81,6 +87,8 @@ const workflowsDir = path.join(PACKS_DIR, PACK, 'workflows');
 fs.mkdirSync(workflowsDir, { recursive: true });
 const workflowFile = path.join(workflowsDir, 'deploy.yaml');
 fs.writeFileSync(workflowFile, BROKEN);
+const extraFile = path.join(workflowsDir, 'extra.yaml');
+fs.writeFileSync(extraFile, EXTRA);
 
 const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attune-e2e-chromium-'));
 const context = await chromium.launchPersistentContext(userDataDir, {
@@ -154,8 +162,9 @@ await step('create a pack whose folder holds a broken workflow', async () => {
   await page.locator('h1', { hasText: PACK }).waitFor();
 });
 
-await step(`Validate shows unknown-task at line ${BROKEN_LINE} with its snippet`, async () => {
-  await page.click('#btn-validate');
+await step(`Validate (pressed from the keyboard) shows unknown-task at line ${BROKEN_LINE} with its snippet`, async () => {
+  await page.locator('#btn-validate').focus();
+  await page.keyboard.press('Enter');
   const diag = page.locator('.result-validate .diag[data-code="unknown-task"]').first();
   await diag.waitFor();
   const loc = (await diag.locator('.loc').textContent()) || '';
@@ -189,6 +198,45 @@ await step('the workflow page draws one SVG node per task', async () => {
   assert(edges === 3, `found ${edges} edges, expected 3`);
   const entry = await page.locator('svg.task-graph .task-entry').evaluateAll((els) => els.map((el) => el.getAttribute('data-task')));
   assert(entry.join() === 'build', `entry tasks ${entry.join(',')}`);
+});
+
+await step('the enabled toggle disables the workflow and the change persists', async () => {
+  const toggle = page.locator('#enabled-toggle');
+  assert((await toggle.getAttribute('aria-checked')) === 'true', 'not enabled at first');
+  await toggle.click();
+  await page.locator('#enabled-toggle[aria-checked="false"]').waitFor();
+  await page.reload();
+  await page.locator('#enabled-toggle[aria-checked="false"]').waitFor();
+  await page.locator('#enabled-toggle').click();
+  await page.locator('#enabled-toggle[aria-checked="true"]').waitFor();
+});
+
+await step('Sync with prune shows the plan and removes nothing before confirmation', async () => {
+  await page.goto(`${BASE}/#/packs/${PACK}`);
+  await page.locator(`#pack-workflows tr[data-ref="${PACK}.extra"]`).waitFor();
+  fs.rmSync(extraFile);
+  await page.check('#opt-prune');
+  await page.click('#btn-sync');
+  const confirm = page.locator('#btn-confirm-prune');
+  await confirm.waitFor();
+  const doomed = await page.locator('.confirm .doomed').textContent();
+  assert(doomed === `${PACK}.extra`, `plan lists '${doomed}'`);
+  // still registered while the user has not confirmed, and after Cancel
+  const stillThere = () => page.evaluate(async (ref) => {
+    const token = JSON.parse(sessionStorage.getItem('attune.session')).access_token;
+    const res = await fetch(`/api/v1/workflows/${ref}`, { headers: { Authorization: `Bearer ${token}` } });
+    return res.status;
+  }, `${PACK}.extra`);
+  assert((await stillThere()) === 200, 'the workflow went away before the confirmation');
+  await page.locator('.confirm button', { hasText: 'Cancel' }).click();
+  await page.locator('#results', { hasText: 'nothing was changed' }).waitFor();
+  assert((await stillThere()) === 200, 'the workflow went away after Cancel');
+  await page.click('#btn-sync');
+  await page.click('#btn-confirm-prune');
+  await page.locator(`.result-sync .group[data-ref="${PACK}.extra"][data-status="pruned"]`).waitFor();
+  // the registered list is refreshed after the result: the pruned row goes away
+  await page.locator(`#pack-workflows tr[data-ref="${PACK}.extra"]`).waitFor({ state: 'detached' });
+  await page.locator(`#pack-workflows tr[data-ref="${PACK}.deploy"]`).waitFor();
 });
 
 await step('the paste-YAML page marks the error on the text as you type', async () => {
@@ -243,6 +291,7 @@ if (SHOTS) {
     await page.fill('#new-ref', 'showcase');
     await page.fill('#new-label', 'Showcase');
     await page.fill('#new-description', 'Release pipelines');
+    await page.fill('#new-version', '1.4.0');
     await page.fill('#new-tags', 'release, demo');
     await page.click('#create-pack');
     await page.waitForURL(/#\/packs\/showcase$/);
@@ -256,8 +305,19 @@ if (SHOTS) {
     await page.setViewportSize({ width: 1280, height: 1700 });
     await shot('workflow-graph.png', page.locator('#graph'));
     await page.setViewportSize({ width: 1280, height: 900 });
+    // a second pack whose workflow only has warnings, created through the API
+    fs.cpSync(path.join(here, 'fixtures', 'backups'), path.join(PACKS_DIR, 'backups'), { recursive: true });
+    await page.evaluate(async () => {
+      const token = JSON.parse(sessionStorage.getItem('attune.session')).access_token;
+      await fetch('/api/v1/packs', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+        body: JSON.stringify({ ref: 'backups', label: 'Nightly backups', version: '0.9.2', tags: ['ops'] }),
+      });
+    });
     await page.goto(`${BASE}/#/packs`);
     await page.locator('.packs-table tr[data-ref="showcase"]').waitFor();
+    await page.locator('.packs-table tr[data-ref="backups"]').waitFor();
     await shot('packs.png');
     await page.goto(`${BASE}/#/validate`);
     await page.locator('#v-yaml').waitFor();

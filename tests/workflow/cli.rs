@@ -177,3 +177,21 @@ fn schema_command_prints_the_schema() {
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["$schema"], "https://json-schema.org/draft/2020-12/schema");
 }
+
+#[test]
+fn snippets_of_crlf_and_bom_files_are_clean() {
+    let t = tempfile::tempdir().unwrap();
+    let wf = t.path().join("p/workflows");
+    std::fs::create_dir_all(&wf).unwrap();
+    std::fs::write(
+        wf.join("w.yaml"),
+        "\u{feff}label: L\r\nversion: \"1.0.0\"\r\ntasks:\r\n  - name: a\r\n    action: core.nop\r\n",
+    )
+    .unwrap();
+    let (code, out) = run(&[t.path().join("p")], Format::Text);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains(":5:13: error[undefined-action]: Task 'a' references undefined action 'core.nop'\n5 |     action: core.nop\n  |             ^\n  = hint: did you mean 'core.noop'?\n"),
+        "{out:?}"
+    );
+}

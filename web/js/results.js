@@ -171,15 +171,16 @@ export function renderResult(data, kindHint, opts = {}) {
       current = g.status;
       const n = byStatus[current];
       const st = STATUS[current] || STATUS.valid;
+      const note = r.dryRun && current === 'pruned' ? 'would be removed from the database' : st.note;
       list = h('ul', { class: 'groups' });
       parts.push(h('section', { class: `group-section section-${current}`, dataset: { status: current } },
-        h('h3', {}, `${st.title} `, h('span', { class: 'muted' }, `(${n})`), st.note && h('span', { class: 'muted note' }, ` — ${st.note}`)),
+        h('h3', {}, `${r.dryRun && ['created', 'updated', 'pruned'].includes(current) ? 'Would be ' + st.title.toLowerCase() : st.title} `, h('span', { class: 'muted' }, `(${n})`), note && h('span', { class: 'muted note' }, ` — ${note}`)),
         list));
     }
     list.appendChild(renderGroup(g, { linkWorkflows }));
   }
   if (r.kind === 'validate') {
-    const clean = (data.validated_count ?? 0) - r.groups.length;
+    const clean = (data.validated_count ?? data.counts?.loaded ?? 0) - r.groups.length;
     if (clean > 0) parts.push(h('p', { class: 'muted' }, `${plural(clean, 'other workflow file')} validated without diagnostics.`));
   }
   if (r.groups.length === 0 && r.looseErrors.length === 0 && r.loose.length === 0) {

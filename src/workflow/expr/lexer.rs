@@ -58,13 +58,38 @@ fn err(offset: usize, len: usize, message: impl Into<String>, hint: Option<&str>
 pub struct Tokens {
     pub tokens: Vec<Token>,
     pub strings: Vec<String>,
+    /// The first lexical error; the tokens stop there.
+    pub error: Option<ExprError>,
 }
 
-/// Splits `src` into tokens; the last token is always `Tok::End` at `src.len()`.
-pub fn tokenize(src: &str) -> Result<Tokens, ExprError> {
+/// Splits `src` into tokens. The last token is always `Tok::End`: at
+/// `src.len()`, or at the offset of the first lexical error, which is kept in
+/// `error` so that the parser can report an earlier problem first (a filter
+/// `x | map(attribute='a')` is reported at its `|`, not at the `=`).
+pub fn tokenize(src: &str) -> Tokens {
+    let mut t = Tokens {
+        tokens: Vec::with_capacity(src.len() / 3 + 2),
+        strings: Vec::new(),
+        error: None,
+    };
+    let end = match lex(src, &mut t.tokens, &mut t.strings) {
+        Ok(()) => src.len(),
+        Err(e) => {
+            let at = e.offset;
+            t.error = Some(e);
+            at
+        }
+    };
+    t.tokens.push(Token {
+        tok: Tok::End,
+        start: end,
+        end,
+    });
+    t
+}
+
+fn lex(src: &str, out: &mut Vec<Token>, strings: &mut Vec<String>) -> Result<(), ExprError> {
     let b = src.as_bytes();
-    let mut out = Vec::with_capacity(src.len() / 3 + 2);
-    let mut strings = Vec::new();
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -171,15 +196,7 @@ pub fn tokenize(src: &str) -> Result<Tokens, ExprError> {
         i += len;
         out.push(Token { tok, start, end: i });
     }
-    out.push(Token {
-        tok: Tok::End,
-        start: b.len(),
-        end: b.len(),
-    });
-    Ok(Tokens {
-        tokens: out,
-        strings,
-    })
+    Ok(())
 }
 
 /// Lexes a quoted string starting at `start`; returns the value and the

@@ -11,7 +11,7 @@
 //!   double-quoted strings with escapes `\n \t \r \0 \\ \' \" \uXXXX`
 //!   (any other escape is kept as written, so `'C:\data'` works), lists,
 //!   maps, and `true false null`. Jinja's `True False None` are accepted as
-//!   the same literals, since real files copied from Jinja use them.
+//!   the same literals.
 //! - Jinja filters (`x | length`), tests (`x is defined`), conditional
 //!   expressions (`a if c else b`, `c ? a : b`), `**`, `//`, `~`, `&&`, `||`,
 //!   `!` and keyword arguments are syntax errors whose hint gives the
@@ -23,8 +23,15 @@
 //! - A bare name is accepted when it is a namespace, a variable or a
 //!   parameter. When the parameters are unknown (`ExprScope::parameters` is
 //!   `None`) bare names are not reported, since any of them could be one.
+//! - Only calls of a bare name (`length(x)`) are checked against the
+//!   built-in functions; method-style calls (`task.a.result.get(k)`) are not.
 //! - Block scanning skips quoted strings and balanced braces, so
 //!   `{{ {'a': {'b': 1}} }}` and `{{ '}}' }}` are single blocks.
+//!
+//! Speed: this runs on every string of every file. A string without `{`
+//! costs one `memchr`; a block that is a plain dotted name (the commonest
+//! kind) is checked without tokenizing or allocating, and tests and the fuzz
+//! target check that this fast path reports exactly what the parser would.
 //!
 //! Offsets in [`ExprIssue`] are byte offsets into the string given to
 //! [`check_template`], pointing at the offending token.

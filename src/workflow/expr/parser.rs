@@ -23,7 +23,11 @@ pub const MAX_DEPTH: usize = 128;
 
 /// Parses one expression (the text between `{{` and `}}`).
 pub fn parse(src: &str) -> Result<Expr, ExprError> {
-    let Tokens { tokens, strings } = tokenize(src)?;
+    let Tokens {
+        tokens,
+        strings,
+        error,
+    } = tokenize(src);
     let mut p = Parser {
         src,
         tokens,
@@ -31,20 +35,15 @@ pub fn parse(src: &str) -> Result<Expr, ExprError> {
         pos: 0,
         nest: 0,
     };
-    if p.peek().tok == Tok::End {
-        return Err(ExprError {
-            offset: 0,
-            len: src.len(),
-            message: "empty expression".into(),
-            hint: Some("write an expression between '{{' and '}}'".into()),
-        });
+    let parsed = p.parse_all();
+    match (parsed, error) {
+        (Ok(e), None) => Ok(e),
+        // The parser ran into the end of the tokens where lexing failed; an
+        // earlier parse error is the first problem in the text.
+        (Err(pe), Some(le)) if pe.offset < le.offset => Err(pe),
+        (_, Some(le)) => Err(le),
+        (Err(pe), None) => Err(pe),
     }
-    let (expr, _) = p.expr()?;
-    let t = p.peek();
-    if t.tok != Tok::End {
-        return Err(p.trailing_error(&t));
-    }
-    Ok(expr)
 }
 
 struct Parser<'a> {
@@ -77,6 +76,23 @@ fn node(kind: ExprKind, start: usize, end: usize) -> Expr {
 }
 
 impl<'a> Parser<'a> {
+    fn parse_all(&mut self) -> Result<Expr, ExprError> {
+        if self.peek().tok == Tok::End {
+            return Err(ExprError {
+                offset: 0,
+                len: self.src.len(),
+                message: "empty expression".into(),
+                hint: Some("write an expression between '{{' and '}}'".into()),
+            });
+        }
+        let (expr, _) = self.expr()?;
+        let t = self.peek();
+        if t.tok != Tok::End {
+            return Err(self.trailing_error(&t));
+        }
+        Ok(expr)
+    }
+
     fn peek(&self) -> Token {
         self.peek_at(0)
     }
@@ -426,30 +442,12 @@ impl<'a> Parser<'a> {
         let hint = if name_tok.tok == Tok::Word {
             let name = self.text(&name_tok);
             let mut args = String::new();
-            if self.peek_at(2).tok == Tok::LParen {
-                // Find the matching ')' to quote the filter's arguments.
-                let mut depth = 0usize;
-                let mut n = 2;
-                loop {
-                    let t = self.peek_at(n);
-                    match t.tok {
-                        Tok::LParen | Tok::LBrack | Tok::LBrace => depth += 1,
-                        Tok::RParen | Tok::RBrack | Tok::RBrace => {
-                            depth = depth.saturating_sub(1);
-                            if depth == 0 {
-                                let open = self.peek_at(2).end;
-                                let inner = self.src.get(open..t.start).unwrap_or("").trim();
-                                if !inner.is_empty() {
-                                    args = format!(", {inner}");
-                                }
-                                break;
-                            }
-                        }
-                        Tok::End => break,
-                        _ => {}
-                    }
-                    n += 1;
-                }
+            let open = self.peek_at(2);
+            if open.tok == Tok::LParen
+                && let Some(inner) = paren_contents(self.src, open.start)
+                && !inner.trim().is_empty()
+            {
+                args = format!(", {}", inner.trim());
             }
             format!("filters are not supported; use the function form: {name}({lhs}{args})")
         } else {
@@ -491,4 +489,35 @@ impl<'a> Parser<'a> {
         };
         self.error_at(t, message, hint)
     }
+}
+
+/// The text between the `(` at `open` and its matching `)`, skipping quoted
+/// strings; `None` when it is never closed.
+fn paren_contents(src: &str, open: usize) -> Option<&str> {
+    let b = src.as_bytes();
+    let mut depth = 0usize;
+    let mut j = open;
+    while j < b.len() {
+        match b[j] {
+            q @ (b'\'' | b'"') => {
+                j += 1;
+                while j < b.len() && b[j] != q {
+                    if b[j] == b'\\' {
+                        j += 1;
+                    }
+                    j += 1;
+                }
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return src.get(open + 1..j);
+                }
+            }
+            _ => {}
+        }
+        j += 1;
+    }
+    None
 }

@@ -253,6 +253,17 @@ fn filters_are_refused_with_the_function_form_in_the_hint() {
             "filters are not supported; use the function form: join(workflow.failed_regions, ', ')"
         )
     );
+    // The filter is reported before the lexer's complaint about '=' further on.
+    let e = perr("workflow.packs | map(attribute='pack_path') | list");
+    assert_eq!(e.offset, 15);
+    assert_eq!(
+        e.hint.as_deref(),
+        Some(
+            "filters are not supported; use the function form: map(workflow.packs, attribute='pack_path')"
+        )
+    );
+    // A lexical error before any parse error is still reported first.
+    assert_eq!(perr("a = b | length").offset, 2);
     let e = perr("task.a.result.items | length > 0");
     assert_eq!(
         e.hint.as_deref(),
@@ -815,4 +826,96 @@ proptest! {
         prop_assert!(check(&s).is_empty());
         prop_assert_eq!(constant_condition(&s), (!s.is_empty()).then_some(true));
     }
+}
+
+// ------------------------------------------------------------ real corpus
+
+/// Every string value in a YAML document, depth-first.
+fn strings(v: &serde_yaml_ng::Value, out: &mut Vec<String>) {
+    match v {
+        serde_yaml_ng::Value::String(s) => out.push(s.clone()),
+        serde_yaml_ng::Value::Sequence(items) => items.iter().for_each(|i| strings(i, out)),
+        serde_yaml_ng::Value::Mapping(m) => m.iter().for_each(|(k, v)| {
+            strings(k, out);
+            strings(v, out);
+        }),
+        serde_yaml_ng::Value::Tagged(t) => strings(&t.value, out),
+        _ => {}
+    }
+}
+
+/// Every `name:` value under a `tasks:` list, at any depth.
+fn task_names(v: &serde_yaml_ng::Value, out: &mut HashSet<String>) {
+    match v {
+        serde_yaml_ng::Value::Sequence(items) => items.iter().for_each(|i| task_names(i, out)),
+        serde_yaml_ng::Value::Mapping(m) => {
+            if let Some(serde_yaml_ng::Value::Sequence(tasks)) = m.get("tasks") {
+                for t in tasks {
+                    if let Some(serde_yaml_ng::Value::String(n)) = t.get("name") {
+                        out.insert(n.clone());
+                    }
+                }
+            }
+            m.values().for_each(|v| task_names(v, out));
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn real_workflow_files_give_pinned_expression_verdicts() {
+    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/attune");
+    // (file, expression-syntax, unknown-function, unknown-variable): the
+    // syntax errors are Jinja filters and one `?:`; the unknown functions are
+    // `now()` and `uuid()`.
+    let expected: &[(&str, usize, usize, usize)] = &[
+        ("examples/complete-workflow.yaml", 13, 0, 0),
+        ("examples/simple-workflow.yaml", 0, 0, 0),
+        ("packs/test_pack/workflows/simple_workflow.yaml", 0, 0, 0),
+        ("packs/core/workflows/install_packs.yaml", 8, 2, 0),
+    ];
+    let mut got = Vec::new();
+    for (file, ..) in expected {
+        let text = std::fs::read_to_string(base.join(file))
+            .unwrap_or_else(|e| panic!("read {file}: {e} (shared/ must sit beside the repo)"));
+        let doc: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let mut tasks = HashSet::new();
+        task_names(&doc, &mut tasks);
+        let vars: HashSet<String> = match doc.get("vars") {
+            Some(serde_yaml_ng::Value::Mapping(m)) => m
+                .keys()
+                .filter_map(|k| k.as_str())
+                .map(str::to_string)
+                .collect(),
+            _ => HashSet::new(),
+        };
+        let scope = ExprScope {
+            parameters: None,
+            vars: &vars,
+            tasks: &tasks,
+            in_iteration: true,
+        };
+        let mut all = Vec::new();
+        strings(&doc, &mut all);
+        let mut counts = (0, 0, 0);
+        for s in &all {
+            for issue in check_template(s, &scope) {
+                match issue.code {
+                    SYNTAX => {
+                        assert!(
+                            issue.message.contains("jinja filters")
+                                || issue.message.contains("'?:'"),
+                            "{file}: {issue:?}"
+                        );
+                        counts.0 += 1;
+                    }
+                    UNKNOWN_FUNCTION => counts.1 += 1,
+                    _ => counts.2 += 1,
+                }
+            }
+        }
+        got.push((*file, counts.0, counts.1, counts.2));
+    }
+    assert_eq!(got, expected);
 }

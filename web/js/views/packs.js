@@ -83,7 +83,7 @@ function createForm(onCreated) {
 export async function packsView(root, _params, ctx) {
   ctx.setTitle('Packs');
   const state = { sort: 'ref', dir: 1, filter: ctx.query.get('q') || '', packs: [] };
-  const filter = h('input', { type: 'search', id: 'pack-filter', placeholder: 'Filter by ref, label or tag', value: state.filter, 'aria-label': 'Filter packs' });
+  const filter = h('input', { type: 'search', id: 'pack-filter', placeholder: 'Filter by ref, label or tag ( / )', value: state.filter, 'aria-label': 'Filter packs' });
   const countNote = h('span', { class: 'muted', id: 'pack-count' });
   const tableWrap = h('div', { class: 'table-wrap' });
   const newPack = h('details', { class: 'panel new-pack', id: 'new-pack' },
@@ -135,6 +135,15 @@ export async function packsView(root, _params, ctx) {
       ? h('table', { class: 'data packs-table' }, h('caption', { class: 'sr-only' }, 'Packs, sortable by column'), h('thead', {}, head), h('tbody', {}, body))
       : h('p', { class: 'empty' }, state.packs.length ? 'No pack matches the filter.' : 'No packs yet. Create one with “New pack”: its workflows are loaded from the folder of the same name under the packs directory.'));
   };
+  // "/" focuses the filter, as in many list views.
+  const onKey = (ev) => {
+    if (ev.key === '/' && !/^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement?.tagName || '')) {
+      ev.preventDefault();
+      filter.focus();
+    }
+  };
+  document.addEventListener('keydown', onKey);
+  ctx.onCleanup(() => document.removeEventListener('keydown', onKey));
   filter.addEventListener('input', () => {
     state.filter = filter.value;
     draw();

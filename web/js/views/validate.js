@@ -74,13 +74,15 @@ export async function validateView(root, _params, ctx) {
   const diagArea = h('div', { class: 'validate-diags', id: 'v-diags' });
   const graphArea = h('section', { class: 'panel', id: 'v-graph', hidden: true });
   const exampleBtn = h('button', { type: 'button', class: 'btn btn-small' }, 'Load example');
+  const fileInput = h('input', { type: 'file', id: 'v-file', accept: '.yaml,.yml,text/yaml,text/plain', class: 'sr-only' });
+  const fileBtn = h('label', { for: 'v-file', class: 'btn btn-small', tabindex: 0, role: 'button' }, 'Open file…');
   const clearBtn = h('button', { type: 'button', class: 'btn btn-small' }, 'Clear');
 
   add(root, 
     h('div', { class: 'page-head' },
       h('div', {}, h('h1', {}, 'Validate YAML'),
-        h('p', { class: 'muted' }, 'Paste a workflow file: it is checked as you type, exactly as a sync would check it. Nothing is stored.')),
-      h('div', { class: 'page-actions' }, exampleBtn, clearBtn)),
+        h('p', { class: 'muted' }, 'Paste a workflow file or open one from this computer: it is checked as you type, exactly as a sync would check it. Nothing is stored.')),
+      h('div', { class: 'page-actions' }, fileInput, fileBtn, exampleBtn, clearBtn)),
     h('div', { class: 'validate-grid' },
       h('section', { class: 'panel editor-panel' },
         h('div', { class: 'inline-fields' },
@@ -229,6 +231,24 @@ export async function validateView(root, _params, ctx) {
     paint();
     run();
     textarea.focus();
+  });
+  // A local file is read in the browser; nothing leaves the machine but the validate call.
+  fileInput.addEventListener('change', async () => {
+    const file = fileInput.files && fileInput.files[0];
+    if (!file) return;
+    textarea.value = await file.text();
+    const stem = file.name.replace(/\.(ya?ml)$/i, '');
+    if (/^[A-Za-z0-9_-]+$/.test(stem)) nameInput.value = stem;
+    fileInput.value = '';
+    paint();
+    run();
+    textarea.focus();
+  });
+  fileBtn.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' || ev.key === ' ') {
+      ev.preventDefault();
+      fileInput.click();
+    }
   });
   clearBtn.addEventListener('click', () => {
     textarea.value = '';

@@ -46,7 +46,7 @@ export function graphPanel(definition) {
     },
   });
   const viewport = h('div', { class: 'graph-viewport', tabindex: 0, 'aria-label': 'Task graph, scrollable' }, svg);
-  const fit = h('button', { type: 'button', class: 'btn btn-small', 'aria-pressed': 'false' }, 'Fit to width');
+  const fit = h('button', { type: 'button', class: 'btn btn-small', 'aria-pressed': 'false', title: 'shrink the graph to fit the frame' }, 'Fit to frame');
   fit.addEventListener('click', () => {
     const on = fit.getAttribute('aria-pressed') !== 'true';
     fit.setAttribute('aria-pressed', String(on));
@@ -103,8 +103,19 @@ export async function workflowView(root, params, ctx) {
       ['Tags', (wf.tags || []).length ? h('span', { class: 'tags' }, wf.tags.map((t) => h('span', { class: 'tag-chip' }, t))) : h('span', { class: 'muted' }, 'none')],
     ].map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v))));
 
+  // A diagnostic's location jumps to its line in the original YAML below.
+  const showLine = (d) => {
+    const row = document.getElementById(`yaml-L${d.line}`);
+    if (!row) return;
+    const details = row.closest('details');
+    if (details) details.open = true;
+    row.scrollIntoView({ block: 'center' });
+    row.classList.remove('flash');
+    void row.getBoundingClientRect();
+    row.classList.add('flash');
+  };
   const warnings = diags.length
-    ? h('section', { class: 'panel' }, h('h2', {}, 'Diagnostics ', renderCounts(countSeverities(diags), { compact: true })), renderDiagnosticList(diags))
+    ? h('section', { class: 'panel' }, h('h2', {}, 'Diagnostics ', renderCounts(countSeverities(diags), { compact: true })), renderDiagnosticList(diags, { onLocate: showLine }))
     : (wf.warnings || []).length
       ? h('section', { class: 'panel' }, h('h2', {}, plural(wf.warnings.length, 'warning')), h('ul', { class: 'messages' }, wf.warnings.map((w) => h('li', {}, badge('warning', 'warning'), ' ', w))))
       : null;

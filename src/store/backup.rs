@@ -1,0 +1,767 @@
+//! Backup and restore of the database file: consistent copies taken from one
+//! read transaction, the checks a backup must pass before it replaces the
+//! live database, and the atomic swap.
+//!
+//! A copy is made table by table from one redb read transaction (a snapshot:
+//! writers keep committing while it runs) into a fresh redb file. Tables are
+//! found with `list_tables`, not from a fixed list, so a table added to
+//! [`super::tables`] is copied without a change here as long as its key and
+//! value types are among the ones [`copy_table_of`] knows; a table of
+//! another type makes the copy fail loudly (and the test that backs up a
+//! store with every table fails first).
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use redb::{
+    Database, Key, MultimapTableDefinition, MultimapTableHandle, ReadTransaction, ReadableDatabase,
+    ReadableMultimapTable, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle,
+    Value, WriteTransaction,
+};
+
+use super::{DB_FILE_NAME, SCHEMA_VERSION, StoreError, codec, migrate, tables};
+
+/// File name of the previous database kept by a restore.
+pub const BAK_FILE_NAME: &str = "attune.redb.bak";
+
+/// Errors of backup and restore.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no database at {}: nothing to back up; check --data-dir or data_dir", .path.display())]
+    NoDatabase { path: PathBuf },
+    #[error("{} already exists; choose another file or pass --force to overwrite it", .path.display())]
+    Exists { path: PathBuf },
+    #[error("{}: {action}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        source: std::io::Error,
+    },
+    #[error("{} is not a usable attune backup: {reason}", .path.display())]
+    BadBackup { path: PathBuf, reason: String },
+    #[error(
+        "table '{table}' has key type {key} and value type {value}, which the backup cannot \
+         copy; add the types to src/store/backup.rs"
+    )]
+    UnknownTableType {
+        table: String,
+        key: String,
+        value: String,
+    },
+}
+
+fn io<'a>(path: &'a Path, action: &'static str) -> impl FnOnce(std::io::Error) -> BackupError + 'a {
+    move |source| BackupError::Io {
+        path: path.to_path_buf(),
+        action,
+        source,
+    }
+}
+
+fn db_err(e: impl Into<redb::Error>) -> BackupError {
+    BackupError::Store(StoreError::Db(e.into()))
+}
+
+/// What a backup holds: its schema version and the number of records of
+/// each table (sorted by table name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub schema_version: u64,
+    pub tables: Vec<(String, u64)>,
+}
+
+impl Summary {
+    /// Number of records in `table` (0 when the table is absent).
+    pub fn count(&self, table: &str) -> u64 {
+        self.tables
+            .iter()
+            .find(|(name, _)| name == table)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// `"2 users, 3 packs, 10 workflows"`: the records an operator cares about.
+    pub fn describe(&self) -> String {
+        ["users", "packs", "workflows", "runs"]
+            .iter()
+            .map(|t| format!("{} {t}", self.count(t)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl super::Store {
+    /// Writes a consistent copy of the live database to `dest`, which must
+    /// not exist yet. Runs while the server keeps serving: the copy is one
+    /// read transaction, so concurrent writes are either wholly in it or not.
+    pub fn backup_to(&self, dest: &Path) -> Result<Summary, BackupError> {
+        let txn = self.db().begin_read().map_err(db_err)?;
+        copy_snapshot(&txn, dest)
+    }
+}
+
+/// `attune backup` while no server runs: copies `{data_dir}/attune.redb`
+/// to `out` (through a temporary file beside it, renamed when complete).
+/// Opens the database without creating or migrating it.
+pub fn backup_offline(data_dir: &Path, out: &Path, force: bool) -> Result<Summary, BackupError> {
+    let live = data_dir.join(DB_FILE_NAME);
+    if !live.is_file() {
+        return Err(BackupError::NoDatabase { path: live });
+    }
+    if !force && out.exists() {
+        return Err(BackupError::Exists {
+            path: out.to_path_buf(),
+        });
+    }
+    let db = open_existing(&live)?;
+    let dir = parent_dir(out);
+    let tmp = temp_path(dir, ".attune-backup")?;
+    let result = (|| {
+        let txn = db.begin_read().map_err(db_err)?;
+        let summary = copy_snapshot(&txn, &tmp)?;
+        std::fs::rename(&tmp, out)
+            .map_err(io(out, "cannot move the finished backup into place"))?;
+        sync_dir(dir);
+        Ok(summary)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Opens an existing database file (never creates one); a file held by
+/// another process is [`StoreError::InUse`].
+fn open_existing(path: &Path) -> Result<Database, BackupError> {
+    Database::builder()
+        .open(path)
+        .map_err(|cause| BackupError::Store(StoreError::opening(path, cause)))
+}
+
+/// The outcome of [`restore`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restored {
+    /// What the restored database holds (after migrations).
+    pub summary: Summary,
+    /// Schema version of the backup before migrations ran.
+    pub backup_schema_version: u64,
+    /// Where the replaced database was kept (`None` when there was none).
+    pub previous: Option<PathBuf>,
+}
+
+/// `attune restore FILE`: checks `file` and makes it the database of
+/// `data_dir`, keeping the previous one as `attune.redb.bak`.
+///
+/// Steps: hold the live database (fails with `InUse` while a server runs,
+/// and keeps a server from starting meanwhile); copy `file` into a
+/// temporary file in the data dir and fsync it; open the copy as redb,
+/// check its schema version and that every record carries a known format
+/// byte; run the migrations on the copy; link the live file to
+/// `attune.redb.bak`; rename the copy over `attune.redb` (atomic); fsync the
+/// directory. Any failure before the rename leaves the live database as it
+/// was.
+pub fn restore(data_dir: &Path, file: &Path) -> Result<Restored, BackupError> {
+    let meta = std::fs::metadata(file).map_err(io(file, "cannot read the backup file"))?;
+    if !meta.is_file() {
+        return Err(BackupError::BadBackup {
+            path: file.to_path_buf(),
+            reason: "not a regular file".into(),
+        });
+    }
+    std::fs::create_dir_all(data_dir).map_err(io(data_dir, "cannot create the data directory"))?;
+    let live = data_dir.join(DB_FILE_NAME);
+    let guard = if live.exists() {
+        Some(open_existing(&live)?)
+    } else {
+        None
+    };
+    let tmp = temp_path(data_dir, ".attune.redb.restore")?;
+    let result = restore_via(file, &tmp, &live, data_dir, guard.is_some());
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    drop(guard);
+    result
+}
+
+fn restore_via(
+    file: &Path,
+    tmp: &Path,
+    live: &Path,
+    data_dir: &Path,
+    had_live: bool,
+) -> Result<Restored, BackupError> {
+    copy_file_synced(file, tmp)?;
+    let (backup_schema_version, summary) = check_and_migrate(tmp, file)?;
+    let previous = if had_live {
+        let bak = data_dir.join(BAK_FILE_NAME);
+        match std::fs::remove_file(&bak) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&bak, "cannot remove the old backup copy")(e)),
+        }
+        if std::fs::hard_link(live, &bak).is_err() {
+            copy_file_synced(live, &bak)?;
+        }
+        Some(bak)
+    } else {
+        None
+    };
+    std::fs::rename(tmp, live).map_err(io(live, "cannot move the restored database into place"))?;
+    sync_dir(data_dir);
+    Ok(Restored {
+        summary,
+        backup_schema_version,
+        previous,
+    })
+}
+
+/// Opens the copy of a backup, checks it and brings it to the current
+/// schema. `origin` names the file in messages.
+fn check_and_migrate(copy: &Path, origin: &Path) -> Result<(u64, Summary), BackupError> {
+    let bad = |reason: String| BackupError::BadBackup {
+        path: origin.to_path_buf(),
+        reason,
+    };
+    let db = Database::builder()
+        .open(copy)
+        .map_err(|e| bad(format!("cannot open it as a redb database ({e})")))?;
+    let version = {
+        let txn = db.begin_read().map_err(db_err)?;
+        let version = match txn.open_table(tables::META) {
+            Ok(meta) => meta
+                .get(tables::SCHEMA_VERSION_KEY)
+                .map_err(db_err)?
+                .map(|v| v.value()),
+            Err(redb::TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(bad(format!("its meta table is unreadable ({e})"))),
+        };
+        let Some(version) = version else {
+            return Err(bad(
+                "it has no schema version record, so it was not written by attune".into(),
+            ));
+        };
+        if version > SCHEMA_VERSION {
+            return Err(bad(format!(
+                "its schema version {version} is newer than this attune supports \
+                 ({SCHEMA_VERSION}); restore it with a newer attune"
+            )));
+        }
+        check_records(&txn, &bad)?;
+        version
+    };
+    migrate::run(&db)?;
+    let txn = db.begin_read().map_err(db_err)?;
+    let summary = summarize(&txn)?;
+    Ok((version, summary))
+}
+
+/// Checks that every stored record (the values of the record tables, which
+/// go through [`codec`]) starts with a format version this build reads.
+fn check_records(
+    txn: &ReadTransaction,
+    bad: &dyn Fn(String) -> BackupError,
+) -> Result<(), BackupError> {
+    for handle in txn.list_tables().map_err(db_err)? {
+        let name = handle.name().to_string();
+        if name == tables::SECRETS.name() {
+            continue;
+        }
+        let (key, value) = stored_types(txn, &name)?;
+        if value != type_name::<&[u8]>() {
+            continue;
+        }
+        macro_rules! scan {
+            ($($K:ty),*) => {$(
+                if key == type_name::<$K>() {
+                    let def = TableDefinition::<$K, &[u8]>::new(&name);
+                    let table = txn.open_table(def).map_err(db_err)?;
+                    for entry in table.iter().map_err(db_err)? {
+                        let (_, v) = entry.map_err(db_err)?;
+                        if let Some(problem) = format_byte_problem(v.value()) {
+                            return Err(bad(format!(
+                                "a record in table '{name}' is unreadable: {problem}"
+                            )));
+                        }
+                    }
+                    continue;
+                }
+            )*};
+        }
+        scan!(
+            u64,
+            &str,
+            &[u8],
+            (&str, u64),
+            (u64, u64),
+            (&str, &str),
+            u128
+        );
+        return Err(BackupError::UnknownTableType {
+            table: name,
+            key,
+            value,
+        });
+    }
+    Ok(())
+}
+
+fn format_byte_problem(bytes: &[u8]) -> Option<String> {
+    match bytes.first() {
+        Some(v) if (1..=codec::FORMAT_VERSION).contains(v) => None,
+        Some(v) => Some(format!(
+            "record format version {v} is not supported (this attune reads 1 to {})",
+            codec::FORMAT_VERSION
+        )),
+        None => Some("empty record".into()),
+    }
+}
+
+/// Counts the records of every table of a snapshot.
+fn summarize(txn: &ReadTransaction) -> Result<Summary, BackupError> {
+    let mut tables = Vec::new();
+    for handle in txn.list_tables().map_err(db_err)? {
+        let name = handle.name().to_string();
+        let n = txn
+            .open_untyped_table(handle)
+            .map_err(db_err)?
+            .len()
+            .map_err(db_err)?;
+        tables.push((name, n));
+    }
+    for handle in txn.list_multimap_tables().map_err(db_err)? {
+        let name = handle.name().to_string();
+        let n = txn
+            .open_untyped_multimap_table(handle)
+            .map_err(db_err)?
+            .len()
+            .map_err(db_err)?;
+        tables.push((name, n));
+    }
+    tables.sort();
+    let schema_version = match txn.open_table(tables::META) {
+        Ok(meta) => meta
+            .get(tables::SCHEMA_VERSION_KEY)
+            .map_err(db_err)?
+            .map_or(0, |v| v.value()),
+        Err(redb::TableError::TableDoesNotExist(_)) => 0,
+        Err(e) => return Err(db_err(e)),
+    };
+    Ok(Summary {
+        schema_version,
+        tables,
+    })
+}
+
+/// Copies every table of the snapshot `src` into a new redb file at `dest`
+/// (one write transaction), fsyncs it and returns what it holds.
+fn copy_snapshot(src: &ReadTransaction, dest: &Path) -> Result<Summary, BackupError> {
+    // Database::create would open an existing file as a database: refuse it.
+    File::create_new(dest).map_err(io(dest, "cannot create the backup file"))?;
+    let result = (|| {
+        let out = Database::create(dest)
+            .map_err(|cause| BackupError::Store(StoreError::opening(dest, cause)))?;
+        let mut txn = out.begin_write().map_err(db_err)?;
+        txn.set_durability(redb::Durability::Immediate)
+            .map_err(db_err)?;
+        for handle in src.list_tables().map_err(db_err)? {
+            let name = handle.name().to_string();
+            let (key, value) = stored_types(src, &name)?;
+            copy_table_of(src, &txn, &name, &key, &value, false)?;
+        }
+        for handle in src.list_multimap_tables().map_err(db_err)? {
+            let name = handle.name().to_string();
+            let (key, value) = stored_multimap_types(src, &name)?;
+            copy_table_of(src, &txn, &name, &key, &value, true)?;
+        }
+        txn.commit().map_err(db_err)?;
+        let summary = summarize(&out.begin_read().map_err(db_err)?)?;
+        drop(out);
+        File::open(dest)
+            .and_then(|f| f.sync_all())
+            .map_err(io(dest, "cannot flush the backup file"))?;
+        Ok(summary)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(dest);
+    }
+    result
+}
+
+fn type_name<T: Value>() -> String {
+    T::type_name().name().to_string()
+}
+
+/// The stored key and value type names of a table, learnt from the type
+/// mismatch error of opening it with a probe type.
+fn stored_types(txn: &ReadTransaction, name: &str) -> Result<(String, String), BackupError> {
+    match txn.open_table(TableDefinition::<(), ()>::new(name)) {
+        Ok(_) => Ok((type_name::<()>(), type_name::<()>())),
+        Err(redb::TableError::TableTypeMismatch { key, value, .. }) => {
+            Ok((key.name().to_string(), value.name().to_string()))
+        }
+        Err(e) => Err(db_err(e)),
+    }
+}
+
+fn stored_multimap_types(
+    txn: &ReadTransaction,
+    name: &str,
+) -> Result<(String, String), BackupError> {
+    match txn.open_multimap_table(MultimapTableDefinition::<(), ()>::new(name)) {
+        Ok(_) => Ok((type_name::<()>(), type_name::<()>())),
+        Err(redb::TableError::TableTypeMismatch { key, value, .. }) => {
+            Ok((key.name().to_string(), value.name().to_string()))
+        }
+        Err(e) => Err(db_err(e)),
+    }
+}
+
+/// Dispatches on the stored key type; see [`copy_with_key`] for values.
+fn copy_table_of(
+    src: &ReadTransaction,
+    dst: &WriteTransaction,
+    name: &str,
+    key: &str,
+    value: &str,
+    multimap: bool,
+) -> Result<u64, BackupError> {
+    macro_rules! keys {
+        ($($K:ty),*) => {$(
+            if key == type_name::<$K>() {
+                return copy_with_key::<$K>(src, dst, name, key, value, multimap);
+            }
+        )*};
+    }
+    keys!(
+        u64,
+        &str,
+        &[u8],
+        (&str, u64),
+        (u64, u64),
+        (&str, &str),
+        u128,
+        ()
+    );
+    Err(BackupError::UnknownTableType {
+        table: name.to_string(),
+        key: key.to_string(),
+        value: value.to_string(),
+    })
+}
+
+fn copy_with_key<K: Key + 'static>(
+    src: &ReadTransaction,
+    dst: &WriteTransaction,
+    name: &str,
+    key: &str,
+    value: &str,
+    multimap: bool,
+) -> Result<u64, BackupError> {
+    macro_rules! values {
+        ($($V:ty),*) => {$(
+            if value == type_name::<$V>() {
+                return if multimap {
+                    copy_multimap::<K, $V>(src, dst, name)
+                } else {
+                    copy_table::<K, $V>(src, dst, name)
+                };
+            }
+        )*};
+    }
+    values!(&[u8], u64, &str, (), (&str, u64), u128);
+    Err(BackupError::UnknownTableType {
+        table: name.to_string(),
+        key: key.to_string(),
+        value: value.to_string(),
+    })
+}
+
+fn copy_table<K: Key + 'static, V: Value + 'static>(
+    src: &ReadTransaction,
+    dst: &WriteTransaction,
+    name: &str,
+) -> Result<u64, BackupError> {
+    let def = TableDefinition::<K, V>::new(name);
+    let from = src.open_table(def).map_err(db_err)?;
+    let mut to = dst.open_table(def).map_err(db_err)?;
+    let mut n = 0;
+    for entry in from.iter().map_err(db_err)? {
+        let (k, v) = entry.map_err(db_err)?;
+        to.insert(k.value(), v.value()).map_err(db_err)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+fn copy_multimap<K: Key + 'static, V: Key + 'static>(
+    src: &ReadTransaction,
+    dst: &WriteTransaction,
+    name: &str,
+) -> Result<u64, BackupError> {
+    let def = MultimapTableDefinition::<K, V>::new(name);
+    let from = src.open_multimap_table(def).map_err(db_err)?;
+    let mut to = dst.open_multimap_table(def).map_err(db_err)?;
+    let mut n = 0;
+    for entry in from.iter().map_err(db_err)? {
+        let (k, values) = entry.map_err(db_err)?;
+        for v in values {
+            let v = v.map_err(db_err)?;
+            to.insert(k.value(), v.value()).map_err(db_err)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// A fresh, unused path `{dir}/{prefix}-{random hex}`.
+pub fn temp_path(dir: &Path, prefix: &str) -> Result<PathBuf, BackupError> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|e| BackupError::Io {
+        path: dir.to_path_buf(),
+        action: "cannot pick a temporary file name",
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    Ok(dir.join(format!("{prefix}-{}", hex::encode(bytes))))
+}
+
+/// Copies `from` to the new file `to` and fsyncs it.
+fn copy_file_synced(from: &Path, to: &Path) -> Result<(), BackupError> {
+    let mut src = File::open(from).map_err(io(from, "cannot read the backup file"))?;
+    let mut dst = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(to)
+        .map_err(io(
+            to,
+            "cannot create a temporary file in the data directory",
+        ))?;
+    std::io::copy(&mut src, &mut dst).map_err(io(to, "cannot copy the backup file"))?;
+    dst.flush().map_err(io(to, "cannot write the copy"))?;
+    dst.sync_all()
+        .map_err(io(to, "cannot flush the copy to disk"))
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Makes a rename durable; best effort (not every file system allows it).
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{NewPack, Store};
+
+    fn sample_store(dir: &Path) -> Store {
+        let store = Store::open(dir).unwrap();
+        store.create_user("alice", "hash-a").unwrap();
+        store.create_user("bob", "hash-b").unwrap();
+        store
+            .create_pack(NewPack {
+                pack_ref: "demo".into(),
+                label: "Demo".into(),
+                description: None,
+                version: "1.0.0".into(),
+                conf_schema: serde_json::json!({}),
+                config: serde_json::json!({}),
+                meta: serde_json::json!({}),
+                tags: vec!["t".into()],
+                runtime_deps: vec![],
+                is_standard: false,
+            })
+            .unwrap();
+        store.jwt_secret_or_insert(vec![7; 32]).unwrap();
+        store
+    }
+
+    #[test]
+    fn a_backup_copies_every_table_of_the_schema_with_its_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sample_store(&dir.path().join("data"));
+        let out = dir.path().join("copy.redb");
+        let summary = store.backup_to(&out).unwrap();
+        // every table the schema creates is in the copy: a table of a type
+        // the copier does not know would have failed the backup
+        let live = summarize(&store.db().begin_read().unwrap()).unwrap();
+        assert_eq!(summary, live);
+        assert_eq!(summary.count("users"), 2);
+        assert_eq!(summary.count("packs"), 1);
+        assert_eq!(summary.schema_version, SCHEMA_VERSION);
+        drop(store);
+
+        let copy_dir = dir.path().join("restored");
+        std::fs::create_dir(&copy_dir).unwrap();
+        std::fs::copy(&out, copy_dir.join(DB_FILE_NAME)).unwrap();
+        let copy = Store::open(&copy_dir).unwrap();
+        assert_eq!(
+            copy.user_by_login("bob").unwrap().unwrap().password_hash,
+            "hash-b"
+        );
+        assert_eq!(copy.jwt_secret_or_insert(vec![0; 32]).unwrap(), vec![7; 32]);
+    }
+
+    #[test]
+    fn a_backup_never_overwrites_an_existing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sample_store(&dir.path().join("data"));
+        let out = dir.path().join("taken");
+        std::fs::write(&out, b"precious").unwrap();
+        let err = store.backup_to(&out).unwrap_err();
+        assert!(matches!(err, BackupError::Io { .. }), "{err}");
+        assert_eq!(std::fs::read(&out).unwrap(), b"precious");
+    }
+
+    #[test]
+    fn an_offline_backup_refuses_a_database_held_by_another_handle() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let store = sample_store(&data);
+        let err = backup_offline(&data, &dir.path().join("b.redb"), false).unwrap_err();
+        assert!(
+            matches!(err, BackupError::Store(StoreError::InUse { .. })),
+            "{err}"
+        );
+        drop(store);
+        let summary = backup_offline(&data, &dir.path().join("b.redb"), false).unwrap();
+        assert_eq!(summary.count("users"), 2);
+        let err = backup_offline(&data, &dir.path().join("b.redb"), false).unwrap_err();
+        assert!(matches!(err, BackupError::Exists { .. }), "{err}");
+        backup_offline(&data, &dir.path().join("b.redb"), true).unwrap();
+        let err =
+            backup_offline(&dir.path().join("none"), &dir.path().join("c"), false).unwrap_err();
+        assert!(matches!(err, BackupError::NoDatabase { .. }), "{err}");
+    }
+
+    #[test]
+    fn restore_replaces_the_database_and_keeps_the_previous_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let backup = dir.path().join("b.redb");
+        {
+            let store = sample_store(&data);
+            store.backup_to(&backup).unwrap();
+            store.create_user("carol", "hash-c").unwrap();
+        }
+        let restored = restore(&data, &backup).unwrap();
+        assert_eq!(restored.summary.count("users"), 2);
+        assert_eq!(restored.previous, Some(data.join(BAK_FILE_NAME)));
+        let store = Store::open(&data).unwrap();
+        assert!(store.user_by_login("carol").unwrap().is_none());
+        drop(store);
+        // the kept copy is the database as it was, carol included
+        let bak_dir = dir.path().join("bak");
+        std::fs::create_dir(&bak_dir).unwrap();
+        std::fs::copy(data.join(BAK_FILE_NAME), bak_dir.join(DB_FILE_NAME)).unwrap();
+        assert!(
+            Store::open(&bak_dir)
+                .unwrap()
+                .user_by_login("carol")
+                .unwrap()
+                .is_some()
+        );
+        // no temporary file is left behind
+        let names: Vec<_> = std::fs::read_dir(&data)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+    }
+
+    #[test]
+    fn restore_into_an_empty_data_dir_needs_no_previous_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let backup = dir.path().join("b.redb");
+        sample_store(&dir.path().join("a"))
+            .backup_to(&backup)
+            .unwrap();
+        let restored = restore(&dir.path().join("fresh"), &backup).unwrap();
+        assert_eq!(restored.previous, None);
+        assert_eq!(restored.summary.count("packs"), 1);
+    }
+
+    #[test]
+    fn restore_refuses_files_that_are_not_attune_backups_and_keeps_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        drop(sample_store(&data));
+
+        let junk = dir.path().join("junk");
+        std::fs::write(&junk, b"this is not a database").unwrap();
+        let foreign = dir.path().join("foreign.redb");
+        {
+            let db = Database::create(&foreign).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.open_table(TableDefinition::<u64, u64>::new("other"))
+                .unwrap()
+                .insert(1, 2)
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let newer = dir.path().join("newer.redb");
+        let corrupt = dir.path().join("corrupt.redb");
+        {
+            let store = Store::open(&dir.path().join("n")).unwrap();
+            store.create_user("x", "h").unwrap();
+            store.backup_to(&newer).unwrap();
+            store.backup_to(&corrupt).unwrap();
+        }
+        {
+            let db = Database::create(&newer).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.open_table(tables::META)
+                .unwrap()
+                .insert(tables::SCHEMA_VERSION_KEY, SCHEMA_VERSION + 1)
+                .unwrap();
+            txn.commit().unwrap();
+            let db = Database::create(&corrupt).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.open_table(tables::USERS)
+                .unwrap()
+                .insert(99, [200u8, 1, 2].as_slice())
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        for (file, expected) in [
+            (&junk, "cannot open it as a redb database"),
+            (&foreign, "no schema version record"),
+            (&newer, "is newer than this attune supports"),
+            (&corrupt, "a record in table 'users' is unreadable"),
+            (&dir.path().join("missing"), "cannot read the backup file"),
+            (&dir.path().to_path_buf(), "not a regular file"),
+        ] {
+            let err = restore(&data, file).unwrap_err().to_string();
+            assert!(err.contains(expected), "{}: {err}", file.display());
+        }
+        assert!(!data.join(BAK_FILE_NAME).exists());
+        let names: Vec<_> = std::fs::read_dir(&data).unwrap().collect();
+        assert_eq!(names.len(), 1, "only attune.redb is left: {names:?}");
+        let store = Store::open(&data).unwrap();
+        assert_eq!(store.user_count().unwrap(), 2, "the database is untouched");
+        assert!(store.get_pack("demo").unwrap().is_some());
+    }
+
+    #[test]
+    fn restore_refuses_while_the_database_is_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let backup = dir.path().join("b.redb");
+        let store = sample_store(&data);
+        store.backup_to(&backup).unwrap();
+        let err = restore(&data, &backup).unwrap_err();
+        assert!(
+            matches!(err, BackupError::Store(StoreError::InUse { .. })),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,531 @@
+//! Operations: the online backup endpoint while the server serves, offline
+//! backup and restore through the real binary, the user and token commands,
+//! the "database in use" message of every database command, and opening a
+//! database written by an earlier version.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use attune::store::Store;
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    ADMIN_PASSWORD, BinaryApp, attune_command, pack_body, run_to_end, serve_command, spawn_app,
+    spawn_binary,
+};
+
+fn start(cmd: Command) -> BinaryApp {
+    spawn_binary(cmd).unwrap_or_else(|lines| panic!("attune did not start:\n{}", lines.join("\n")))
+}
+
+/// `attune ARGS --data-dir DIR`.
+fn db_command(data_dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = attune_command();
+    cmd.args(args).arg("--data-dir").arg(data_dir);
+    cmd
+}
+
+/// Runs with `input` on stdin; returns (exit code, stdout, stderr).
+fn run_with_stdin(mut cmd: Command, input: &str) -> (Option<i32>, String, String) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn attune");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait attune");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs to the end and asserts success; returns stdout.
+fn ok(cmd: Command) -> String {
+    let (code, stdout, stderr) = run_to_end(cmd);
+    assert_eq!(code, Some(0), "stdout: {stdout}\nstderr: {stderr}");
+    stdout
+}
+
+async fn login(address: &str, login: &str, password: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{address}/auth/login"))
+        .json(&json!({"login": login, "password": password}))
+        .send()
+        .await
+        .expect("login request")
+}
+
+async fn admin_token(address: &str) -> String {
+    let res = login(address, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.expect("json");
+    body["data"]["access_token"]
+        .as_str()
+        .expect("token")
+        .to_string()
+}
+
+async fn create_pack(address: &str, token: &str, pack_ref: &str) {
+    let res = reqwest::Client::new()
+        .post(format!("{address}/api/v1/packs"))
+        .bearer_auth(token)
+        .json(&pack_body(pack_ref))
+        .send()
+        .await
+        .expect("create pack");
+    assert_eq!(
+        res.status(),
+        201,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+}
+
+async fn pack_status(address: &str, token: &str, pack_ref: &str) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{address}/api/v1/packs/{pack_ref}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("get pack")
+        .status()
+        .as_u16()
+}
+
+/// Downloads `GET /api/v1/admin/backup` into `dest`, checking the headers.
+async fn download_backup(address: &str, token: &str, dest: &Path) {
+    let res = reqwest::Client::new()
+        .get(format!("{address}/api/v1/admin/backup"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("backup request");
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/octet-stream");
+    let headers = res.headers().clone();
+    let bytes = res.bytes().await.expect("backup body");
+    std::fs::write(dest, &bytes).expect("write backup");
+    let declared: usize = headers["content-length"].to_str().unwrap().parse().unwrap();
+    assert_eq!(declared, bytes.len());
+    assert!(
+        headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"attune-"),
+    );
+    assert_eq!(headers["x-attune-schema-version"], "1");
+}
+
+/// Opens a backup file as the database of a fresh data dir.
+fn open_backup(file: &Path) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(file, dir.path().join("attune.redb")).unwrap();
+    let store = Store::open(dir.path()).expect("the backup opens as a database");
+    (dir, store)
+}
+
+const IN_USE: &str = "the database is in use by a running attune server";
+
+#[tokio::test]
+async fn an_online_backup_holds_every_pack_and_user_while_writes_go_on() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    for i in 0..5 {
+        create_pack(&app.address, &token, &format!("before.{i}")).await;
+    }
+    app.state
+        .store
+        .create_user("operator", "$argon2id$not-a-real-hash")
+        .unwrap();
+
+    // a writer keeps creating packs while the backup is taken
+    let writer = {
+        let address = app.address.clone();
+        let token = token.clone();
+        tokio::spawn(async move {
+            for i in 0..20 {
+                create_pack(&address, &token, &format!("during.{i}")).await;
+            }
+        })
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("online.redb");
+    download_backup(&app.address, &token, &file).await;
+    writer.await.unwrap();
+    assert_eq!(app.health().await.status, 200, "the server kept serving");
+
+    let (_keep, copy) = open_backup(&file);
+    for i in 0..5 {
+        assert!(copy.get_pack(&format!("before.{i}")).unwrap().is_some());
+    }
+    let logins: Vec<_> = copy
+        .list_users()
+        .unwrap()
+        .into_iter()
+        .map(|u| u.login)
+        .collect();
+    assert_eq!(logins, ["admin", "operator"]);
+    // a snapshot: the packs written during the copy are a prefix of the
+    // writer's sequence, never a gap
+    let (packs, total) = copy.list_packs(1, 100).unwrap();
+    assert_eq!(total as usize, packs.len());
+    let during: Vec<usize> = packs
+        .iter()
+        .filter_map(|p| p.pack_ref.strip_prefix("during."))
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let mut sorted = during.clone();
+    sorted.sort();
+    assert_eq!(sorted, (0..during.len()).collect::<Vec<_>>());
+    // the live database still holds everything and no temporary file is left
+    assert_eq!(app.state.store.list_packs(1, 100).unwrap().1, 25);
+    let leftovers: Vec<_> = std::fs::read_dir(app.data_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[tokio::test]
+async fn the_backup_endpoint_needs_a_token() {
+    let app = spawn_app().await;
+    app.get("/api/v1/admin/backup", None)
+        .await
+        .assert_error(401, "UNAUTHORIZED");
+    app.get("/api/v1/admin/backup", Some("not-a-token"))
+        .await
+        .assert_error(401, "UNAUTHORIZED");
+}
+
+#[tokio::test]
+async fn backup_and_restore_round_trip_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let online = dir.path().join("online.redb");
+    let offline = dir.path().join("offline.redb");
+
+    let server = start(serve_command(&data));
+    let token = admin_token(&server.address).await;
+    create_pack(&server.address, &token, "kept").await;
+    download_backup(&server.address, &token, &online).await;
+    create_pack(&server.address, &token, "later").await;
+    let (clean, log) = server.terminate();
+    assert!(clean, "{}", log.join("\n"));
+
+    // offline backup of the current state (kept + later)
+    let (code, _, stderr) = run_to_end(db_command(
+        &data,
+        &["backup", "--out", offline.to_str().unwrap()],
+    ));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("backup written to"), "{stderr}");
+    assert!(stderr.contains("1 users, 2 packs"), "{stderr}");
+    let (code, _, stderr) = run_to_end(db_command(
+        &data,
+        &["backup", "--out", offline.to_str().unwrap()],
+    ));
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("pass --force"), "{stderr}");
+
+    // restore the online backup: "later" is gone, the old database is kept
+    let mut restore = db_command(&data, &["restore"]);
+    restore.arg(&online);
+    let (code, _, stderr) = run_to_end(restore);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("1 users, 1 packs"), "{stderr}");
+    assert!(stderr.contains("attune.redb.bak"), "{stderr}");
+    assert!(data.join("attune.redb.bak").is_file());
+
+    let server = start(serve_command(&data));
+    assert_eq!(pack_status(&server.address, &token, "kept").await, 200);
+    assert_eq!(pack_status(&server.address, &token, "later").await, 404);
+    let _ = server.terminate();
+
+    // and back to the offline one
+    let mut restore = db_command(&data, &["restore"]);
+    restore.arg(&offline);
+    ok(restore);
+    let server = start(serve_command(&data));
+    assert_eq!(
+        pack_status(&server.address, &token, "later").await,
+        200,
+        "the same JWT secret came back with the data, so the old token works"
+    );
+    let _ = server.terminate();
+}
+
+#[tokio::test]
+async fn restore_refuses_a_file_that_is_not_a_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    drop(start(serve_command(&data)));
+    let junk = dir.path().join("junk.redb");
+    std::fs::write(&junk, "not a database").unwrap();
+    let mut restore = db_command(&data, &["restore"]);
+    restore.arg(&junk);
+    let (code, _, stderr) = run_to_end(restore);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("is not a usable attune backup: cannot open it as a redb database"),
+        "{stderr}"
+    );
+    assert!(!data.join("attune.redb.bak").exists());
+    let server = start(serve_command(&data));
+    assert_eq!(
+        login(&server.address, "admin", ADMIN_PASSWORD)
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn every_database_command_says_the_database_is_in_use_and_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let _server = start(serve_command(&data));
+    let backup = dir.path().join("b.redb");
+    std::fs::write(&backup, "x").unwrap();
+    let backup = backup.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["user", "add", "bob", "--generate"], "stop the server"),
+        (
+            &["user", "passwd", "admin", "--generate"],
+            "POST /auth/change-password",
+        ),
+        (&["user", "list"], "stop the server"),
+        (&["user", "delete", "admin"], "stop the server"),
+        (&["token", "--user", "admin"], "POST /auth/login"),
+        (
+            &["backup", "--out", "/nonexistent/b.redb"],
+            "curl -fsS -H \"Authorization: Bearer $TOKEN\" -o /nonexistent/b.redb http://",
+        ),
+        (&["restore", backup], "stop the server"),
+    ];
+    for (args, what_to_do) in cases {
+        let (code, stdout, stderr) = run_to_end(db_command(&data, args));
+        assert_eq!(code, Some(1), "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+        assert!(stderr.contains(IN_USE), "{args:?}: {stderr}");
+        assert!(stderr.contains(what_to_do), "{args:?}: {stderr}");
+    }
+    assert!(
+        run_to_end(db_command(&data, &["backup", "--out", "x"]))
+            .2
+            .contains("/api/v1/admin/backup")
+    );
+}
+
+#[tokio::test]
+async fn user_commands_add_list_change_and_delete_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // the first start creates admin
+    drop(start(serve_command(&data)));
+
+    let (code, stdout, stderr) = run_with_stdin(
+        db_command(&data, &["user", "add", "bob"]),
+        "bob-password-1\n",
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.is_empty(), "a typed password is never echoed");
+    assert!(stderr.contains("created user 'bob'"), "{stderr}");
+    let (code, _, stderr) = run_with_stdin(
+        db_command(&data, &["user", "add", "bob"]),
+        "bob-password-2\n",
+    );
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("user 'bob' already exists"), "{stderr}");
+    let (code, _, stderr) = run_with_stdin(db_command(&data, &["user", "add", "carol"]), "x\n");
+    assert_eq!(code, Some(1), "a weak password is refused");
+    assert!(!stderr.is_empty());
+
+    let carol_password = ok(db_command(&data, &["user", "add", "carol", "--generate"]));
+    let carol_password = carol_password.trim().to_string();
+    assert!(carol_password.len() >= 12, "{carol_password}");
+
+    let text = ok(db_command(&data, &["user", "list"]));
+    let lines: Vec<_> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(
+        lines[0].contains("LOGIN") && lines[0].contains("CREATED"),
+        "{text}"
+    );
+    assert!(
+        lines[1].contains("admin") && lines[2].contains("bob"),
+        "{text}"
+    );
+    let json: Value = serde_json::from_str(&ok(db_command(
+        &data,
+        &["user", "list", "--format", "json"],
+    )))
+    .unwrap();
+    let logins: Vec<_> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["login"].as_str().unwrap())
+        .collect();
+    assert_eq!(logins, ["admin", "bob", "carol"]);
+    assert!(json[0].get("password_hash").is_none());
+
+    let (code, _, stderr) = run_with_stdin(
+        db_command(&data, &["user", "passwd", "bob"]),
+        "bob-password-new\n",
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("tokens issued before"), "{stderr}");
+    let (code, _, stderr) = run_to_end(db_command(&data, &["user", "passwd", "nobody"]));
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("no user 'nobody'; create it with"),
+        "{stderr}"
+    );
+
+    let server = start(serve_command(&data));
+    assert_eq!(
+        login(&server.address, "bob", "bob-password-1")
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        login(&server.address, "bob", "bob-password-new")
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        login(&server.address, "carol", &carol_password)
+            .await
+            .status(),
+        200
+    );
+    let res = login(&server.address, "carol", &carol_password).await;
+    let carol_token = res.json::<Value>().await.unwrap()["data"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let _ = server.terminate();
+
+    let (code, _, stderr) = run_to_end(db_command(&data, &["user", "delete", "carol"]));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("deleted user 'carol'"), "{stderr}");
+    let (code, _, stderr) = run_to_end(db_command(&data, &["user", "delete", "carol"]));
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("no user 'carol'"), "{stderr}");
+    ok(db_command(&data, &["user", "delete", "bob"]));
+    let (code, _, stderr) = run_to_end(db_command(&data, &["user", "delete", "admin"]));
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("last user"), "{stderr}");
+
+    let server = start(serve_command(&data));
+    let res = reqwest::Client::new()
+        .get(format!("{}/auth/me", server.address))
+        .bearer_auth(&carol_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "a deleted user's token stops working");
+    let _ = server.terminate();
+}
+
+#[tokio::test]
+async fn token_mints_an_access_token_with_the_asked_lifetime() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    drop(start(serve_command(&data)));
+
+    let token = ok(db_command(
+        &data,
+        &["token", "--user", "admin", "--ttl", "90m"],
+    ));
+    let token = token.trim().to_string();
+    assert_eq!(token.split('.').count(), 3, "{token}");
+    {
+        let store = Store::open(&data).unwrap();
+        let secret = store.jwt_secret_or_insert(vec![0; 32]).unwrap();
+        let claims = attune::auth::TokenKeys::from_secret(&secret)
+            .decode(&token, attune::auth::TokenType::Access)
+            .unwrap();
+        assert_eq!(claims.exp - claims.iat, 90 * 60);
+        assert_eq!(claims.login, "admin");
+    }
+    let default_token = ok(db_command(&data, &["token", "--user", "admin"]));
+    assert_ne!(default_token.trim(), token);
+
+    for (args, message) in [
+        (
+            &["token", "--user", "admin", "--ttl", "soon"][..],
+            "invalid value 'soon' for --ttl",
+        ),
+        (&["token", "--user", "admin", "--ttl", "0"][..], "--ttl"),
+        (
+            &["token", "--user", "ghost"][..],
+            "no user 'ghost'; create it with 'attune user add ghost'",
+        ),
+    ] {
+        let (code, stdout, stderr) = run_to_end(db_command(&data, args));
+        assert_eq!(code, Some(1), "{args:?}");
+        assert!(stdout.is_empty());
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+
+    let server = start(serve_command(&data));
+    let res = reqwest::Client::new()
+        .get(format!("{}/auth/me", server.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["data"]["login"], "admin");
+    let _ = server.terminate();
+}
+
+#[tokio::test]
+async fn a_database_written_by_attune_0_1_0_opens_with_this_build() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/attune-0.1.0.redb");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut restore = db_command(&data, &["restore"]);
+    restore.arg(&fixture);
+    let (code, _, stderr) = run_to_end(restore);
+    assert_eq!(code, Some(0), "{stderr}");
+
+    let server = start(serve_command(&data));
+    let res = login(&server.address, "admin", "fixture-admin-pw").await;
+    assert_eq!(
+        res.status(),
+        200,
+        "the fixture's admin password still works"
+    );
+    let token = res.json::<Value>().await.unwrap()["data"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/v1/packs/fixture.pack", server.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["data"]["label"], "Fixture pack");
+    assert_eq!(body["data"]["version"], "1.2.3");
+    assert_eq!(body["data"]["tags"], json!(["kept"]));
+    assert_eq!(body["data"]["description"], "written by attune 0.1.0");
+    let _ = server.terminate();
+}
