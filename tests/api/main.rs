@@ -5,6 +5,7 @@ mod attacks;
 mod auth;
 mod binary;
 mod demo;
+mod faults;
 mod health;
 mod helpers;
 mod ops;
