@@ -3,7 +3,8 @@
 //! One module per resource, each with `pub fn router() -> Router<AppState>`
 //! and its handlers beside the routes. [`router`] assembles them with the
 //! shared layers: request-body limit (413 in the envelope), one log line per
-//! request, and JSON fallbacks for unknown routes and methods.
+//! request, the login throttle, and JSON fallbacks for unknown routes and
+//! methods. [`request_deadline`] (408) is applied by `crate::app_with_limits`.
 
 pub mod admin;
 pub mod auth;
@@ -16,6 +17,7 @@ pub mod packs;
 pub mod runs;
 pub mod workflows;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -144,6 +146,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::Extension(Arc::new(
+            crate::auth::ratelimit::LoginLimiter::default(),
+        )))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(REQUEST_BODY_LIMIT))
         .layer(middleware::from_fn(envelope_for_plain_errors))
@@ -205,6 +210,24 @@ async fn envelope_for_plain_errors(req: Request, next: Next) -> Response {
         return res;
     }
     res
+}
+
+/// Answers 408 (and closes the connection) when a request, body upload
+/// included, is not answered within `limit`: a client that trickles its
+/// body cannot hold a connection and a task forever.
+pub async fn request_deadline(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    req: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => ApiError::RequestTimeout(format!(
+            "request was not completed within {} s; send the whole request at once and retry",
+            limit.as_secs()
+        ))
+        .into_response(),
+    }
 }
 
 #[cfg(test)]
