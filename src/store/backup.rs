@@ -195,6 +195,7 @@ fn restore_via(
 ) -> Result<Restored, BackupError> {
     copy_file_synced(file, tmp)?;
     let (backup_schema_version, summary) = check_and_migrate(tmp, file)?;
+    take_ownership_of_previous(tmp, live, data_dir, had_live)?;
     let previous = if had_live {
         let bak = data_dir.join(BAK_FILE_NAME);
         match std::fs::remove_file(&bak) {
@@ -216,6 +217,42 @@ fn restore_via(
         backup_schema_version,
         previous,
     })
+}
+
+/// Gives the restored file the owner and mode of the database it replaces
+/// (or the data directory's owner when there was none), so that a restore
+/// run as root leaves a file the service user can still open.
+#[cfg(unix)]
+fn take_ownership_of_previous(
+    tmp: &Path,
+    live: &Path,
+    data_dir: &Path,
+    had_live: bool,
+) -> Result<(), BackupError> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let reference = if had_live { live } else { data_dir };
+    let want = std::fs::metadata(reference).map_err(io(reference, "cannot read the owner"))?;
+    let have = std::fs::metadata(tmp).map_err(io(tmp, "cannot read the owner"))?;
+    if had_live {
+        std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(want.mode() & 0o7777))
+            .map_err(io(tmp, "cannot set the mode of the restored database"))?;
+    }
+    if (have.uid(), have.gid()) != (want.uid(), want.gid()) {
+        std::os::unix::fs::chown(tmp, Some(want.uid()), Some(want.gid())).map_err(|source| {
+            BackupError::Io {
+                path: tmp.to_path_buf(),
+                action: "cannot give the restored database the owner of the data directory \
+                         (run attune restore as that user, or as root)",
+                source,
+            }
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn take_ownership_of_previous(_: &Path, _: &Path, _: &Path, _: bool) -> Result<(), BackupError> {
+    Ok(())
 }
 
 /// Opens the copy of a backup, checks it and brings it to the current
@@ -612,6 +649,98 @@ mod tests {
     }
 
     #[test]
+    fn tables_of_every_supported_shape_are_copied_entry_for_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sample_store(&dir.path().join("data"));
+        const INDEX: TableDefinition<(&str, u64), ()> = TableDefinition::new("t_index");
+        const PAIRS: TableDefinition<(u64, u64), &str> = TableDefinition::new("t_pairs");
+        const MULTI: MultimapTableDefinition<&str, u64> = MultimapTableDefinition::new("t_multi");
+        {
+            let txn = store.db().begin_write().unwrap();
+            {
+                let mut index = txn.open_table(INDEX).unwrap();
+                index.insert(("pack.a", 3), ()).unwrap();
+                index.insert(("pack.a", 1), ()).unwrap();
+                index.insert(("pack.b", 2), ()).unwrap();
+                txn.open_table(PAIRS)
+                    .unwrap()
+                    .insert((1, 2), "one-two")
+                    .unwrap();
+                let mut multi = txn.open_multimap_table(MULTI).unwrap();
+                multi.insert("k", 1).unwrap();
+                multi.insert("k", 2).unwrap();
+                multi.insert("j", 9).unwrap();
+            }
+            txn.commit().unwrap();
+        }
+        let out = dir.path().join("copy.redb");
+        let summary = store.backup_to(&out).unwrap();
+        assert_eq!(summary.count("t_index"), 3);
+        assert_eq!(summary.count("t_pairs"), 1);
+        assert_eq!(summary.count("t_multi"), 3);
+
+        let copy = Database::open(&out).unwrap();
+        let txn = copy.begin_read().unwrap();
+        let keys: Vec<(String, u64)> = txn
+            .open_table(INDEX)
+            .unwrap()
+            .iter()
+            .unwrap()
+            .map(|e| {
+                let (k, _) = e.unwrap();
+                let (r, n) = k.value();
+                (r.to_string(), n)
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("pack.a".into(), 1),
+                ("pack.a".into(), 3),
+                ("pack.b".into(), 2)
+            ]
+        );
+        assert_eq!(
+            txn.open_table(PAIRS)
+                .unwrap()
+                .get((1, 2))
+                .unwrap()
+                .unwrap()
+                .value(),
+            "one-two"
+        );
+        let values: Vec<u64> = txn
+            .open_multimap_table(MULTI)
+            .unwrap()
+            .get("k")
+            .unwrap()
+            .map(|v| v.unwrap().value())
+            .collect();
+        assert_eq!(values, [1, 2]);
+    }
+
+    #[test]
+    fn a_table_of_an_unknown_shape_fails_the_backup_loudly() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sample_store(&dir.path().join("data"));
+        {
+            let txn = store.db().begin_write().unwrap();
+            txn.open_table(TableDefinition::<i8, bool>::new("odd"))
+                .unwrap()
+                .insert(1, true)
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let out = dir.path().join("copy.redb");
+        let err = store.backup_to(&out).unwrap_err();
+        assert!(
+            matches!(&err, BackupError::UnknownTableType { table, .. } if table == "odd"),
+            "{err}"
+        );
+        assert!(!out.exists(), "no partial backup is left");
+    }
+
+    #[test]
     fn a_backup_never_overwrites_an_existing_file() {
         let dir = tempfile::tempdir().unwrap();
         let store = sample_store(&dir.path().join("data"));
@@ -653,7 +782,20 @@ mod tests {
             store.backup_to(&backup).unwrap();
             store.create_user("carol", "hash-c").unwrap();
         }
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let live = data.join(DB_FILE_NAME);
+            std::fs::set_permissions(&live, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
         let restored = restore(&data, &backup).unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(data.join(DB_FILE_NAME))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "the restored file keeps the mode");
+        }
         assert_eq!(restored.summary.count("users"), 2);
         assert_eq!(restored.previous, Some(data.join(BAK_FILE_NAME)));
         let store = Store::open(&data).unwrap();
