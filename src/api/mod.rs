@@ -3,7 +3,8 @@
 //! One module per resource, each with `pub fn router() -> Router<AppState>`
 //! and its handlers beside the routes. [`router`] assembles them with the
 //! shared layers: request-body limit (413 in the envelope), one log line per
-//! request, and JSON fallbacks for unknown routes and methods.
+//! request, the login throttle, and JSON fallbacks for unknown routes and
+//! methods. [`request_deadline`] (408) is applied by `crate::app_with_limits`.
 
 pub mod admin;
 pub mod auth;
@@ -11,8 +12,12 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod openapi;
+pub mod pack_workflows;
 pub mod packs;
+pub mod runs;
+pub mod workflows;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -133,11 +138,17 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(auth::router())
         .merge(packs::router())
+        .merge(pack_workflows::router())
+        .merge(workflows::router())
+        .merge(runs::router())
         .merge(admin::router())
         .merge(openapi::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::Extension(Arc::new(
+            crate::auth::ratelimit::LoginLimiter::default(),
+        )))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(REQUEST_BODY_LIMIT))
         .layer(middleware::from_fn(envelope_for_plain_errors))
@@ -199,6 +210,24 @@ async fn envelope_for_plain_errors(req: Request, next: Next) -> Response {
         return res;
     }
     res
+}
+
+/// Answers 408 (and closes the connection) when a request, body upload
+/// included, is not answered within `limit`: a client that trickles its
+/// body cannot hold a connection and a task forever.
+pub async fn request_deadline(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    req: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => ApiError::RequestTimeout(format!(
+            "request was not completed within {} s; send the whole request at once and retry",
+            limit.as_secs()
+        ))
+        .into_response(),
+    }
 }
 
 #[cfg(test)]
