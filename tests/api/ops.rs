@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use attune::store::Store;
 use serde_json::{Value, json};
 
+use crate::fixtures::good_workflow;
 use crate::helpers::{
     ADMIN_PASSWORD, BinaryApp, attune_command, pack_body, run_to_end, serve_command, spawn_app,
     spawn_binary,
@@ -136,12 +137,19 @@ fn open_backup(file: &Path) -> (tempfile::TempDir, Store) {
 const IN_USE: &str = "the database is in use by a running attune server";
 
 #[tokio::test]
-async fn an_online_backup_holds_every_pack_and_user_while_writes_go_on() {
+async fn an_online_backup_holds_every_pack_user_and_workflow_while_writes_go_on() {
     let app = spawn_app().await;
     let token = app.token().await;
     for i in 0..5 {
         create_pack(&app.address, &token, &format!("before.{i}")).await;
     }
+    app.new_pack(&token, "flows").await;
+    for name in ["deploy", "rollback", "health_check"] {
+        app.write_workflow("flows", &format!("{name}.yaml"), &good_workflow(name));
+    }
+    let reply = app.sync(&token, "flows", "").await;
+    assert_eq!(reply.body["data"]["registered_count"], 3, "{}", reply.body);
+    let live_flows = app.state.store.pack_workflows("flows").unwrap();
     app.state
         .store
         .create_user("operator", "$argon2id$not-a-real-hash")
@@ -167,6 +175,21 @@ async fn an_online_backup_holds_every_pack_and_user_while_writes_go_on() {
     for i in 0..5 {
         assert!(copy.get_pack(&format!("before.{i}")).unwrap().is_some());
     }
+    let copied_flows = copy.pack_workflows("flows").unwrap();
+    assert_eq!(copied_flows.len(), 3);
+    for (live, copied) in live_flows.iter().zip(&copied_flows) {
+        assert_eq!(
+            (
+                &copied.id,
+                &copied.r#ref,
+                &copied.content_hash,
+                &copied.definition
+            ),
+            (&live.id, &live.r#ref, &live.content_hash, &live.definition)
+        );
+    }
+    let (runs, _) = copy.list_runs(Some("flows"), 1, 10).unwrap();
+    assert_eq!(runs.len(), 1, "the sync run record is in the copy");
     let logins: Vec<_> = copy
         .list_users()
         .unwrap()
@@ -187,7 +210,7 @@ async fn an_online_backup_holds_every_pack_and_user_while_writes_go_on() {
     sorted.sort();
     assert_eq!(sorted, (0..during.len()).collect::<Vec<_>>());
     // the live database still holds everything and no temporary file is left
-    assert_eq!(app.state.store.list_packs(1, 100).unwrap().1, 25);
+    assert_eq!(app.state.store.list_packs(1, 100).unwrap().1, 26);
     let leftovers: Vec<_> = std::fs::read_dir(app.data_dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
