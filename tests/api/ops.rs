@@ -552,3 +552,80 @@ async fn a_database_written_by_attune_0_1_0_opens_with_this_build() {
     assert_eq!(body["data"]["description"], "written by attune 0.1.0");
     let _ = server.terminate();
 }
+
+/// The packaging files agree with each other and with docs/OPERATIONS.md,
+/// so a rename in one cannot ship a package that the checks in
+/// scripts/package-check.sh would only catch on a Debian machine.
+#[test]
+fn the_package_metadata_unit_config_and_docs_agree() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
+    let cargo = read("Cargo.toml");
+    let deb = &cargo[cargo.find("[package.metadata.deb]").expect("deb metadata")..];
+    // every asset source exists (the binary is built by package.sh)
+    let assets = &deb[deb.find("assets = [").expect("assets")..];
+    let assets = &assets[..assets.find("\n]").expect("end of assets")];
+    let mut destinations = Vec::new();
+    for line in assets.lines().filter(|l| l.trim_start().starts_with("[\"")) {
+        let fields: Vec<&str> = line.split('"').collect();
+        let (source, dest) = (fields[1], fields[3]);
+        if source != "target/release/attune" {
+            assert!(root.join(source).is_file(), "asset {source} is missing");
+        }
+        destinations.push(format!("/{dest}"));
+    }
+    assert!(destinations.contains(&"/usr/bin/".to_string()));
+    assert!(destinations.contains(&"/etc/attune/config.yaml".to_string()));
+    assert!(deb.contains("conf-files = [\"/etc/attune/config.yaml\"]"));
+    assert!(deb.contains("unit-scripts = \"packaging/\""));
+    for script in ["packaging/debian/postinst", "packaging/debian/postrm"] {
+        assert!(read(script).contains("#DEBHELPER#"), "{script}");
+    }
+
+    // the unit runs the installed binary with the installed config, and may
+    // write where the config keeps the database
+    let unit = read("packaging/attune.service");
+    assert!(unit.contains("ExecStart=/usr/bin/attune serve --config /etc/attune/config.yaml"));
+    let config = read("packaging/config.yaml");
+    assert!(config.contains("data_dir: /var/lib/attune"));
+    assert!(config.contains("packs_base_dir: /opt/attune/packs"));
+    assert!(unit.contains("ReadWritePaths=/var/lib/attune"));
+    assert!(unit.contains("StateDirectory=attune"));
+    for hardening in [
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "PrivateTmp=yes",
+        "CapabilityBoundingSet=\n",
+        "SystemCallFilter=@system-service",
+        "Restart=on-failure",
+    ] {
+        assert!(unit.contains(hardening), "unit lacks {hardening:?}");
+    }
+    let postinst = read("packaging/debian/postinst");
+    assert!(postinst.contains("/var/lib/attune") && postinst.contains("/opt/attune/packs"));
+
+    // the operations guide documents every installed path
+    let ops = read("docs/OPERATIONS.md");
+    for path in [
+        "/usr/bin/attune",
+        "/etc/attune/config.yaml",
+        "/etc/attune/attune.env",
+        "/usr/lib/systemd/system/attune.service",
+        "/var/lib/attune/attune.redb",
+        "/opt/attune/packs",
+        "/usr/share/doc/attune/",
+    ] {
+        assert!(
+            ops.contains(path),
+            "docs/OPERATIONS.md does not mention {path}"
+        );
+    }
+    // and the release profile it justifies
+    let release = &cargo[cargo.find("[profile.release]").expect("release profile")..];
+    let release = &release[..release.find("\n\n").unwrap_or(release.len())];
+    assert!(
+        !release.contains("panic"),
+        "docs/OPERATIONS.md explains why panic stays unwind"
+    );
+    assert!(release.contains("lto = true") && release.contains("codegen-units = 1"));
+}
