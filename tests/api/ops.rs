@@ -329,6 +329,7 @@ async fn every_database_command_says_the_database_is_in_use_and_what_to_do() {
         (&["user", "list"], "stop the server"),
         (&["user", "delete", "admin"], "stop the server"),
         (&["token", "--user", "admin"], "POST /auth/login"),
+        (&["rotate-jwt-secret"], "stop the server"),
         (
             &["backup", "--out", "/nonexistent/b.redb"],
             "curl -fsS -H \"Authorization: Bearer $TOKEN\" -o /nonexistent/b.redb http://",
@@ -514,6 +515,55 @@ async fn token_mints_an_access_token_with_the_asked_lifetime() {
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["data"]["login"], "admin");
+    let _ = server.terminate();
+}
+
+#[tokio::test]
+async fn rotating_the_jwt_secret_refuses_every_earlier_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = start(serve_command(&data));
+    let (access, refresh) = {
+        let res = login(&server.address, "admin", ADMIN_PASSWORD).await;
+        let body: Value = res.json().await.unwrap();
+        (
+            body["data"]["access_token"].as_str().unwrap().to_string(),
+            body["data"]["refresh_token"].as_str().unwrap().to_string(),
+        )
+    };
+    let _ = server.terminate();
+
+    let (code, _, stderr) = run_to_end(db_command(&data, &["rotate-jwt-secret"]));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("every token issued before is refused"),
+        "{stderr}"
+    );
+
+    let server = start(serve_command(&data));
+    let client = reqwest::Client::new();
+    let me = client
+        .get(format!("{}/auth/me", server.address))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401);
+    let refreshed = client
+        .post(format!("{}/auth/refresh", server.address))
+        .json(&json!({"refresh_token": refresh}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 401);
+    let new_token = admin_token(&server.address).await;
+    let me = client
+        .get(format!("{}/auth/me", server.address))
+        .bearer_auth(&new_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200, "logging in again works");
     let _ = server.terminate();
 }
 
