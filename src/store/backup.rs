@@ -25,6 +25,10 @@ use super::{DB_FILE_NAME, SCHEMA_VERSION, StoreError, codec, migrate, tables};
 /// File name of the previous database kept by a restore.
 pub const BAK_FILE_NAME: &str = "attune.redb.bak";
 
+/// Prefixes of the temporary files backup and restore make in the data dir.
+const ONLINE_TEMP_PREFIX: &str = ".attune-online-backup";
+const RESTORE_TEMP_PREFIX: &str = ".attune.redb.restore";
+
 /// Errors of backup and restore.
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
@@ -177,7 +181,7 @@ pub fn restore(data_dir: &Path, file: &Path) -> Result<Restored, BackupError> {
     } else {
         None
     };
-    let tmp = temp_path(data_dir, ".attune.redb.restore")?;
+    let tmp = temp_path(data_dir, RESTORE_TEMP_PREFIX)?;
     let result = restore_via(file, &tmp, &live, data_dir, guard.is_some());
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -553,8 +557,41 @@ fn copy_multimap<K: Key + 'static, V: Key + 'static>(
     Ok(n)
 }
 
+/// Temporary file of an online backup in `dir` (the data directory).
+pub fn online_temp_path(dir: &Path) -> Result<PathBuf, BackupError> {
+    temp_path(dir, ONLINE_TEMP_PREFIX)
+}
+
+/// Removes temporary files a crashed backup or restore left in `data_dir`.
+/// Call only while holding the database. Best effort: a file that cannot
+/// be removed is logged and left.
+pub(crate) fn remove_leftovers(data_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(data_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = [ONLINE_TEMP_PREFIX, RESTORE_TEMP_PREFIX].iter().any(|p| {
+            name.strip_prefix(p)
+                .is_some_and(|rest| rest.starts_with('-'))
+        });
+        if !ours {
+            continue;
+        }
+        match std::fs::remove_file(entry.path()) {
+            Ok(()) => {
+                tracing::warn!(file = %entry.path().display(), "removed a temporary file left by an interrupted backup or restore")
+            }
+            Err(e) => {
+                tracing::warn!(file = %entry.path().display(), error = %e, "cannot remove a temporary file left by an interrupted backup or restore")
+            }
+        }
+    }
+}
+
 /// A fresh, unused path `{dir}/{prefix}-{random hex}`.
-pub fn temp_path(dir: &Path, prefix: &str) -> Result<PathBuf, BackupError> {
+fn temp_path(dir: &Path, prefix: &str) -> Result<PathBuf, BackupError> {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).map_err(|e| BackupError::Io {
         path: dir.to_path_buf(),
@@ -738,6 +775,23 @@ mod tests {
             "{err}"
         );
         assert!(!out.exists(), "no partial backup is left");
+    }
+
+    #[test]
+    fn opening_the_store_removes_what_a_crashed_backup_or_restore_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        drop(sample_store(&data));
+        let online = online_temp_path(&data).unwrap();
+        let restore = temp_path(&data, RESTORE_TEMP_PREFIX).unwrap();
+        std::fs::write(&online, b"half a copy").unwrap();
+        std::fs::write(&restore, b"half a copy").unwrap();
+        std::fs::write(data.join(".attune-online-backupish"), b"not ours").unwrap();
+        std::fs::write(data.join("notes.txt"), b"not ours").unwrap();
+        drop(Store::open(&data).unwrap());
+        assert!(!online.exists() && !restore.exists());
+        assert!(data.join(".attune-online-backupish").exists());
+        assert!(data.join("notes.txt").exists());
     }
 
     #[test]
