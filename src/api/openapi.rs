@@ -63,6 +63,8 @@ pub fn document_value() -> utoipa::openapi::OpenApi {
     doc
 }
 
-async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(document_value())
+async fn document() -> Json<serde_json::Value> {
+    let mut doc = serde_json::to_value(document_value()).unwrap_or_default();
+    super::openapi_rules::apply(&mut doc);
+    Json(doc)
 }
