@@ -112,7 +112,10 @@ fn parameter(path: &str, p: &mut Value) {
             schema.insert("maxLength".into(), json!(128));
         }
         ("query", "page") => {
+            // A u64: the whole range is accepted, so no int64 format.
+            schema.remove("format");
             schema.insert("minimum".into(), json!(1));
+            schema.insert("maximum".into(), json!(u64::MAX));
         }
         ("query", "per_page") => {
             schema.insert("minimum".into(), json!(1));
