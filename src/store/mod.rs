@@ -30,11 +30,6 @@ pub use workflows::{
     SyncChange, Upserted, WorkflowContent, WorkflowFilter, WorkflowHead, WorkflowRecord,
 };
 
-/// redb's page cache. Its default (1 GiB) let the process grow past 1 GiB
-/// RSS under load; an edge box gets a bounded cache instead (the working
-/// set of packs and workflows is far smaller).
-pub const CACHE_BYTES: usize = 64 * 1024 * 1024;
-
 /// File name of the database inside the data directory.
 pub const DB_FILE_NAME: &str = "attune.redb";
 
@@ -140,10 +135,7 @@ impl Store {
             cause,
         })?;
         let path = data_dir.join(DB_FILE_NAME);
-        let db = redb::Builder::new()
-            .set_cache_size(CACHE_BYTES)
-            .create(&path)
-            .map_err(|cause| StoreError::opening(&path, cause))?;
+        let db = Database::create(&path).map_err(|cause| StoreError::opening(&path, cause))?;
         let store = Store {
             db: Arc::new(db),
             path: Arc::new(path),
