@@ -56,12 +56,17 @@ for p in core test_pack; do
 done
 
 # change-password is left out: a generated body could only fail (422) or,
-# by chance, revoke the token the rest of the run uses.
+# by chance, revoke the token the rest of the run uses. The
+# positive_data_acceptance check is left out: it expects every schema-valid
+# request to succeed, but some rules span fields or the database and no
+# schema can say them (a PUT body's ref must equal the path's, a ref must be
+# unused for POST, a workflow's pack must exist); every other check runs.
 set +e
 "$VENV/bin/st" run "$BASE/api/openapi.json" \
     --url "$BASE" \
     -H "Authorization: Bearer $TOKEN" \
     --checks all \
+    --exclude-checks positive_data_acceptance \
     --exclude-path /auth/change-password \
     --max-examples "$EXAMPLES" \
     --workers 1 \

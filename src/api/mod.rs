@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod openapi;
+pub mod openapi_rules;
 pub mod pack_workflows;
 pub mod packs;
 pub mod runs;

@@ -91,9 +91,11 @@ pub fn document_value() -> utoipa::openapi::OpenApi {
     doc
 }
 
-/// This document.
+/// This document, with the value rules of `openapi_rules` applied.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "openapi",
     responses((status = 200, description = "OpenAPI 3 document", body = Object)))]
-pub async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
-    axum::Json(document_value())
+pub async fn openapi_json() -> axum::Json<serde_json::Value> {
+    let mut doc = serde_json::to_value(document_value()).unwrap_or_default();
+    super::openapi_rules::apply(&mut doc);
+    axum::Json(doc)
 }

@@ -125,11 +125,11 @@ pub struct CreatePackRequest {
     pub label: String,
     pub description: Option<String>,
     pub version: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub conf_schema: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub config: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub meta: Option<serde_json::Value>,
     #[serde(default)]
     pub tags: Vec<String>,
@@ -152,11 +152,11 @@ pub struct UpdatePackRequest {
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     pub version: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub conf_schema: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub config: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub meta: Option<serde_json::Value>,
     pub tags: Option<Vec<String>>,
     pub runtime_deps: Option<Vec<String>>,

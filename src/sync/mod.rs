@@ -760,3 +760,122 @@ pub fn prepare_workflow(
         diagnostics,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::NewPack;
+
+    const LIMITS: SyncLimits = SyncLimits {
+        max_file_bytes: 1024 * 1024,
+    };
+
+    fn setup() -> (tempfile::TempDir, Store, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("data")).unwrap();
+        let packs = dir.path().join("packs");
+        store
+            .create_pack(NewPack {
+                pack_ref: "p".into(),
+                label: "P".into(),
+                description: None,
+                version: "1.0.0".into(),
+                conf_schema: serde_json::json!({}),
+                config: serde_json::json!({}),
+                meta: serde_json::json!({}),
+                tags: vec![],
+                runtime_deps: vec![],
+                is_standard: false,
+            })
+            .unwrap();
+        std::fs::create_dir_all(packs.join("p/workflows")).unwrap();
+        (dir, store, packs)
+    }
+
+    fn write(packs: &Path, file: &str, text: &str) {
+        std::fs::write(packs.join("p/workflows").join(file), text).unwrap();
+    }
+
+    const GOOD: &str = "label: G\nversion: \"1.0.0\"\ntasks:\n  - name: t\n    action: core.noop\n";
+
+    #[test]
+    fn sync_runs_without_http_and_a_dry_run_writes_nothing() {
+        let (_dir, store, packs) = setup();
+        write(&packs, "a.yaml", GOOD);
+        write(&packs, "a.yml", GOOD);
+        write(&packs, "bad.name.yaml", GOOD);
+        let opts = |dry_run| SyncOptions {
+            dry_run,
+            prune: false,
+            user: "tester".into(),
+        };
+        let dry = sync_pack(&store, &packs, LIMITS, "p", opts(true)).unwrap();
+        assert_eq!(dry.run_id, None);
+        assert_eq!(dry.workflows[0].status, WorkflowStatus::Created);
+        assert_eq!(dry.workflows[0].workflow_def_id, None);
+        assert!(store.pack_workflows("p").unwrap().is_empty());
+        assert!(store.list_runs(Some("p"), 1, 10).unwrap().0.is_empty());
+
+        let real = sync_pack(&store, &packs, LIMITS, "p", opts(false)).unwrap();
+        assert_eq!(real.loaded_count, 3);
+        assert_eq!(real.registered_count, 1);
+        let failed: Vec<(&str, &str)> = real
+            .failed
+            .iter()
+            .map(|f| (f.ref_name.as_str(), f.errors[0].as_str()))
+            .collect();
+        assert_eq!(
+            failed,
+            [
+                (
+                    "p.a",
+                    "workflow 'a' is already defined by workflows/a.yaml; this file is ignored"
+                ),
+                (
+                    "p.bad.name",
+                    "'bad.name' is not a valid workflow name; names match ^[A-Za-z0-9_-]+$"
+                ),
+            ]
+        );
+        let run = store.get_run(real.run_id.unwrap()).unwrap().unwrap();
+        assert_eq!((run.kind.as_str(), run.user.as_str()), ("sync", "tester"));
+        assert_eq!(run.counts.created, 1);
+        assert_eq!(run.counts.failed, 2);
+        let pack = store.get_pack("p").unwrap().unwrap();
+        assert_eq!(pack.last_sync.unwrap().run_id, run.id);
+
+        assert!(matches!(
+            sync_pack(&store, &packs, LIMITS, "nope", opts(false)),
+            Err(SyncError::PackNotFound(r)) if r == "nope"
+        ));
+    }
+
+    #[test]
+    fn a_recorder_notes_lookups_and_the_fingerprint_follows_the_answers() {
+        let mut a = crate::workflow::MapCatalog::new();
+        a.insert(
+            "p.x",
+            crate::workflow::ActionInfo {
+                kind: crate::workflow::ActionKind::Action,
+                parameters: None,
+            },
+        );
+        let r = Recorder::new(&a);
+        assert!(r.lookup("p.x").is_some());
+        assert!(r.lookup("p.y").is_none());
+        r.refs_in_pack("p");
+        let (lookups, packs) = r.into_deps();
+        assert_eq!(lookups, ["p.x", "p.y"]);
+        assert_eq!(packs, ["p"]);
+        let before = fingerprint(&a, &lookups, &packs);
+        assert_eq!(before, fingerprint(&a, &lookups, &packs));
+        a.insert(
+            "p.y",
+            crate::workflow::ActionInfo {
+                kind: crate::workflow::ActionKind::Workflow,
+                parameters: None,
+            },
+        );
+        assert_ne!(before, fingerprint(&a, &lookups, &packs));
+    }
+}
