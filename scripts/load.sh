@@ -6,8 +6,8 @@
 #
 # Traffic (wrk + Lua, 2 threads, 8 connections): reads of packs, workflows,
 # runs, health and the OpenAPI document; validation of a YAML text; syncs
-# of five packs (two from the corpus, three generated with 40 workflows
-# each); logins with the right password. Passes when wrk saw no socket error
+# of five packs (two from the corpus, three generated with 30 valid and
+# 10 invalid workflows each); logins with the right password. Passes when wrk saw no socket error
 # and no non-2xx response, and the RSS at the end is within 10% of the RSS
 # after warm-up. Writes its figures to target/load/summary.txt.
 # Env: ATTUNE_BIN (default target/release/attune, built if missing),
@@ -46,9 +46,12 @@ mkdir -p "$WORK/packs"
 cp -r "$CORPUS/packs/core" "$CORPUS/packs/test_pack" "$WORK/packs/"
 for p in gen1 gen2 gen3; do
     mkdir -p "$WORK/packs/$p/workflows"
-    for i in $(seq 1 20); do
+    for i in $(seq 1 30); do
+        printf 'label: "Good %s"\ndescription: "generated"\nversion: "1.0.0"\nparameters:\n  who:\n    type: string\n    default: "world"\ntasks:\n  - name: start\n    action: core.echo\n    input:\n      message: "hello {{ parameters.who }}"\n    next:\n      - do: [finish]\n  - name: finish\n    action: core.noop\n' "$i" \
+            > "$WORK/packs/$p/workflows/good_$i.yaml"
+    done
+    for i in $(seq 1 10); do
         cp "$CORPUS/examples/complete-workflow.yaml" "$WORK/packs/$p/workflows/complete_$i.yaml"
-        cp "$CORPUS/examples/simple-workflow.yaml" "$WORK/packs/$p/workflows/simple_$i.yaml"
     done
 done
 PACKS="core test_pack gen1 gen2 gen3"
@@ -91,7 +94,7 @@ request = function()
   if slot < 20 then return wrk.format("GET", "/api/v1/packs?per_page=50", auth)
   elseif slot < 35 then return wrk.format("GET", "/api/v1/packs/" .. pack .. "/workflows", auth)
   elseif slot < 50 then return wrk.format("GET", "/api/v1/workflows?per_page=100&pack_ref=" .. pack, auth)
-  elseif slot < 58 then return wrk.format("GET", "/api/v1/workflows/" .. pack .. (pack == "core" and ".install_packs" or pack == "test_pack" and ".simple_workflow" or ".simple_1"), auth)
+  elseif slot < 58 then return wrk.format("GET", "/api/v1/workflows/gen" .. ((n % 3) + 1) .. ".good_" .. ((n % 30) + 1), auth)
   elseif slot < 63 then return wrk.format("GET", "/api/v1/runs?per_page=20", auth)
   elseif slot < 68 then return wrk.format("GET", "/api/v1/packs/" .. pack, auth)
   elseif slot < 72 then return wrk.format("GET", "/health")
@@ -105,7 +108,7 @@ LUA
 
 # A probe of each request kind before the run, so a wrong path fails fast.
 for path in "/api/v1/packs?per_page=50" "/api/v1/packs/gen1/workflows" "/api/v1/workflows?per_page=100&pack_ref=gen1" \
-    "/api/v1/workflows/gen1.simple_1" "/api/v1/workflows/core.install_packs" "/api/v1/workflows/test_pack.simple_workflow" \
+    "/api/v1/workflows/gen1.good_1" "/api/v1/workflows/gen3.good_30" \
     "/api/v1/runs?per_page=20" "/api/v1/packs/gen1"; do
     curl -fsS -o /dev/null -H "Authorization: Bearer $TOKEN" "$BASE$path" || { echo "probe GET $path failed" >&2; exit 1; }
 done

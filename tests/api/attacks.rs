@@ -407,6 +407,12 @@ const TRAVERSALS: &[&str] = &[
 /// Every route with a path parameter, `{}` standing for it.
 const PARAM_ROUTES: &[&str] = &[
     "/api/v1/packs/{}",
+    "/api/v1/packs/{}/workflows",
+    "/api/v1/packs/{}/workflows/sync",
+    "/api/v1/packs/{}/workflows/validate",
+    "/api/v1/workflows/{}",
+    "/api/v1/workflows/core.{}",
+    "/api/v1/runs/{}",
     "/ui/{}",
     "/ui/v1/{}",
     "/ui/{}/index.html",
@@ -426,7 +432,7 @@ async fn traversal_in_every_path_parameter_is_refused_and_serves_no_file() {
         for route in PARAM_ROUTES {
             for attack in TRAVERSALS {
                 let path = route.replace("{}", attack);
-                for method in ["GET", "PUT", "DELETE"] {
+                for method in ["GET", "POST", "PUT", "DELETE"] {
                     let req = format!(
                         "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
                          Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
@@ -448,7 +454,7 @@ async fn traversal_in_every_path_parameter_is_refused_and_serves_no_file() {
     })
     .await
     .expect("task");
-    assert_eq!(checked, PARAM_ROUTES.len() * TRAVERSALS.len() * 3);
+    assert_eq!(checked, PARAM_ROUTES.len() * TRAVERSALS.len() * 4);
     // The server is still fine.
     assert_eq!(app.health().await.status, 200);
 }

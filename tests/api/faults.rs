@@ -10,7 +10,8 @@ use std::path::Path;
 
 use attune::store::{DB_FILE_NAME, Store, tables};
 
-use crate::helpers::{run_to_end, serve_command};
+use crate::fixtures::good_workflow;
+use crate::helpers::{TestApp, run_to_end, serve_command, spawn_app};
 
 /// Starts `attune serve` on `dir`, expecting a refusal; returns stderr.
 fn refused_start(dir: &Path) -> String {
@@ -120,4 +121,113 @@ fn a_database_with_damaged_pages_never_panics_at_start() {
             assert!(all.contains("error: "), "no error line on refusal:\n{all}");
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// The packs folder under the running server
+
+async fn synced_pack(app: &TestApp, token: &str, pack: &str, n: usize) {
+    for i in 0..n {
+        app.write_workflow(
+            pack,
+            &format!("wf_{i}.yaml"),
+            &good_workflow(&format!("W{i}")),
+        );
+    }
+    app.new_pack(token, pack).await;
+    let reply = app.sync(token, pack, "").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(total(app, token, pack).await, n);
+}
+
+#[tokio::test]
+async fn a_pack_folder_removed_after_a_sync_keeps_what_was_registered() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    synced_pack(&app, &token, "gone", 3).await;
+    std::fs::remove_dir_all(app.pack_dir("gone")).expect("remove");
+    let reply = app.sync(&token, "gone", "").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["data"]["loaded_count"], 0, "{}", reply.body);
+    assert!(
+        reply.body.to_string().contains("Directory not found"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(app.pack_workflows(&token, "gone").await.len(), 3);
+    assert_eq!(app.health().await.status, 200);
+}
+
+#[tokio::test]
+async fn a_workflows_folder_replaced_by_a_file_or_locked_is_reported_not_fatal() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    synced_pack(&app, &token, "odd", 3).await;
+    let wf = app.pack_dir("odd").join("workflows");
+    // Made unreadable. (As root the mode is not enforced, and the sync
+    // simply reads the files: either way no 5xx and nothing lost.)
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wf, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+    let reply = app.sync(&token, "odd", "").await;
+    std::fs::set_permissions(&wf, std::fs::Permissions::from_mode(0o755)).expect("chmod back");
+    assert!(reply.status.as_u16() < 500, "{}", reply.body);
+    assert_eq!(app.pack_workflows(&token, "odd").await.len(), 3);
+    // Replaced by a regular file.
+    std::fs::remove_dir_all(&wf).expect("remove");
+    std::fs::write(&wf, "not a folder").expect("file");
+    let reply = app.sync(&token, "odd", "").await;
+    assert!(reply.status.as_u16() < 500, "{}", reply.body);
+    assert_eq!(app.pack_workflows(&token, "odd").await.len(), 3);
+    assert_eq!(app.health().await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pack_folder_removed_while_syncing_never_breaks_the_server() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    let n = 300;
+    synced_pack(&app, &token, "racy", n).await;
+    for round in 0..5 {
+        // Change every file so the sync has real work, then race it.
+        for i in 0..n {
+            app.write_workflow(
+                "racy",
+                &format!("wf_{i}.yaml"),
+                &good_workflow(&format!("R{round}-{i}")),
+            );
+        }
+        let dir = app.pack_dir("racy");
+        let remover = std::thread::spawn(move || std::fs::remove_dir_all(&dir).is_ok());
+        let reply = app.sync(&token, "racy", "").await;
+        assert!(
+            remover.join().expect("remover"),
+            "round {round}: folder not removed"
+        );
+        assert!(reply.status.as_u16() < 500, "round {round}: {}", reply.body);
+        let listed = total(&app, &token, "racy").await;
+        assert!(listed <= n, "round {round}: {listed} workflows");
+        assert_eq!(app.health().await.status, 200);
+    }
+    // Back in place, one sync registers everything again.
+    for i in 0..n {
+        app.write_workflow(
+            "racy",
+            &format!("wf_{i}.yaml"),
+            &good_workflow(&format!("Back-{i}")),
+        );
+    }
+    let reply = app.sync(&token, "racy", "").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(total(&app, &token, "racy").await, n);
+}
+
+async fn total(app: &TestApp, token: &str, pack: &str) -> usize {
+    let reply = app
+        .get(
+            &format!("/api/v1/packs/{pack}/workflows?per_page=1"),
+            Some(token),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body["meta"]["total"].as_u64().expect("total") as usize
 }
