@@ -236,7 +236,8 @@ fn list(packs_base_dir: &Path, pack_ref: &str) -> Result<(PathBuf, Vec<Listed>),
 enum Outcome {
     Unchanged {
         record: Box<WorkflowHead>,
-        source: String,
+        /// Only kept when the stored diagnostics need a snippet.
+        source: Option<String>,
     },
     Valid {
         content: Box<WorkflowContent>,
@@ -246,6 +247,37 @@ enum Outcome {
         validation: Validation,
         source: Option<String>,
     },
+}
+
+/// Fingerprints already computed in this sync, by question set: most
+/// workflows ask the catalog the same few questions.
+#[derive(Default)]
+struct Memo {
+    map: std::sync::Mutex<HashMap<Questions, String>>,
+}
+
+/// The action refs looked up and the packs listed by one validation.
+type Questions = (Vec<String>, Vec<String>);
+
+impl Memo {
+    fn fingerprint(
+        &self,
+        catalog: &dyn ActionCatalog,
+        deps: &[String],
+        packs: &[String],
+    ) -> String {
+        let key = (deps.to_vec(), packs.to_vec());
+        if let Ok(map) = self.map.lock()
+            && let Some(f) = map.get(&key)
+        {
+            return f.clone();
+        }
+        let f = fingerprint(catalog, deps, packs);
+        if let Ok(mut map) = self.map.lock() {
+            map.insert(key, f.clone());
+        }
+        f
+    }
 }
 
 struct FileResult {
@@ -306,6 +338,7 @@ fn process(
     max_bytes: u64,
     catalog: &dyn ActionCatalog,
     existing: Option<&HashMap<String, WorkflowHead>>,
+    memo: &Memo,
 ) -> FileResult {
     let result = |outcome| FileResult {
         r#ref: l.r#ref.clone(),
@@ -324,11 +357,13 @@ fn process(
         && !rec.stale
         && rec.content_hash == hash
         && rec.source_file == l.rel
-        && fingerprint(catalog, &rec.deps, &rec.dep_packs) == rec.deps_fingerprint
+        && memo.fingerprint(catalog, &rec.deps, &rec.dep_packs) == rec.deps_fingerprint
     {
+        let source =
+            (rec.diagnostics_json != "[]").then(|| String::from_utf8_lossy(&bytes).into_owned());
         return result(Outcome::Unchanged {
             record: Box::new(rec.clone()),
-            source: String::from_utf8_lossy(&bytes).into_owned(),
+            source,
         });
     }
     let (validation, content) =
@@ -436,6 +471,7 @@ pub fn sync_pack(
                 packs_base_dir.to_path_buf(),
                 limits.max_file_bytes,
             );
+            let memo = Memo::default();
             let results: Vec<FileResult> = listed
                 .par_iter()
                 .map(|l| {
@@ -446,6 +482,7 @@ pub fn sync_pack(
                         limits.max_file_bytes,
                         &catalog,
                         Some(&existing),
+                        &memo,
                     )
                 })
                 .collect();
@@ -457,7 +494,7 @@ pub fn sync_pack(
                         let diags = stored_diagnostics(&record);
                         report
                             .diagnostics
-                            .extend(with_snippets(&diags, Some(&source)));
+                            .extend(with_snippets(&diags, source.as_deref()));
                         report.workflows.push(SyncedWorkflow {
                             ref_name: record.r#ref.clone(),
                             created: false,
@@ -641,6 +678,7 @@ pub fn validate_pack(
                         limits.max_file_bytes,
                         &catalog,
                         None,
+                        &Memo::default(),
                     )
                 })
                 .collect();
