@@ -13,6 +13,8 @@ pub struct AppState {
     pub store: Store,
     pub keys: Arc<TokenKeys>,
     pub config: Arc<Config>,
+    /// Serializes syncs (and workflow writes) of one pack.
+    pub sync_locks: Arc<crate::sync::PackLocks>,
 }
 
 /// Errors while preparing the state before the server listens.
@@ -39,9 +41,17 @@ impl AppState {
                 store,
                 keys: Arc::new(TokenKeys::from_secret(&secret)),
                 config: Arc::new(config),
+                sync_locks: Arc::new(crate::sync::PackLocks::new()),
             },
             admin,
         ))
+    }
+
+    /// Load limits of sync and validation, from the configuration.
+    pub fn sync_limits(&self) -> crate::sync::SyncLimits {
+        crate::sync::SyncLimits {
+            max_file_bytes: self.config.max_workflow_file_bytes,
+        }
     }
 
     /// Token lifetimes from the configuration.

@@ -11,7 +11,10 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod openapi;
+pub mod pack_workflows;
 pub mod packs;
+pub mod runs;
+pub mod workflows;
 
 use std::time::Duration;
 
@@ -133,6 +136,9 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(packs::router())
         .merge(admin::router())
+        .merge(pack_workflows::router())
+        .merge(workflows::router())
+        .merge(runs::router())
         .merge(openapi::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -1,39 +1,18 @@
-//! `GET /api/openapi.json`: the OpenAPI 3 document of the API, generated
-//! from the handlers' `#[utoipa::path]` annotations (no authentication, so
-//! tools can fetch it). A new resource adds its paths and schemas here.
+//! The OpenAPI 3 document of the whole HTTP API, built by utoipa from the
+//! handlers' `#[utoipa::path]` annotations and served without
+//! authentication at `GET /api/openapi.json`.
 
+use axum::Router;
 use axum::routing::get;
-use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/openapi.json", get(document))
-}
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
-
-/// The API description.
+/// The document.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "attune", description = "Pack workflow appliance API"),
+    info(title = "attune", description = "Pack workflow appliance: packs, workflow sync and validation, workflows, run history."),
     paths(
         super::health::health,
         super::auth::login,
@@ -45,24 +24,73 @@ impl Modify for BearerAuth {
         super::packs::get_pack,
         super::packs::update_pack,
         super::packs::delete_pack,
+        super::pack_workflows::sync_workflows,
+        super::pack_workflows::validate_workflows,
+        super::pack_workflows::list_pack_workflows,
+        super::workflows::list_workflows,
+        super::workflows::create_workflow,
+        super::workflows::validate_workflow,
+        super::workflows::get_workflow,
+        super::workflows::update_workflow,
+        super::workflows::delete_workflow,
+        super::workflows::workflow_schema,
+        super::runs::list_runs,
+        super::runs::get_run,
+        openapi_json,
     ),
-    components(schemas(super::error::ErrorBody, super::PageMeta)),
+    components(schemas(
+        super::error::ErrorBody,
+        super::PageMeta,
+        crate::sync::DiagnosticSchema,
+        crate::sync::Snippet,
+        crate::sync::SyncReport,
+        crate::sync::ValidateReport,
+        crate::sync::SyncedWorkflow,
+        crate::sync::FailedWorkflow,
+        crate::sync::WorkflowStatus,
+    )),
     modifiers(&BearerAuth),
     tags(
-        (name = "health", description = "Liveness"),
-        (name = "auth", description = "Login and tokens"),
-        (name = "packs", description = "Pack CRUD"),
+        (name = "health"), (name = "auth"), (name = "packs"),
+        (name = "pack workflows", description = "The seed's sync and validate endpoints"),
+        (name = "workflows"), (name = "runs"), (name = "schema"), (name = "openapi"),
     )
 )]
 pub struct ApiDoc;
 
-/// The document as served.
+/// Declares the `bearer` security scheme the paths refer to.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("access token from POST /auth/login"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/openapi.json", get(openapi_json))
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "openapi",
+    responses((status = 200, description = "OpenAPI 3 document", body = Object)))]
+pub async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(document_value())
+}
+
+/// The document as served, with the crate version.
 pub fn document_value() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     doc
-}
-
-async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(document_value())
 }

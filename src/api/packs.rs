@@ -85,6 +85,8 @@ pub struct PackView {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub updated: OffsetDateTime,
+    /// Workflows registered for this pack.
+    pub workflow_count: u64,
     /// Latest sync run, if any.
     pub last_sync: Option<RunSummaryView>,
     /// Latest validation run, if any.
@@ -107,6 +109,7 @@ impl From<Pack> for PackView {
             is_standard: p.is_standard,
             created: p.created,
             updated: p.updated,
+            workflow_count: 0,
             last_sync: p.last_sync.map(Into::into),
             last_validation: p.last_validation.map(Into::into),
         }
@@ -207,9 +210,46 @@ fn object_or_empty(
     Ok(value)
 }
 
-/// Hook run after a pack is created or updated (auto-sync plugs in here).
-/// It must not fail the request: problems belong in the sync run record.
-pub async fn after_pack_write(_state: &AppState, _pack: &PackRef) {}
+/// Hook run after a pack is created or updated: auto-sync of its workflow
+/// files with skip-validation-errors semantics. It never fails the request:
+/// files with errors are in the run record and the pack's `last_sync`; a
+/// failure of the sync itself is logged.
+pub async fn after_pack_write(state: &AppState, pack: &PackRef, user: &str) {
+    let options = crate::sync::SyncOptions {
+        dry_run: false,
+        prune: false,
+        user: user.to_string(),
+    };
+    if let Err(e) = super::pack_workflows::run_sync(state, pack, options).await {
+        tracing::warn!(pack = %pack, error = %e, "auto-sync failed");
+    }
+}
+
+/// Fills `workflow_count` of pack views from the pack → workflows index.
+async fn with_counts(
+    state: &AppState,
+    mut views: Vec<PackView>,
+) -> Result<Vec<PackView>, ApiError> {
+    let refs: Vec<String> = views.iter().map(|v| v.pack_ref.clone()).collect();
+    let counts = state
+        .store
+        .call(move |s| {
+            refs.iter()
+                .map(|r| s.pack_workflow_count(r))
+                .collect::<Result<Vec<u64>, _>>()
+        })
+        .await?;
+    for (v, c) in views.iter_mut().zip(counts) {
+        v.workflow_count = c;
+    }
+    Ok(views)
+}
+
+async fn view(state: &AppState, pack: Pack) -> Result<PackView, ApiError> {
+    let mut v = with_counts(state, vec![pack.into()]).await?;
+    v.pop()
+        .ok_or_else(|| ApiError::Internal("pack view vanished".into()))
+}
 
 /// List packs, ordered by ref.
 #[utoipa::path(get, path = "/api/v1/packs", tag = "packs", security(("bearer" = [])),
@@ -227,7 +267,7 @@ pub async fn list_packs(
         .call(move |s| s.list_packs(page, per_page))
         .await?;
     Ok(ListEnvelope {
-        data: packs.into_iter().map(Into::into).collect(),
+        data: with_counts(&state, packs.into_iter().map(Into::into).collect()).await?,
         meta: PageParams::meta(page, per_page, total),
         message: None,
     })
@@ -241,7 +281,7 @@ pub async fn list_packs(
         (status = 422, body = ErrorBody)))]
 pub async fn create_pack(
     State(state): State<AppState>,
-    _user: AuthUser,
+    AuthUser(user): AuthUser,
     Json(body): Json<CreatePackRequest>,
 ) -> Result<(StatusCode, Envelope<PackView>), ApiError> {
     let pack_ref = PackRef::parse(&body.pack_ref).map_err(ApiError::BadRequest)?;
@@ -260,11 +300,11 @@ pub async fn create_pack(
         is_standard: body.is_standard,
     };
     let pack = state.store.call(move |s| s.create_pack(new)).await?;
-    after_pack_write(&state, &pack_ref).await;
+    after_pack_write(&state, &pack_ref, &user.login).await;
     let pack = reread(&state, &pack_ref).await?.unwrap_or(pack);
     Ok((
         StatusCode::CREATED,
-        Envelope::with_message(pack.into(), "Pack created successfully"),
+        Envelope::with_message(view(&state, pack).await?, "Pack created successfully"),
     ))
 }
 
@@ -284,7 +324,7 @@ pub async fn get_pack(
     PackRefPath(pack_ref): PackRefPath,
 ) -> Result<Envelope<PackView>, ApiError> {
     match reread(&state, &pack_ref).await? {
-        Some(pack) => Ok(Envelope::new(pack.into())),
+        Some(pack) => Ok(Envelope::new(view(&state, pack).await?)),
         None => Err(ApiError::NotFound(format!("Pack '{pack_ref}' not found"))),
     }
 }
@@ -297,7 +337,7 @@ pub async fn get_pack(
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_pack(
     State(state): State<AppState>,
-    _user: AuthUser,
+    AuthUser(user): AuthUser,
     PackRefPath(pack_ref): PackRefPath,
     Json(body): Json<UpdatePackRequest>,
 ) -> Result<Envelope<PackView>, ApiError> {
@@ -336,10 +376,10 @@ pub async fn update_pack(
     };
     let r = pack_ref.as_str().to_string();
     let pack = state.store.call(move |s| s.update_pack(&r, update)).await?;
-    after_pack_write(&state, &pack_ref).await;
+    after_pack_write(&state, &pack_ref, &user.login).await;
     let pack = reread(&state, &pack_ref).await?.unwrap_or(pack);
     Ok(Envelope::with_message(
-        pack.into(),
+        view(&state, pack).await?,
         "Pack updated successfully",
     ))
 }
@@ -355,7 +395,10 @@ pub async fn delete_pack(
     PackRefPath(pack_ref): PackRefPath,
 ) -> Result<Envelope<PackView>, ApiError> {
     let r = pack_ref.as_str().to_string();
-    let pack = state.store.call(move |s| s.delete_pack(&r)).await?;
+    // Wait for a running sync of this pack, then delete the pack, its
+    // workflows and its runs in one transaction.
+    let _guard = state.sync_locks.lock(pack_ref.as_str()).await;
+    let pack = state.store.call(move |s| s.delete_pack_cascade(&r)).await?;
     Ok(Envelope::with_message(
         pack.into(),
         format!("Pack '{pack_ref}' deleted"),

@@ -11,9 +11,11 @@ pub mod backup;
 pub mod codec;
 mod migrate;
 mod packs;
+mod runs;
 mod secrets;
 pub mod tables;
 mod users;
+mod workflows;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,7 +24,11 @@ use redb::Database;
 
 pub use migrate::SCHEMA_VERSION;
 pub use packs::{NewPack, Pack, PackUpdate, RunSummary};
+pub use runs::{NewRun, RUNS_KEPT_PER_PACK, RunCounts, RunRecord};
 pub use users::User;
+pub use workflows::{
+    SyncChange, Upserted, WorkflowContent, WorkflowFilter, WorkflowHead, WorkflowRecord,
+};
 
 /// File name of the database inside the data directory.
 pub const DB_FILE_NAME: &str = "attune.redb";

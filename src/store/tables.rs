@@ -25,6 +25,22 @@ pub const USERS_BY_LOGIN: TableDefinition<&str, u64> = TableDefinition::new("use
 /// Packs by ref → encoded `Pack`.
 pub const PACKS: TableDefinition<&str, &[u8]> = TableDefinition::new("packs");
 
+/// Workflow definitions by stable numeric id → encoded `WorkflowRecord`.
+pub const WORKFLOWS: TableDefinition<u64, &[u8]> = TableDefinition::new("workflows");
+
+/// Index: workflow ref (`pack.name`) → workflow id.
+pub const WORKFLOW_REFS: TableDefinition<&str, u64> = TableDefinition::new("workflow_refs");
+
+/// Index: `"{pack_ref}\0{name}"` → workflow id, so a pack's workflows are
+/// one range scan (the NUL byte sorts before every allowed ref character).
+pub const PACK_WORKFLOWS: TableDefinition<&str, u64> = TableDefinition::new("pack_workflows");
+
+/// Sync and validation runs by id → encoded `RunRecord`.
+pub const RUNS: TableDefinition<u64, &[u8]> = TableDefinition::new("runs");
+
+/// Index: `(pack_ref, run id)` → nothing; a pack's runs in id order.
+pub const PACK_RUNS: TableDefinition<(&str, u64), ()> = TableDefinition::new("pack_runs");
+
 /// Key of the schema version record in [`META`].
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";
 
@@ -38,5 +54,10 @@ pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::Table
     txn.open_table(USERS)?;
     txn.open_table(USERS_BY_LOGIN)?;
     txn.open_table(PACKS)?;
+    txn.open_table(WORKFLOWS)?;
+    txn.open_table(WORKFLOW_REFS)?;
+    txn.open_table(PACK_WORKFLOWS)?;
+    txn.open_table(RUNS)?;
+    txn.open_table(PACK_RUNS)?;
     Ok(())
 }

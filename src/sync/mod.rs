@@ -1,1 +1,762 @@
-//! TODO: owned by a module author.
+//! Sync and validation of a pack's workflow files: load (safe reads, stable
+//! order), validate in parallel, and register in one write transaction
+//! together with the run record and the pack's summary. Knows no HTTP: the
+//! API calls [`sync_pack`] and [`validate_pack`] on the blocking pool, and
+//! the CLI or tests may call them directly.
+//!
+//! Decisions (PRODUCT.md §5 and the sync brief):
+//! - A file is *unchanged* when its bytes hash to the stored `content_hash`,
+//!   it comes from the same file, its record is not stale, and the catalog
+//!   answers the questions its last validation asked (the action refs it
+//!   looked up, the packs it listed) the same way — a per-workflow catalog
+//!   fingerprint, so changing an unrelated action does not revalidate the
+//!   whole pack. Unchanged files are not validated again and not rewritten.
+//! - `dry_run` computes everything and writes nothing, not even a run
+//!   record (`run_id` is null).
+//! - A missing pack folder answers the seed's
+//!   `"Failed to load workflows: Directory not found"` and never prunes.
+//! - Workflows created through the API (no source file) are never reported
+//!   missing nor pruned by a sync.
+//! - Two files naming one workflow (`x.yaml` and `x.yml`): the first in
+//!   sorted order wins, the other fails with `file-unreadable`.
+
+mod catalog;
+mod locks;
+mod snippet;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::pack::{LoadError, WorkflowFile, list_workflow_files, read_workflow_file};
+use crate::store::{
+    NewRun, RunCounts, RunSummary, Store, StoreError, SyncChange, WorkflowContent, WorkflowHead,
+};
+use crate::workflow::{ActionCatalog, Code, Diagnostic, SourceContext, Validation, validate};
+
+pub use catalog::{Recorder, SyncCatalog, fingerprint};
+pub use locks::PackLocks;
+pub use snippet::{DiagnosticSchema, ReportDiagnostic, Snippet, snippet};
+
+/// The seed's message when the pack folder (or its `workflows/`) is missing.
+pub const DIRECTORY_NOT_FOUND: &str = "Failed to load workflows: Directory not found";
+
+/// Limits applied while loading files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncLimits {
+    pub max_file_bytes: u64,
+}
+
+/// Options of a sync.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncOptions {
+    pub dry_run: bool,
+    pub prune: bool,
+    /// Login of the user who asked (recorded in the run).
+    pub user: String,
+}
+
+/// What happened to a registered workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkflowStatus {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// One registered workflow of a sync (the seed's fields plus `status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SyncedWorkflow {
+    pub ref_name: String,
+    /// True when the workflow was created, false when it existed.
+    pub created: bool,
+    /// Stable id; null only for a workflow a dry run would create.
+    pub workflow_def_id: Option<u64>,
+    pub warnings: Vec<String>,
+    pub status: WorkflowStatus,
+}
+
+/// A workflow file with errors: not registered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FailedWorkflow {
+    pub ref_name: String,
+    /// Relative to `packs_base_dir`.
+    pub file: String,
+    /// Every error message.
+    pub errors: Vec<String>,
+    /// True when an earlier good version stays registered (flagged stale).
+    pub stale: bool,
+}
+
+/// The answer of a sync.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SyncReport {
+    pub pack_ref: String,
+    /// Workflow files found.
+    pub loaded_count: u64,
+    /// Workflows registered and current after the sync (created, updated
+    /// or unchanged).
+    pub registered_count: u64,
+    pub unchanged_count: u64,
+    pub dry_run: bool,
+    pub workflows: Vec<SyncedWorkflow>,
+    pub failed: Vec<FailedWorkflow>,
+    /// `"Validation failed for {ref}: {first error}"` per failed workflow,
+    /// or the folder error.
+    pub errors: Vec<String>,
+    /// Registered refs whose file is gone.
+    pub missing: Vec<String>,
+    /// Refs deleted because of `prune`.
+    pub pruned: Vec<String>,
+    #[schema(value_type = Vec<DiagnosticSchema>)]
+    pub diagnostics: Vec<ReportDiagnostic>,
+    /// Null for a dry run (nothing is written).
+    pub run_id: Option<u64>,
+    pub duration_ms: u64,
+}
+
+/// The answer of a validation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ValidateReport {
+    pub pack_ref: String,
+    /// Workflow files found, unparsable ones included.
+    pub validated_count: u64,
+    /// Workflows with at least one error.
+    pub error_count: u64,
+    /// ref → every error message.
+    pub errors: BTreeMap<String, Vec<String>>,
+    /// ref → every warning message.
+    pub warnings: BTreeMap<String, Vec<String>>,
+    #[schema(value_type = Vec<DiagnosticSchema>)]
+    pub diagnostics: Vec<ReportDiagnostic>,
+    /// Set when the folder could not be listed (seed message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_error: Option<String>,
+    pub run_id: Option<u64>,
+    pub duration_ms: u64,
+}
+
+/// Why a sync or validation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("Pack '{0}' not found")]
+    PackNotFound(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for SyncError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(m) => SyncError::PackNotFound(
+                m.strip_prefix("Pack '")
+                    .and_then(|r| r.strip_suffix("' not found"))
+                    .unwrap_or(&m)
+                    .to_string(),
+            ),
+            other => SyncError::Store(other),
+        }
+    }
+}
+
+/// Hex sha256 of bytes.
+pub fn content_hash(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn millis(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A listed file with its ref and the name check done.
+struct Listed {
+    file: WorkflowFile,
+    r#ref: String,
+    rel: String,
+    /// Set when the file cannot be used whatever its content.
+    refused: Option<Diagnostic>,
+}
+
+fn list(packs_base_dir: &Path, pack_ref: &str) -> Result<(PathBuf, Vec<Listed>), LoadError> {
+    let pack_dir = packs_base_dir.join(pack_ref);
+    let files = list_workflow_files(&pack_dir)?;
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut out = Vec::with_capacity(files.len());
+    for f in files {
+        let r#ref = format!("{pack_ref}.{}", f.name);
+        let rel = f.file_for(pack_ref);
+        let refused = if !f.has_valid_name() {
+            Some(
+                Diagnostic::new(
+                    Code::FileUnreadable,
+                    format!(
+                        "'{}' is not a valid workflow name; names match ^[A-Za-z0-9_-]+$",
+                        f.name
+                    ),
+                    1,
+                    1,
+                )
+                .with_hint("rename the file, e.g. with underscores instead of dots"),
+            )
+        } else if let Some(first) = seen.get(&f.name) {
+            Some(
+                Diagnostic::new(
+                    Code::FileUnreadable,
+                    format!(
+                        "workflow '{}' is already defined by {first}; this file is ignored",
+                        f.name
+                    ),
+                    1,
+                    1,
+                )
+                .with_hint("keep only one of the .yaml and .yml files"),
+            )
+        } else {
+            seen.insert(f.name.clone(), f.rel_path.clone());
+            None
+        };
+        let refused = refused.map(|d| d.with_source(Some(&r#ref), Some(&rel)));
+        out.push(Listed {
+            file: f,
+            r#ref,
+            rel,
+            refused,
+        });
+    }
+    Ok((pack_dir, out))
+}
+
+/// What became of one file.
+enum Outcome {
+    Unchanged {
+        record: Box<WorkflowHead>,
+        source: String,
+    },
+    Valid {
+        content: Box<WorkflowContent>,
+        validation: Validation,
+    },
+    Failed {
+        validation: Validation,
+        source: Option<String>,
+    },
+}
+
+struct FileResult {
+    r#ref: String,
+    rel: String,
+    outcome: Outcome,
+}
+
+fn failed_one(d: Diagnostic) -> Outcome {
+    Outcome::Failed {
+        validation: Validation {
+            workflow: None,
+            diagnostics: vec![d],
+            suppressed: 0,
+        },
+        source: None,
+    }
+}
+
+/// Validates `bytes` with a recording catalog; the content when valid.
+fn validate_recorded(
+    bytes: &[u8],
+    pack_ref: &str,
+    name: &str,
+    rel: Option<&str>,
+    catalog: &dyn ActionCatalog,
+    hash: String,
+) -> (Validation, Option<WorkflowContent>) {
+    let recorder = Recorder::new(catalog);
+    let ctx = SourceContext {
+        pack_ref,
+        name,
+        file: rel,
+    };
+    let validation = validate(bytes, &ctx, &recorder);
+    let (deps, dep_packs) = recorder.into_deps();
+    let content = validation.workflow.clone().map(|workflow| {
+        let warnings: Vec<&Diagnostic> = validation.diagnostics.iter().collect();
+        WorkflowContent {
+            workflow,
+            source_file: rel.unwrap_or_default().to_string(),
+            content_hash: hash,
+            deps_fingerprint: fingerprint(catalog, &deps, &dep_packs),
+            deps,
+            dep_packs,
+            warnings: warnings.iter().map(|d| d.message.clone()).collect(),
+            diagnostics: serde_json::to_value(&warnings).unwrap_or_default(),
+            source: String::from_utf8_lossy(bytes).into_owned(),
+        }
+    });
+    (validation, content)
+}
+
+fn process(
+    l: &Listed,
+    pack_dir: &Path,
+    pack_ref: &str,
+    max_bytes: u64,
+    catalog: &dyn ActionCatalog,
+    existing: Option<&HashMap<String, WorkflowHead>>,
+) -> FileResult {
+    let result = |outcome| FileResult {
+        r#ref: l.r#ref.clone(),
+        rel: l.rel.clone(),
+        outcome,
+    };
+    if let Some(d) = &l.refused {
+        return result(failed_one(d.clone()));
+    }
+    let bytes = match read_workflow_file(&l.file.path, pack_dir, max_bytes) {
+        Ok(b) => b,
+        Err(e) => return result(failed_one(e.to_diagnostic(Some(&l.r#ref), Some(&l.rel)))),
+    };
+    let hash = content_hash(&bytes);
+    if let Some(rec) = existing.and_then(|m| m.get(&l.file.name))
+        && !rec.stale
+        && rec.content_hash == hash
+        && rec.source_file == l.rel
+        && fingerprint(catalog, &rec.deps, &rec.dep_packs) == rec.deps_fingerprint
+    {
+        return result(Outcome::Unchanged {
+            record: Box::new(rec.clone()),
+            source: String::from_utf8_lossy(&bytes).into_owned(),
+        });
+    }
+    let (validation, content) =
+        validate_recorded(&bytes, pack_ref, &l.file.name, Some(&l.rel), catalog, hash);
+    let source = String::from_utf8(bytes).ok();
+    match content {
+        Some(content) => result(Outcome::Valid {
+            content: Box::new(content),
+            validation,
+        }),
+        None => result(Outcome::Failed { validation, source }),
+    }
+}
+
+fn error_messages(v: &Validation) -> Vec<String> {
+    v.diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.message.clone())
+        .collect()
+}
+
+fn warning_messages(v: &Validation) -> Vec<String> {
+    v.diagnostics
+        .iter()
+        .filter(|d| !d.is_error())
+        .map(|d| d.message.clone())
+        .collect()
+}
+
+fn with_snippets(diags: &[Diagnostic], source: Option<&str>) -> Vec<ReportDiagnostic> {
+    diags
+        .iter()
+        .map(|d| ReportDiagnostic::new(d.clone(), source))
+        .collect()
+}
+
+fn stored_diagnostics(rec: &WorkflowHead) -> Vec<Diagnostic> {
+    if rec.diagnostics_json == "[]" {
+        return Vec::new();
+    }
+    serde_json::from_str(&rec.diagnostics_json).unwrap_or_default()
+}
+
+fn count_severity(diags: &[ReportDiagnostic]) -> (u64, u64) {
+    let errors = diags.iter().filter(|d| d.diagnostic.is_error()).count() as u64;
+    (errors, diags.len() as u64 - errors)
+}
+
+/// Loads, validates and registers the workflow files of one pack. Blocking;
+/// the caller serializes syncs of one pack (see [`PackLocks`]).
+pub fn sync_pack(
+    store: &Store,
+    packs_base_dir: &Path,
+    limits: SyncLimits,
+    pack_ref: &str,
+    options: SyncOptions,
+) -> Result<SyncReport, SyncError> {
+    let start = Instant::now();
+    let started = OffsetDateTime::now_utc();
+    if store.get_pack(pack_ref)?.is_none() {
+        return Err(SyncError::PackNotFound(pack_ref.to_string()));
+    }
+    let existing: HashMap<String, WorkflowHead> = store
+        .pack_workflow_heads(pack_ref)?
+        .into_iter()
+        .map(|r| (r.name.clone(), r))
+        .collect();
+    let mut report = SyncReport {
+        pack_ref: pack_ref.to_string(),
+        loaded_count: 0,
+        registered_count: 0,
+        unchanged_count: 0,
+        dry_run: options.dry_run,
+        workflows: Vec::new(),
+        failed: Vec::new(),
+        errors: Vec::new(),
+        missing: Vec::new(),
+        pruned: Vec::new(),
+        diagnostics: Vec::new(),
+        run_id: None,
+        duration_ms: 0,
+    };
+    let mut counts = RunCounts::default();
+    let mut changes = Vec::new();
+    // Position in `report.workflows` of each upsert, to fill ids after commit.
+    let mut upsert_slots: HashMap<String, usize> = HashMap::new();
+
+    match list(packs_base_dir, pack_ref) {
+        Err(e) => {
+            report.errors.push(match e {
+                LoadError::DirectoryNotFound(_) => DIRECTORY_NOT_FOUND.to_string(),
+                other => format!("Failed to load workflows: {other}"),
+            });
+            report.missing = existing
+                .values()
+                .filter(|r| !r.source_file.is_empty())
+                .map(|r| r.r#ref.clone())
+                .collect();
+            report.missing.sort();
+        }
+        Ok((pack_dir, listed)) => {
+            let catalog = SyncCatalog::new(
+                store.clone(),
+                packs_base_dir.to_path_buf(),
+                limits.max_file_bytes,
+            );
+            let results: Vec<FileResult> = listed
+                .par_iter()
+                .map(|l| {
+                    process(
+                        l,
+                        &pack_dir,
+                        pack_ref,
+                        limits.max_file_bytes,
+                        &catalog,
+                        Some(&existing),
+                    )
+                })
+                .collect();
+            report.loaded_count = listed.len() as u64;
+            let present: HashSet<&str> = listed.iter().map(|l| l.file.name.as_str()).collect();
+            for r in results {
+                match r.outcome {
+                    Outcome::Unchanged { record, source } => {
+                        let diags = stored_diagnostics(&record);
+                        report
+                            .diagnostics
+                            .extend(with_snippets(&diags, Some(&source)));
+                        report.workflows.push(SyncedWorkflow {
+                            ref_name: record.r#ref.clone(),
+                            created: false,
+                            workflow_def_id: Some(record.id),
+                            warnings: record.warnings.clone(),
+                            status: WorkflowStatus::Unchanged,
+                        });
+                        counts.unchanged += 1;
+                    }
+                    Outcome::Valid {
+                        content,
+                        validation,
+                    } => {
+                        counts.suppressed += validation.suppressed as u64;
+                        report.diagnostics.extend(with_snippets(
+                            &validation.diagnostics,
+                            Some(&content.source),
+                        ));
+                        let known = existing.get(&content.workflow.name);
+                        let status = if known.is_some() {
+                            WorkflowStatus::Updated
+                        } else {
+                            WorkflowStatus::Created
+                        };
+                        upsert_slots.insert(r.r#ref.clone(), report.workflows.len());
+                        report.workflows.push(SyncedWorkflow {
+                            ref_name: r.r#ref.clone(),
+                            created: known.is_none(),
+                            workflow_def_id: known.map(|k| k.id),
+                            warnings: warning_messages(&validation),
+                            status,
+                        });
+                        changes.push(SyncChange::Upsert(content));
+                    }
+                    Outcome::Failed { validation, source } => {
+                        counts.suppressed += validation.suppressed as u64;
+                        report
+                            .diagnostics
+                            .extend(with_snippets(&validation.diagnostics, source.as_deref()));
+                        let errors = error_messages(&validation);
+                        let first = errors.first().cloned().unwrap_or_default();
+                        report
+                            .errors
+                            .push(format!("Validation failed for {}: {first}", r.r#ref));
+                        let name = r.r#ref.rsplit('.').next().unwrap_or_default();
+                        let stale = existing.get(name).is_some_and(|rec| rec.r#ref == r.r#ref);
+                        if stale {
+                            changes.push(SyncChange::MarkStale(r.r#ref.clone()));
+                        }
+                        report.failed.push(FailedWorkflow {
+                            ref_name: r.r#ref,
+                            file: r.rel,
+                            errors,
+                            stale,
+                        });
+                    }
+                }
+            }
+            let mut missing: Vec<&WorkflowHead> = existing
+                .values()
+                .filter(|rec| !rec.source_file.is_empty() && !present.contains(rec.name.as_str()))
+                .collect();
+            missing.sort_by(|a, b| a.r#ref.cmp(&b.r#ref));
+            report.missing = missing.iter().map(|r| r.r#ref.clone()).collect();
+            if options.prune {
+                report.pruned = report.missing.clone();
+                changes.extend(report.pruned.iter().cloned().map(SyncChange::Prune));
+            }
+        }
+    }
+
+    counts.loaded = report.loaded_count;
+    counts.created = report
+        .workflows
+        .iter()
+        .filter(|w| w.status == WorkflowStatus::Created)
+        .count() as u64;
+    counts.updated = report
+        .workflows
+        .iter()
+        .filter(|w| w.status == WorkflowStatus::Updated)
+        .count() as u64;
+    counts.failed = report.failed.len() as u64;
+    counts.missing = report.missing.len() as u64;
+    counts.pruned = report.pruned.len() as u64;
+    (counts.errors, counts.warnings) = count_severity(&report.diagnostics);
+    counts.registered = report.workflows.len() as u64;
+    report.registered_count = counts.registered;
+    report.unchanged_count = counts.unchanged;
+    report.duration_ms = millis(start);
+
+    if options.dry_run {
+        return Ok(report);
+    }
+    let ok = report.errors.is_empty();
+    let summary = move |run_id| RunSummary {
+        run_id,
+        at: started,
+        ok,
+        error_count: counts.failed + u64::from(counts.loaded == 0 && !ok),
+        warning_count: counts.warnings,
+        workflow_count: counts.registered,
+    };
+    let run = NewRun {
+        pack_ref: pack_ref.to_string(),
+        kind: "sync".to_string(),
+        user: options.user,
+        started,
+        duration_ms: report.duration_ms,
+        dry_run: false,
+        prune: options.prune,
+        counts,
+        details: serde_json::to_value(&report).unwrap_or_default(),
+    };
+    let (run_id, upserted) = store.commit_sync(pack_ref, changes, run, summary)?;
+    for (r, u) in upserted {
+        if let Some(&slot) = upsert_slots.get(&r)
+            && let Some(w) = report.workflows.get_mut(slot)
+        {
+            w.workflow_def_id = Some(u.id);
+            w.created = u.created;
+            w.status = if u.created {
+                WorkflowStatus::Created
+            } else {
+                WorkflowStatus::Updated
+            };
+        }
+    }
+    report.run_id = Some(run_id);
+    // The run record cannot hold its own commit time; the answer does.
+    report.duration_ms = millis(start);
+    Ok(report)
+}
+
+/// Loads and validates the workflow files of one pack without registering
+/// them; records the run and the pack's `last_validation`. Blocking.
+pub fn validate_pack(
+    store: &Store,
+    packs_base_dir: &Path,
+    limits: SyncLimits,
+    pack_ref: &str,
+    user: &str,
+) -> Result<ValidateReport, SyncError> {
+    let start = Instant::now();
+    let started = OffsetDateTime::now_utc();
+    if store.get_pack(pack_ref)?.is_none() {
+        return Err(SyncError::PackNotFound(pack_ref.to_string()));
+    }
+    let mut report = ValidateReport {
+        pack_ref: pack_ref.to_string(),
+        validated_count: 0,
+        error_count: 0,
+        errors: BTreeMap::new(),
+        warnings: BTreeMap::new(),
+        diagnostics: Vec::new(),
+        load_error: None,
+        run_id: None,
+        duration_ms: 0,
+    };
+    let mut counts = RunCounts::default();
+    match list(packs_base_dir, pack_ref) {
+        Err(e) => {
+            report.load_error = Some(match e {
+                LoadError::DirectoryNotFound(_) => DIRECTORY_NOT_FOUND.to_string(),
+                other => format!("Failed to load workflows: {other}"),
+            });
+        }
+        Ok((pack_dir, listed)) => {
+            let catalog = SyncCatalog::new(
+                store.clone(),
+                packs_base_dir.to_path_buf(),
+                limits.max_file_bytes,
+            );
+            let results: Vec<FileResult> = listed
+                .par_iter()
+                .map(|l| {
+                    process(
+                        l,
+                        &pack_dir,
+                        pack_ref,
+                        limits.max_file_bytes,
+                        &catalog,
+                        None,
+                    )
+                })
+                .collect();
+            report.validated_count = listed.len() as u64;
+            for r in results {
+                let (validation, source) = match r.outcome {
+                    Outcome::Valid {
+                        content,
+                        validation,
+                    } => (validation, Some(content.source)),
+                    Outcome::Failed { validation, source } => (validation, source),
+                    // `existing` is None, so nothing is skipped.
+                    Outcome::Unchanged { .. } => continue,
+                };
+                counts.suppressed += validation.suppressed as u64;
+                let errors = error_messages(&validation);
+                let warnings = warning_messages(&validation);
+                if !errors.is_empty() {
+                    report.errors.insert(r.r#ref.clone(), errors);
+                }
+                if !warnings.is_empty() {
+                    report.warnings.insert(r.r#ref.clone(), warnings);
+                }
+                report
+                    .diagnostics
+                    .extend(with_snippets(&validation.diagnostics, source.as_deref()));
+            }
+        }
+    }
+    report.error_count = report.errors.len() as u64;
+    counts.loaded = report.validated_count;
+    counts.failed = report.error_count;
+    (counts.errors, counts.warnings) = count_severity(&report.diagnostics);
+    report.duration_ms = millis(start);
+    let ok = report.error_count == 0 && report.load_error.is_none();
+    let summary = move |run_id| RunSummary {
+        run_id,
+        at: started,
+        ok,
+        error_count: counts.failed,
+        warning_count: counts.warnings,
+        workflow_count: counts.loaded,
+    };
+    let mut details = serde_json::to_value(&report).unwrap_or_default();
+    if let Some(obj) = details.as_object_mut() {
+        let failed: Vec<FailedWorkflow> = report
+            .errors
+            .iter()
+            .map(|(r, errs)| FailedWorkflow {
+                ref_name: r.clone(),
+                file: report
+                    .diagnostics
+                    .iter()
+                    .find(|d| d.diagnostic.r#ref.as_deref() == Some(r))
+                    .and_then(|d| d.diagnostic.file.clone())
+                    .unwrap_or_default(),
+                errors: errs.clone(),
+                stale: false,
+            })
+            .collect();
+        obj.insert(
+            "failed".into(),
+            serde_json::to_value(failed).unwrap_or_default(),
+        );
+    }
+    let run = NewRun {
+        pack_ref: pack_ref.to_string(),
+        kind: "validate".to_string(),
+        user: user.to_string(),
+        started,
+        duration_ms: report.duration_ms,
+        dry_run: false,
+        prune: false,
+        counts,
+        details,
+    };
+    report.run_id = Some(store.commit_validation(pack_ref, run, summary)?);
+    Ok(report)
+}
+
+/// A YAML text validated for the API (create, replace, validate-only).
+#[derive(Debug, Clone)]
+pub struct PreparedWorkflow {
+    pub validation: Validation,
+    /// Present when the text has no error.
+    pub content: Option<WorkflowContent>,
+    pub diagnostics: Vec<ReportDiagnostic>,
+}
+
+/// Validates a YAML text as workflow `name` of `pack_ref` against the same
+/// catalog a sync would use. Blocking.
+pub fn prepare_workflow(
+    store: &Store,
+    packs_base_dir: &Path,
+    limits: SyncLimits,
+    pack_ref: &str,
+    name: &str,
+    yaml: &str,
+) -> PreparedWorkflow {
+    let catalog = SyncCatalog::new(
+        store.clone(),
+        packs_base_dir.to_path_buf(),
+        limits.max_file_bytes,
+    );
+    let (validation, content) = validate_recorded(
+        yaml.as_bytes(),
+        pack_ref,
+        name,
+        None,
+        &catalog,
+        content_hash(yaml.as_bytes()),
+    );
+    let diagnostics = with_snippets(&validation.diagnostics, Some(yaml));
+    PreparedWorkflow {
+        validation,
+        content,
+        diagnostics,
+    }
+}

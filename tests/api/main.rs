@@ -3,8 +3,16 @@
 
 mod auth;
 mod binary;
+mod concurrency;
+mod crash;
 mod demo;
+mod fixtures;
 mod health;
 mod helpers;
 mod ops;
+mod hostile_files;
 mod packs;
+mod runs;
+mod sync;
+mod validate;
+mod workflows;

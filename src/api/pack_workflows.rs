@@ -1,0 +1,162 @@
+//! `/api/v1/packs/{ref}/workflows…`: the seed's sync and validate endpoints
+//! and the list of a pack's workflows, plus the auto-sync run after a pack
+//! is created or updated.
+//!
+//! Sync and validation run on the blocking pool (`spawn_blocking`), so a big
+//! pack never stalls other requests; a per-pack lock serializes syncs of one
+//! pack while other packs proceed.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{AuthUser, PackRefPath, Query};
+use super::workflows::WorkflowView;
+use super::{Envelope, ListEnvelope, PageParams};
+use crate::AppState;
+use crate::refs::PackRef;
+use crate::sync::{self, SyncError, SyncOptions, SyncReport, ValidateReport};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/packs/{ref}/workflows", get(list_pack_workflows))
+        .route("/api/v1/packs/{ref}/workflows/sync", post(sync_workflows))
+        .route(
+            "/api/v1/packs/{ref}/workflows/validate",
+            post(validate_workflows),
+        )
+}
+
+/// The seed's success message of a sync.
+pub const SYNCED_MESSAGE: &str = "Pack workflows synced successfully";
+/// The seed's success message of a validation.
+pub const VALIDATED_MESSAGE: &str = "Pack workflows validated";
+
+/// `?dry_run=&prune=` of a sync.
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SyncParams {
+    /// Report what a sync would do and write nothing.
+    pub dry_run: Option<bool>,
+    /// Delete registered workflows whose file is gone.
+    pub prune: Option<bool>,
+}
+
+impl From<SyncError> for ApiError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::PackNotFound(r) => ApiError::NotFound(format!("Pack '{r}' not found")),
+            SyncError::Store(s) => s.into(),
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, SyncError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(format!("sync task failed: {e}")))?
+        .map_err(ApiError::from)
+}
+
+async fn ensure_pack(state: &AppState, pack_ref: &PackRef) -> Result<(), ApiError> {
+    let r = pack_ref.as_str().to_string();
+    match state.store.call(move |s| s.get_pack(&r)).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::NotFound(format!("Pack '{pack_ref}' not found"))),
+    }
+}
+
+/// Runs a sync of `pack_ref` under its lock.
+pub async fn run_sync(
+    state: &AppState,
+    pack_ref: &PackRef,
+    options: SyncOptions,
+) -> Result<SyncReport, ApiError> {
+    let _guard = state.sync_locks.lock(pack_ref.as_str()).await;
+    let store = state.store.clone();
+    let base = state.config.packs_base_dir.clone();
+    let limits = state.sync_limits();
+    let r = pack_ref.as_str().to_string();
+    blocking(move || sync::sync_pack(&store, &base, limits, &r, options)).await
+}
+
+/// Sync the pack's workflow files into the database.
+#[utoipa::path(post, path = "/api/v1/packs/{ref}/workflows/sync", tag = "pack workflows",
+    security(("bearer" = [])),
+    params(("ref" = String, Path, description = "Pack ref"), SyncParams),
+    responses((status = 200, description = "message \"Pack workflows synced successfully\"",
+            body = Envelope<SyncReport>),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 500, body = ErrorBody)))]
+pub async fn sync_workflows(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    PackRefPath(pack_ref): PackRefPath,
+    Query(params): Query<SyncParams>,
+) -> Result<Envelope<SyncReport>, ApiError> {
+    ensure_pack(&state, &pack_ref).await?;
+    let options = SyncOptions {
+        dry_run: params.dry_run.unwrap_or(false),
+        prune: params.prune.unwrap_or(false),
+        user: user.login,
+    };
+    let report = run_sync(&state, &pack_ref, options).await?;
+    Ok(Envelope::with_message(report, SYNCED_MESSAGE))
+}
+
+/// Validate the pack's workflow files without registering them.
+#[utoipa::path(post, path = "/api/v1/packs/{ref}/workflows/validate", tag = "pack workflows",
+    security(("bearer" = [])),
+    params(("ref" = String, Path, description = "Pack ref")),
+    responses((status = 200, description = "message \"Pack workflows validated\"",
+            body = Envelope<ValidateReport>),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 500, body = ErrorBody)))]
+pub async fn validate_workflows(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    PackRefPath(pack_ref): PackRefPath,
+) -> Result<Envelope<ValidateReport>, ApiError> {
+    ensure_pack(&state, &pack_ref).await?;
+    let store = state.store.clone();
+    let base = state.config.packs_base_dir.clone();
+    let limits = state.sync_limits();
+    let r = pack_ref.as_str().to_string();
+    let report =
+        blocking(move || sync::validate_pack(&store, &base, limits, &r, &user.login)).await?;
+    Ok(Envelope::with_message(report, VALIDATED_MESSAGE))
+}
+
+/// The workflows registered for a pack (without their source).
+#[utoipa::path(get, path = "/api/v1/packs/{ref}/workflows", tag = "pack workflows",
+    security(("bearer" = [])),
+    params(("ref" = String, Path, description = "Pack ref"), PageParams),
+    responses((status = 200, body = ListEnvelope<WorkflowView>),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn list_pack_workflows(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    PackRefPath(pack_ref): PackRefPath,
+    Query(params): Query<PageParams>,
+) -> Result<ListEnvelope<WorkflowView>, ApiError> {
+    let (page, per_page) = params.resolve()?;
+    ensure_pack(&state, &pack_ref).await?;
+    let filter = crate::store::WorkflowFilter {
+        pack_ref: Some(pack_ref.into_string()),
+        ..Default::default()
+    };
+    let (items, total) = state
+        .store
+        .call(move |s| s.list_workflows(&filter, page, per_page))
+        .await?;
+    Ok(ListEnvelope {
+        data: items.into_iter().map(WorkflowView::from).collect(),
+        meta: PageParams::meta(page, per_page, total),
+        message: None,
+    })
+}

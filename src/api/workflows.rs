@@ -1,0 +1,510 @@
+//! `/api/v1/workflows…`: workflow CRUD, validation of a YAML text, and the
+//! JSON Schema of the workflow format.
+//!
+//! Refs in the path split at their last dot into a pack ref and a workflow
+//! name, both checked (400) before any lookup. Definitions sent through the
+//! API pass the same validator and catalog as a sync: 422 with
+//! `diagnostics` when they have errors. Writes take the pack's sync lock.
+
+use axum::Router;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{AuthUser, Json, Query};
+use super::{Envelope, ListEnvelope, PageParams};
+use crate::AppState;
+use crate::refs::PackRef;
+use crate::store::{WorkflowFilter, WorkflowRecord};
+use crate::sync::{self, DiagnosticSchema, ReportDiagnostic};
+use crate::workflow::{Diagnostic, is_valid_name};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/workflows",
+            get(list_workflows).post(create_workflow),
+        )
+        .route("/api/v1/workflows/validate", post(validate_workflow))
+        .route(
+            "/api/v1/workflows/{ref}",
+            get(get_workflow)
+                .put(update_workflow)
+                .delete(delete_workflow),
+        )
+        .route("/api/v1/schema/workflow.json", get(workflow_schema))
+}
+
+/// A workflow as lists show it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WorkflowView {
+    pub id: u64,
+    #[serde(rename = "ref")]
+    pub r#ref: String,
+    pub pack_ref: String,
+    pub name: String,
+    pub label: String,
+    pub description: Option<String>,
+    pub version: String,
+    /// JSON-Schema form; null when none is declared.
+    #[schema(value_type = Object)]
+    pub param_schema: serde_json::Value,
+    #[schema(value_type = Object)]
+    pub out_schema: serde_json::Value,
+    /// The normalized definition.
+    #[schema(value_type = Object)]
+    pub definition: serde_json::Value,
+    pub tags: Vec<String>,
+    pub enabled: bool,
+    /// The file now has errors; this is the last good version.
+    pub stale: bool,
+    /// Relative to `packs_base_dir`; empty for workflows created through the API.
+    pub source_file: String,
+    /// Hex sha256 of the source.
+    pub content_hash: String,
+    pub warnings: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated: OffsetDateTime,
+}
+
+impl From<WorkflowRecord> for WorkflowView {
+    fn from(w: WorkflowRecord) -> Self {
+        WorkflowView {
+            id: w.id,
+            r#ref: w.r#ref,
+            pack_ref: w.pack_ref,
+            name: w.name,
+            label: w.label,
+            description: w.description,
+            version: w.version,
+            param_schema: w.param_schema,
+            out_schema: w.out_schema,
+            definition: w.definition,
+            tags: w.tags,
+            enabled: w.enabled,
+            stale: w.stale,
+            source_file: w.source_file,
+            content_hash: w.content_hash,
+            warnings: w.warnings,
+            created: w.created,
+            updated: w.updated,
+        }
+    }
+}
+
+/// One workflow with its source text and warning diagnostics.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WorkflowDetail {
+    #[serde(flatten)]
+    pub workflow: WorkflowView,
+    /// The original YAML text.
+    pub source: String,
+    #[schema(value_type = Vec<DiagnosticSchema>)]
+    pub diagnostics: Vec<ReportDiagnostic>,
+}
+
+impl From<WorkflowRecord> for WorkflowDetail {
+    fn from(w: WorkflowRecord) -> Self {
+        let diags: Vec<Diagnostic> =
+            serde_json::from_value(w.diagnostics.clone()).unwrap_or_default();
+        let source = w.source.clone();
+        let diagnostics = diags
+            .into_iter()
+            .map(|d| ReportDiagnostic::new(d, Some(&source)))
+            .collect();
+        WorkflowDetail {
+            workflow: w.into(),
+            source,
+            diagnostics,
+        }
+    }
+}
+
+/// A checked workflow ref from the path: `{pack_ref}.{name}`.
+#[derive(Debug, Clone)]
+pub struct WorkflowRef {
+    pub pack_ref: PackRef,
+    pub name: String,
+}
+
+impl WorkflowRef {
+    /// Splits at the last dot; both parts checked.
+    pub fn parse(s: &str) -> Result<WorkflowRef, String> {
+        let shown: String = s.chars().take(64).collect();
+        let Some((pack, name)) = s.rsplit_once('.') else {
+            return Err(format!(
+                "invalid workflow ref '{shown}': expected '{{pack_ref}}.{{name}}'"
+            ));
+        };
+        let pack_ref = PackRef::parse(pack)?;
+        check_name(name)?;
+        Ok(WorkflowRef {
+            pack_ref,
+            name: name.to_string(),
+        })
+    }
+
+    pub fn as_ref_string(&self) -> String {
+        format!("{}.{}", self.pack_ref, self.name)
+    }
+}
+
+fn check_name(name: &str) -> Result<(), String> {
+    if name.len() > 255 || !is_valid_name(name) {
+        let shown: String = name.chars().take(64).collect();
+        return Err(format!(
+            "invalid workflow name '{shown}': use 1 to 255 letters, digits, '_' and '-'"
+        ));
+    }
+    Ok(())
+}
+
+/// Path extractor for `{ref}` of a workflow: 400 before any lookup.
+pub struct WorkflowRefPath(pub WorkflowRef);
+
+impl<S: Send + Sync> FromRequestParts<S> for WorkflowRefPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|e: PathRejection| ApiError::BadRequest(format!("invalid path: {e}")))?;
+        WorkflowRef::parse(&raw)
+            .map(WorkflowRefPath)
+            .map_err(ApiError::BadRequest)
+    }
+}
+
+/// `GET /api/v1/workflows` filters.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WorkflowQuery {
+    pub page: Option<u64>,
+    pub per_page: Option<u64>,
+    /// Comma-separated tags; every one must be present.
+    pub tags: Option<String>,
+    pub enabled: Option<bool>,
+    /// Case-insensitive text searched in label and description.
+    pub search: Option<String>,
+    pub pack_ref: Option<String>,
+}
+
+/// Body of `POST /api/v1/workflows` and `POST /api/v1/workflows/validate`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowTextRequest {
+    pub pack_ref: String,
+    /// Workflow name (the ref is `{pack_ref}.{name}`).
+    pub name: String,
+    /// The workflow's YAML text.
+    pub yaml: String,
+}
+
+/// Body of `PUT /api/v1/workflows/{ref}`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWorkflowRequest {
+    pub enabled: Option<bool>,
+    /// New YAML text, validated like a create.
+    pub yaml: Option<String>,
+}
+
+/// Answer of `POST /api/v1/workflows/validate`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TextValidation {
+    pub valid: bool,
+    #[schema(value_type = Vec<DiagnosticSchema>)]
+    pub diagnostics: Vec<ReportDiagnostic>,
+    /// The normalized definition, null when there are errors.
+    #[schema(value_type = Object)]
+    pub workflow: Option<serde_json::Value>,
+}
+
+/// 422 body with diagnostics.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ValidationErrorBody {
+    pub error: String,
+    pub code: &'static str,
+    #[schema(value_type = Vec<DiagnosticSchema>)]
+    pub diagnostics: Vec<ReportDiagnostic>,
+}
+
+fn validation_failed(r: &str, diagnostics: Vec<ReportDiagnostic>) -> Response {
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.diagnostic.is_error())
+        .count();
+    let first = diagnostics
+        .iter()
+        .find(|d| d.diagnostic.is_error())
+        .map(|d| d.diagnostic.message.clone())
+        .unwrap_or_default();
+    let body = ValidationErrorBody {
+        error: format!("Validation failed for {r}: {first} ({errors} error(s); see diagnostics)"),
+        code: "VALIDATION_FAILED",
+        diagnostics,
+    };
+    (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response()
+}
+
+fn text_ref(body: &WorkflowTextRequest) -> Result<WorkflowRef, ApiError> {
+    let pack_ref = PackRef::parse(&body.pack_ref).map_err(ApiError::BadRequest)?;
+    check_name(&body.name).map_err(ApiError::BadRequest)?;
+    Ok(WorkflowRef {
+        pack_ref,
+        name: body.name.clone(),
+    })
+}
+
+async fn prepare(
+    state: &AppState,
+    wref: &WorkflowRef,
+    yaml: String,
+) -> Result<sync::PreparedWorkflow, ApiError> {
+    let store = state.store.clone();
+    let base = state.config.packs_base_dir.clone();
+    let limits = state.sync_limits();
+    let pack = wref.pack_ref.as_str().to_string();
+    let name = wref.name.clone();
+    if yaml.len() as u64 > limits.max_file_bytes {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "yaml is {} bytes; the limit is {} bytes (max_workflow_file_bytes)",
+            yaml.len(),
+            limits.max_file_bytes
+        )));
+    }
+    tokio::task::spawn_blocking(move || {
+        sync::prepare_workflow(&store, &base, limits, &pack, &name, &yaml)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("validation task failed: {e}")))
+}
+
+async fn ensure_pack(state: &AppState, pack_ref: &PackRef) -> Result<(), ApiError> {
+    let r = pack_ref.as_str().to_string();
+    match state.store.call(move |s| s.get_pack(&r)).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::NotFound(format!("Pack '{pack_ref}' not found"))),
+    }
+}
+
+/// List workflows.
+#[utoipa::path(get, path = "/api/v1/workflows", tag = "workflows", security(("bearer" = [])),
+    params(WorkflowQuery),
+    responses((status = 200, body = ListEnvelope<WorkflowView>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)))]
+pub async fn list_workflows(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    Query(q): Query<WorkflowQuery>,
+) -> Result<ListEnvelope<WorkflowView>, ApiError> {
+    let (page, per_page) = PageParams {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .resolve()?;
+    if let Some(p) = &q.pack_ref {
+        PackRef::parse(p).map_err(ApiError::BadRequest)?;
+    }
+    let filter = WorkflowFilter {
+        pack_ref: q.pack_ref,
+        tags: q
+            .tags
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect(),
+        enabled: q.enabled,
+        search: q.search.filter(|s| !s.trim().is_empty()),
+    };
+    let (items, total) = state
+        .store
+        .call(move |s| s.list_workflows(&filter, page, per_page))
+        .await?;
+    Ok(ListEnvelope {
+        data: items.into_iter().map(WorkflowView::from).collect(),
+        meta: PageParams::meta(page, per_page, total),
+        message: None,
+    })
+}
+
+/// Create a workflow from a YAML text (201; 422 with diagnostics; 404
+/// unknown pack; 409 duplicate).
+#[utoipa::path(post, path = "/api/v1/workflows", tag = "workflows", security(("bearer" = [])),
+    request_body = WorkflowTextRequest,
+    responses((status = 201, body = Envelope<WorkflowDetail>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, body = ValidationErrorBody)))]
+pub async fn create_workflow(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    Json(body): Json<WorkflowTextRequest>,
+) -> Result<Response, ApiError> {
+    let wref = text_ref(&body)?;
+    ensure_pack(&state, &wref.pack_ref).await?;
+    let r = wref.as_ref_string();
+    {
+        let r2 = r.clone();
+        if state
+            .store
+            .call(move |s| s.get_workflow(&r2))
+            .await?
+            .is_some()
+        {
+            return Err(ApiError::Conflict(format!("Workflow '{r}' already exists")));
+        }
+    }
+    let _guard = state.sync_locks.lock(wref.pack_ref.as_str()).await;
+    let prepared = prepare(&state, &wref, body.yaml).await?;
+    let Some(content) = prepared.content else {
+        return Ok(validation_failed(&r, prepared.diagnostics));
+    };
+    let rec = state
+        .store
+        .call(move |s| s.create_workflow(content))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Envelope::with_message(WorkflowDetail::from(rec), "Workflow created successfully"),
+    )
+        .into_response())
+}
+
+/// Validate a YAML text as a workflow of a pack; nothing is stored.
+#[utoipa::path(post, path = "/api/v1/workflows/validate", tag = "workflows",
+    security(("bearer" = [])),
+    request_body = WorkflowTextRequest,
+    responses((status = 200, body = Envelope<TextValidation>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub async fn validate_workflow(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    Json(body): Json<WorkflowTextRequest>,
+) -> Result<Envelope<TextValidation>, ApiError> {
+    let wref = text_ref(&body)?;
+    let prepared = prepare(&state, &wref, body.yaml).await?;
+    let workflow = prepared
+        .validation
+        .workflow
+        .as_ref()
+        .map(|w| w.definition.clone());
+    Ok(Envelope::new(TextValidation {
+        valid: workflow.is_some(),
+        diagnostics: prepared.diagnostics,
+        workflow,
+    }))
+}
+
+/// Fetch one workflow with its source and diagnostics.
+#[utoipa::path(get, path = "/api/v1/workflows/{ref}", tag = "workflows", security(("bearer" = [])),
+    params(("ref" = String, Path, description = "Workflow ref: {pack_ref}.{name}")),
+    responses((status = 200, body = Envelope<WorkflowDetail>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_workflow(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    WorkflowRefPath(wref): WorkflowRefPath,
+) -> Result<Envelope<WorkflowDetail>, ApiError> {
+    let r = wref.as_ref_string();
+    let found = {
+        let r = r.clone();
+        state.store.call(move |s| s.get_workflow(&r)).await?
+    };
+    match found {
+        Some(rec) => Ok(Envelope::new(rec.into())),
+        None => Err(ApiError::NotFound(format!("Workflow '{r}' not found"))),
+    }
+}
+
+/// Change `enabled` and/or replace the YAML text (re-validated).
+#[utoipa::path(put, path = "/api/v1/workflows/{ref}", tag = "workflows", security(("bearer" = [])),
+    params(("ref" = String, Path, description = "Workflow ref: {pack_ref}.{name}")),
+    request_body = UpdateWorkflowRequest,
+    responses((status = 200, body = Envelope<WorkflowDetail>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, body = ValidationErrorBody)))]
+pub async fn update_workflow(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    WorkflowRefPath(wref): WorkflowRefPath,
+    Json(body): Json<UpdateWorkflowRequest>,
+) -> Result<Response, ApiError> {
+    let r = wref.as_ref_string();
+    let _guard = state.sync_locks.lock(wref.pack_ref.as_str()).await;
+    let existing = {
+        let r = r.clone();
+        state.store.call(move |s| s.get_workflow(&r)).await?
+    }
+    .ok_or_else(|| ApiError::NotFound(format!("Workflow '{r}' not found")))?;
+    let mut rec = existing;
+    if let Some(yaml) = body.yaml {
+        let prepared = prepare(&state, &wref, yaml).await?;
+        let Some(mut content) = prepared.content else {
+            return Ok(validation_failed(&r, prepared.diagnostics));
+        };
+        content.source_file = rec.source_file.clone();
+        rec = state
+            .store
+            .call(move |s| s.replace_workflow(content))
+            .await?;
+    }
+    if let Some(enabled) = body.enabled {
+        let r = r.clone();
+        rec = state
+            .store
+            .call(move |s| s.set_workflow_enabled(&r, enabled))
+            .await?;
+    }
+    Ok(
+        Envelope::with_message(WorkflowDetail::from(rec), "Workflow updated successfully")
+            .into_response(),
+    )
+}
+
+/// Delete a workflow.
+#[utoipa::path(delete, path = "/api/v1/workflows/{ref}", tag = "workflows",
+    security(("bearer" = [])),
+    params(("ref" = String, Path, description = "Workflow ref: {pack_ref}.{name}")),
+    responses((status = 200, body = Envelope<WorkflowView>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_workflow(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    WorkflowRefPath(wref): WorkflowRefPath,
+) -> Result<Envelope<WorkflowView>, ApiError> {
+    let r = wref.as_ref_string();
+    let _guard = state.sync_locks.lock(wref.pack_ref.as_str()).await;
+    let rec = {
+        let r = r.clone();
+        state.store.call(move |s| s.delete_workflow(&r)).await?
+    };
+    Ok(Envelope::with_message(
+        rec.into(),
+        format!("Workflow '{r}' deleted"),
+    ))
+}
+
+/// The JSON Schema of the workflow format.
+#[utoipa::path(get, path = "/api/v1/schema/workflow.json", tag = "schema",
+    security(("bearer" = [])),
+    responses((status = 200, description = "JSON Schema (draft 2020-12)", body = Object),
+        (status = 401, body = ErrorBody)))]
+pub async fn workflow_schema(_user: AuthUser) -> axum::Json<serde_json::Value> {
+    axum::Json(crate::workflow::schema::workflow_schema())
+}

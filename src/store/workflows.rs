@@ -1,0 +1,661 @@
+//! Workflow definitions: records by stable numeric id, a ref → id index and a
+//! `pack\0name` → id index for lookups by pack; the one write transaction of
+//! a sync ([`Store::commit_sync`]); and the pack delete cascade.
+//!
+//! A record keeps the normalized definition, the original source text (for
+//! the UI), the content hash of the file it came from and the fingerprint of
+//! the catalog answers its validation depended on, so an unchanged file is
+//! neither validated again nor rewritten.
+
+use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::runs::{NewRun, insert_run};
+use super::{Pack, RunSummary, Store, StoreError, codec, next_id, tables};
+
+const TABLE: &str = "workflows";
+const PACKS_TABLE: &str = "packs";
+
+/// A registered workflow.
+///
+/// Field order matters: [`HeadRaw`] mirrors it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowRecord {
+    pub id: u64,
+    pub r#ref: String,
+    pub pack_ref: String,
+    pub name: String,
+    pub label: String,
+    pub description: Option<String>,
+    pub version: String,
+    /// JSON-Schema form, `null` when the workflow declares none.
+    #[serde(with = "codec::json_text")]
+    pub param_schema: serde_json::Value,
+    #[serde(with = "codec::json_text")]
+    pub out_schema: serde_json::Value,
+    /// The normalized definition.
+    #[serde(with = "codec::json_text")]
+    pub definition: serde_json::Value,
+    pub tags: Vec<String>,
+    pub task_count: u32,
+    pub enabled: bool,
+    /// The file now has errors; this is the last good version.
+    pub stale: bool,
+    /// Relative to `packs_base_dir`; empty for workflows created through the API.
+    pub source_file: String,
+    /// Hex sha256 of the source bytes.
+    pub content_hash: String,
+    /// Action refs the validator looked up, and packs it listed.
+    pub deps: Vec<String>,
+    pub dep_packs: Vec<String>,
+    /// Hex sha256 of the catalog's answers for `deps` and `dep_packs`.
+    pub deps_fingerprint: String,
+    /// Warning messages, as in the sync response.
+    pub warnings: Vec<String>,
+    /// Warning diagnostics as a JSON array.
+    #[serde(with = "codec::json_text")]
+    pub diagnostics: serde_json::Value,
+    /// The original YAML text.
+    pub source: String,
+    #[serde(with = "codec::timestamp")]
+    pub created: OffsetDateTime,
+    #[serde(with = "codec::timestamp")]
+    pub updated: OffsetDateTime,
+}
+
+/// The parts of a record a sync compares against, decoded without parsing
+/// the JSON fields or copying the definition and source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowHead {
+    pub id: u64,
+    pub r#ref: String,
+    pub name: String,
+    pub stale: bool,
+    pub source_file: String,
+    pub content_hash: String,
+    pub deps: Vec<String>,
+    pub dep_packs: Vec<String>,
+    pub deps_fingerprint: String,
+    pub warnings: Vec<String>,
+    /// Warning diagnostics as JSON text.
+    pub diagnostics_json: String,
+}
+
+/// [`WorkflowRecord`] field by field (postcard is positional), borrowing
+/// the large fields instead of parsing them.
+#[derive(Deserialize)]
+struct HeadRaw<'a> {
+    id: u64,
+    r#ref: String,
+    _pack_ref: &'a str,
+    name: String,
+    _label: &'a str,
+    _description: Option<&'a str>,
+    _version: &'a str,
+    _param_schema: &'a str,
+    _out_schema: &'a str,
+    _definition: &'a str,
+    _tags: Vec<&'a str>,
+    _task_count: u32,
+    _enabled: bool,
+    stale: bool,
+    source_file: String,
+    content_hash: String,
+    deps: Vec<String>,
+    dep_packs: Vec<String>,
+    deps_fingerprint: String,
+    warnings: Vec<String>,
+    diagnostics: String,
+    _source: &'a str,
+}
+
+fn decode_head(bytes: &[u8]) -> Result<WorkflowHead, StoreError> {
+    let corrupt = |message: String| StoreError::Codec {
+        table: TABLE,
+        message,
+    };
+    let rest = match bytes.split_first() {
+        Some((&codec::FORMAT_VERSION, rest)) => rest,
+        _ => return decode_wf(bytes).map(|r| head_of(&r)),
+    };
+    let (raw, _): (HeadRaw, _) = postcard::take_from_bytes(rest)
+        .map_err(|e| corrupt(format!("cannot decode record: {e}")))?;
+    Ok(WorkflowHead {
+        id: raw.id,
+        r#ref: raw.r#ref,
+        name: raw.name,
+        stale: raw.stale,
+        source_file: raw.source_file,
+        content_hash: raw.content_hash,
+        deps: raw.deps,
+        dep_packs: raw.dep_packs,
+        deps_fingerprint: raw.deps_fingerprint,
+        warnings: raw.warnings,
+        diagnostics_json: raw.diagnostics,
+    })
+}
+
+fn head_of(r: &WorkflowRecord) -> WorkflowHead {
+    WorkflowHead {
+        id: r.id,
+        r#ref: r.r#ref.clone(),
+        name: r.name.clone(),
+        stale: r.stale,
+        source_file: r.source_file.clone(),
+        content_hash: r.content_hash.clone(),
+        deps: r.deps.clone(),
+        dep_packs: r.dep_packs.clone(),
+        deps_fingerprint: r.deps_fingerprint.clone(),
+        warnings: r.warnings.clone(),
+        diagnostics_json: r.diagnostics.to_string(),
+    }
+}
+
+/// The content of a workflow to write (created or updated in place).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkflowContent {
+    pub workflow: crate::workflow::Workflow,
+    pub source_file: String,
+    pub content_hash: String,
+    pub deps: Vec<String>,
+    pub dep_packs: Vec<String>,
+    pub deps_fingerprint: String,
+    pub warnings: Vec<String>,
+    pub diagnostics: serde_json::Value,
+    pub source: String,
+}
+
+/// One change of a sync.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyncChange {
+    /// Create the ref, or update it in place (id, `enabled`, `created` kept;
+    /// `stale` cleared).
+    Upsert(Box<WorkflowContent>),
+    /// The file of this ref now has errors: keep the record, flag it.
+    MarkStale(String),
+    /// The file of this ref is gone and pruning was asked for.
+    Prune(String),
+}
+
+/// What [`Store::commit_sync`] did to an upserted ref.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Upserted {
+    pub id: u64,
+    pub created: bool,
+}
+
+/// Filters of [`Store::list_workflows`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkflowFilter {
+    pub pack_ref: Option<String>,
+    /// Every tag must be present.
+    pub tags: Vec<String>,
+    pub enabled: Option<bool>,
+    /// Case-insensitive substring of label or description.
+    pub search: Option<String>,
+}
+
+impl WorkflowFilter {
+    fn matches(&self, w: &WorkflowRecord) -> bool {
+        if self.enabled.is_some_and(|e| e != w.enabled) {
+            return false;
+        }
+        if !self.tags.iter().all(|t| w.tags.contains(t)) {
+            return false;
+        }
+        if let Some(s) = &self.search {
+            let s = s.to_lowercase();
+            let in_label = w.label.to_lowercase().contains(&s);
+            let in_descr = w
+                .description
+                .as_deref()
+                .is_some_and(|d| d.to_lowercase().contains(&s));
+            if !in_label && !in_descr {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Key of [`tables::PACK_WORKFLOWS`].
+pub(crate) fn pack_key(pack_ref: &str, name: &str) -> String {
+    format!("{pack_ref}\0{name}")
+}
+
+fn pack_range(pack_ref: &str) -> (String, String) {
+    (format!("{pack_ref}\0"), format!("{pack_ref}\u{1}"))
+}
+
+fn workflow_not_found(r: &str) -> StoreError {
+    StoreError::NotFound(format!("Workflow '{r}' not found"))
+}
+
+fn pack_not_found(r: &str) -> StoreError {
+    StoreError::NotFound(format!("Pack '{r}' not found"))
+}
+
+fn decode_wf(bytes: &[u8]) -> Result<WorkflowRecord, StoreError> {
+    codec::decode(TABLE, bytes)
+}
+
+fn json_or_null(v: Option<serde_json::Value>) -> serde_json::Value {
+    v.unwrap_or(serde_json::Value::Null)
+}
+
+fn read_pack_in(txn: &WriteTransaction, pack_ref: &str) -> Result<Option<Pack>, StoreError> {
+    let table = txn.open_table(tables::PACKS)?;
+    let pack = match table.get(pack_ref)? {
+        Some(b) => Some(codec::decode(PACKS_TABLE, b.value())?),
+        None => None,
+    };
+    Ok(pack)
+}
+
+fn write_pack_in(txn: &WriteTransaction, pack: &Pack) -> Result<(), StoreError> {
+    let mut table = txn.open_table(tables::PACKS)?;
+    let bytes = codec::encode(PACKS_TABLE, pack)?;
+    table.insert(pack.pack_ref.as_str(), bytes.as_slice())?;
+    Ok(())
+}
+
+fn get_by_ref_in(txn: &WriteTransaction, r: &str) -> Result<Option<WorkflowRecord>, StoreError> {
+    let refs = txn.open_table(tables::WORKFLOW_REFS)?;
+    let Some(id) = refs.get(r)?.map(|v| v.value()) else {
+        return Ok(None);
+    };
+    let wfs = txn.open_table(tables::WORKFLOWS)?;
+    match wfs.get(id)? {
+        Some(b) => decode_wf(b.value()).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn put_in(txn: &WriteTransaction, rec: &WorkflowRecord) -> Result<(), StoreError> {
+    let bytes = codec::encode(TABLE, rec)?;
+    txn.open_table(tables::WORKFLOWS)?
+        .insert(rec.id, bytes.as_slice())?;
+    txn.open_table(tables::WORKFLOW_REFS)?
+        .insert(rec.r#ref.as_str(), rec.id)?;
+    txn.open_table(tables::PACK_WORKFLOWS)?
+        .insert(pack_key(&rec.pack_ref, &rec.name).as_str(), rec.id)?;
+    Ok(())
+}
+
+fn remove_in(txn: &WriteTransaction, rec: &WorkflowRecord) -> Result<(), StoreError> {
+    txn.open_table(tables::WORKFLOWS)?.remove(rec.id)?;
+    txn.open_table(tables::WORKFLOW_REFS)?
+        .remove(rec.r#ref.as_str())?;
+    txn.open_table(tables::PACK_WORKFLOWS)?
+        .remove(pack_key(&rec.pack_ref, &rec.name).as_str())?;
+    Ok(())
+}
+
+/// Creates or updates in place; returns the id and whether it was created.
+fn upsert_in(
+    txn: &WriteTransaction,
+    content: WorkflowContent,
+    now: OffsetDateTime,
+) -> Result<Upserted, StoreError> {
+    let existing = get_by_ref_in(txn, &content.workflow.r#ref)?;
+    let created = existing.is_none();
+    let (id, enabled, created_at) = match &existing {
+        Some(e) => (e.id, e.enabled, e.created),
+        None => (next_id(txn, TABLE)?, true, now),
+    };
+    let w = content.workflow;
+    let rec = WorkflowRecord {
+        id,
+        r#ref: w.r#ref,
+        pack_ref: w.pack_ref,
+        name: w.name,
+        label: w.label,
+        description: w.description,
+        version: w.version,
+        param_schema: json_or_null(w.param_schema),
+        out_schema: json_or_null(w.out_schema),
+        definition: w.definition,
+        tags: w.tags,
+        task_count: w.task_count,
+        enabled,
+        stale: false,
+        source_file: content.source_file,
+        content_hash: content.content_hash,
+        deps: content.deps,
+        dep_packs: content.dep_packs,
+        deps_fingerprint: content.deps_fingerprint,
+        warnings: content.warnings,
+        diagnostics: content.diagnostics,
+        source: content.source,
+        created: created_at,
+        updated: now,
+    };
+    put_in(txn, &rec)?;
+    Ok(Upserted { id, created })
+}
+
+fn begin_immediate(store: &Store) -> Result<WriteTransaction, StoreError> {
+    let mut txn = store.db().begin_write()?;
+    txn.set_durability(redb::Durability::Immediate)
+        .map_err(|e| StoreError::Task(format!("cannot set durability: {e}")))?;
+    Ok(txn)
+}
+
+impl Store {
+    /// Every workflow of a pack, ordered by name (served from the index).
+    pub fn pack_workflows(&self, pack_ref: &str) -> Result<Vec<WorkflowRecord>, StoreError> {
+        let txn = self.db().begin_read()?;
+        let index = txn.open_table(tables::PACK_WORKFLOWS)?;
+        let wfs = txn.open_table(tables::WORKFLOWS)?;
+        let (lo, hi) = pack_range(pack_ref);
+        let mut out = Vec::new();
+        for entry in index.range(lo.as_str()..hi.as_str())? {
+            let (_, id) = entry?;
+            if let Some(b) = wfs.get(id.value())? {
+                out.push(decode_wf(b.value())?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The heads of a pack's workflows, ordered by name: what a sync needs
+    /// to tell unchanged files, cheap to decode.
+    pub fn pack_workflow_heads(&self, pack_ref: &str) -> Result<Vec<WorkflowHead>, StoreError> {
+        let txn = self.db().begin_read()?;
+        let index = txn.open_table(tables::PACK_WORKFLOWS)?;
+        let wfs = txn.open_table(tables::WORKFLOWS)?;
+        let (lo, hi) = pack_range(pack_ref);
+        let mut out = Vec::new();
+        for entry in index.range(lo.as_str()..hi.as_str())? {
+            let (_, id) = entry?;
+            if let Some(b) = wfs.get(id.value())? {
+                out.push(decode_head(b.value())?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The names of a pack's registered workflows (index keys only).
+    pub fn pack_workflow_names(&self, pack_ref: &str) -> Result<Vec<String>, StoreError> {
+        let txn = self.db().begin_read()?;
+        let index = txn.open_table(tables::PACK_WORKFLOWS)?;
+        let (lo, hi) = pack_range(pack_ref);
+        let prefix = lo.len();
+        let mut out = Vec::new();
+        for entry in index.range(lo.as_str()..hi.as_str())? {
+            let (k, _) = entry?;
+            out.push(k.value()[prefix..].to_string());
+        }
+        Ok(out)
+    }
+
+    /// The workflow with this ref, if any.
+    pub fn get_workflow(&self, r: &str) -> Result<Option<WorkflowRecord>, StoreError> {
+        let txn = self.db().begin_read()?;
+        let refs = txn.open_table(tables::WORKFLOW_REFS)?;
+        let Some(id) = refs.get(r)?.map(|v| v.value()) else {
+            return Ok(None);
+        };
+        let wfs = txn.open_table(tables::WORKFLOWS)?;
+        match wfs.get(id)? {
+            Some(b) => decode_wf(b.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// One page of workflows matching `filter`, ordered by ref within a pack
+    /// (by pack, then name, when `pack_ref` is set; by id otherwise), and the
+    /// total that match.
+    pub fn list_workflows(
+        &self,
+        filter: &WorkflowFilter,
+        page: u64,
+        per_page: u64,
+    ) -> Result<(Vec<WorkflowRecord>, u64), StoreError> {
+        let skip = page.saturating_sub(1).saturating_mul(per_page);
+        let txn = self.db().begin_read()?;
+        let wfs = txn.open_table(tables::WORKFLOWS)?;
+        let mut total = 0u64;
+        let mut out = Vec::new();
+        let mut consider = |rec: WorkflowRecord| {
+            if filter.matches(&rec) {
+                if total >= skip && (out.len() as u64) < per_page {
+                    out.push(rec);
+                }
+                total += 1;
+            }
+        };
+        if let Some(pack_ref) = &filter.pack_ref {
+            let index = txn.open_table(tables::PACK_WORKFLOWS)?;
+            let (lo, hi) = pack_range(pack_ref);
+            for entry in index.range(lo.as_str()..hi.as_str())? {
+                let (_, id) = entry?;
+                if let Some(b) = wfs.get(id.value())? {
+                    consider(decode_wf(b.value())?);
+                }
+            }
+        } else {
+            let no_filter = *filter == WorkflowFilter::default();
+            if no_filter {
+                let n = wfs.len()?;
+                for entry in wfs
+                    .iter()?
+                    .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+                    .take(usize::try_from(per_page).unwrap_or(usize::MAX))
+                {
+                    let (_, b) = entry?;
+                    out.push(decode_wf(b.value())?);
+                }
+                return Ok((out, n));
+            }
+            for entry in wfs.iter()? {
+                let (_, b) = entry?;
+                consider(decode_wf(b.value())?);
+            }
+        }
+        Ok((out, total))
+    }
+
+    /// Creates a workflow through the API; `NotFound` for an unknown pack,
+    /// `Conflict` when the ref exists.
+    pub fn create_workflow(&self, content: WorkflowContent) -> Result<WorkflowRecord, StoreError> {
+        let txn = begin_immediate(self)?;
+        let r = content.workflow.r#ref.clone();
+        if read_pack_in(&txn, &content.workflow.pack_ref)?.is_none() {
+            return Err(pack_not_found(&content.workflow.pack_ref));
+        }
+        if get_by_ref_in(&txn, &r)?.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "Workflow '{r}' already exists"
+            )));
+        }
+        upsert_in(&txn, content, OffsetDateTime::now_utc())?;
+        let rec = get_by_ref_in(&txn, &r)?.ok_or_else(|| workflow_not_found(&r))?;
+        txn.commit()?;
+        Ok(rec)
+    }
+
+    /// Replaces a workflow's content in place (id, `enabled` kept).
+    pub fn replace_workflow(&self, content: WorkflowContent) -> Result<WorkflowRecord, StoreError> {
+        let txn = begin_immediate(self)?;
+        let r = content.workflow.r#ref.clone();
+        if get_by_ref_in(&txn, &r)?.is_none() {
+            return Err(workflow_not_found(&r));
+        }
+        upsert_in(&txn, content, OffsetDateTime::now_utc())?;
+        let rec = get_by_ref_in(&txn, &r)?.ok_or_else(|| workflow_not_found(&r))?;
+        txn.commit()?;
+        Ok(rec)
+    }
+
+    /// Sets the `enabled` flag of a workflow.
+    pub fn set_workflow_enabled(
+        &self,
+        r: &str,
+        enabled: bool,
+    ) -> Result<WorkflowRecord, StoreError> {
+        let txn = begin_immediate(self)?;
+        let mut rec = get_by_ref_in(&txn, r)?.ok_or_else(|| workflow_not_found(r))?;
+        rec.enabled = enabled;
+        rec.updated = OffsetDateTime::now_utc();
+        put_in(&txn, &rec)?;
+        txn.commit()?;
+        Ok(rec)
+    }
+
+    /// Deletes a workflow and returns what it was.
+    pub fn delete_workflow(&self, r: &str) -> Result<WorkflowRecord, StoreError> {
+        let txn = begin_immediate(self)?;
+        let rec = get_by_ref_in(&txn, r)?.ok_or_else(|| workflow_not_found(r))?;
+        remove_in(&txn, &rec)?;
+        txn.commit()?;
+        Ok(rec)
+    }
+
+    /// The one write transaction of a sync: every change, the run record and
+    /// the pack's `last_sync` summary commit together or not at all.
+    /// `NotFound` when the pack was deleted meanwhile.
+    pub fn commit_sync(
+        &self,
+        pack_ref: &str,
+        changes: Vec<SyncChange>,
+        run: NewRun,
+        summary: impl FnOnce(u64) -> RunSummary,
+    ) -> Result<(u64, Vec<(String, Upserted)>), StoreError> {
+        let txn = begin_immediate(self)?;
+        let mut pack = read_pack_in(&txn, pack_ref)?.ok_or_else(|| pack_not_found(pack_ref))?;
+        let now = OffsetDateTime::now_utc();
+        let mut upserted = Vec::new();
+        for change in changes {
+            match change {
+                SyncChange::Upsert(content) => {
+                    let r = content.workflow.r#ref.clone();
+                    let u = upsert_in(&txn, *content, now)?;
+                    upserted.push((r, u));
+                }
+                SyncChange::MarkStale(r) => {
+                    if let Some(mut rec) = get_by_ref_in(&txn, &r)?
+                        && !rec.stale
+                    {
+                        rec.stale = true;
+                        rec.updated = now;
+                        put_in(&txn, &rec)?;
+                    }
+                }
+                SyncChange::Prune(r) => {
+                    if let Some(rec) = get_by_ref_in(&txn, &r)? {
+                        remove_in(&txn, &rec)?;
+                    }
+                }
+            }
+        }
+        let run_id = insert_run(&txn, run)?;
+        pack.last_sync = Some(summary(run_id));
+        write_pack_in(&txn, &pack)?;
+        txn.commit()?;
+        Ok((run_id, upserted))
+    }
+
+    /// Records a validation run and the pack's `last_validation` summary in
+    /// one transaction. `NotFound` when the pack was deleted meanwhile.
+    pub fn commit_validation(
+        &self,
+        pack_ref: &str,
+        run: NewRun,
+        summary: impl FnOnce(u64) -> RunSummary,
+    ) -> Result<u64, StoreError> {
+        let txn = begin_immediate(self)?;
+        let mut pack = read_pack_in(&txn, pack_ref)?.ok_or_else(|| pack_not_found(pack_ref))?;
+        let run_id = insert_run(&txn, run)?;
+        pack.last_validation = Some(summary(run_id));
+        write_pack_in(&txn, &pack)?;
+        txn.commit()?;
+        Ok(run_id)
+    }
+
+    /// Number of workflows registered for a pack.
+    pub fn pack_workflow_count(&self, pack_ref: &str) -> Result<u64, StoreError> {
+        let txn = self.db().begin_read()?;
+        let index = txn.open_table(tables::PACK_WORKFLOWS)?;
+        let (lo, hi) = pack_range(pack_ref);
+        let mut n = 0;
+        for entry in index.range(lo.as_str()..hi.as_str())? {
+            entry?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Deletes a pack, its workflows and its runs in one transaction.
+    pub fn delete_pack_cascade(&self, pack_ref: &str) -> Result<Pack, StoreError> {
+        let txn = begin_immediate(self)?;
+        let pack = {
+            let mut packs = txn.open_table(tables::PACKS)?;
+            let removed = packs.remove(pack_ref)?;
+            match removed {
+                Some(b) => codec::decode::<Pack>(PACKS_TABLE, b.value())?,
+                None => return Err(pack_not_found(pack_ref)),
+            }
+        };
+        {
+            let mut index = txn.open_table(tables::PACK_WORKFLOWS)?;
+            let mut wfs = txn.open_table(tables::WORKFLOWS)?;
+            let mut refs = txn.open_table(tables::WORKFLOW_REFS)?;
+            let (lo, hi) = pack_range(pack_ref);
+            let mut ids = Vec::new();
+            for entry in index.extract_from_if(lo.as_str()..hi.as_str(), |_, _| true)? {
+                let (_, id) = entry?;
+                ids.push(id.value());
+            }
+            for id in ids {
+                let removed = wfs.remove(id)?;
+                if let Some(b) = removed {
+                    let rec = decode_wf(b.value())?;
+                    refs.remove(rec.r#ref.as_str())?;
+                }
+            }
+        }
+        super::runs::delete_pack_runs(&txn, pack_ref)?;
+        txn.commit()?;
+        Ok(pack)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_head_decodes_the_same_fields_as_the_full_record() {
+        let now = OffsetDateTime::now_utc();
+        let rec = WorkflowRecord {
+            id: 7,
+            r#ref: "p.w".into(),
+            pack_ref: "p".into(),
+            name: "w".into(),
+            label: "L".into(),
+            description: Some("d".into()),
+            version: "1.0.0".into(),
+            param_schema: serde_json::json!({"type": "object"}),
+            out_schema: serde_json::Value::Null,
+            definition: serde_json::json!({"tasks": [{"name": "a"}]}),
+            tags: vec!["t".into()],
+            task_count: 1,
+            enabled: false,
+            stale: true,
+            source_file: "p/workflows/w.yaml".into(),
+            content_hash: "abc".into(),
+            deps: vec!["core.echo".into()],
+            dep_packs: vec!["core".into()],
+            deps_fingerprint: "fp".into(),
+            warnings: vec!["w1".into()],
+            diagnostics: serde_json::json!([{"code": "x"}]),
+            source: "label: L\n".into(),
+            created: now,
+            updated: now,
+        };
+        let bytes = codec::encode(TABLE, &rec).unwrap();
+        assert_eq!(decode_head(&bytes).unwrap(), head_of(&rec));
+    }
+}

@@ -1,0 +1,166 @@
+//! The action catalog of a sync or validation: built-in `core` actions, the
+//! actions and workflow files of every pack folder a workflow refers to
+//! (loaded lazily, once per pack), and the workflows registered in the
+//! store. A [`Recorder`] notes what one file's validation asked, so its
+//! fingerprint can be checked again later without validating the file.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
+
+use crate::pack::{PackCatalog, add_pack};
+use crate::store::Store;
+use crate::workflow::catalog::split_ref;
+use crate::workflow::{ActionCatalog, ActionInfo, ActionKind, BuiltinCatalog, is_valid_pack_ref};
+
+/// What one pack contributes: its folder's actions and workflow names, and
+/// its registered workflows.
+#[derive(Debug, Default)]
+struct PackEntries {
+    disk: PackCatalog,
+    registered: BTreeSet<String>,
+}
+
+/// The catalog shared by the parallel validations of one sync.
+pub struct SyncCatalog {
+    builtin: BuiltinCatalog,
+    packs_base_dir: PathBuf,
+    max_bytes: u64,
+    store: Store,
+    packs: Mutex<HashMap<String, Arc<PackEntries>>>,
+}
+
+impl SyncCatalog {
+    pub fn new(store: Store, packs_base_dir: PathBuf, max_bytes: u64) -> Self {
+        SyncCatalog {
+            builtin: BuiltinCatalog::new(),
+            packs_base_dir,
+            max_bytes,
+            store,
+            packs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn pack(&self, pack_ref: &str) -> Option<Arc<PackEntries>> {
+        if !is_valid_pack_ref(pack_ref) {
+            return None;
+        }
+        if let Ok(map) = self.packs.lock()
+            && let Some(p) = map.get(pack_ref)
+        {
+            return Some(p.clone());
+        }
+        // Loaded outside the lock; two threads may both load a pack, the
+        // results are equal and the first insert wins.
+        let mut disk = PackCatalog::default();
+        let dir = self.packs_base_dir.join(pack_ref);
+        if dir.is_dir() {
+            add_pack(&mut disk, &dir, pack_ref, self.max_bytes);
+        }
+        let registered = self
+            .store
+            .pack_workflow_names(pack_ref)
+            .map(|names| {
+                names
+                    .into_iter()
+                    .map(|n| format!("{pack_ref}.{n}"))
+                    .collect()
+            })
+            .unwrap_or_else(|e| {
+                tracing::warn!(pack = pack_ref, error = %e, "cannot list registered workflows");
+                BTreeSet::new()
+            });
+        let entries = Arc::new(PackEntries { disk, registered });
+        match self.packs.lock() {
+            Ok(mut map) => Some(map.entry(pack_ref.to_string()).or_insert(entries).clone()),
+            Err(_) => Some(entries),
+        }
+    }
+}
+
+impl ActionCatalog for SyncCatalog {
+    fn lookup(&self, action_ref: &str) -> Option<ActionInfo> {
+        if let Some(info) = self.builtin.lookup(action_ref) {
+            return Some(info);
+        }
+        let (pack_ref, _) = split_ref(action_ref)?;
+        let entries = self.pack(pack_ref)?;
+        if let Some(info) = entries.disk.lookup(action_ref) {
+            return Some(info);
+        }
+        entries
+            .registered
+            .contains(action_ref)
+            .then_some(ActionInfo {
+                kind: ActionKind::Workflow,
+                parameters: None,
+            })
+    }
+
+    fn refs_in_pack(&self, pack_ref: &str) -> Vec<String> {
+        let mut v = self.builtin.refs_in_pack(pack_ref);
+        if let Some(entries) = self.pack(pack_ref) {
+            v.extend(entries.disk.refs_in_pack(pack_ref));
+            v.extend(entries.registered.iter().cloned());
+        }
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+/// Wraps a catalog and notes every question asked of it.
+pub struct Recorder<'a> {
+    inner: &'a dyn ActionCatalog,
+    lookups: Mutex<BTreeSet<String>>,
+    packs: Mutex<BTreeSet<String>>,
+}
+
+impl<'a> Recorder<'a> {
+    pub fn new(inner: &'a dyn ActionCatalog) -> Self {
+        Recorder {
+            inner,
+            lookups: Mutex::new(BTreeSet::new()),
+            packs: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// The refs looked up and the packs listed, sorted.
+    pub fn into_deps(self) -> (Vec<String>, Vec<String>) {
+        let l = self.lookups.into_inner().unwrap_or_default();
+        let p = self.packs.into_inner().unwrap_or_default();
+        (l.into_iter().collect(), p.into_iter().collect())
+    }
+}
+
+impl ActionCatalog for Recorder<'_> {
+    fn lookup(&self, action_ref: &str) -> Option<ActionInfo> {
+        if let Ok(mut l) = self.lookups.lock() {
+            l.insert(action_ref.to_string());
+        }
+        self.inner.lookup(action_ref)
+    }
+    fn refs_in_pack(&self, pack_ref: &str) -> Vec<String> {
+        if let Ok(mut p) = self.packs.lock() {
+            p.insert(pack_ref.to_string());
+        }
+        self.inner.refs_in_pack(pack_ref)
+    }
+}
+
+/// Hex sha256 of what `catalog` answers now for these questions; equal
+/// fingerprints mean a validation would see the same catalog.
+pub fn fingerprint(catalog: &dyn ActionCatalog, lookups: &[String], packs: &[String]) -> String {
+    let answers: BTreeMap<&str, Option<ActionInfo>> = lookups
+        .iter()
+        .map(|r| (r.as_str(), catalog.lookup(r)))
+        .collect();
+    let listed: BTreeMap<&str, Vec<String>> = packs
+        .iter()
+        .map(|p| (p.as_str(), catalog.refs_in_pack(p)))
+        .collect();
+    let text = serde_json::to_string(&(answers, listed)).unwrap_or_default();
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
