@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Build the release binary, the Debian package and the release tarball, with
-# SHA-256 checksums, into dist/.
-#   scripts/package.sh            # uses cargo-deb (installed if missing)
+# SHA-256 checksums, into dist/. Works as root on a fresh Debian machine with
+# a Rust toolchain: cargo-deb is installed with `cargo install` when missing.
+#   scripts/package.sh
+# Then, as root: scripts/package-check.sh (installs and checks the .deb).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,19 +12,34 @@ arch=$(dpkg --print-architecture 2>/dev/null || uname -m)
 dist=dist
 rm -rf "$dist" && mkdir -p "$dist"
 
+echo "--- cargo build --release"
 cargo build --release --locked
-if ! command -v cargo-deb >/dev/null 2>&1; then
-  cargo install cargo-deb --locked --version ^3
-fi
-cargo deb --no-build --output "$dist/"
 
+if ! command -v cargo-deb >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo-deb" ]; then
+  echo "--- cargo install cargo-deb"
+  cargo install cargo-deb --locked --version '^3'
+fi
+export PATH="$HOME/.cargo/bin:$PATH"
+
+echo "--- cargo deb"
+# The binary is already stripped by the release profile.
+cargo deb --no-build --no-strip --output "$dist/"
+
+echo "--- tarball"
 name="attune-$version-linux-$arch"
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/$name"
-cp target/release/attune packaging/attune.service packaging/config.yaml README.md LICENSE "$stage/$name/"
-tar -C "$stage" -czf "$dist/$name.tar.gz" "$name"
+cp target/release/attune packaging/attune.service packaging/config.yaml \
+   README.md LICENSE docs/OPERATIONS.md "$stage/$name/"
+tar -C "$stage" --owner=0 --group=0 -czf "$dist/$name.tar.gz" "$name"
 
 (cd "$dist" && sha256sum -- *.deb *.tar.gz > SHA256SUMS)
+
+echo "--- release binary"
+ls -l target/release/attune
+echo "size: $(stat -c %s target/release/attune) bytes"
+ldd target/release/attune || true
+echo "--- dist/"
 ls -l "$dist"
 cat "$dist/SHA256SUMS"

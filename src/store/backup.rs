@@ -195,6 +195,7 @@ fn restore_via(
 ) -> Result<Restored, BackupError> {
     copy_file_synced(file, tmp)?;
     let (backup_schema_version, summary) = check_and_migrate(tmp, file)?;
+    take_ownership_of_previous(tmp, live, data_dir, had_live)?;
     let previous = if had_live {
         let bak = data_dir.join(BAK_FILE_NAME);
         match std::fs::remove_file(&bak) {
@@ -216,6 +217,42 @@ fn restore_via(
         backup_schema_version,
         previous,
     })
+}
+
+/// Gives the restored file the owner and mode of the database it replaces
+/// (or the data directory's owner when there was none), so that a restore
+/// run as root leaves a file the service user can still open.
+#[cfg(unix)]
+fn take_ownership_of_previous(
+    tmp: &Path,
+    live: &Path,
+    data_dir: &Path,
+    had_live: bool,
+) -> Result<(), BackupError> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let reference = if had_live { live } else { data_dir };
+    let want = std::fs::metadata(reference).map_err(io(reference, "cannot read the owner"))?;
+    let have = std::fs::metadata(tmp).map_err(io(tmp, "cannot read the owner"))?;
+    if had_live {
+        std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(want.mode() & 0o7777))
+            .map_err(io(tmp, "cannot set the mode of the restored database"))?;
+    }
+    if (have.uid(), have.gid()) != (want.uid(), want.gid()) {
+        std::os::unix::fs::chown(tmp, Some(want.uid()), Some(want.gid())).map_err(|source| {
+            BackupError::Io {
+                path: tmp.to_path_buf(),
+                action: "cannot give the restored database the owner of the data directory \
+                         (run attune restore as that user, or as root)",
+                source,
+            }
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn take_ownership_of_previous(_: &Path, _: &Path, _: &Path, _: bool) -> Result<(), BackupError> {
+    Ok(())
 }
 
 /// Opens the copy of a backup, checks it and brings it to the current
@@ -653,7 +690,20 @@ mod tests {
             store.backup_to(&backup).unwrap();
             store.create_user("carol", "hash-c").unwrap();
         }
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let live = data.join(DB_FILE_NAME);
+            std::fs::set_permissions(&live, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
         let restored = restore(&data, &backup).unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(data.join(DB_FILE_NAME))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "the restored file keeps the mode");
+        }
         assert_eq!(restored.summary.count("users"), 2);
         assert_eq!(restored.previous, Some(data.join(BAK_FILE_NAME)));
         let store = Store::open(&data).unwrap();
