@@ -31,6 +31,7 @@ WORK=$(mktemp -d /tmp/attune-bench.XXXXXX)
 SERVER_PID=
 cleanup() {
     if [[ -n "$SERVER_PID" ]]; then kill "$SERVER_PID" 2>/dev/null || true; fi
+    if [[ -n "${TIME_PID:-}" ]]; then kill "$TIME_PID" 2>/dev/null || true; fi
     if [[ -z "${KEEP:-}" ]]; then rm -rf "$WORK"; else echo "work dir kept: $WORK" >&2; fi
 }
 trap cleanup EXIT
@@ -59,11 +60,25 @@ echo "== corpora (deterministic, benches/support/gen.rs)" >&2
 start_server() {
     local data=$1 packs=$2 timev=${3:-}
     mkdir -p "$data" "$packs"
+    if curl -s -o /dev/null "http://127.0.0.1:$PORT/health"; then
+        echo "bench: port $PORT is already in use; set PORT" >&2
+        exit 1
+    fi
     local -a cmd=("$BIN" serve)
     if [[ -n "$timev" ]]; then cmd=(/usr/bin/time -v -o "$timev" "${cmd[@]}"); fi
     ATTUNE__DATA_DIR=$data ATTUNE__PACKS_BASE_DIR=$packs ATTUNE__SERVER__PORT=$PORT \
         ATTUNE__ADMIN_PASSWORD=$PASSWORD "${cmd[@]}" >>"$WORK/server.log" 2>&1 &
     SERVER_PID=$!
+    TIME_PID=
+    if [[ -n "$timev" ]]; then # the server is the child of /usr/bin/time
+        TIME_PID=$SERVER_PID
+        local j
+        for j in $(seq 1 100); do
+            SERVER_PID=$(pgrep -P "$TIME_PID" || true)
+            [[ -n "$SERVER_PID" ]] && break
+            sleep 0.02
+        done
+    fi
     local i
     for i in $(seq 1 600); do
         curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && return 0
@@ -74,8 +89,10 @@ start_server() {
 }
 stop_server() {
     if [[ -n "$SERVER_PID" ]]; then
+        HWM_KB=$(awk '/VmHWM/ { print $2 }' "/proc/$SERVER_PID/status" 2>/dev/null || echo 0)
         kill -TERM "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
+        if [[ -n "${TIME_PID:-}" ]]; then wait "$TIME_PID" 2>/dev/null || true; TIME_PID=; fi
+        while kill -0 "$SERVER_PID" 2>/dev/null; do sleep 0.02; done
         SERVER_PID=
     fi
 }
@@ -184,10 +201,18 @@ read -r H_RPS H_P99 H_E H_S < <(run_wrk health /health)
 read -r W_RPS W_P99 W_E W_S < <(run_wrk one /api/v1/workflows/bench.wf_0042 auth)
 read -r L_RPS L_P99 L_E L_S < <(run_wrk list "/api/v1/workflows?per_page=100" auth)
 row "GET /health" "$H_RPS rps, p99 $H_P99" "reference" "errors $H_E non-2xx, $H_S socket"
+# Where an authenticated GET spends its time, by subtraction (same run):
+# auth alone (GET /auth/me, small body), auth + index miss (404, small body).
+read -r M_RPS M_P99 _ _ < <(run_wrk me /auth/me auth)
+read -r N_RPS N_P99 _ _ < <(run_wrk miss /api/v1/workflows/bench.no_such_workflow auth)
+row "GET /auth/me (auth only, small body)" "$M_RPS rps, p99 $M_P99" "breakdown" "$(ratio "$M_RPS" "$H_RPS")x /health"
+row "GET /api/v1/workflows/{unknown} (auth + index miss, 404)" "$N_RPS rps, p99 $N_P99" "breakdown" "$(ratio "$N_RPS" "$H_RPS")x /health"
+ONE_BYTES=$(curl -s -H "$AUTH" "http://127.0.0.1:$PORT/api/v1/workflows/bench.wf_0042" | wc -c)
+LIST_BYTES=$(curl -s -H "$AUTH" "http://127.0.0.1:$PORT/api/v1/workflows?per_page=100" | wc -c)
 W_R=$(ratio "$W_RPS" "$H_RPS")
-row "GET /api/v1/workflows/{ref} (auth)" "$W_RPS rps, p99 $W_P99" ">= 50% of /health" "${W_R}x: $(verdict "$W_R" '>=' 0.5), errors $W_E/$W_S"
+row "GET /api/v1/workflows/{ref} (auth, $ONE_BYTES B body)" "$W_RPS rps, p99 $W_P99" ">= 50% of /health" "${W_R}x: $(verdict "$W_R" '>=' 0.5), errors $W_E/$W_S"
 L_R=$(ratio "$L_RPS" "$H_RPS")
-row "GET /api/v1/workflows?per_page=100 (auth)" "$L_RPS rps, p99 $L_P99" "reported" "${L_R}x /health, errors $L_E/$L_S"
+row "GET /api/v1/workflows?per_page=100 (auth, $LIST_BYTES B body)" "$L_RPS rps, p99 $L_P99" "reported" "${L_R}x /health, errors $L_E/$L_S"
 
 echo "== the same GET while a 1,000-workflow sync runs every 3 s" >&2
 # Two versions of pack `load` (1,000 workflows each, different seeds): each
@@ -214,18 +239,22 @@ P99_R=$(ratio "$(to_ms "$S_P99")" "$(to_ms "$W_P99")")
 row "GET /api/v1/workflows/{ref} during syncs ($NSYNC syncs)" "$S_RPS rps, p99 $S_P99" "p99 <= 3x idle" "${P99_R}x: $(verdict "$P99_R" '<' 3.0001), errors $S_E/$S_S"
 stop_server
 RSS_KB=$(awk -F: '/Maximum resident set size/ { gsub(/ /, "", $2); print $2 }' "$WORK/time10k.txt")
-RSS_MB=$(( RSS_KB / 1024 ))
-row "peak RSS of the server, 10,000 wf (validate, sync, re-sync, wrk)" "${RSS_MB} MiB" "< 150 MiB" "$(verdict "$RSS_MB" '<' 150)"
+RSS_MB=$(( ${RSS_KB:-0} / 1024 ))
+row "peak RSS of the server, 10,000 wf (validate, sync, re-sync, wrk)" "${RSS_MB} MiB (VmHWM $(( ${HWM_KB:-0} / 1024 )) MiB)" "< 150 MiB" "$(verdict "$RSS_MB" '<' 150)"
 
 # ---------------------------------------------------------------- startup
 echo "== startup to first /health with 10,000 stored" >&2
 ST=()
 for _ in 1 2 3 4 5; do
+    if curl -s -o /dev/null "http://127.0.0.1:$PORT/health"; then echo "bench: port $PORT busy" >&2; exit 1; fi
     t0=$(now_ns)
     ATTUNE__DATA_DIR=$D/data ATTUNE__PACKS_BASE_DIR=$D/packs ATTUNE__SERVER__PORT=$PORT \
         "$BIN" serve >>"$WORK/server.log" 2>&1 &
     SERVER_PID=$!
-    until curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; do :; done
+    n=0
+    until curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; do
+        n=$((n + 1)); if ((n > 3000)); then echo "bench: server did not start" >&2; exit 1; fi
+    done
     ST+=("$(ms_since "$t0")")
     stop_server
 done
