@@ -247,6 +247,13 @@ enum Outcome {
         validation: Validation,
         source: Option<String>,
     },
+    /// Validated only (a validation run, which registers nothing): no
+    /// content, no catalog fingerprint, the workflow dropped at once so a
+    /// large pack is not held in memory.
+    Checked {
+        validation: Validation,
+        source: Option<String>,
+    },
 }
 
 /// Fingerprints already computed in this sync, by question set: most
@@ -298,6 +305,9 @@ fn failed_one(d: Diagnostic) -> Outcome {
 }
 
 /// Validates `bytes` with a recording catalog; the content when valid.
+/// With `keep_workflow` false the workflow moves into the content instead
+/// of being copied (`Validation::workflow` is then None): a sync holds every
+/// file's content until its one transaction commits, so one copy matters.
 fn validate_recorded(
     bytes: &[u8],
     pack_ref: &str,
@@ -305,6 +315,7 @@ fn validate_recorded(
     rel: Option<&str>,
     catalog: &dyn ActionCatalog,
     hash: String,
+    keep_workflow: bool,
 ) -> (Validation, Option<WorkflowContent>) {
     let recorder = Recorder::new(catalog);
     let ctx = SourceContext {
@@ -312,9 +323,14 @@ fn validate_recorded(
         name,
         file: rel,
     };
-    let validation = validate(bytes, &ctx, &recorder);
+    let mut validation = validate(bytes, &ctx, &recorder);
     let (deps, dep_packs) = recorder.into_deps();
-    let content = validation.workflow.clone().map(|workflow| {
+    let workflow = if keep_workflow {
+        validation.workflow.clone()
+    } else {
+        validation.workflow.take()
+    };
+    let content = workflow.map(|workflow| {
         let warnings: Vec<&Diagnostic> = validation.diagnostics.iter().collect();
         WorkflowContent {
             workflow,
@@ -352,8 +368,19 @@ fn process(
         Ok(b) => b,
         Err(e) => return result(failed_one(e.to_diagnostic(Some(&l.r#ref), Some(&l.rel)))),
     };
+    let Some(existing) = existing else {
+        let ctx = SourceContext {
+            pack_ref,
+            name: &l.file.name,
+            file: Some(&l.rel),
+        };
+        let mut validation = validate(&bytes, &ctx, catalog);
+        validation.workflow = None;
+        let source = String::from_utf8(bytes).ok();
+        return result(Outcome::Checked { validation, source });
+    };
     let hash = content_hash(&bytes);
-    if let Some(rec) = existing.and_then(|m| m.get(&l.file.name))
+    if let Some(rec) = existing.get(&l.file.name)
         && !rec.stale
         && rec.content_hash == hash
         && rec.source_file == l.rel
@@ -366,8 +393,15 @@ fn process(
             source,
         });
     }
-    let (validation, content) =
-        validate_recorded(&bytes, pack_ref, &l.file.name, Some(&l.rel), catalog, hash);
+    let (validation, content) = validate_recorded(
+        &bytes,
+        pack_ref,
+        &l.file.name,
+        Some(&l.rel),
+        catalog,
+        hash,
+        false,
+    );
     let source = String::from_utf8(bytes).ok();
     match content {
         Some(content) => result(Outcome::Valid {
@@ -529,7 +563,8 @@ pub fn sync_pack(
                         });
                         changes.push(SyncChange::Upsert(content));
                     }
-                    Outcome::Failed { validation, source } => {
+                    Outcome::Failed { validation, source }
+                    | Outcome::Checked { validation, source } => {
                         counts.suppressed += validation.suppressed as u64;
                         report
                             .diagnostics
@@ -689,7 +724,8 @@ pub fn validate_pack(
                         content,
                         validation,
                     } => (validation, Some(content.source)),
-                    Outcome::Failed { validation, source } => (validation, source),
+                    Outcome::Failed { validation, source }
+                    | Outcome::Checked { validation, source } => (validation, source),
                     // `existing` is None, so nothing is skipped.
                     Outcome::Unchanged { .. } => continue,
                 };
@@ -790,6 +826,7 @@ pub fn prepare_workflow(
         None,
         &catalog,
         content_hash(yaml.as_bytes()),
+        true,
     );
     let diagnostics = with_snippets(&validation.diagnostics, Some(yaml));
     PreparedWorkflow {
