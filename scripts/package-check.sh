@@ -121,8 +121,7 @@ check "/health answers status ok" contains "$health" '"status":"ok"'
 # everything is inside the one binary: UI, OpenAPI, JSON Schema
 check "the web UI is embedded" contains "$(http_get "$addr/")" "<html"
 check "the OpenAPI document is embedded" contains "$(http_get "$addr/api/openapi.json")" '"openapi"'
-check "the workflow JSON Schema is embedded" \
-  contains "$(http_get "$addr/api/v1/schema/workflow.json")" '"$schema"'
+check "the workflow JSON Schema is embedded" contains "$(/usr/bin/attune schema)" '"$schema"'
 check "database owned by attune" test "$(stat -c %U "$data/attune.redb")" = attune
 out=$(as_attune /usr/bin/attune user list 2>&1 || true)
 check "user list while serving says the database is in use" \

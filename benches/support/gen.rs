@@ -74,14 +74,43 @@ pub fn catalog() -> MapCatalog {
     c
 }
 
-/// `n` workflows as (name, YAML text).
+/// `n` workflows of pack `bench` as (name, YAML text).
 pub fn pack(n: usize, seed: u64) -> Vec<(String, String)> {
+    pack_named("bench", n, seed, 0)
+}
+
+/// `n` workflows of pack `pack_ref` (whose actions are the ones
+/// [`action_files`] writes) as (name, YAML text). About `broken_pct` percent
+/// of them carry one error (a transition to a task that does not exist, or
+/// a YAML syntax error), chosen by the same seeded generator.
+pub fn pack_named(pack_ref: &str, n: usize, seed: u64, broken_pct: u64) -> Vec<(String, String)> {
     let mut rng = Rng::new(seed);
     (0..n)
         .map(|i| {
             let name = format!("wf_{i:04}");
-            let text = workflow(&mut rng, &name);
+            let mut text = workflow(&mut rng, pack_ref, &name);
+            if broken_pct > 0 && rng.chance(broken_pct) {
+                if rng.chance(50) {
+                    text.push_str("  - name: broken_tail\n    action: core.noop\n    next:\n      - do: [no_such_task]\n");
+                } else {
+                    text.push_str("tags: [unclosed\n");
+                }
+            }
             (name, text)
+        })
+        .collect()
+}
+
+/// The `actions/*.yaml` files of a generated pack as (file name, YAML text):
+/// one action per word, with the parameters [`catalog`] declares.
+pub fn action_files(pack_ref: &str) -> Vec<(String, String)> {
+    WORDS
+        .iter()
+        .map(|w| {
+            let text = format!(
+                "ref: {pack_ref}.{w}\nlabel: \"{w}\"\ndescription: \"Generated action {w}\"\nrunner_type: shell\nentry_point: {w}.sh\nparameters:\n  target:\n    type: string\n    required: true\n  timeout:\n    type: integer\n    default: 60\n  options:\n    type: object\n  message:\n    type: string\n"
+            );
+            (format!("{w}.yaml"), text)
         })
         .collect()
 }
@@ -90,12 +119,12 @@ fn task_name(i: usize) -> String {
     format!("{}_{i}", WORDS[i % WORDS.len()])
 }
 
-fn workflow(rng: &mut Rng, name: &str) -> String {
+fn workflow(rng: &mut Rng, pack_ref: &str, name: &str) -> String {
     let mut s = String::with_capacity(8192);
     let tasks = 5 + rng.below(26) as usize;
     let _ = writeln!(s, "# Generated workflow {name}: {tasks} tasks");
     let _ = writeln!(s, "# It exercises the features real packs use.\n");
-    let _ = writeln!(s, "ref: bench.{name}");
+    let _ = writeln!(s, "ref: {pack_ref}.{name}");
     let _ = writeln!(s, "label: \"Generated workflow {name}\"");
     let _ = writeln!(
         s,
@@ -126,7 +155,7 @@ fn workflow(rng: &mut Rng, name: &str) -> String {
             for j in 0..(2 + rng.below(3)) {
                 let _ = writeln!(
                     s,
-                    "      - name: {tn}_part{j}\n        action: bench.{}\n        input:\n          target: \"{{{{ parameters.hosts[{j}] }}}}\"\n          message: \"part {j} of {tn}\"",
+                    "      - name: {tn}_part{j}\n        action: {pack_ref}.{}\n        input:\n          target: \"{{{{ parameters.hosts[{j}] }}}}\"\n          message: \"part {j} of {tn}\"",
                     WORDS[rng.below(20) as usize]
                 );
             }
@@ -137,7 +166,7 @@ fn workflow(rng: &mut Rng, name: &str) -> String {
             );
             continue;
         }
-        let _ = writeln!(s, "    action: bench.{action}");
+        let _ = writeln!(s, "    action: {pack_ref}.{action}");
         let iter = rng.chance(20);
         if iter {
             s.push_str("    with_items: \"{{ parameters.hosts }}\"\n    batch_size: 5\n    concurrency: 2\n");

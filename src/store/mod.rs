@@ -125,6 +125,12 @@ impl StoreError {
     }
 }
 
+/// redb's page cache (reads and the write buffer of a transaction, which
+/// spills to the file beyond half of it). redb's default is 1 GiB, which let
+/// the resident memory of a 10,000-workflow sync grow past 3 GiB; the
+/// operating system's page cache serves re-reads anyway (docs/PERFORMANCE.md).
+const CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 impl Store {
     /// Opens (or creates) `{data_dir}/attune.redb`, creating the directory,
     /// and runs the migrations. Fails with [`StoreError::InUse`] when another
@@ -135,7 +141,10 @@ impl Store {
             cause,
         })?;
         let path = data_dir.join(DB_FILE_NAME);
-        let db = Database::create(&path).map_err(|cause| StoreError::opening(&path, cause))?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(|cause| StoreError::opening(&path, cause))?;
         let store = Store {
             db: Arc::new(db),
             path: Arc::new(path),

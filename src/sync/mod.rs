@@ -236,7 +236,8 @@ fn list(packs_base_dir: &Path, pack_ref: &str) -> Result<(PathBuf, Vec<Listed>),
 enum Outcome {
     Unchanged {
         record: Box<WorkflowHead>,
-        source: String,
+        /// Only kept when the stored diagnostics need a snippet.
+        source: Option<String>,
     },
     Valid {
         content: Box<WorkflowContent>,
@@ -246,6 +247,44 @@ enum Outcome {
         validation: Validation,
         source: Option<String>,
     },
+    /// Validated only (a validation run, which registers nothing): no
+    /// content, no catalog fingerprint, the workflow dropped at once so a
+    /// large pack is not held in memory.
+    Checked {
+        validation: Validation,
+        source: Option<String>,
+    },
+}
+
+/// Fingerprints already computed in this sync, by question set: most
+/// workflows ask the catalog the same few questions.
+#[derive(Default)]
+struct Memo {
+    map: std::sync::Mutex<HashMap<Questions, String>>,
+}
+
+/// The action refs looked up and the packs listed by one validation.
+type Questions = (Vec<String>, Vec<String>);
+
+impl Memo {
+    fn fingerprint(
+        &self,
+        catalog: &dyn ActionCatalog,
+        deps: &[String],
+        packs: &[String],
+    ) -> String {
+        let key = (deps.to_vec(), packs.to_vec());
+        if let Ok(map) = self.map.lock()
+            && let Some(f) = map.get(&key)
+        {
+            return f.clone();
+        }
+        let f = fingerprint(catalog, deps, packs);
+        if let Ok(mut map) = self.map.lock() {
+            map.insert(key, f.clone());
+        }
+        f
+    }
 }
 
 struct FileResult {
@@ -266,6 +305,9 @@ fn failed_one(d: Diagnostic) -> Outcome {
 }
 
 /// Validates `bytes` with a recording catalog; the content when valid.
+/// With `keep_workflow` false the workflow moves into the content instead
+/// of being copied (`Validation::workflow` is then None): a sync holds every
+/// file's content until its one transaction commits, so one copy matters.
 fn validate_recorded(
     bytes: &[u8],
     pack_ref: &str,
@@ -273,6 +315,7 @@ fn validate_recorded(
     rel: Option<&str>,
     catalog: &dyn ActionCatalog,
     hash: String,
+    keep_workflow: bool,
 ) -> (Validation, Option<WorkflowContent>) {
     let recorder = Recorder::new(catalog);
     let ctx = SourceContext {
@@ -280,9 +323,14 @@ fn validate_recorded(
         name,
         file: rel,
     };
-    let validation = validate(bytes, &ctx, &recorder);
+    let mut validation = validate(bytes, &ctx, &recorder);
     let (deps, dep_packs) = recorder.into_deps();
-    let content = validation.workflow.clone().map(|workflow| {
+    let workflow = if keep_workflow {
+        validation.workflow.clone()
+    } else {
+        validation.workflow.take()
+    };
+    let content = workflow.map(|workflow| {
         let warnings: Vec<&Diagnostic> = validation.diagnostics.iter().collect();
         WorkflowContent {
             workflow,
@@ -306,6 +354,7 @@ fn process(
     max_bytes: u64,
     catalog: &dyn ActionCatalog,
     existing: Option<&HashMap<String, WorkflowHead>>,
+    memo: &Memo,
 ) -> FileResult {
     let result = |outcome| FileResult {
         r#ref: l.r#ref.clone(),
@@ -319,20 +368,40 @@ fn process(
         Ok(b) => b,
         Err(e) => return result(failed_one(e.to_diagnostic(Some(&l.r#ref), Some(&l.rel)))),
     };
+    let Some(existing) = existing else {
+        let ctx = SourceContext {
+            pack_ref,
+            name: &l.file.name,
+            file: Some(&l.rel),
+        };
+        let mut validation = validate(&bytes, &ctx, catalog);
+        validation.workflow = None;
+        let source = String::from_utf8(bytes).ok();
+        return result(Outcome::Checked { validation, source });
+    };
     let hash = content_hash(&bytes);
-    if let Some(rec) = existing.and_then(|m| m.get(&l.file.name))
+    if let Some(rec) = existing.get(&l.file.name)
         && !rec.stale
         && rec.content_hash == hash
         && rec.source_file == l.rel
-        && fingerprint(catalog, &rec.deps, &rec.dep_packs) == rec.deps_fingerprint
+        && memo.fingerprint(catalog, &rec.deps, &rec.dep_packs) == rec.deps_fingerprint
     {
+        let source =
+            (rec.diagnostics_json != "[]").then(|| String::from_utf8_lossy(&bytes).into_owned());
         return result(Outcome::Unchanged {
             record: Box::new(rec.clone()),
-            source: String::from_utf8_lossy(&bytes).into_owned(),
+            source,
         });
     }
-    let (validation, content) =
-        validate_recorded(&bytes, pack_ref, &l.file.name, Some(&l.rel), catalog, hash);
+    let (validation, content) = validate_recorded(
+        &bytes,
+        pack_ref,
+        &l.file.name,
+        Some(&l.rel),
+        catalog,
+        hash,
+        false,
+    );
     let source = String::from_utf8(bytes).ok();
     match content {
         Some(content) => result(Outcome::Valid {
@@ -436,6 +505,7 @@ pub fn sync_pack(
                 packs_base_dir.to_path_buf(),
                 limits.max_file_bytes,
             );
+            let memo = Memo::default();
             let results: Vec<FileResult> = listed
                 .par_iter()
                 .map(|l| {
@@ -446,6 +516,7 @@ pub fn sync_pack(
                         limits.max_file_bytes,
                         &catalog,
                         Some(&existing),
+                        &memo,
                     )
                 })
                 .collect();
@@ -457,7 +528,7 @@ pub fn sync_pack(
                         let diags = stored_diagnostics(&record);
                         report
                             .diagnostics
-                            .extend(with_snippets(&diags, Some(&source)));
+                            .extend(with_snippets(&diags, source.as_deref()));
                         report.workflows.push(SyncedWorkflow {
                             ref_name: record.r#ref.clone(),
                             created: false,
@@ -492,7 +563,8 @@ pub fn sync_pack(
                         });
                         changes.push(SyncChange::Upsert(content));
                     }
-                    Outcome::Failed { validation, source } => {
+                    Outcome::Failed { validation, source }
+                    | Outcome::Checked { validation, source } => {
                         counts.suppressed += validation.suppressed as u64;
                         report
                             .diagnostics
@@ -641,6 +713,7 @@ pub fn validate_pack(
                         limits.max_file_bytes,
                         &catalog,
                         None,
+                        &Memo::default(),
                     )
                 })
                 .collect();
@@ -651,7 +724,8 @@ pub fn validate_pack(
                         content,
                         validation,
                     } => (validation, Some(content.source)),
-                    Outcome::Failed { validation, source } => (validation, source),
+                    Outcome::Failed { validation, source }
+                    | Outcome::Checked { validation, source } => (validation, source),
                     // `existing` is None, so nothing is skipped.
                     Outcome::Unchanged { .. } => continue,
                 };
@@ -752,6 +826,7 @@ pub fn prepare_workflow(
         None,
         &catalog,
         content_hash(yaml.as_bytes()),
+        true,
     );
     let diagnostics = with_snippets(&validation.diagnostics, Some(yaml));
     PreparedWorkflow {
