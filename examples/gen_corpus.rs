@@ -90,7 +90,10 @@ fn main() -> ExitCode {
         match write_pack(&a.out, &pack_ref, &a, a.seed.wrapping_add(p as u64)) {
             Ok(b) => total += b,
             Err(e) => {
-                eprintln!("error: cannot write {}: {e}", a.out.join(&pack_ref).display());
+                eprintln!(
+                    "error: cannot write {}: {e}",
+                    a.out.join(&pack_ref).display()
+                );
                 return ExitCode::FAILURE;
             }
         }
