@@ -24,6 +24,7 @@ check() { # check DESCRIPTION COMMAND...
 [ "$(id -u)" = 0 ] || { echo "package-check: run as root" >&2; exit 2; }
 deb=$(ls dist/attune_*.deb 2>/dev/null | head -n1 || true)
 [ -n "$deb" ] || { echo "package-check: no dist/attune_*.deb; run scripts/package.sh first" >&2; exit 2; }
+deb=$(readlink -f "$deb")
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 
 echo "--- dpkg -i $deb"
@@ -70,6 +71,7 @@ log="$work/serve.log"
 pid=""
 cleanup() {
   if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  cd /
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -111,10 +113,15 @@ http_get() { # http_get URL: body on stdout (curl, or bash's /dev/tcp)
 }
 
 echo "--- installed binary, packaged config, temporary data dir"
+cd "$work"   # no project files beside the running binary
 start_server
 health=$(http_get "$addr/health")
 echo "$health"
 check "/health answers status ok" contains "$health" '"status":"ok"'
+# everything is inside the one binary: UI, OpenAPI, JSON Schema
+check "the web UI is embedded" contains "$(http_get "$addr/")" "<html"
+check "the OpenAPI document is embedded" contains "$(http_get "$addr/api/openapi.json")" '"openapi"'
+check "the workflow JSON Schema is embedded" contains "$(/usr/bin/attune schema)" '"$schema"'
 check "database owned by attune" test "$(stat -c %U "$data/attune.redb")" = attune
 out=$(as_attune /usr/bin/attune user list 2>&1 || true)
 check "user list while serving says the database is in use" \
@@ -125,6 +132,13 @@ stop_server
 check "server stopped cleanly" grep -q "shut down cleanly" "$log"
 
 echo "--- offline commands as the service user"
+# the built-in core action catalog is inside the binary too
+mkdir -p "$work/packs/demo/workflows"
+printf 'version: "1.0.0"\nlabel: Demo\ntasks:\n  - name: hello\n    action: core.echo\n    input:\n      message: hi\n' \
+  >"$work/packs/demo/workflows/hello.yaml"
+chmod -R a+rX "$work/packs"
+check "attune validate knows core.echo with no core pack on disk" \
+  runuser -u attune -- /usr/bin/attune validate "$work/packs/demo"
 chown attune:attune "$work"
 check "user list shows admin" contains "$(as_attune /usr/bin/attune user list)" admin
 check "backup --out" as_attune /usr/bin/attune backup --out "$work/b.redb"

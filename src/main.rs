@@ -27,6 +27,9 @@ enum Command {
     User(cli::user::UserCommand),
     /// Print an access token for scripts (while the server is stopped)
     Token(cli::token::TokenArgs),
+    /// Replace the JWT secret kept in the database, so that every token
+    /// issued before is refused (while the server is stopped)
+    RotateJwtSecret(cli::secret::RotateArgs),
     /// Copy the database to a file (while the server is stopped; online:
     /// GET /api/v1/admin/backup)
     Backup(cli::backup::BackupArgs),
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => cli::serve::run(args),
         Some(Command::User(cmd)) => cli::user::run(cmd),
         Some(Command::Token(args)) => cli::token::run(args),
+        Some(Command::RotateJwtSecret(args)) => cli::secret::run(args),
         Some(Command::Backup(args)) => cli::backup::run(args),
         Some(Command::Restore(args)) => cli::restore::run(args),
         Some(Command::Validate(args)) => {

@@ -85,7 +85,7 @@ fn copy_and_open(
     store: &crate::store::Store,
     dir: &std::path::Path,
 ) -> Result<(std::fs::File, backup::Summary), BackupError> {
-    let tmp = backup::temp_path(dir, ".attune-online-backup")?;
+    let tmp = backup::online_temp_path(dir)?;
     let summary = store.backup_to(&tmp)?;
     let opened = std::fs::File::open(&tmp);
     let _ = std::fs::remove_file(&tmp);

@@ -1,7 +1,14 @@
-//! `/auth/*`: login, refresh, me, change-password.
+//! `/auth/*`: login (throttled by `auth::ratelimit`), refresh, me,
+//! change-password.
+
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, Extension, FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -11,6 +18,7 @@ use super::Envelope;
 use super::error::ApiError;
 use super::extract::{AuthUser, Json};
 use crate::AppState;
+use crate::auth::ratelimit::LoginLimiter;
 use crate::auth::{self, TokenPair, TokenType};
 use crate::store::User;
 
@@ -92,14 +100,52 @@ impl From<User> for UserView {
     }
 }
 
+/// The peer address of the connection (the server inserts
+/// `ConnectInfo<SocketAddr>`); `None` when served without one. Proxy
+/// headers such as `X-Forwarded-For` are deliberately not trusted.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
 /// Exchange a login and password for an access and a refresh token.
+///
+/// Failed attempts are throttled per login and per client address with
+/// exponential backoff (capped at five minutes): a throttled attempt gets
+/// 429 with `Retry-After`, whatever the password.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = Envelope<TokenResponse>), (status = 400, body = super::error::ErrorBody),
-        (status = 401, body = super::error::ErrorBody)))]
+        (status = 401, body = super::error::ErrorBody),
+        (status = 429, description = "too many failed attempts; wait `Retry-After` seconds",
+            body = super::error::ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
+    Extension(limiter): Extension<Arc<LoginLimiter>>,
+    ClientIp(ip): ClientIp,
     Json(body): Json<LoginRequest>,
 ) -> Result<Envelope<TokenResponse>, ApiError> {
+    let attempt = limiter
+        .begin(&body.login, ip, Instant::now())
+        .map_err(|wait| {
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            ApiError::TooManyRequests {
+                message: format!(
+                    "too many failed login attempts; wait {secs} s before trying again"
+                ),
+                retry_after: secs,
+            }
+        })?;
     let keys = state.keys.clone();
     let ttls = state.ttls();
     let pair = state
@@ -109,6 +155,7 @@ pub async fn login(
                 .and_then(|user| auth::issue_pair(&keys, &user, ttls)))
         })
         .await??;
+    limiter.succeeded(attempt);
     Ok(Envelope::with_message(pair.into(), "Logged in"))
 }
 

@@ -39,6 +39,13 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     ValidationFailed(String),
+    /// The client must wait `retry_after` seconds (sent as `Retry-After`).
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u64 },
+    /// The request was not received and answered in time; the connection
+    /// is closed.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// The cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -60,6 +67,10 @@ impl ApiError {
             ApiError::ValidationFailed(_) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED")
             }
+            ApiError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS")
+            }
+            ApiError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "REQUEST_TIMEOUT"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
         }
     }
@@ -83,7 +94,21 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        (status, axum::Json(ErrorBody { error, code })).into_response()
+        let mut res = (status, axum::Json(ErrorBody { error, code })).into_response();
+        match &self {
+            ApiError::TooManyRequests { retry_after, .. } => {
+                res.headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, (*retry_after).into());
+            }
+            ApiError::RequestTimeout(_) => {
+                res.headers_mut().insert(
+                    axum::http::header::CONNECTION,
+                    axum::http::HeaderValue::from_static("close"),
+                );
+            }
+            _ => {}
+        }
+        res
     }
 }
 

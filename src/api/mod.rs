@@ -3,7 +3,8 @@
 //! One module per resource, each with `pub fn router() -> Router<AppState>`
 //! and its handlers beside the routes. [`router`] assembles them with the
 //! shared layers: request-body limit (413 in the envelope), one log line per
-//! request, and JSON fallbacks for unknown routes and methods.
+//! request, the login throttle, and JSON fallbacks for unknown routes and
+//! methods. [`request_deadline`] (408) is applied by `crate::app_with_limits`.
 
 pub mod admin;
 pub mod auth;
@@ -11,11 +12,13 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod openapi;
+pub mod openapi_rules;
 pub mod pack_workflows;
 pub mod packs;
 pub mod runs;
 pub mod workflows;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -24,6 +27,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::ToSchema;
@@ -135,13 +139,17 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(auth::router())
         .merge(packs::router())
-        .merge(admin::router())
         .merge(pack_workflows::router())
         .merge(workflows::router())
         .merge(runs::router())
+        .merge(admin::router())
         .merge(openapi::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::Extension(Arc::new(
+            crate::auth::ratelimit::LoginLimiter::default(),
+        )))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(REQUEST_BODY_LIMIT))
         .layer(middleware::from_fn(envelope_for_plain_errors))
@@ -168,6 +176,18 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// A handler that panics (a bug) answers 500 in the envelope, logged with
+/// the panic message, and every other request goes on (the release build
+/// unwinds; see docs/OPERATIONS.md, "Panics").
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_string());
+    ApiError::Internal(format!("request handler panicked: {detail}")).into_response()
+}
+
 async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
     ApiError::NotFound(format!("no route for {method} {}", uri.path()))
 }
@@ -191,4 +211,54 @@ async fn envelope_for_plain_errors(req: Request, next: Next) -> Response {
         return res;
     }
     res
+}
+
+/// Answers 408 (and closes the connection) when a request, body upload
+/// included, is not answered within `limit`: a client that trickles its
+/// body cannot hold a connection and a task forever.
+pub async fn request_deadline(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    req: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => ApiError::RequestTimeout(format!(
+            "request was not completed within {} s; send the whole request at once and retry",
+            limit.as_secs()
+        ))
+        .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod panic_tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_in_the_envelope() {
+        let app: Router = Router::new()
+            .route(
+                "/boom",
+                get(|| async {
+                    let v: Vec<u8> = Vec::new();
+                    format!("{}", v[3])
+                }),
+            )
+            .layer(CatchPanicLayer::custom(panic_response));
+        let res = app
+            .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(res.into_body(), 1024).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["code"], "INTERNAL");
+        assert_eq!(body["error"], "internal server error; see the server log");
+    }
 }

@@ -1,6 +1,7 @@
-//! The OpenAPI 3 document of the whole HTTP API, built by utoipa from the
-//! handlers' `#[utoipa::path]` annotations and served without
-//! authentication at `GET /api/openapi.json`.
+//! `GET /api/openapi.json`: the OpenAPI 3 document of the whole HTTP API,
+//! generated from the handlers' `#[utoipa::path]` annotations (no
+//! authentication, so tools can fetch it). A new resource adds its paths
+//! and schemas here.
 
 use axum::Router;
 use axum::routing::get;
@@ -24,6 +25,7 @@ use crate::AppState;
         super::packs::get_pack,
         super::packs::update_pack,
         super::packs::delete_pack,
+        super::admin::backup,
         super::pack_workflows::sync_workflows,
         super::pack_workflows::validate_workflows,
         super::pack_workflows::list_pack_workflows,
@@ -53,7 +55,8 @@ use crate::AppState;
     tags(
         (name = "health"), (name = "auth"), (name = "packs"),
         (name = "pack workflows", description = "The seed's sync and validate endpoints"),
-        (name = "workflows"), (name = "runs"), (name = "schema"), (name = "openapi"),
+        (name = "workflows"), (name = "runs"), (name = "schema"), (name = "admin"),
+        (name = "openapi"),
     )
 )]
 pub struct ApiDoc;
@@ -81,16 +84,18 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/openapi.json", get(openapi_json))
 }
 
-/// This document.
-#[utoipa::path(get, path = "/api/openapi.json", tag = "openapi",
-    responses((status = 200, description = "OpenAPI 3 document", body = Object)))]
-pub async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
-    axum::Json(document_value())
-}
-
-/// The document as served, with the crate version.
+/// The document as served (with the crate version).
 pub fn document_value() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     doc
+}
+
+/// This document, with the value rules of `openapi_rules` applied.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "openapi",
+    responses((status = 200, description = "OpenAPI 3 document", body = Object)))]
+pub async fn openapi_json() -> axum::Json<serde_json::Value> {
+    let mut doc = serde_json::to_value(document_value()).unwrap_or_default();
+    super::openapi_rules::apply(&mut doc);
+    axum::Json(doc)
 }

@@ -125,11 +125,11 @@ pub struct CreatePackRequest {
     pub label: String,
     pub description: Option<String>,
     pub version: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub conf_schema: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub config: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub meta: Option<serde_json::Value>,
     #[serde(default)]
     pub tags: Vec<String>,
@@ -152,11 +152,11 @@ pub struct UpdatePackRequest {
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     pub version: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub conf_schema: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub config: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub meta: Option<serde_json::Value>,
     pub tags: Option<Vec<String>>,
     pub runtime_deps: Option<Vec<String>>,
@@ -211,10 +211,18 @@ fn object_or_empty(
 }
 
 /// Hook run after a pack is created or updated: auto-sync of its workflow
-/// files with skip-validation-errors semantics. It never fails the request:
-/// files with errors are in the run record and the pack's `last_sync`; a
-/// failure of the sync itself is logged.
+/// files with skip-validation-errors semantics, when the pack has a folder
+/// (without one there is nothing to load and `last_sync` stays as it was).
+/// It never fails the request: files with errors are in the run record and
+/// the pack's `last_sync`; a failure of the sync itself is logged.
 pub async fn after_pack_write(state: &AppState, pack: &PackRef, user: &str) {
+    let dir = state.config.packs_base_dir.join(pack.as_str());
+    let has_folder = tokio::task::spawn_blocking(move || dir.is_dir())
+        .await
+        .unwrap_or(false);
+    if !has_folder {
+        return;
+    }
     let options = crate::sync::SyncOptions {
         dry_run: false,
         prune: false,

@@ -102,10 +102,10 @@ pub struct RunDetail {
     pub pruned: Vec<String>,
     /// Sync: one string per failed workflow (or the folder error).
     /// Validation: map ref → every error message.
-    #[schema(value_type = Object)]
+    #[schema(value_type = serde_json::Value)]
     pub errors: serde_json::Value,
     /// Validation runs: map ref → every warning message; null for syncs.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub warnings: serde_json::Value,
     #[schema(value_type = Vec<DiagnosticSchema>)]
     pub diagnostics: serde_json::Value,

@@ -228,7 +228,7 @@ pub struct TextValidation {
     #[schema(value_type = Vec<DiagnosticSchema>)]
     pub diagnostics: Vec<ReportDiagnostic>,
     /// The normalized definition, null when there are errors.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub workflow: Option<serde_json::Value>,
 }
 

@@ -4,9 +4,11 @@
 //! module hashes and checks passwords ([`password`]), issues and verifies
 //! HS256 tokens ([`token`]), creates the first `admin` user, and resolves a
 //! token to a live [`User`] ([`authenticate`]), refusing tokens whose user is
-//! gone or whose generation predates a password change.
+//! gone or whose generation predates a password change. [`ratelimit`]
+//! throttles login guessing.
 
 pub mod password;
+pub mod ratelimit;
 pub mod token;
 
 use crate::store::{Store, StoreError, User};

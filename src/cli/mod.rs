@@ -3,6 +3,7 @@
 pub mod backup;
 pub mod restore;
 pub mod schema;
+pub mod secret;
 pub mod serve;
 pub mod token;
 pub mod user;

@@ -25,6 +25,10 @@ use super::{DB_FILE_NAME, SCHEMA_VERSION, StoreError, codec, migrate, tables};
 /// File name of the previous database kept by a restore.
 pub const BAK_FILE_NAME: &str = "attune.redb.bak";
 
+/// Prefixes of the temporary files backup and restore make in the data dir.
+const ONLINE_TEMP_PREFIX: &str = ".attune-online-backup";
+const RESTORE_TEMP_PREFIX: &str = ".attune.redb.restore";
+
 /// Errors of backup and restore.
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
@@ -177,7 +181,7 @@ pub fn restore(data_dir: &Path, file: &Path) -> Result<Restored, BackupError> {
     } else {
         None
     };
-    let tmp = temp_path(data_dir, ".attune.redb.restore")?;
+    let tmp = temp_path(data_dir, RESTORE_TEMP_PREFIX)?;
     let result = restore_via(file, &tmp, &live, data_dir, guard.is_some());
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -553,8 +557,41 @@ fn copy_multimap<K: Key + 'static, V: Key + 'static>(
     Ok(n)
 }
 
+/// Temporary file of an online backup in `dir` (the data directory).
+pub fn online_temp_path(dir: &Path) -> Result<PathBuf, BackupError> {
+    temp_path(dir, ONLINE_TEMP_PREFIX)
+}
+
+/// Removes temporary files a crashed backup or restore left in `data_dir`.
+/// Call only while holding the database. Best effort: a file that cannot
+/// be removed is logged and left.
+pub(crate) fn remove_leftovers(data_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(data_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = [ONLINE_TEMP_PREFIX, RESTORE_TEMP_PREFIX].iter().any(|p| {
+            name.strip_prefix(p)
+                .is_some_and(|rest| rest.starts_with('-'))
+        });
+        if !ours {
+            continue;
+        }
+        match std::fs::remove_file(entry.path()) {
+            Ok(()) => {
+                tracing::warn!(file = %entry.path().display(), "removed a temporary file left by an interrupted backup or restore")
+            }
+            Err(e) => {
+                tracing::warn!(file = %entry.path().display(), error = %e, "cannot remove a temporary file left by an interrupted backup or restore")
+            }
+        }
+    }
+}
+
 /// A fresh, unused path `{dir}/{prefix}-{random hex}`.
-pub fn temp_path(dir: &Path, prefix: &str) -> Result<PathBuf, BackupError> {
+fn temp_path(dir: &Path, prefix: &str) -> Result<PathBuf, BackupError> {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).map_err(|e| BackupError::Io {
         path: dir.to_path_buf(),
@@ -646,6 +683,115 @@ mod tests {
             "hash-b"
         );
         assert_eq!(copy.jwt_secret_or_insert(vec![0; 32]).unwrap(), vec![7; 32]);
+    }
+
+    #[test]
+    fn tables_of_every_supported_shape_are_copied_entry_for_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sample_store(&dir.path().join("data"));
+        const INDEX: TableDefinition<(&str, u64), ()> = TableDefinition::new("t_index");
+        const PAIRS: TableDefinition<(u64, u64), &str> = TableDefinition::new("t_pairs");
+        const MULTI: MultimapTableDefinition<&str, u64> = MultimapTableDefinition::new("t_multi");
+        {
+            let txn = store.db().begin_write().unwrap();
+            {
+                let mut index = txn.open_table(INDEX).unwrap();
+                index.insert(("pack.a", 3), ()).unwrap();
+                index.insert(("pack.a", 1), ()).unwrap();
+                index.insert(("pack.b", 2), ()).unwrap();
+                txn.open_table(PAIRS)
+                    .unwrap()
+                    .insert((1, 2), "one-two")
+                    .unwrap();
+                let mut multi = txn.open_multimap_table(MULTI).unwrap();
+                multi.insert("k", 1).unwrap();
+                multi.insert("k", 2).unwrap();
+                multi.insert("j", 9).unwrap();
+            }
+            txn.commit().unwrap();
+        }
+        let out = dir.path().join("copy.redb");
+        let summary = store.backup_to(&out).unwrap();
+        assert_eq!(summary.count("t_index"), 3);
+        assert_eq!(summary.count("t_pairs"), 1);
+        assert_eq!(summary.count("t_multi"), 3);
+
+        let copy = Database::open(&out).unwrap();
+        let txn = copy.begin_read().unwrap();
+        let keys: Vec<(String, u64)> = txn
+            .open_table(INDEX)
+            .unwrap()
+            .iter()
+            .unwrap()
+            .map(|e| {
+                let (k, _) = e.unwrap();
+                let (r, n) = k.value();
+                (r.to_string(), n)
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("pack.a".into(), 1),
+                ("pack.a".into(), 3),
+                ("pack.b".into(), 2)
+            ]
+        );
+        assert_eq!(
+            txn.open_table(PAIRS)
+                .unwrap()
+                .get((1, 2))
+                .unwrap()
+                .unwrap()
+                .value(),
+            "one-two"
+        );
+        let values: Vec<u64> = txn
+            .open_multimap_table(MULTI)
+            .unwrap()
+            .get("k")
+            .unwrap()
+            .map(|v| v.unwrap().value())
+            .collect();
+        assert_eq!(values, [1, 2]);
+    }
+
+    #[test]
+    fn a_table_of_an_unknown_shape_fails_the_backup_loudly() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sample_store(&dir.path().join("data"));
+        {
+            let txn = store.db().begin_write().unwrap();
+            txn.open_table(TableDefinition::<i8, bool>::new("odd"))
+                .unwrap()
+                .insert(1, true)
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let out = dir.path().join("copy.redb");
+        let err = store.backup_to(&out).unwrap_err();
+        assert!(
+            matches!(&err, BackupError::UnknownTableType { table, .. } if table == "odd"),
+            "{err}"
+        );
+        assert!(!out.exists(), "no partial backup is left");
+    }
+
+    #[test]
+    fn opening_the_store_removes_what_a_crashed_backup_or_restore_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        drop(sample_store(&data));
+        let online = online_temp_path(&data).unwrap();
+        let restore = temp_path(&data, RESTORE_TEMP_PREFIX).unwrap();
+        std::fs::write(&online, b"half a copy").unwrap();
+        std::fs::write(&restore, b"half a copy").unwrap();
+        std::fs::write(data.join(".attune-online-backupish"), b"not ours").unwrap();
+        std::fs::write(data.join("notes.txt"), b"not ours").unwrap();
+        drop(Store::open(&data).unwrap());
+        assert!(!online.exists() && !restore.exists());
+        assert!(data.join(".attune-online-backupish").exists());
+        assert!(data.join("notes.txt").exists());
     }
 
     #[test]

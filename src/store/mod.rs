@@ -150,6 +150,9 @@ impl Store {
             path: Arc::new(path),
         };
         migrate::run(&store.db)?;
+        // Holding the database, no backup or restore can be running: their
+        // temporary files are leftovers of a crash.
+        backup::remove_leftovers(data_dir);
         Ok(store)
     }
 

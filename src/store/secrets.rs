@@ -25,4 +25,14 @@ impl Store {
         txn.commit()?;
         Ok(secret)
     }
+
+    /// Replaces the stored JWT secret with `fresh`: every token signed with
+    /// the old one is refused from then on.
+    pub fn replace_jwt_secret(&self, fresh: &[u8]) -> Result<(), StoreError> {
+        let txn = self.db().begin_write()?;
+        txn.open_table(tables::SECRETS)?
+            .insert(JWT_SECRET_KEY, fresh)?;
+        txn.commit()?;
+        Ok(())
+    }
 }

@@ -236,7 +236,8 @@ fn list(packs_base_dir: &Path, pack_ref: &str) -> Result<(PathBuf, Vec<Listed>),
 enum Outcome {
     Unchanged {
         record: Box<WorkflowHead>,
-        source: String,
+        /// Only kept when the stored diagnostics need a snippet.
+        source: Option<String>,
     },
     Valid {
         content: Box<WorkflowContent>,
@@ -253,6 +254,37 @@ enum Outcome {
         validation: Validation,
         source: Option<String>,
     },
+}
+
+/// Fingerprints already computed in this sync, by question set: most
+/// workflows ask the catalog the same few questions.
+#[derive(Default)]
+struct Memo {
+    map: std::sync::Mutex<HashMap<Questions, String>>,
+}
+
+/// The action refs looked up and the packs listed by one validation.
+type Questions = (Vec<String>, Vec<String>);
+
+impl Memo {
+    fn fingerprint(
+        &self,
+        catalog: &dyn ActionCatalog,
+        deps: &[String],
+        packs: &[String],
+    ) -> String {
+        let key = (deps.to_vec(), packs.to_vec());
+        if let Ok(map) = self.map.lock()
+            && let Some(f) = map.get(&key)
+        {
+            return f.clone();
+        }
+        let f = fingerprint(catalog, deps, packs);
+        if let Ok(mut map) = self.map.lock() {
+            map.insert(key, f.clone());
+        }
+        f
+    }
 }
 
 struct FileResult {
@@ -322,6 +354,7 @@ fn process(
     max_bytes: u64,
     catalog: &dyn ActionCatalog,
     existing: Option<&HashMap<String, WorkflowHead>>,
+    memo: &Memo,
 ) -> FileResult {
     let result = |outcome| FileResult {
         r#ref: l.r#ref.clone(),
@@ -351,11 +384,13 @@ fn process(
         && !rec.stale
         && rec.content_hash == hash
         && rec.source_file == l.rel
-        && fingerprint(catalog, &rec.deps, &rec.dep_packs) == rec.deps_fingerprint
+        && memo.fingerprint(catalog, &rec.deps, &rec.dep_packs) == rec.deps_fingerprint
     {
+        let source =
+            (rec.diagnostics_json != "[]").then(|| String::from_utf8_lossy(&bytes).into_owned());
         return result(Outcome::Unchanged {
             record: Box::new(rec.clone()),
-            source: String::from_utf8_lossy(&bytes).into_owned(),
+            source,
         });
     }
     let (validation, content) = validate_recorded(
@@ -470,6 +505,7 @@ pub fn sync_pack(
                 packs_base_dir.to_path_buf(),
                 limits.max_file_bytes,
             );
+            let memo = Memo::default();
             let results: Vec<FileResult> = listed
                 .par_iter()
                 .map(|l| {
@@ -480,6 +516,7 @@ pub fn sync_pack(
                         limits.max_file_bytes,
                         &catalog,
                         Some(&existing),
+                        &memo,
                     )
                 })
                 .collect();
@@ -491,7 +528,7 @@ pub fn sync_pack(
                         let diags = stored_diagnostics(&record);
                         report
                             .diagnostics
-                            .extend(with_snippets(&diags, Some(&source)));
+                            .extend(with_snippets(&diags, source.as_deref()));
                         report.workflows.push(SyncedWorkflow {
                             ref_name: record.r#ref.clone(),
                             created: false,
@@ -676,6 +713,7 @@ pub fn validate_pack(
                         limits.max_file_bytes,
                         &catalog,
                         None,
+                        &Memo::default(),
                     )
                 })
                 .collect();
@@ -795,5 +833,124 @@ pub fn prepare_workflow(
         validation,
         content,
         diagnostics,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::NewPack;
+
+    const LIMITS: SyncLimits = SyncLimits {
+        max_file_bytes: 1024 * 1024,
+    };
+
+    fn setup() -> (tempfile::TempDir, Store, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("data")).unwrap();
+        let packs = dir.path().join("packs");
+        store
+            .create_pack(NewPack {
+                pack_ref: "p".into(),
+                label: "P".into(),
+                description: None,
+                version: "1.0.0".into(),
+                conf_schema: serde_json::json!({}),
+                config: serde_json::json!({}),
+                meta: serde_json::json!({}),
+                tags: vec![],
+                runtime_deps: vec![],
+                is_standard: false,
+            })
+            .unwrap();
+        std::fs::create_dir_all(packs.join("p/workflows")).unwrap();
+        (dir, store, packs)
+    }
+
+    fn write(packs: &Path, file: &str, text: &str) {
+        std::fs::write(packs.join("p/workflows").join(file), text).unwrap();
+    }
+
+    const GOOD: &str = "label: G\nversion: \"1.0.0\"\ntasks:\n  - name: t\n    action: core.noop\n";
+
+    #[test]
+    fn sync_runs_without_http_and_a_dry_run_writes_nothing() {
+        let (_dir, store, packs) = setup();
+        write(&packs, "a.yaml", GOOD);
+        write(&packs, "a.yml", GOOD);
+        write(&packs, "bad.name.yaml", GOOD);
+        let opts = |dry_run| SyncOptions {
+            dry_run,
+            prune: false,
+            user: "tester".into(),
+        };
+        let dry = sync_pack(&store, &packs, LIMITS, "p", opts(true)).unwrap();
+        assert_eq!(dry.run_id, None);
+        assert_eq!(dry.workflows[0].status, WorkflowStatus::Created);
+        assert_eq!(dry.workflows[0].workflow_def_id, None);
+        assert!(store.pack_workflows("p").unwrap().is_empty());
+        assert!(store.list_runs(Some("p"), 1, 10).unwrap().0.is_empty());
+
+        let real = sync_pack(&store, &packs, LIMITS, "p", opts(false)).unwrap();
+        assert_eq!(real.loaded_count, 3);
+        assert_eq!(real.registered_count, 1);
+        let failed: Vec<(&str, &str)> = real
+            .failed
+            .iter()
+            .map(|f| (f.ref_name.as_str(), f.errors[0].as_str()))
+            .collect();
+        assert_eq!(
+            failed,
+            [
+                (
+                    "p.a",
+                    "workflow 'a' is already defined by workflows/a.yaml; this file is ignored"
+                ),
+                (
+                    "p.bad.name",
+                    "'bad.name' is not a valid workflow name; names match ^[A-Za-z0-9_-]+$"
+                ),
+            ]
+        );
+        let run = store.get_run(real.run_id.unwrap()).unwrap().unwrap();
+        assert_eq!((run.kind.as_str(), run.user.as_str()), ("sync", "tester"));
+        assert_eq!(run.counts.created, 1);
+        assert_eq!(run.counts.failed, 2);
+        let pack = store.get_pack("p").unwrap().unwrap();
+        assert_eq!(pack.last_sync.unwrap().run_id, run.id);
+
+        assert!(matches!(
+            sync_pack(&store, &packs, LIMITS, "nope", opts(false)),
+            Err(SyncError::PackNotFound(r)) if r == "nope"
+        ));
+    }
+
+    #[test]
+    fn a_recorder_notes_lookups_and_the_fingerprint_follows_the_answers() {
+        let mut a = crate::workflow::MapCatalog::new();
+        a.insert(
+            "p.x",
+            crate::workflow::ActionInfo {
+                kind: crate::workflow::ActionKind::Action,
+                parameters: None,
+            },
+        );
+        let r = Recorder::new(&a);
+        assert!(r.lookup("p.x").is_some());
+        assert!(r.lookup("p.y").is_none());
+        r.refs_in_pack("p");
+        let (lookups, packs) = r.into_deps();
+        assert_eq!(lookups, ["p.x", "p.y"]);
+        assert_eq!(packs, ["p"]);
+        let before = fingerprint(&a, &lookups, &packs);
+        assert_eq!(before, fingerprint(&a, &lookups, &packs));
+        a.insert(
+            "p.y",
+            crate::workflow::ActionInfo {
+                kind: crate::workflow::ActionKind::Workflow,
+                parameters: None,
+            },
+        );
+        assert_ne!(before, fingerprint(&a, &lookups, &packs));
     }
 }

@@ -1,11 +1,13 @@
 //! HTTP API integration tests: one binary, a real server on 127.0.0.1:0 with
 //! a fresh redb file per test (see `helpers`).
 
+mod attacks;
 mod auth;
 mod binary;
 mod concurrency;
 mod crash;
 mod demo;
+mod faults;
 mod fixtures;
 mod health;
 mod helpers;
@@ -13,6 +15,7 @@ mod hostile_files;
 mod ops;
 mod packs;
 mod runs;
+mod seed_examples;
 mod sync;
 mod validate;
 mod workflows;

@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use attune::store::Store;
 use serde_json::{Value, json};
 
+use crate::fixtures::good_workflow;
 use crate::helpers::{
     ADMIN_PASSWORD, BinaryApp, attune_command, pack_body, run_to_end, serve_command, spawn_app,
     spawn_binary,
@@ -136,12 +137,19 @@ fn open_backup(file: &Path) -> (tempfile::TempDir, Store) {
 const IN_USE: &str = "the database is in use by a running attune server";
 
 #[tokio::test]
-async fn an_online_backup_holds_every_pack_and_user_while_writes_go_on() {
+async fn an_online_backup_holds_every_pack_user_and_workflow_while_writes_go_on() {
     let app = spawn_app().await;
     let token = app.token().await;
     for i in 0..5 {
         create_pack(&app.address, &token, &format!("before.{i}")).await;
     }
+    app.new_pack(&token, "flows").await;
+    for name in ["deploy", "rollback", "health_check"] {
+        app.write_workflow("flows", &format!("{name}.yaml"), &good_workflow(name));
+    }
+    let reply = app.sync(&token, "flows", "").await;
+    assert_eq!(reply.body["data"]["registered_count"], 3, "{}", reply.body);
+    let live_flows = app.state.store.pack_workflows("flows").unwrap();
     app.state
         .store
         .create_user("operator", "$argon2id$not-a-real-hash")
@@ -167,6 +175,21 @@ async fn an_online_backup_holds_every_pack_and_user_while_writes_go_on() {
     for i in 0..5 {
         assert!(copy.get_pack(&format!("before.{i}")).unwrap().is_some());
     }
+    let copied_flows = copy.pack_workflows("flows").unwrap();
+    assert_eq!(copied_flows.len(), 3);
+    for (live, copied) in live_flows.iter().zip(&copied_flows) {
+        assert_eq!(
+            (
+                &copied.id,
+                &copied.r#ref,
+                &copied.content_hash,
+                &copied.definition
+            ),
+            (&live.id, &live.r#ref, &live.content_hash, &live.definition)
+        );
+    }
+    let (runs, _) = copy.list_runs(Some("flows"), 1, 10).unwrap();
+    assert_eq!(runs.len(), 1, "the sync run record is in the copy");
     let logins: Vec<_> = copy
         .list_users()
         .unwrap()
@@ -187,7 +210,7 @@ async fn an_online_backup_holds_every_pack_and_user_while_writes_go_on() {
     sorted.sort();
     assert_eq!(sorted, (0..during.len()).collect::<Vec<_>>());
     // the live database still holds everything and no temporary file is left
-    assert_eq!(app.state.store.list_packs(1, 100).unwrap().1, 25);
+    assert_eq!(app.state.store.list_packs(1, 100).unwrap().1, 26);
     let leftovers: Vec<_> = std::fs::read_dir(app.data_dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -306,6 +329,7 @@ async fn every_database_command_says_the_database_is_in_use_and_what_to_do() {
         (&["user", "list"], "stop the server"),
         (&["user", "delete", "admin"], "stop the server"),
         (&["token", "--user", "admin"], "POST /auth/login"),
+        (&["rotate-jwt-secret"], "stop the server"),
         (
             &["backup", "--out", "/nonexistent/b.redb"],
             "curl -fsS -H \"Authorization: Bearer $TOKEN\" -o /nonexistent/b.redb http://",
@@ -495,6 +519,55 @@ async fn token_mints_an_access_token_with_the_asked_lifetime() {
 }
 
 #[tokio::test]
+async fn rotating_the_jwt_secret_refuses_every_earlier_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = start(serve_command(&data));
+    let (access, refresh) = {
+        let res = login(&server.address, "admin", ADMIN_PASSWORD).await;
+        let body: Value = res.json().await.unwrap();
+        (
+            body["data"]["access_token"].as_str().unwrap().to_string(),
+            body["data"]["refresh_token"].as_str().unwrap().to_string(),
+        )
+    };
+    let _ = server.terminate();
+
+    let (code, _, stderr) = run_to_end(db_command(&data, &["rotate-jwt-secret"]));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("every token issued before is refused"),
+        "{stderr}"
+    );
+
+    let server = start(serve_command(&data));
+    let client = reqwest::Client::new();
+    let me = client
+        .get(format!("{}/auth/me", server.address))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401);
+    let refreshed = client
+        .post(format!("{}/auth/refresh", server.address))
+        .json(&json!({"refresh_token": refresh}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 401);
+    let new_token = admin_token(&server.address).await;
+    let me = client
+        .get(format!("{}/auth/me", server.address))
+        .bearer_auth(&new_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200, "logging in again works");
+    let _ = server.terminate();
+}
+
+#[tokio::test]
 async fn a_database_written_by_attune_0_1_0_opens_with_this_build() {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/attune-0.1.0.redb");
     let dir = tempfile::tempdir().unwrap();
@@ -528,4 +601,81 @@ async fn a_database_written_by_attune_0_1_0_opens_with_this_build() {
     assert_eq!(body["data"]["tags"], json!(["kept"]));
     assert_eq!(body["data"]["description"], "written by attune 0.1.0");
     let _ = server.terminate();
+}
+
+/// The packaging files agree with each other and with docs/OPERATIONS.md,
+/// so a rename in one cannot ship a package that the checks in
+/// scripts/package-check.sh would only catch on a Debian machine.
+#[test]
+fn the_package_metadata_unit_config_and_docs_agree() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
+    let cargo = read("Cargo.toml");
+    let deb = &cargo[cargo.find("[package.metadata.deb]").expect("deb metadata")..];
+    // every asset source exists (the binary is built by package.sh)
+    let assets = &deb[deb.find("assets = [").expect("assets")..];
+    let assets = &assets[..assets.find("\n]").expect("end of assets")];
+    let mut destinations = Vec::new();
+    for line in assets.lines().filter(|l| l.trim_start().starts_with("[\"")) {
+        let fields: Vec<&str> = line.split('"').collect();
+        let (source, dest) = (fields[1], fields[3]);
+        if source != "target/release/attune" {
+            assert!(root.join(source).is_file(), "asset {source} is missing");
+        }
+        destinations.push(format!("/{dest}"));
+    }
+    assert!(destinations.contains(&"/usr/bin/".to_string()));
+    assert!(destinations.contains(&"/etc/attune/config.yaml".to_string()));
+    assert!(deb.contains("conf-files = [\"/etc/attune/config.yaml\"]"));
+    assert!(deb.contains("unit-scripts = \"packaging/\""));
+    for script in ["packaging/debian/postinst", "packaging/debian/postrm"] {
+        assert!(read(script).contains("#DEBHELPER#"), "{script}");
+    }
+
+    // the unit runs the installed binary with the installed config, and may
+    // write where the config keeps the database
+    let unit = read("packaging/attune.service");
+    assert!(unit.contains("ExecStart=/usr/bin/attune serve --config /etc/attune/config.yaml"));
+    let config = read("packaging/config.yaml");
+    assert!(config.contains("data_dir: /var/lib/attune"));
+    assert!(config.contains("packs_base_dir: /opt/attune/packs"));
+    assert!(unit.contains("ReadWritePaths=/var/lib/attune"));
+    assert!(unit.contains("StateDirectory=attune"));
+    for hardening in [
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "PrivateTmp=yes",
+        "CapabilityBoundingSet=\n",
+        "SystemCallFilter=@system-service",
+        "Restart=on-failure",
+    ] {
+        assert!(unit.contains(hardening), "unit lacks {hardening:?}");
+    }
+    let postinst = read("packaging/debian/postinst");
+    assert!(postinst.contains("/var/lib/attune") && postinst.contains("/opt/attune/packs"));
+
+    // the operations guide documents every installed path
+    let ops = read("docs/OPERATIONS.md");
+    for path in [
+        "/usr/bin/attune",
+        "/etc/attune/config.yaml",
+        "/etc/attune/attune.env",
+        "/usr/lib/systemd/system/attune.service",
+        "/var/lib/attune/attune.redb",
+        "/opt/attune/packs",
+        "/usr/share/doc/attune/",
+    ] {
+        assert!(
+            ops.contains(path),
+            "docs/OPERATIONS.md does not mention {path}"
+        );
+    }
+    // and the release profile it justifies
+    let release = &cargo[cargo.find("[profile.release]").expect("release profile")..];
+    let release = &release[..release.find("\n\n").unwrap_or(release.len())];
+    assert!(
+        !release.contains("panic"),
+        "docs/OPERATIONS.md explains why panic stays unwind"
+    );
+    assert!(release.contains("lto = true") && release.contains("codegen-units = 1"));
 }

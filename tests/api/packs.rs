@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Reply, TestApp, pack_body, spawn_app};
 
-const PACK_FIELDS: [&str; 15] = [
+const PACK_FIELDS: [&str; 16] = [
     "config",
     "conf_schema",
     "created",
@@ -21,6 +21,7 @@ const PACK_FIELDS: [&str; 15] = [
     "tags",
     "updated",
     "version",
+    "workflow_count",
 ];
 
 fn assert_pack_fields(pack: &Value) {

@@ -16,6 +16,7 @@ async fn syncs_and_validations_are_recorded_newest_first_with_their_report() {
     app.new_pack(&token, "p").await; // auto-sync: run 1
     let validation = app.validate(&token, "p").await; // run 2
     let sync = app.sync(&token, "p", "").await; // run 3
+    app.write_workflow("other", "x.yaml", &good_workflow("X"));
     app.new_pack(&token, "other").await; // run of another pack
 
     let list = app.runs(&token, "?pack_ref=p").await;
@@ -96,6 +97,7 @@ async fn syncs_and_validations_are_recorded_newest_first_with_their_report() {
 async fn only_the_last_hundred_runs_of_a_pack_are_kept() {
     let app = spawn_app().await;
     let token = app.token().await;
+    std::fs::create_dir_all(app.pack_dir("busy")).expect("mkdir");
     app.new_pack(&token, "busy").await; // run 1 (auto-sync)
     let first = app.runs(&token, "?pack_ref=busy").await.body["data"][0]["id"].clone();
     let mut last = json!(null);

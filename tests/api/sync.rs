@@ -320,7 +320,11 @@ async fn a_pack_without_a_folder_is_created_and_syncs_to_the_seed_error() {
     let app = spawn_app().await;
     let token = app.token().await;
     let created = app.new_pack(&token, "nofolder").await;
-    assert_eq!(created.body["data"]["last_sync"]["ok"], false);
+    assert_eq!(
+        created.body["data"]["last_sync"],
+        json!(null),
+        "no folder, nothing to auto-sync"
+    );
     let reply = app.sync(&token, "nofolder", "").await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.body["message"], "Pack workflows synced successfully");
@@ -412,4 +416,53 @@ async fn deleting_a_pack_deletes_its_workflows_and_runs() {
     std::fs::remove_dir_all(app.pack_dir("gone")).expect("rm");
     app.new_pack(&token, "gone").await;
     assert_eq!(app.pack_workflows(&token, "gone").await.len(), 0);
+}
+
+#[tokio::test]
+async fn a_changed_action_revalidates_only_the_workflows_that_use_it() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    let actions = app.pack_dir("p").join("actions");
+    std::fs::create_dir_all(&actions).expect("mkdir");
+    std::fs::write(
+        actions.join("act.yaml"),
+        "name: act\nparameters:\n  a: {type: string}\n",
+    )
+    .expect("action");
+    app.write_workflow(
+        "p",
+        "uses_act.yaml",
+        "label: U\nversion: \"1.0.0\"\ntasks:\n  - name: t\n    action: p.act\n",
+    );
+    app.write_workflow("p", "plain.yaml", &good_workflow("Plain"));
+    app.new_pack(&token, "p").await;
+    let again = app.sync(&token, "p", "").await;
+    assert_eq!(again.body["data"]["unchanged_count"], 2);
+
+    // An unrelated action appears: nothing is revalidated.
+    std::fs::write(actions.join("other.yaml"), "name: other\n").expect("action");
+    let unrelated = app.sync(&token, "p", "").await;
+    assert_eq!(
+        unrelated.body["data"]["unchanged_count"], 2,
+        "{}",
+        unrelated.body
+    );
+
+    // The used action now requires an input the workflow lacks.
+    std::fs::write(
+        actions.join("act.yaml"),
+        "name: act\nparameters:\n  a: {type: string, required: true}\n",
+    )
+    .expect("action");
+    let changed = app.sync(&token, "p", "").await;
+    let data = &changed.body["data"];
+    assert_eq!(data["unchanged_count"], 1, "{data}");
+    assert_eq!(entry(&changed, "p.plain")["status"], "unchanged");
+    assert_eq!(data["failed"][0]["ref_name"], "p.uses_act");
+    assert_eq!(data["failed"][0]["stale"], true);
+    assert_eq!(data["diagnostics"][0]["code"], "missing-input");
+    assert_eq!(
+        app.workflow(&token, "p.uses_act").await.body["data"]["stale"],
+        true
+    );
 }
