@@ -697,7 +697,7 @@ impl<'a> Checker<'a> {
                 _ => false,
             };
             if !ok {
-                let found = t.scalar_text().unwrap_or_else(|| t.type_name().to_string());
+                let found = t.found_text();
                 let hint = t
                     .as_str()
                     .and_then(|s| did_you_mean(s, JSON_TYPES.iter().copied()))
@@ -1327,7 +1327,7 @@ impl<'a> Checker<'a> {
             Some(c) => match c.as_i64() {
                 Some(n) if (1..=100).contains(&n) => {}
                 _ => {
-                    let found = c.scalar_text().unwrap_or_else(|| c.type_name().to_string());
+                    let found = c.found_text();
                     self.push(
                         Code::InvalidRetry,
                         format!("retry count must be an integer between 1 and 100, found {found}"),
@@ -1341,7 +1341,7 @@ impl<'a> Checker<'a> {
             match d.as_i64() {
                 Some(n) if n >= 0 => delay = Some(n),
                 _ => {
-                    let found = d.scalar_text().unwrap_or_else(|| d.type_name().to_string());
+                    let found = d.found_text();
                     self.push(
                         Code::InvalidRetry,
                         format!("retry delay must be an integer of seconds ≥ 0, found {found}"),
@@ -1355,7 +1355,7 @@ impl<'a> Checker<'a> {
             match b.as_str() {
                 Some("constant" | "linear" | "exponential") => {}
                 _ => {
-                    let found = b.scalar_text().unwrap_or_else(|| b.type_name().to_string());
+                    let found = b.found_text();
                     let hint = did_you_mean(&found, ["constant", "linear", "exponential"])
                         .map(|m| format!("did you mean '{m}'?"))
                         .unwrap_or_else(|| "use constant, linear or exponential".to_string());
@@ -1668,7 +1668,7 @@ impl<'a> Checker<'a> {
                 (None, Some(d)) => match d.as_bool() {
                     Some(true) => default_target = target,
                     _ => {
-                        let found = d.scalar_text().unwrap_or_else(|| d.type_name().to_string());
+                        let found = d.found_text();
                         let hint = if next.is_none() && d.as_str().is_some() {
                             format!("write `- default: true` and `next: {found}`")
                         } else {

@@ -190,6 +190,13 @@ impl Node {
             NodeKind::Map(_) => "a mapping",
         }
     }
+    /// What a diagnostic says was found: the scalar's text, or the node's
+    /// type for a list, mapping or null.
+    pub fn found_text(&self) -> String {
+        self.scalar_text()
+            .unwrap_or_else(|| self.type_name().to_string())
+    }
+
     /// The scalar as text (strings as they are, numbers and booleans
     /// printed), `None` for collections and null.
     pub fn scalar_text(&self) -> Option<String> {
