@@ -345,23 +345,22 @@ fn begin_immediate(store: &Store) -> Result<WriteTransaction, StoreError> {
 impl Store {
     /// Every workflow of a pack, ordered by name (served from the index).
     pub fn pack_workflows(&self, pack_ref: &str) -> Result<Vec<WorkflowRecord>, StoreError> {
-        let txn = self.db().begin_read()?;
-        let index = txn.open_table(tables::PACK_WORKFLOWS)?;
-        let wfs = txn.open_table(tables::WORKFLOWS)?;
-        let (lo, hi) = pack_range(pack_ref);
-        let mut out = Vec::new();
-        for entry in index.range(lo.as_str()..hi.as_str())? {
-            let (_, id) = entry?;
-            if let Some(b) = wfs.get(id.value())? {
-                out.push(decode_wf(b.value())?);
-            }
-        }
-        Ok(out)
+        self.scan_pack_workflows(pack_ref, decode_wf)
     }
 
     /// The heads of a pack's workflows, ordered by name: what a sync needs
     /// to tell unchanged files, cheap to decode.
     pub fn pack_workflow_heads(&self, pack_ref: &str) -> Result<Vec<WorkflowHead>, StoreError> {
+        self.scan_pack_workflows(pack_ref, decode_head)
+    }
+
+    /// A pack's workflow records through the by-pack index, ordered by
+    /// name, each decoded with `decode`.
+    fn scan_pack_workflows<T>(
+        &self,
+        pack_ref: &str,
+        decode: fn(&[u8]) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
         let txn = self.db().begin_read()?;
         let index = txn.open_table(tables::PACK_WORKFLOWS)?;
         let wfs = txn.open_table(tables::WORKFLOWS)?;
@@ -370,7 +369,7 @@ impl Store {
         for entry in index.range(lo.as_str()..hi.as_str())? {
             let (_, id) = entry?;
             if let Some(b) = wfs.get(id.value())? {
-                out.push(decode_head(b.value())?);
+                out.push(decode(b.value())?);
             }
         }
         Ok(out)
