@@ -16,8 +16,7 @@ EXAMPLES="${1:-100}"
 BIN="${ATTUNE_BIN:-target/release/attune}"
 VENV="$(realpath -m "${VENV:-target/api-fuzz-venv}")"
 ST_VERSION="${ST_VERSION:-4.32.5}"
-CORPUS="${ATTUNE_CORPUS:-../shared/corpus/attune}"
-[ -d "$CORPUS" ] || CORPUS=/work/shared/corpus/attune
+CORPUS="${ATTUNE_CORPUS:-tests/corpus/attune}"
 OUT="$PWD/target/api-fuzz"
 PASSWORD="api-fuzz-password-1"
 

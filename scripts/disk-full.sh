@@ -14,8 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE="${1:-3m}"
 BIN="${ATTUNE_BIN:-target/debug/attune}"
-CORPUS="${ATTUNE_CORPUS:-../shared/corpus/attune}"
-[ -d "$CORPUS" ] || CORPUS=/work/shared/corpus/attune
+CORPUS="${ATTUNE_CORPUS:-tests/corpus/attune}"
 PASSWORD="disk-full-password-1"
 [ -x "$BIN" ] || cargo build
 [ "$(id -u)" = 0 ] || { echo "disk-full.sh needs root (it mounts a tmpfs)" >&2; exit 2; }

@@ -20,8 +20,7 @@ WARMUP=60
 CONNECTIONS="${CONNECTIONS:-8}"
 THREADS="${THREADS:-2}"
 BIN="${ATTUNE_BIN:-target/release/attune}"
-CORPUS="${ATTUNE_CORPUS:-../shared/corpus/attune}"
-[ -d "$CORPUS" ] || CORPUS=/work/shared/corpus/attune
+CORPUS="${ATTUNE_CORPUS:-tests/corpus/attune}"
 OUT=target/load
 PASSWORD="load-test-password-1"
 

@@ -1,5 +1,5 @@
-//! The real upstream files in `../shared/corpus/attune/` (beside the repo
-//! root): each workflow file's diagnostics and verdict are pinned in
+//! The real upstream files, copied verbatim (with their Apache-2.0
+//! LICENSE) into `tests/corpus/attune/` so a clone tests on its own: each workflow file's diagnostics and verdict are pinned in
 //! `tests/data/corpus/<pack>.<name>.expected` (UPDATE_EXPECT=1 rewrites).
 //! docs/COMPATIBILITY.md explains every verdict. The corpus must be present:
 //! a missing corpus fails the test.
@@ -10,10 +10,10 @@ use attune::workflow::{BuiltinCatalog, LayeredCatalog};
 use std::path::PathBuf;
 
 fn corpus_dir() -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/attune");
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/attune");
     assert!(
         d.join("packs").is_dir(),
-        "the corpus is missing: expected {} (CI checks out shared/ beside the repository)",
+        "the corpus is missing: expected {} (a verbatim copy of the upstream files)",
         d.display()
     );
     d

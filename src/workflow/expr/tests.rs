@@ -864,7 +864,7 @@ fn task_names(v: &serde_yaml_ng::Value, out: &mut HashSet<String>) {
 
 #[test]
 fn real_workflow_files_give_pinned_expression_verdicts() {
-    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/attune");
+    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/attune");
     // (file, expression-syntax, unknown-function, unknown-variable): the
     // syntax errors are Jinja filters and one `?:`; the unknown functions are
     // `now()` and `uuid()`.
@@ -876,8 +876,11 @@ fn real_workflow_files_give_pinned_expression_verdicts() {
     ];
     let mut got = Vec::new();
     for (file, ..) in expected {
-        let text = std::fs::read_to_string(base.join(file))
-            .unwrap_or_else(|e| panic!("read {file}: {e} (shared/ must sit beside the repo)"));
+        let text = std::fs::read_to_string(base.join(file)).unwrap_or_else(|e| {
+            panic!(
+                "read {file}: {e} (tests/corpus/attune is a verbatim copy of the upstream corpus)"
+            )
+        });
         let doc: serde_yaml_ng::Value =
             serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
         let mut tasks = HashSet::new();
