@@ -44,7 +44,7 @@ pub mod parser;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 
 pub use ast::{BinOp, Expr, ExprKind, Ident, Span, UnaryOp};
 pub use parser::{MAX_DEPTH, parse};

@@ -1,7 +1,7 @@
 //! Tests for the expression language: parsing, precedence, error offsets,
 //! checks, hints, constant folding, limits, and property tests.
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 
 use proptest::prelude::*;
 
