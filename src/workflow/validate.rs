@@ -1909,8 +1909,9 @@ impl<'a> Checker<'a> {
     fn check_when(&mut self, w: &Node, path: &Loc<'_>) {
         match &w.kind {
             NodeKind::Str(s) => {
-                self.check_expr(w, path, false);
-                if let Some(v) = expr::constant_condition(s) {
+                let (issues, constant) = expr::check_condition(s, &self.scope(false));
+                self.push_expr_issues(w, path, issues);
+                if let Some(v) = constant {
                     let hint = if expr::has_template(s) {
                         "the condition does not depend on any result or parameter; remove it or test real data".to_string()
                     } else {
@@ -1972,13 +1973,21 @@ impl<'a> Checker<'a> {
         if !expr::has_template(s) {
             return;
         }
-        let scope = ExprScope {
+        let issues = expr::check_template(s, &self.scope(in_iter));
+        self.push_expr_issues(node, path, issues);
+    }
+
+    /// What names templates may use here.
+    fn scope(&self, in_iteration: bool) -> ExprScope<'_> {
+        ExprScope {
             parameters: self.params.as_ref(),
             vars: &self.vars,
             tasks: &self.task_set,
-            in_iteration: in_iter,
-        };
-        let issues = expr::check_template(s, &scope);
+            in_iteration,
+        }
+    }
+
+    fn push_expr_issues(&mut self, node: &Node, path: &Loc<'_>, issues: Vec<expr::ExprIssue>) {
         for issue in issues {
             let code = Code::parse(issue.code).unwrap_or(Code::ExpressionSyntax);
             let pos = node.pos_in_value(self.src, issue.offset);
