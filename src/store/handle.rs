@@ -117,7 +117,9 @@ impl Failure {
     fn of_storage(e: &StorageError) -> Option<Failure> {
         match e {
             StorageError::Io(e) => Some(Failure::of_io(e)),
-            StorageError::PreviousIo => Some(Failure::Io("an earlier database write failed".into())),
+            StorageError::PreviousIo => {
+                Some(Failure::Io("an earlier database write failed".into()))
+            }
             _ => None,
         }
     }
@@ -465,7 +467,11 @@ impl Db {
                 .changed
                 .wait_while(st, |s| s.reopening)
                 .unwrap_or_else(PoisonError::into_inner);
-            return if st.healthy() { Ok(()) } else { Err(st.error()) };
+            return if st.healthy() {
+                Ok(())
+            } else {
+                Err(st.error())
+            };
         }
         st.reopening = true;
         drop(st);
@@ -499,10 +505,10 @@ impl Db {
             );
             return Err(st.error());
         }
-        let cause = st
-            .failure
-            .as_ref()
-            .map_or_else(|| "the database file was closed".to_string(), |f| f.to_string());
+        let cause = st.failure.as_ref().map_or_else(
+            || "the database file was closed".to_string(),
+            |f| f.to_string(),
+        );
         let old = st.db.take();
         drop(st);
         if let Some(old) = old {
