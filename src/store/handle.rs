@@ -551,3 +551,88 @@ impl Db {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The reopen's drain on a real file: the failed state is set by hand
+    //! (the tests in `tests/api/disk_full.rs` fill a disk for real).
+
+    use super::*;
+    use crate::store::Store;
+
+    fn failed_store(dir: &Path) -> Store {
+        let store = Store::open(dir).unwrap();
+        store.create_user("alice", "hash-a").unwrap();
+        store
+            .db()
+            .shared
+            .mark_failed(Failure::Io("injected by the test".into()));
+        store
+    }
+
+    #[test]
+    fn a_reopen_waits_for_the_transactions_in_flight() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = failed_store(dir.path());
+        let read = store.db().begin_read().unwrap();
+
+        let writer_store = store.clone();
+        let writer = std::thread::spawn(move || writer_store.create_user("bob", "hash-b"));
+        // Wait (without a timer) until the writer's reopen is pending.
+        while !store.db().shared.lock().reopening && !writer.is_finished() {
+            std::thread::yield_now();
+        }
+        assert!(
+            !writer.is_finished(),
+            "the reopen did not wait for the read"
+        );
+        // The thread holding a transaction still reads (it does not wait
+        // for a reopen that waits for it).
+        assert!(store.user_by_login("alice").unwrap().is_some());
+        assert_eq!(store.reopens(), 0);
+
+        drop(read);
+        writer.join().unwrap().unwrap();
+        assert_eq!(store.reopens(), 1);
+        assert!(store.user_by_login("bob").unwrap().is_some());
+        store.ping().unwrap();
+    }
+
+    #[test]
+    fn a_thread_holding_a_transaction_gets_the_failure_instead_of_waiting_for_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = failed_store(dir.path());
+        let read = store.db().begin_read().unwrap();
+        let err = store.create_user("bob", "hash-b").unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "database unavailable: injected by the test; check the disk holding the data \
+             directory and the server log (attune reopens the database by itself at the next \
+             request)"
+        );
+        assert_eq!(store.reopens(), 0);
+        drop(read);
+        store.create_user("bob", "hash-b").unwrap();
+        assert_eq!(store.reopens(), 1);
+    }
+
+    #[test]
+    fn the_room_probe_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        probe_room(dir.path()).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        let missing = dir.path().join("missing");
+        assert!(probe_room(&missing).is_err());
+    }
+
+    #[test]
+    fn full_disk_errors_are_told_apart() {
+        assert!(is_disk_full(&io::Error::from_raw_os_error(28)));
+        assert!(!is_disk_full(&io::Error::from_raw_os_error(5)));
+        let full = StoreError::from_redb(redb::Error::Io(io::Error::from_raw_os_error(28)));
+        assert!(matches!(full, StoreError::DiskFull), "{full:?}");
+        let other = StoreError::from_redb(redb::Error::Io(io::Error::from_raw_os_error(5)));
+        assert!(matches!(other, StoreError::Unavailable(_)), "{other:?}");
+    }
+}
