@@ -450,18 +450,31 @@ impl Db {
         Ok((db, Token::new(self.shared.clone())))
     }
 
-    /// Leaves the failed state by reopening the file, unless another thread
-    /// is doing it (then waits for its outcome) or this thread holds a
-    /// transaction (then answers the failure).
+    /// Leaves the failed state by reopening the file, unless there is no
+    /// room yet (checked before anything waits), another thread is doing
+    /// it (then waits for its outcome) or this thread holds a transaction
+    /// (then answers the failure).
     fn recover(&self) -> Result<(), StoreError> {
         let shared = &*self.shared;
-        let mut st = shared.lock();
-        if st.healthy() {
-            return Ok(());
+        {
+            let st = shared.lock();
+            if st.healthy() {
+                return Ok(());
+            }
+            if held_here() {
+                return Err(st.error());
+            }
         }
-        if held_here() {
+        if let Err(e) = shared.storage.check_room(&shared.dir) {
+            let failure = Failure::of_io(&e);
+            tracing::debug!(dir = %shared.dir.display(), cause = %e, "no room to reopen the database yet");
+            let mut st = shared.lock();
+            if st.failure.is_none() || matches!(failure, Failure::DiskFull) {
+                st.failure = Some(failure);
+            }
             return Err(st.error());
         }
+        let mut st = shared.lock();
         if st.reopening {
             st = shared
                 .changed
@@ -473,6 +486,9 @@ impl Db {
                 Err(st.error())
             };
         }
+        if st.healthy() {
+            return Ok(());
+        }
         st.reopening = true;
         drop(st);
         let _flag = ReopenFlag(shared);
@@ -482,15 +498,6 @@ impl Db {
     /// The reopen itself; the caller has set `reopening`.
     fn reopen(&self) -> Result<(), StoreError> {
         let shared = &*self.shared;
-        if let Err(e) = shared.storage.check_room(&shared.dir) {
-            let failure = Failure::of_io(&e);
-            tracing::debug!(dir = %shared.dir.display(), cause = %e, "no room to reopen the database yet");
-            let mut st = shared.lock();
-            if st.failure.is_none() || matches!(failure, Failure::DiskFull) {
-                st.failure = Some(failure);
-            }
-            return Err(st.error());
-        }
         let st = shared.lock();
         let (mut st, waited) = shared
             .changed
