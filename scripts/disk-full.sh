@@ -2,7 +2,7 @@
 # Disk full during a sync: the data dir is a small tmpfs (needs root and
 # mount privileges), the packs folder is elsewhere. A first pack is synced
 # while there is room; then packs with large workflow files are synced until
-# the database cannot grow. Expected: the failing sync answers 507
+# the database cannot grow. Expected: the failing sync answers 500
 # INSUFFICIENT_STORAGE with a message naming the full disk (never hangs),
 # the server keeps answering reads and logins, the first pack's workflows
 # are intact, and /health says whether the database accepts writes. Then
@@ -85,9 +85,9 @@ for round in $(seq 1 30); do
     fi
 done
 [ -n "$failed" ] || { echo "the tmpfs never filled up: use a smaller SIZE" >&2; exit 1; }
-[ "$failed" = 507 ] || { echo "a sync on a full disk should answer 507, got $failed: $(cat "$WORK/big.json")" >&2; exit 1; }
-grep -q '"code":"INSUFFICIENT_STORAGE"' "$WORK/big.json" || { echo "507 without code INSUFFICIENT_STORAGE" >&2; exit 1; }
-grep -q 'no space left on device; free disk space in the data directory' "$WORK/big.json" || { echo "507 without the disk-full message" >&2; exit 1; }
+[ "$failed" = 500 ] || { echo "a sync on a full disk should answer 500, got $failed: $(cat "$WORK/big.json")" >&2; exit 1; }
+grep -q '"code":"INSUFFICIENT_STORAGE"' "$WORK/big.json" || { echo "500 without code INSUFFICIENT_STORAGE" >&2; exit 1; }
+grep -q 'no space left on device; free disk space in the data directory' "$WORK/big.json" || { echo "500 without the disk-full message" >&2; exit 1; }
 FAILED_PACK="big$round"
 
 # Still serving: reads, login, and the first pack is intact. Health answers

@@ -46,8 +46,9 @@ pub enum ApiError {
     /// is closed.
     #[error("{0}")]
     RequestTimeout(String),
-    /// The disk of the data directory is full (507): the message says so
-    /// and what to do.
+    /// The disk of the data directory is full: 500 (the seed document's
+    /// status for a failed sync) with code `INSUFFICIENT_STORAGE`; the
+    /// message says so and what to do.
     #[error("{0}")]
     InsufficientStorage(String),
     /// The database cannot serve the request right now (503), for instance
@@ -80,7 +81,7 @@ impl ApiError {
             }
             ApiError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "REQUEST_TIMEOUT"),
             ApiError::InsufficientStorage(_) => {
-                (StatusCode::INSUFFICIENT_STORAGE, "INSUFFICIENT_STORAGE")
+                (StatusCode::INTERNAL_SERVER_ERROR, "INSUFFICIENT_STORAGE")
             }
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),

@@ -1,7 +1,7 @@
 //! Rules the whole API follows, written into the OpenAPI document once
 //! instead of on every handler: the errors every JSON body can cause (400
 //! malformed, 413 too large, 415 not JSON), 401 on every authenticated
-//! operation, 507 (disk full) on every writing method and 503 (database
+//! operation, 500 (a failed write, e.g. a full disk) on every writing method and 503 (database
 //! unavailable after an I/O failure) everywhere, and the syntax of path and paging parameters and of the
 //! fields the handlers check (refs, labels, versions), so a client (or an
 //! API fuzzer) can tell from the document alone what will be accepted.
@@ -83,8 +83,10 @@ fn operation(path: &str, writes: bool, op: &mut Map<String, Value>) {
                 .or_insert_with(|| error_response("missing, invalid or expired access token"));
         }
         if writes {
-            responses.entry("507").or_insert_with(|| {
-                error_response("the disk of the data directory is full; free space and retry")
+            responses.entry("500").or_insert_with(|| {
+                error_response(
+                    "the write failed (code INSUFFICIENT_STORAGE: the disk of the data directory is full; free space and retry)",
+                )
             });
         }
         responses.entry("503").or_insert_with(|| {
@@ -245,7 +247,7 @@ mod tests {
         });
         apply(&mut doc);
         let op = &doc["paths"]["/api/v1/packs/{ref}"]["put"];
-        for code in ["400", "401", "413", "415", "503", "507"] {
+        for code in ["400", "401", "413", "415", "500", "503"] {
             assert!(op["responses"][code].is_object(), "{code}");
         }
         assert_eq!(op["parameters"][0]["schema"]["pattern"], PACK_REF_PATTERN);

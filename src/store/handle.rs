@@ -4,8 +4,7 @@
 //! redb latches an I/O error (typically a full disk): every later write
 //! transaction fails with "previous I/O error" until the database is closed
 //! and opened again, which repairs the file. `Db` notices the failure (a
-//! failed commit, a refused `begin_write`, or the health check's
-//! non-blocking write probe), refuses writes with a clear error while it
+//! failed commit or a refused `begin_write`), refuses writes with a clear error while it
 //! lasts, and reopens the file at the next write or health check once a
 //! probe file shows there is room again (a reopen on a still-full disk could
 //! fail and leave no database at all, so reads keep working on the old one
@@ -406,28 +405,14 @@ impl Db {
     }
 
     /// The health check: fails while writes are refused (after trying a
-    /// reopen). Catches a latched I/O failure no commit reported with
-    /// redb's non-blocking `try_begin_write` (an idle write transaction,
-    /// aborted at once; a write in progress counts as healthy).
+    /// reopen). Only the failed state is consulted — no write transaction
+    /// is probed, so `/health` stays as cheap as a read under load; a
+    /// failure shows here once a write has met it.
     pub fn check(&self) -> Result<(), StoreError> {
         if !self.shared.lock().healthy() {
             return self.recover();
         }
-        let failure = {
-            let (db, _token) = self.enter()?;
-            match db.try_begin_write() {
-                Ok(txn) => txn.abort().err().and_then(|e| Failure::of_storage(&e)),
-                Err(TransactionError::WouldBlock) => None,
-                Err(e) => Failure::of_transaction(&e),
-            }
-        };
-        match failure {
-            None => Ok(()),
-            Some(failure) => {
-                self.shared.mark_failed(failure);
-                self.recover()
-            }
-        }
+        Ok(())
     }
 
     /// Counts a transaction in: waits while a reopen is under way (unless

@@ -2,7 +2,7 @@
 //! through redb's real file backend wrapped in one whose writes fail with
 //! "no space left on device" while the test says the disk is full (and whose
 //! room check then fails too). Shown: the failing write answers a clear
-//! error (507 over HTTP), reads keep working, health reports the database
+//! error (500 with code INSUFFICIENT_STORAGE over HTTP), reads keep working, health reports the database
 //! failed, and once there is room again the store reopens the file in place
 //! (redb repairs it) without a restart, with the earlier data intact. The
 //! real thing on a tmpfs is `scripts/disk-full.sh`.
@@ -228,7 +228,7 @@ fn the_health_check_notices_a_latched_failure_and_reopens_when_there_is_room() {
 }
 
 #[tokio::test]
-async fn a_sync_on_a_full_disk_answers_507_and_the_server_recovers_without_a_restart() {
+async fn a_sync_on_a_full_disk_answers_500_and_the_server_recovers_without_a_restart() {
     let disk = Arc::new(Disk::default());
     let opener = disk.clone();
     let app = spawn_app_with(move |dir| open_store(dir, &opener)).await;
@@ -244,18 +244,18 @@ async fn a_sync_on_a_full_disk_answers_507_and_the_server_recovers_without_a_res
 
     disk.fill();
     let reply = app.sync(&token, "second", "").await;
-    reply.assert_error(507, "INSUFFICIENT_STORAGE");
+    reply.assert_error(500, "INSUFFICIENT_STORAGE");
     assert_eq!(reply.body["error"], DISK_FULL_MESSAGE);
     let health = app.health().await;
     assert_eq!(health.status, 503, "{}", health.body);
     assert_eq!(health.body["database"], "error");
     assert_eq!(health.body["status"], "degraded");
-    // Reads and logins keep working; writes keep answering 507.
+    // Reads and logins keep working; writes keep answering 500.
     assert_eq!(app.pack_workflows(&token, "first").await.len(), 5);
     let token = app.token().await;
     app.sync(&token, "second", "")
         .await
-        .assert_error(507, "INSUFFICIENT_STORAGE");
+        .assert_error(500, "INSUFFICIENT_STORAGE");
 
     disk.free();
     let health = app.health().await;
