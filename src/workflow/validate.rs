@@ -231,7 +231,9 @@ pub fn did_you_mean<'a>(
         })
         .map(|c| (strsim::damerau_levenshtein(&lw, &c.to_ascii_lowercase()), c))
         .filter(|(d, c)| *d <= limit && *c != word)
-        .min_by_key(|(d, _)| *d)
+        // Ties go to the smallest name, so the hint never depends on the
+        // order of a hash set.
+        .min()
         .map(|(_, c)| c)
 }
 
@@ -468,6 +470,7 @@ impl<'a> Checker<'a> {
 
         // Pre-pass: every task name and every published variable.
         if let Some(tasks) = root.get("tasks").and_then(Node::as_seq) {
+            self.all_tasks.reserve(tasks.len());
             collect_names(
                 tasks,
                 &ROOT.key("tasks"),
@@ -2038,13 +2041,11 @@ fn collect_names(
                 .entry(n.to_string())
                 .or_insert_with(|| path.to_string());
         }
-        let mut publishes: Vec<&Node> = Vec::new();
-        if let Some(p) = t.get("publish") {
-            publishes.push(p);
-        }
-        if let Some(next) = t.get("next").and_then(Node::as_seq) {
-            publishes.extend(next.iter().filter_map(|n| n.get("publish")));
-        }
+        let next = t.get("next").and_then(Node::as_seq).unwrap_or(&[]);
+        let publishes = t
+            .get("publish")
+            .into_iter()
+            .chain(next.iter().filter_map(|n| n.get("publish")));
         for p in publishes {
             match &p.kind {
                 NodeKind::Seq(items) => {
@@ -2161,7 +2162,7 @@ fn did_you_mean_ref<'r>(s: &str, refs: &'r [String]) -> Option<&'r str> {
             )
         })
         .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
+        .min()
         .map(|(_, r)| r)
 }
 
