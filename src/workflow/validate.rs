@@ -175,6 +175,7 @@ fn run(
         all_tasks: HashMap::new(),
         task_set: HashSet::new(),
         normalize,
+        memo: None,
     };
     for dup in &doc.duplicates {
         c.push(
@@ -258,6 +259,19 @@ struct Checker<'a> {
     task_set: HashSet<String>,
     /// Build the normalized definition (off for [`check`]).
     normalize: bool,
+    /// Template checks already made in this file, once every name is known
+    /// (`None` before): the same text in the same scope gives the same
+    /// issues, and workflows repeat their templates (`{{ succeeded() }}`,
+    /// `{{ parameters.env }}`).
+    memo: Option<ExprMemo>,
+}
+
+#[derive(Default)]
+struct ExprMemo {
+    /// By text; index 1 inside `with_items`.
+    templates: [HashMap<String, Vec<expr::ExprIssue>>; 2],
+    /// `when` strings: issues and constant value.
+    conditions: HashMap<String, (Vec<expr::ExprIssue>, Option<bool>)>,
 }
 
 impl<'a> Checker<'a> {
@@ -479,6 +493,8 @@ impl<'a> Checker<'a> {
             );
             self.task_set = self.all_tasks.keys().cloned().collect();
         }
+        // Every name templates may use is known from here on.
+        self.memo = Some(ExprMemo::default());
 
         // vars values and output_map may use templates.
         if let Some(v) = root.get("vars") {
@@ -1939,7 +1955,23 @@ impl<'a> Checker<'a> {
     fn check_when(&mut self, w: &Node, path: &Loc<'_>) {
         match &w.kind {
             NodeKind::Str(s) => {
-                let (issues, constant) = expr::check_condition(s, &self.scope(false));
+                let scope = ExprScope {
+                    parameters: self.params.as_ref(),
+                    vars: &self.vars,
+                    tasks: &self.task_set,
+                    in_iteration: false,
+                };
+                let (issues, constant) = match &mut self.memo {
+                    Some(memo) => match memo.conditions.get(s.as_str()) {
+                        Some(hit) => hit.clone(),
+                        None => {
+                            let checked = expr::check_condition(s, &scope);
+                            memo.conditions.insert(s.clone(), checked.clone());
+                            checked
+                        }
+                    },
+                    None => expr::check_condition(s, &scope),
+                };
                 self.push_expr_issues(w, path, issues);
                 if let Some(v) = constant {
                     let hint = if expr::has_template(s) {
@@ -2003,18 +2035,27 @@ impl<'a> Checker<'a> {
         if !expr::has_template(s) {
             return;
         }
-        let issues = expr::check_template(s, &self.scope(in_iter));
-        self.push_expr_issues(node, path, issues);
-    }
-
-    /// What names templates may use here.
-    fn scope(&self, in_iteration: bool) -> ExprScope<'_> {
-        ExprScope {
+        let scope = ExprScope {
             parameters: self.params.as_ref(),
             vars: &self.vars,
             tasks: &self.task_set,
-            in_iteration,
-        }
+            in_iteration: in_iter,
+        };
+        let issues = match &mut self.memo {
+            Some(memo) => {
+                let m = &mut memo.templates[usize::from(in_iter)];
+                match m.get(s) {
+                    Some(issues) => issues.clone(),
+                    None => {
+                        let issues = expr::check_template(s, &scope);
+                        m.insert(s.to_string(), issues.clone());
+                        issues
+                    }
+                }
+            }
+            None => expr::check_template(s, &scope),
+        };
+        self.push_expr_issues(node, path, issues);
     }
 
     fn push_expr_issues(&mut self, node: &Node, path: &Loc<'_>, issues: Vec<expr::ExprIssue>) {
