@@ -11,6 +11,7 @@ pub mod backup;
 pub mod codec;
 mod migrate;
 mod packs;
+mod pending;
 mod runs;
 mod secrets;
 pub mod tables;
@@ -24,10 +25,11 @@ use redb::Database;
 
 pub use migrate::SCHEMA_VERSION;
 pub use packs::{NewPack, Pack, PackUpdate, RunSummary};
+pub use pending::PendingChanges;
 pub use runs::{NewRun, RUNS_KEPT_PER_PACK, RunCounts, RunRecord};
 pub use users::User;
 pub use workflows::{
-    SyncChange, Upserted, WorkflowContent, WorkflowFilter, WorkflowHead, WorkflowRecord,
+    ContentMeta, Upserted, WorkflowContent, WorkflowFilter, WorkflowHead, WorkflowRecord,
 };
 
 /// File name of the database inside the data directory.
