@@ -138,6 +138,82 @@ fn decode_head(bytes: &[u8]) -> Result<WorkflowHead, StoreError> {
     })
 }
 
+/// [`WorkflowRecord`] field by field, borrowing the source text, which
+/// lists do not show.
+#[derive(Deserialize)]
+struct ListedRaw<'a> {
+    id: u64,
+    r#ref: String,
+    pack_ref: String,
+    name: String,
+    label: String,
+    description: Option<String>,
+    version: String,
+    #[serde(with = "codec::json_raw")]
+    param_schema: JsonText,
+    #[serde(with = "codec::json_raw")]
+    out_schema: JsonText,
+    #[serde(with = "codec::json_raw")]
+    definition: JsonText,
+    tags: Vec<String>,
+    task_count: u32,
+    enabled: bool,
+    stale: bool,
+    source_file: String,
+    content_hash: String,
+    deps: Vec<String>,
+    dep_packs: Vec<String>,
+    deps_fingerprint: String,
+    warnings: Vec<String>,
+    #[serde(with = "codec::json_raw")]
+    diagnostics: JsonText,
+    _source: &'a str,
+    #[serde(with = "codec::timestamp")]
+    created: OffsetDateTime,
+    #[serde(with = "codec::timestamp")]
+    updated: OffsetDateTime,
+}
+
+/// A record for a list: every field but `source`, left empty (a list
+/// item has no source; not copying it halves what a page decodes).
+fn decode_listed(bytes: &[u8]) -> Result<WorkflowRecord, StoreError> {
+    let rest = match bytes.split_first() {
+        Some((&codec::FORMAT_VERSION, rest)) => rest,
+        _ => return decode_wf(bytes),
+    };
+    let (r, _): (ListedRaw, _) =
+        postcard::take_from_bytes(rest).map_err(|e| StoreError::Codec {
+            table: TABLE,
+            message: format!("cannot decode record: {e}"),
+        })?;
+    Ok(WorkflowRecord {
+        id: r.id,
+        r#ref: r.r#ref,
+        pack_ref: r.pack_ref,
+        name: r.name,
+        label: r.label,
+        description: r.description,
+        version: r.version,
+        param_schema: r.param_schema,
+        out_schema: r.out_schema,
+        definition: r.definition,
+        tags: r.tags,
+        task_count: r.task_count,
+        enabled: r.enabled,
+        stale: r.stale,
+        source_file: r.source_file,
+        content_hash: r.content_hash,
+        deps: r.deps,
+        dep_packs: r.dep_packs,
+        deps_fingerprint: r.deps_fingerprint,
+        warnings: r.warnings,
+        diagnostics: r.diagnostics,
+        source: String::new(),
+        created: r.created,
+        updated: r.updated,
+    })
+}
+
 fn head_of(r: &WorkflowRecord) -> WorkflowHead {
     WorkflowHead {
         id: r.id,
@@ -454,7 +530,8 @@ impl Store {
 
     /// One page of workflows matching `filter`, ordered by ref within a pack
     /// (by pack, then name, when `pack_ref` is set; by id otherwise), and the
-    /// total that match.
+    /// total that match. The records come without their `source` (left
+    /// empty): lists do not show it.
     pub fn list_workflows(
         &self,
         filter: &WorkflowFilter,
@@ -480,7 +557,7 @@ impl Store {
             for entry in index.range(lo.as_str()..hi.as_str())? {
                 let (_, id) = entry?;
                 if let Some(b) = wfs.get(id.value())? {
-                    consider(decode_wf(b.value())?);
+                    consider(decode_listed(b.value())?);
                 }
             }
         } else {
@@ -493,13 +570,13 @@ impl Store {
                     .take(usize::try_from(per_page).unwrap_or(usize::MAX))
                 {
                     let (_, b) = entry?;
-                    out.push(decode_wf(b.value())?);
+                    out.push(decode_listed(b.value())?);
                 }
                 return Ok((out, n));
             }
             for entry in wfs.iter()? {
                 let (_, b) = entry?;
-                consider(decode_wf(b.value())?);
+                consider(decode_listed(b.value())?);
             }
         }
         Ok((out, total))
@@ -711,6 +788,15 @@ mod tests {
         };
         let bytes = codec::encode(TABLE, &rec).unwrap();
         assert_eq!(decode_head(&bytes).unwrap(), head_of(&rec));
+        let listed = decode_listed(&bytes).unwrap();
+        assert_eq!(
+            listed,
+            WorkflowRecord {
+                source: String::new(),
+                ..rec.clone()
+            }
+        );
+        assert_eq!(decode_wf(&bytes).unwrap(), rec);
     }
 
     fn content(i: usize) -> WorkflowContent {
@@ -720,7 +806,7 @@ mod tests {
             pack_ref: "p".into(),
             name: format!("w{i}"),
             label: format!("W {i}"),
-            description: (i % 2 == 0).then(|| "d".to_string()),
+            description: i.is_multiple_of(2).then(|| "d".to_string()),
             version: "1.0.0".into(),
             param_schema: json(serde_json::json!({"type": "object", "i": i})),
             out_schema: JsonText::null(),
