@@ -251,6 +251,12 @@ async fn workflow_refs_in_paths_are_checked_before_any_lookup() {
     app.get("/api/v1/runs/abc", Some(&token))
         .await
         .assert_error(400, "BAD_REQUEST");
+    // The token is checked first: without a good one, a bad ref is a 401.
+    for token in [None, Some("not-a-token")] {
+        for path in ["/api/v1/workflows/nodot", "/api/v1/workflows/p.w"] {
+            app.get(path, token).await.assert_error(401, "UNAUTHORIZED");
+        }
+    }
 }
 
 #[tokio::test]
