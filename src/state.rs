@@ -31,6 +31,15 @@ impl AppState {
     /// secret, and creates the first `admin` user on an empty database.
     pub fn init(config: Config) -> Result<(AppState, AdminBootstrap), StartupError> {
         let store = Store::open(&config.data_dir)?;
+        AppState::with_store(config, store)
+    }
+
+    /// [`AppState::init`] on a store already open (tests open it through a
+    /// [`crate::store::Storage`] that injects faults).
+    pub fn with_store(
+        config: Config,
+        store: Store,
+    ) -> Result<(AppState, AdminBootstrap), StartupError> {
         let secret = match &config.auth.jwt_secret {
             Some(secret) => secret.expose().as_bytes().to_vec(),
             None => store.jwt_secret_or_insert(auth::random_bytes(32)?)?,

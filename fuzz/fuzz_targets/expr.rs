@@ -8,7 +8,7 @@
 //! expression printing to text that parses back to the same tree.
 #![no_main]
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 
 use libfuzzer_sys::fuzz_target;
 

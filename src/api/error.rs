@@ -46,6 +46,15 @@ pub enum ApiError {
     /// is closed.
     #[error("{0}")]
     RequestTimeout(String),
+    /// The disk of the data directory is full: 500 (the seed document's
+    /// status for a failed sync) with code `INSUFFICIENT_STORAGE`; the
+    /// message says so and what to do.
+    #[error("{0}")]
+    InsufficientStorage(String),
+    /// The database cannot serve the request right now (503), for instance
+    /// after an I/O failure until it reopens; the message says why.
+    #[error("{0}")]
+    Unavailable(String),
     /// The cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -71,6 +80,10 @@ impl ApiError {
                 (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS")
             }
             ApiError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "REQUEST_TIMEOUT"),
+            ApiError::InsufficientStorage(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "INSUFFICIENT_STORAGE")
+            }
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
         }
     }
@@ -117,6 +130,8 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(m) => ApiError::NotFound(m),
             StoreError::Conflict(m) => ApiError::Conflict(m),
+            e @ StoreError::DiskFull => ApiError::InsufficientStorage(e.to_string()),
+            e @ StoreError::Unavailable(_) => ApiError::Unavailable(e.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }

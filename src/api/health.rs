@@ -24,7 +24,10 @@ pub struct Health {
     pub database: &'static str,
 }
 
-/// Health of the appliance (200 when the database answers, 503 otherwise).
+/// Health of the appliance: 200 when the database answers reads and
+/// accepts writes, 503 otherwise (for instance after a write failed on a
+/// full disk: each check then tries to reopen the database, so the report
+/// turns `ok` by itself once there is room again).
 #[utoipa::path(get, path = "/health", tag = "health",
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn health(State(state): State<AppState>) -> Response {

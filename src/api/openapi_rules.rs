@@ -1,7 +1,8 @@
 //! Rules the whole API follows, written into the OpenAPI document once
 //! instead of on every handler: the errors every JSON body can cause (400
 //! malformed, 413 too large, 415 not JSON), 401 on every authenticated
-//! operation, and the syntax of path and paging parameters and of the
+//! operation, 500 (a failed write, e.g. a full disk) on every writing method and 503 (database
+//! unavailable after an I/O failure) everywhere, and the syntax of path and paging parameters and of the
 //! fields the handlers check (refs, labels, versions), so a client (or an
 //! API fuzzer) can tell from the document alone what will be accepted.
 //! Applied to the served document by `openapi::openapi_json`.
@@ -37,8 +38,9 @@ pub fn apply(doc: &mut Value) {
                 ) {
                     continue;
                 }
+                let writes = matches!(method.as_str(), "put" | "post" | "delete" | "patch");
                 if let Some(op) = op.as_object_mut() {
-                    operation(path, op);
+                    operation(path, writes, op);
                 }
             }
         }
@@ -53,7 +55,7 @@ pub fn apply(doc: &mut Value) {
     }
 }
 
-fn operation(path: &str, op: &mut Map<String, Value>) {
+fn operation(path: &str, writes: bool, op: &mut Map<String, Value>) {
     let has_body = op.contains_key("requestBody");
     let secured = op
         .get("security")
@@ -80,6 +82,16 @@ fn operation(path: &str, op: &mut Map<String, Value>) {
                 .entry("401")
                 .or_insert_with(|| error_response("missing, invalid or expired access token"));
         }
+        if writes {
+            responses.entry("500").or_insert_with(|| {
+                error_response(
+                    "the write failed (code INSUFFICIENT_STORAGE: the disk of the data directory is full; free space and retry)",
+                )
+            });
+        }
+        responses.entry("503").or_insert_with(|| {
+            error_response("the database is unavailable after an i/o failure; it reopens by itself")
+        });
     }
     if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
         for p in params {
@@ -235,7 +247,7 @@ mod tests {
         });
         apply(&mut doc);
         let op = &doc["paths"]["/api/v1/packs/{ref}"]["put"];
-        for code in ["400", "401", "413", "415"] {
+        for code in ["400", "401", "413", "415", "500", "503"] {
             assert!(op["responses"][code].is_object(), "{code}");
         }
         assert_eq!(op["parameters"][0]["schema"]["pattern"], PACK_REF_PATTERN);

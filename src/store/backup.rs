@@ -101,7 +101,7 @@ impl super::Store {
     /// not exist yet. Runs while the server keeps serving: the copy is one
     /// read transaction, so concurrent writes are either wholly in it or not.
     pub fn backup_to(&self, dest: &Path) -> Result<Summary, BackupError> {
-        let txn = self.db().begin_read().map_err(db_err)?;
+        let txn = self.db().begin_read()?;
         copy_snapshot(&txn, dest)
     }
 }

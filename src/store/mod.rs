@@ -1,14 +1,16 @@
 //! The embedded redb database: the only module that touches redb.
 //!
-//! [`Store`] is a cheap clone around one `Arc<redb::Database>` opened once per
-//! process. Each resource is one file of methods on `Store` (`users.rs`,
-//! `packs.rs`, `secrets.rs`) plus its tables in [`tables`]; records go
-//! through [`codec`]. Every mutation is one short write transaction. Methods
-//! are blocking; async callers use [`Store::call`], which runs them on the
-//! blocking thread pool.
+//! [`Store`] is a cheap clone around one database handle ([`handle`]) opened
+//! once per process, which reopens the file in place after an I/O failure
+//! such as a full disk. Each resource is one file of methods on `Store`
+//! (`users.rs`, `packs.rs`, `secrets.rs`) plus its tables in [`tables`];
+//! records go through [`codec`]. Every mutation is one short write
+//! transaction. Methods are blocking; async callers use [`Store::call`],
+//! which runs them on the blocking thread pool.
 
 pub mod backup;
 pub mod codec;
+pub mod handle;
 mod migrate;
 mod packs;
 mod pending;
@@ -21,8 +23,8 @@ mod workflows;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use redb::Database;
-
+use handle::Db;
+pub use handle::{FileStorage, ReadTxn, Storage, WriteTxn};
 pub use migrate::SCHEMA_VERSION;
 pub use packs::{NewPack, Pack, PackUpdate, RunSummary};
 pub use pending::PendingChanges;
@@ -79,13 +81,42 @@ pub enum StoreError {
     Db(redb::Error),
     #[error("database task failed: {0}")]
     Task(String),
+    /// A write failed because the disk (or quota) of the data directory is
+    /// full; writes are refused until there is room again.
+    #[error(
+        "database write failed: no space left on device; free disk space in the data directory \
+         (attune resumes writing by itself once there is room)"
+    )]
+    DiskFull,
+    /// The database file failed an I/O operation (or could not be reopened
+    /// after one); writes are refused until it reopens.
+    #[error(
+        "database unavailable: {0}; check the disk holding the data directory and the server log \
+         (attune reopens the database by itself at the next request)"
+    )]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// Sorts a redb error: I/O failures (a full disk above all) get their
+    /// own variants, the rest is [`StoreError::Db`].
+    pub(crate) fn from_redb(e: redb::Error) -> StoreError {
+        match e {
+            redb::Error::Io(e) if handle::is_disk_full(&e) => StoreError::DiskFull,
+            redb::Error::Io(e) => StoreError::Unavailable(format!("i/o error: {e}")),
+            redb::Error::PreviousIo => {
+                StoreError::Unavailable("an earlier database write failed".into())
+            }
+            other => StoreError::Db(other),
+        }
+    }
 }
 
 macro_rules! from_redb {
     ($($t:ty),*) => {$(
         impl From<$t> for StoreError {
             fn from(e: $t) -> Self {
-                StoreError::Db(e.into())
+                StoreError::from_redb(e.into())
             }
         }
     )*};
@@ -101,13 +132,14 @@ from_redb!(
 /// Handle to the database. Clone it freely.
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<Database>,
-    path: Arc<PathBuf>,
+    db: Db,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
+        f.debug_struct("Store")
+            .field("path", &self.db.path())
+            .finish()
     }
 }
 
@@ -127,45 +159,48 @@ impl StoreError {
     }
 }
 
-/// redb's page cache (reads and the write buffer of a transaction, which
-/// spills to the file beyond half of it). redb's default is 1 GiB, which let
-/// the resident memory of a 10,000-workflow sync grow past 3 GiB; the
-/// operating system's page cache serves re-reads anyway (docs/PERFORMANCE.md).
-const CACHE_BYTES: usize = 64 * 1024 * 1024;
-
 impl Store {
     /// Opens (or creates) `{data_dir}/attune.redb`, creating the directory,
     /// and runs the migrations. Fails with [`StoreError::InUse`] when another
     /// process holds the file.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        Store::open_with(data_dir, Arc::new(FileStorage))
+    }
+
+    /// [`Store::open`] through `storage` (tests inject faults with it).
+    pub fn open_with(data_dir: &Path, storage: Arc<dyn Storage>) -> Result<Store, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|cause| StoreError::CreateDir {
             path: data_dir.to_path_buf(),
             cause,
         })?;
         let path = data_dir.join(DB_FILE_NAME);
-        let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .create(&path)
+        let db = storage
+            .open(&path)
             .map_err(|cause| StoreError::opening(&path, cause))?;
-        let store = Store {
-            db: Arc::new(db),
-            path: Arc::new(path),
-        };
-        migrate::run(&store.db)?;
+        migrate::run(&db)?;
         // Holding the database, no backup or restore can be running: their
-        // temporary files are leftovers of a crash.
+        // temporary files are leftovers of a crash (and so is a probe file).
         backup::remove_leftovers(data_dir);
-        Ok(store)
+        let _ = std::fs::remove_file(data_dir.join(handle::SPACE_PROBE_NAME));
+        Ok(Store {
+            db: Db::new(db, path, data_dir.to_path_buf(), storage),
+        })
     }
 
     /// Path of the database file.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.db.path()
     }
 
-    /// The redb handle, for the store's resource files.
-    pub(crate) fn db(&self) -> &Database {
+    /// The database handle, for the store's resource files: its
+    /// `begin_read()` / `begin_write()` hand out redb transactions.
+    pub(crate) fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// Successful in-place reopens of the database since the store opened.
+    pub fn reopens(&self) -> u64 {
+        self.db.reopens()
     }
 
     /// Runs blocking store work on tokio's blocking pool.
@@ -180,9 +215,11 @@ impl Store {
             .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
-    /// Checks that the database answers a read transaction.
+    /// Checks that the database accepts writes (after a failed write, tries
+    /// to reopen it first) and answers a read transaction.
     pub fn ping(&self) -> Result<(), StoreError> {
-        use redb::{ReadableDatabase, ReadableTableMetadata};
+        use redb::ReadableTableMetadata;
+        self.db.check()?;
         let txn = self.db.begin_read()?;
         let table = txn.open_table(tables::META)?;
         table.len()?;
@@ -191,7 +228,7 @@ impl Store {
 
     /// Current schema version recorded in the database.
     pub fn schema_version(&self) -> Result<u64, StoreError> {
-        migrate::read_version(&self.db)
+        self.db.with_database(migrate::read_version)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Packs: records by ref, each with a stable numeric id from a counter.
 
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use redb::{ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 

@@ -41,8 +41,10 @@ pub struct PendingChanges {
     upserts: usize,
 }
 
+/// An I/O failure of the temporary file is sorted like one of the
+/// database file (a full disk is [`StoreError::DiskFull`]).
 fn io_error(e: std::io::Error) -> StoreError {
-    StoreError::Db(redb::Error::Io(e))
+    StoreError::from_redb(redb::Error::Io(e))
 }
 
 impl PendingChanges {

@@ -2,7 +2,7 @@
 //! the last [`RUNS_KEPT_PER_PACK`] kept per pack. Runs are written inside the
 //! transaction of the sync or validation they describe.
 
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction};
+use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 

@@ -1,6 +1,6 @@
 //! Users: records by id plus a login → id index.
 
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use redb::{ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 

@@ -7,7 +7,7 @@
 //! the catalog answers its validation depended on, so an unchanged file is
 //! neither validated again nor rewritten.
 
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction};
+use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -460,7 +460,7 @@ fn upsert_in(
     Ok(Upserted { id, created })
 }
 
-fn begin_immediate(store: &Store) -> Result<WriteTransaction, StoreError> {
+fn begin_immediate(store: &Store) -> Result<super::WriteTxn, StoreError> {
     let mut txn = store.db().begin_write()?;
     txn.set_durability(redb::Durability::Immediate)
         .map_err(|e| StoreError::Task(format!("cannot set durability: {e}")))?;

@@ -10,7 +10,9 @@ use super::model::{SourceContext, Validation, Workflow, is_valid_name};
 use super::suppress::Suppressions;
 use super::yaml::{self, Limits, Node, NodeKind, Pos, YamlErrorKind};
 use serde_json::{Map, Value, json};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 const TOP_KEYS: &[&str] = &[
     "ref",
@@ -163,7 +165,7 @@ pub fn validate_with_limits(
                 dup.key, dup.first.line
             ),
             dup.pos,
-            "",
+            &ROOT,
         )
         .hint = Some("remove one of the two keys; YAML keeps only one".to_string());
     }
@@ -241,15 +243,15 @@ impl<'a> Checker<'a> {
         code: Code,
         msg: impl Into<String>,
         pos: Pos,
-        path: &str,
+        path: &Loc<'_>,
     ) -> &mut Diagnostic {
         self.diags
-            .push(Diagnostic::new(code, msg, pos.line, pos.column).with_path(path));
+            .push(Diagnostic::new(code, msg, pos.line, pos.column).with_path(path.to_string()));
         let last = self.diags.len() - 1;
         &mut self.diags[last]
     }
 
-    fn wrong_type(&mut self, node: &Node, what: &str, expected: &str, path: &str) {
+    fn wrong_type(&mut self, node: &Node, what: &str, expected: &str, path: &Loc<'_>) {
         self.push(
             Code::WrongType,
             format!("{what} must be {expected}, found {}", node.type_name()),
@@ -258,13 +260,13 @@ impl<'a> Checker<'a> {
         );
     }
 
-    fn unknown_keys(&mut self, map: &Node, known: &[&str], path: &str, what: &str) {
+    fn unknown_keys(&mut self, map: &Node, known: &[&str], path: &Loc<'_>, what: &str) {
         let Some(entries) = map.as_map() else {
             return;
         };
         for e in entries {
             let Some(k) = e.key_str() else {
-                let p = join(path, "?");
+                let p = path.key("?");
                 self.push(
                     Code::UnknownKey,
                     format!(
@@ -276,11 +278,11 @@ impl<'a> Checker<'a> {
                 );
                 continue;
             };
-            if known.contains(&k) || (path.is_empty() && k.starts_with("x-")) {
+            if known.contains(&k) || (matches!(path, Loc::Root) && k.starts_with("x-")) {
                 // `x-*` top-level keys are extension keys (anchors, notes).
                 continue;
             }
-            let p = join(path, k);
+            let p = path.key(k);
             let hint = special_key_hint(what, k).or_else(|| {
                 did_you_mean(k, known.iter().copied()).map(|s| format!("did you mean '{s}'?"))
             });
@@ -306,31 +308,31 @@ impl<'a> Checker<'a> {
                     root.type_name()
                 )
             };
-            self.push(Code::NotAMapping, msg, root.pos, "").hint =
+            self.push(Code::NotAMapping, msg, root.pos, &ROOT).hint =
                 Some("start the file with `version: \"1.0.0\"` and `tasks:`".to_string());
             return None;
         }
-        self.unknown_keys(root, TOP_KEYS, "", "the workflow");
+        self.unknown_keys(root, TOP_KEYS, &ROOT, "the workflow");
 
         // ref
         let expected_ref = self.ctx.workflow_ref();
         if let Some(r) = root.get("ref") {
             match r.as_str() {
                 Some(s) => {
-                    self.max_len(r, s, 255, "ref", "ref");
+                    self.max_len(r, s, 255, "ref", &ROOT.key("ref"));
                     if s != expected_ref {
                         self.push(
                             Code::RefMismatch,
                             format!("ref '{s}' does not match the file: expected '{expected_ref}'"),
                             r.pos,
-                            "ref",
+                            &ROOT.key("ref"),
                         )
                         .hint = Some(format!(
                             "a workflow's ref is {{pack_ref}}.{{file name}}; write `ref: {expected_ref}` or remove ref"
                         ));
                     }
                 }
-                None => self.wrong_type(r, "ref", "a string", "ref"),
+                None => self.wrong_type(r, "ref", "a string", &ROOT.key("ref")),
             }
         }
         // label
@@ -341,16 +343,16 @@ impl<'a> Checker<'a> {
                     Code::MissingLabel,
                     format!("the workflow has no label; '{}' is used", self.ctx.name),
                     root.pos,
-                    "",
+                    &ROOT,
                 )
                 .hint = Some("add `label: \"A readable title\"`".to_string());
             }
             Some(l) => match l.as_str() {
                 Some(s) => {
-                    self.max_len(l, s, 255, "label", "label");
+                    self.max_len(l, s, 255, "label", &ROOT.key("label"));
                     label = s.to_string();
                 }
-                None => self.wrong_type(l, "label", "a string", "label"),
+                None => self.wrong_type(l, "label", "a string", &ROOT.key("label")),
             },
         }
         let mut description = None;
@@ -358,7 +360,7 @@ impl<'a> Checker<'a> {
             match d.as_str() {
                 Some(s) => description = Some(s.to_string()),
                 None if d.is_null() => {}
-                None => self.wrong_type(d, "description", "a string", "description"),
+                None => self.wrong_type(d, "description", "a string", &ROOT.key("description")),
             }
         }
         // version
@@ -369,7 +371,7 @@ impl<'a> Checker<'a> {
                     Code::MissingField,
                     "Missing required field: version",
                     root.pos,
-                    "",
+                    &ROOT,
                 )
                 .hint = Some("add `version: \"1.0.0\"`".to_string());
             }
@@ -379,24 +381,24 @@ impl<'a> Checker<'a> {
                         Code::WrongType,
                         "version must not be empty",
                         v.pos,
-                        "version",
+                        &ROOT.key("version"),
                     );
                 }
                 Some(s) => {
-                    self.max_len(v, s, 50, "version", "version");
+                    self.max_len(v, s, 50, "version", &ROOT.key("version"));
                     if !is_semver(s) {
                         self.push(
                             Code::VersionNotSemver,
                             format!("version '{s}' is not a semantic version (MAJOR.MINOR.PATCH)"),
                             v.pos,
-                            "version",
+                            &ROOT.key("version"),
                         )
                         .hint = Some("write a version like \"1.0.0\"".to_string());
                     }
                     version = s.to_string();
                 }
                 None => {
-                    self.wrong_type(v, "version", "a string", "version");
+                    self.wrong_type(v, "version", "a string", &ROOT.key("version"));
                     if let Some(d) = self.diags.last_mut() {
                         d.hint = Some("quote it: version: \"1.0.0\"".to_string());
                     }
@@ -416,12 +418,14 @@ impl<'a> Checker<'a> {
                     for (i, it) in items.iter().enumerate() {
                         match it.as_str() {
                             Some(s) => tags.push(s.to_string()),
-                            None => self.wrong_type(it, "a tag", "a string", &format!("tags[{i}]")),
+                            None => {
+                                self.wrong_type(it, "a tag", "a string", &ROOT.key("tags").index(i))
+                            }
                         }
                     }
                 }
                 None if t.is_null() => {}
-                None => self.wrong_type(t, "tags", "a list of strings", "tags"),
+                None => self.wrong_type(t, "tags", "a list of strings", &ROOT.key("tags")),
             }
         }
         if let Some(cp) = root.get("cancellation_policy") {
@@ -435,7 +439,7 @@ impl<'a> Checker<'a> {
                         Code::WrongType,
                         format!("cancellation_policy must be allow_finish or cancel_running, found '{found}'"),
                         cp.pos,
-                        "cancellation_policy",
+                        &ROOT.key("cancellation_policy"),
                     );
                 }
             }
@@ -443,23 +447,28 @@ impl<'a> Checker<'a> {
 
         // Pre-pass: every task name and every published variable.
         if let Some(tasks) = root.get("tasks").and_then(Node::as_seq) {
-            collect_names(tasks, "tasks", &mut self.all_tasks, &mut self.vars);
+            collect_names(
+                tasks,
+                &ROOT.key("tasks"),
+                &mut self.all_tasks,
+                &mut self.vars,
+            );
             self.task_set = self.all_tasks.keys().cloned().collect();
         }
 
         // vars values and output_map may use templates.
         if let Some(v) = root.get("vars") {
-            self.check_templates_in(v, "vars", false);
+            self.check_templates_in(v, &ROOT.key("vars"), false);
         }
         if let Some(om) = root.get("output_map") {
             match om.as_map() {
-                Some(_) => self.check_templates_in(om, "output_map", false),
+                Some(_) => self.check_templates_in(om, &ROOT.key("output_map"), false),
                 None if om.is_null() => {}
                 None => self.wrong_type(
                     om,
                     "output_map",
                     "a mapping of names to templates",
-                    "output_map",
+                    &ROOT.key("output_map"),
                 ),
             }
         }
@@ -472,14 +481,14 @@ impl<'a> Checker<'a> {
                     Code::MissingField,
                     "Missing required field: tasks",
                     root.pos,
-                    "",
+                    &ROOT,
                 )
                 .hint = Some(
                     "add `tasks:` with a list of tasks, each with a name and an action".to_string(),
                 );
                 None
             }
-            Some(t) => self.check_task_list(t, "tasks", &mut task_count),
+            Some(t) => self.check_task_list(t, &ROOT.key("tasks"), &mut task_count),
         };
 
         // Normalized definition.
@@ -515,7 +524,7 @@ impl<'a> Checker<'a> {
         })
     }
 
-    fn max_len(&mut self, node: &Node, s: &str, max: usize, what: &str, path: &str) {
+    fn max_len(&mut self, node: &Node, s: &str, max: usize, what: &str, path: &Loc<'_>) {
         let n = s.chars().count();
         if n > max {
             self.push(
@@ -546,8 +555,9 @@ impl<'a> Checker<'a> {
             }
             Some(n) => n,
         };
+        let base = ROOT.key(key);
         let Some(entries) = node.as_map() else {
-            self.wrong_type(node, key, "a mapping", key);
+            self.wrong_type(node, key, "a mapping", &base);
             return None;
         };
         let errors_before = self.diags.len();
@@ -560,7 +570,7 @@ impl<'a> Checker<'a> {
                     Code::InvalidSchema,
                     format!("{key} in JSON-Schema form must have `type: object`"),
                     t.pos,
-                    &join(key, "type"),
+                    &base.key("type"),
                 );
             }
             let props = node.get("properties");
@@ -570,7 +580,8 @@ impl<'a> Checker<'a> {
                     Some(pe) => {
                         for e in pe {
                             let name = e.key.scalar_text().unwrap_or_default();
-                            let path = format!("{key}.properties.{name}");
+                            let props = base.key("properties");
+                            let path = props.key(&name);
                             self.check_param_def(&e.value, &name, &path, key, false);
                             names.insert(name.clone());
                             prop_names.push(name);
@@ -584,7 +595,7 @@ impl<'a> Checker<'a> {
                                 p.type_name()
                             ),
                             p.pos,
-                            &join(key, "properties"),
+                            &base.key("properties"),
                         );
                     }
                 }
@@ -593,7 +604,8 @@ impl<'a> Checker<'a> {
                 match r.as_seq() {
                     Some(items) => {
                         for (i, it) in items.iter().enumerate() {
-                            let path = format!("{key}.required[{i}]");
+                            let required = base.key("required");
+                            let path = required.index(i);
                             match it.as_str() {
                                 Some(s) if prop_names.iter().any(|p| p == s) => {}
                                 Some(s) => {
@@ -632,7 +644,7 @@ impl<'a> Checker<'a> {
                                 r.type_name()
                             ),
                             r.pos,
-                            &join(key, "required"),
+                            &base.key("required"),
                         );
                     }
                 }
@@ -643,7 +655,7 @@ impl<'a> Checker<'a> {
             let mut required = Vec::new();
             for e in entries {
                 let name = e.key.scalar_text().unwrap_or_default();
-                let path = join(key, &name);
+                let path = base.key(&name);
                 self.check_param_def(&e.value, &name, &path, key, true);
                 names.insert(name.clone());
                 let mut def = e.value.to_json();
@@ -672,7 +684,7 @@ impl<'a> Checker<'a> {
         Some(schema)
     }
 
-    fn check_param_def(&mut self, def: &Node, name: &str, path: &str, key: &str, flat: bool) {
+    fn check_param_def(&mut self, def: &Node, name: &str, path: &Loc<'_>, key: &str, flat: bool) {
         if def.as_map().is_none() {
             let d = self.push(
                 Code::InvalidSchema,
@@ -707,7 +719,7 @@ impl<'a> Checker<'a> {
                     Code::InvalidSchema,
                     format!("{key} '{name}' has an unknown type '{found}'"),
                     t.pos,
-                    &join(path, "type"),
+                    &path.key("type"),
                 )
                 .hint = Some(hint);
             }
@@ -722,7 +734,7 @@ impl<'a> Checker<'a> {
                     r.type_name()
                 ),
                 r.pos,
-                &join(path, "required"),
+                &path.key("required"),
             );
         }
     }
@@ -736,7 +748,7 @@ impl<'a> Checker<'a> {
             NodeKind::Map(entries) => {
                 for e in entries {
                     let name = e.key.scalar_text().unwrap_or_default();
-                    self.var_name(&e.key, &name, &join("vars", &name));
+                    self.var_name(&e.key, &name, &ROOT.key("vars").key(&name));
                     self.vars.insert(name);
                 }
                 Some(node.to_json())
@@ -745,7 +757,8 @@ impl<'a> Checker<'a> {
                 let mut m = Map::new();
                 let mut ok = true;
                 for (i, it) in items.iter().enumerate() {
-                    let path = format!("vars[{i}]");
+                    let vars = ROOT.key("vars");
+                    let path = vars.index(i);
                     match it.as_map() {
                         Some([e]) => {
                             let name = e.key.scalar_text().unwrap_or_default();
@@ -774,20 +787,25 @@ impl<'a> Checker<'a> {
                         Code::NonCanonicalForm,
                         "vars is given as a list of single-key mappings; it is read as a mapping",
                         node.pos,
-                        "vars",
+                        &ROOT.key("vars"),
                     )
                     .hint = Some(format!("write vars as a mapping: {example}"));
                 }
                 Some(Value::Object(m))
             }
             _ => {
-                self.wrong_type(node, "vars", "a mapping of names to values", "vars");
+                self.wrong_type(
+                    node,
+                    "vars",
+                    "a mapping of names to values",
+                    &ROOT.key("vars"),
+                );
                 None
             }
         }
     }
 
-    fn var_name(&mut self, key: &Node, name: &str, path: &str) {
+    fn var_name(&mut self, key: &Node, name: &str, path: &Loc<'_>) {
         if !is_valid_name(name) {
             self.push(
                 Code::InvalidVariableName,
@@ -800,7 +818,12 @@ impl<'a> Checker<'a> {
 
     // --------------------------------------------------------------- tasks
 
-    fn check_task_list(&mut self, node: &Node, path: &str, count: &mut u32) -> Option<Vec<Value>> {
+    fn check_task_list(
+        &mut self,
+        node: &Node,
+        path: &Loc<'_>,
+        count: &mut u32,
+    ) -> Option<Vec<Value>> {
         let items = match &node.kind {
             NodeKind::Seq(items) => items,
             NodeKind::Map(entries) => {
@@ -820,7 +843,7 @@ impl<'a> Checker<'a> {
                 return None;
             }
             _ => {
-                self.wrong_type(node, path, "a list of tasks", path);
+                self.wrong_type(node, &path.to_string(), "a list of tasks", path);
                 return None;
             }
         };
@@ -844,7 +867,7 @@ impl<'a> Checker<'a> {
             .collect();
         let mut out = Vec::with_capacity(items.len());
         for (i, t) in items.iter().enumerate() {
-            let tpath = format!("{path}[{i}]");
+            let tpath = path.index(i);
             *count += 1;
             let mut targets = Vec::new();
             if let Some(v) = self.check_task(t, &tpath, &local, &mut targets, count) {
@@ -858,7 +881,7 @@ impl<'a> Checker<'a> {
                         Code::DuplicateTask,
                         format!("duplicate task name '{name}' (first defined at line {first})"),
                         n.pos,
-                        &join(&tpath, "name"),
+                        &tpath.key("name"),
                     )
                     .hint =
                         Some("task names must be unique within their list; rename one".to_string());
@@ -873,7 +896,7 @@ impl<'a> Checker<'a> {
         Some(out)
     }
 
-    fn reachability(&mut self, list: &Node, path: &str, g: &ListGraph) {
+    fn reachability(&mut self, list: &Node, path: &Loc<'_>, g: &ListGraph) {
         if g.names.is_empty() {
             return;
         }
@@ -931,7 +954,7 @@ impl<'a> Checker<'a> {
                     Code::UnreachableTask,
                     format!("Task '{name}' is never reached: only tasks that are themselves unreachable lead to it"),
                     pos,
-                    &format!("{path}[{idx}].name"),
+                    &path.index(*idx).key("name"),
                 );
             }
         }
@@ -940,7 +963,7 @@ impl<'a> Checker<'a> {
     fn check_task(
         &mut self,
         t: &Node,
-        path: &str,
+        path: &Loc<'_>,
         local: &HashSet<String>,
         targets: &mut Vec<String>,
         count: &mut u32,
@@ -968,18 +991,18 @@ impl<'a> Checker<'a> {
                         Code::WrongType,
                         "a task name must not be empty",
                         n.pos,
-                        &join(path, "name"),
+                        &path.key("name"),
                     );
                     String::from("?")
                 }
                 Some(s) => {
-                    self.max_len(n, s, 255, "the task name", &join(path, "name"));
+                    self.max_len(n, s, 255, "the task name", &path.key("name"));
                     if RESERVED.contains(&s) {
                         self.push(
                             Code::ReservedName,
                             format!("task name '{s}' is reserved"),
                             n.pos,
-                            &join(path, "name"),
+                            &path.key("name"),
                         )
                         .hint = Some(format!(
                             "'{s}' is an expression namespace; rename the task, e.g. '{s}_task'"
@@ -988,7 +1011,7 @@ impl<'a> Checker<'a> {
                     s.to_string()
                 }
                 None => {
-                    self.wrong_type(n, "a task name", "a string", &join(path, "name"));
+                    self.wrong_type(n, "a task name", "a string", &path.key("name"));
                     String::from("?")
                 }
             },
@@ -1009,7 +1032,7 @@ impl<'a> Checker<'a> {
                         Code::InvalidTaskType,
                         format!("Task '{name}' has an invalid type '{found}'"),
                         ty.pos,
-                        &join(path, "type"),
+                        &path.key("type"),
                     )
                     .hint = Some(hint);
                     ttype = "";
@@ -1035,30 +1058,28 @@ impl<'a> Checker<'a> {
             Some(a) => match a.as_str() {
                 Some(s) => {
                     action_ref = s.to_string();
-                    action_info = self.check_action_ref(a, s, &name, &join(path, "action"));
+                    action_info = self.check_action_ref(a, s, &name, &path.key("action"));
                 }
-                None => {
-                    self.wrong_type(a, "action", "a string `pack.action`", &join(path, "action"))
-                }
+                None => self.wrong_type(a, "action", "a string `pack.action`", &path.key("action")),
             },
         }
         // with_items and iteration options
         let with_items = t.get("with_items");
         if let Some(w) = with_items {
             match &w.kind {
-                NodeKind::Str(_) => self.check_expr(w, &join(path, "with_items"), false),
-                NodeKind::Seq(_) => self.check_templates_in(w, &join(path, "with_items"), false),
+                NodeKind::Str(_) => self.check_expr(w, &path.key("with_items"), false),
+                NodeKind::Seq(_) => self.check_templates_in(w, &path.key("with_items"), false),
                 _ => self.wrong_type(
                     w,
                     "with_items",
                     "a template or a list",
-                    &join(path, "with_items"),
+                    &path.key("with_items"),
                 ),
             }
         }
         for opt in ["batch_size", "concurrency"] {
             if let Some(o) = t.get(opt) {
-                let p = join(path, opt);
+                let p = path.key(opt);
                 match o.as_i64() {
                     Some(v) if v < 1 => {
                         self.push(
@@ -1087,7 +1108,7 @@ impl<'a> Checker<'a> {
         let in_iter = with_items.is_some();
         // input
         if let Some(inp) = t.get("input") {
-            let p = join(path, "input");
+            let p = path.key("input");
             match inp.as_map() {
                 Some(_) => self.check_templates_in(inp, &p, in_iter),
                 None if inp.is_null() => {}
@@ -1101,11 +1122,11 @@ impl<'a> Checker<'a> {
         }
         // when
         if let Some(w) = t.get("when") {
-            self.check_when(w, &join(path, "when"));
+            self.check_when(w, &path.key("when"));
         }
         // retry
         if let Some(r) = t.get("retry") {
-            self.check_retry(r, &join(path, "retry"));
+            self.check_retry(r, &path.key("retry"));
         }
         for (key, what) in [
             ("timeout", "a positive integer (seconds)"),
@@ -1118,7 +1139,7 @@ impl<'a> Checker<'a> {
                             Code::WrongType,
                             format!("timeout must be {what}, found {n}"),
                             v.pos,
-                            &join(path, key),
+                            &path.key(key),
                         );
                     }
                     Some(n) if n < 0 => {
@@ -1126,11 +1147,11 @@ impl<'a> Checker<'a> {
                             Code::WrongType,
                             format!("{key} must not be negative, found {n}"),
                             v.pos,
-                            &join(path, key),
+                            &path.key(key),
                         );
                     }
                     Some(_) => {}
-                    None => self.wrong_type(v, key, what, &join(path, key)),
+                    None => self.wrong_type(v, key, what, &path.key(key)),
                 }
             }
         }
@@ -1149,14 +1170,14 @@ impl<'a> Checker<'a> {
                 .hint = Some("a parallel task runs the tasks listed under `tasks:`".to_string());
             }
             ("parallel", Some(list)) => {
-                sub = self.check_task_list(list, &join(path, "tasks"), count);
+                sub = self.check_task_list(list, &path.key("tasks"), count);
             }
             (_, Some(list)) => {
                 self.push(
                     Code::UnknownKey,
                     format!("Task '{name}' has tasks but is not a parallel task"),
                     t.entry("tasks").map(|e| e.key.pos).unwrap_or(list.pos),
-                    &join(path, "tasks"),
+                    &path.key("tasks"),
                 )
                 .hint = Some("add `type: parallel` or remove `tasks`".to_string());
             }
@@ -1193,7 +1214,7 @@ impl<'a> Checker<'a> {
         node: &Node,
         s: &str,
         task: &str,
-        path: &str,
+        path: &Loc<'_>,
     ) -> Option<super::catalog::ActionInfo> {
         if expr::has_template(s) {
             self.check_expr(node, path, false);
@@ -1238,7 +1259,7 @@ impl<'a> Checker<'a> {
         task: &str,
         action: &str,
         params: &[super::catalog::ParamInfo],
-        path: &str,
+        path: &Loc<'_>,
     ) {
         let input = t.get("input").filter(|i| i.as_map().is_some());
         let given: Vec<String> = input
@@ -1247,9 +1268,9 @@ impl<'a> Checker<'a> {
             .unwrap_or_default();
         let at = input.map(|i| i.pos).unwrap_or(t.pos);
         let at_path = if input.is_some() {
-            join(path, "input")
+            path.key("input")
         } else {
-            path.to_string()
+            *path
         };
         for p in params {
             if p.required && !p.has_default && !given.iter().any(|g| g == &p.name) {
@@ -1293,14 +1314,14 @@ impl<'a> Checker<'a> {
                         "Task '{task}' passes input '{k}' that action '{action}' does not declare"
                     ),
                     e.key.pos,
-                    &join(&join(path, "input"), &k),
+                    &path.key("input").key(&k),
                 )
                 .hint = hint;
             }
         }
     }
 
-    fn check_retry(&mut self, r: &Node, path: &str) {
+    fn check_retry(&mut self, r: &Node, path: &Loc<'_>) {
         if r.as_map().is_none() {
             self.push(
                 Code::InvalidRetry,
@@ -1332,7 +1353,7 @@ impl<'a> Checker<'a> {
                         Code::InvalidRetry,
                         format!("retry count must be an integer between 1 and 100, found {found}"),
                         c.pos,
-                        &join(path, "count"),
+                        &path.key("count"),
                     );
                 }
             },
@@ -1346,7 +1367,7 @@ impl<'a> Checker<'a> {
                         Code::InvalidRetry,
                         format!("retry delay must be an integer of seconds ≥ 0, found {found}"),
                         d.pos,
-                        &join(path, "delay"),
+                        &path.key("delay"),
                     );
                 }
             }
@@ -1365,7 +1386,7 @@ impl<'a> Checker<'a> {
                             "retry backoff must be constant, linear or exponential, found '{found}'"
                         ),
                         b.pos,
-                        &join(path, "backoff"),
+                        &path.key("backoff"),
                     )
                     .hint = Some(hint);
                 }
@@ -1382,7 +1403,7 @@ impl<'a> Checker<'a> {
                             delay.unwrap_or(0)
                         ),
                         md.pos,
-                        &join(path, "max_delay"),
+                        &path.key("max_delay"),
                     );
                 }
                 None => {
@@ -1393,13 +1414,13 @@ impl<'a> Checker<'a> {
                             md.type_name()
                         ),
                         md.pos,
-                        &join(path, "max_delay"),
+                        &path.key("max_delay"),
                     );
                 }
             }
         }
         if let Some(oe) = r.get("on_error") {
-            self.check_templates_in(oe, &join(path, "on_error"), false);
+            self.check_templates_in(oe, &path.key("on_error"), false);
         }
     }
 
@@ -1409,7 +1430,7 @@ impl<'a> Checker<'a> {
         &mut self,
         t: &Node,
         task: &str,
-        path: &str,
+        path: &Loc<'_>,
         local: &HashSet<String>,
         targets: &mut Vec<String>,
     ) -> Vec<Value> {
@@ -1426,17 +1447,17 @@ impl<'a> Checker<'a> {
                     Code::LegacyTransitionsIgnored,
                     format!("Task '{task}' has both next and {k}; {k} is ignored"),
                     first.key.pos,
-                    &join(path, k),
+                    &path.key(k),
                 )
                 .hint = Some(format!("move the {k} transition into next"));
             }
-            return self.check_next(next, task, &join(path, "next"), local, targets);
+            return self.check_next(next, task, &path.key("next"), local, targets);
         }
         let mut out: Vec<Value> = Vec::new();
         let mut publish: Option<Value> = None;
         for e in legacy {
             let k = e.key_str().unwrap_or("");
-            let p = join(path, k);
+            let p = path.key(k);
             match k {
                 "publish" => {
                     publish = self.check_publish(&e.value, &p);
@@ -1479,7 +1500,7 @@ impl<'a> Checker<'a> {
         key: &str,
         cond: Option<&str>,
         task: &str,
-        path: &str,
+        path: &Loc<'_>,
         local: &HashSet<String>,
         targets: &mut Vec<String>,
         out: &mut Vec<Value>,
@@ -1514,7 +1535,7 @@ impl<'a> Checker<'a> {
                     let mut names = Vec::new();
                     for (i, it) in items.iter().enumerate() {
                         let s = it.as_str().unwrap_or_default();
-                        self.target(it, s, task, &format!("{path}[{i}]"), local, targets);
+                        self.target(it, s, task, &path.index(i), local, targets);
                         names.push(s.to_string());
                     }
                     self.push(
@@ -1531,7 +1552,7 @@ impl<'a> Checker<'a> {
                 }
                 let mut ok = true;
                 for (i, it) in items.iter().enumerate() {
-                    let ip = format!("{path}[{i}]");
+                    let ip = path.index(i);
                     if it.as_map().is_none() {
                         ok = false;
                         self.wrong_type(
@@ -1545,7 +1566,7 @@ impl<'a> Checker<'a> {
                     self.unknown_keys(it, &["when", "do"], &ip, &format!("an item of {key}"));
                     let mut when = base_when.clone();
                     if let Some(w) = it.get("when") {
-                        self.check_when(w, &join(&ip, "when"));
+                        self.check_when(w, &ip.key("when"));
                         if let Some(ws) = w.as_str() {
                             let inner = strip_block(ws);
                             when = Some(match cond {
@@ -1555,7 +1576,7 @@ impl<'a> Checker<'a> {
                         }
                     }
                     let names = match it.get("do") {
-                        Some(d) => self.check_do(d, task, &join(&ip, "do"), local, targets),
+                        Some(d) => self.check_do(d, task, &ip.key("do"), local, targets),
                         None => Vec::new(),
                     };
                     push(when, names);
@@ -1581,7 +1602,7 @@ impl<'a> Checker<'a> {
         &mut self,
         v: &Node,
         task: &str,
-        path: &str,
+        path: &Loc<'_>,
         local: &HashSet<String>,
         targets: &mut Vec<String>,
         out: &mut Vec<Value>,
@@ -1601,7 +1622,7 @@ impl<'a> Checker<'a> {
         let mut conds: Vec<String> = Vec::new();
         let mut default_target: Option<String> = None;
         for (i, it) in items.iter().enumerate() {
-            let ip = format!("{path}[{i}]");
+            let ip = path.index(i);
             if it.as_map().is_none() {
                 self.push(
                     Code::InvalidDecision,
@@ -1632,7 +1653,7 @@ impl<'a> Checker<'a> {
                 }
                 Some(n) => match n.as_str() {
                     Some(s) => {
-                        self.target(n, s, task, &join(&ip, "next"), local, targets);
+                        self.target(n, s, task, &ip.key("next"), local, targets);
                         Some(s.to_string())
                     }
                     None => {
@@ -1640,7 +1661,7 @@ impl<'a> Checker<'a> {
                             Code::InvalidDecision,
                             format!("decision next must be a task name, found {}", n.type_name()),
                             n.pos,
-                            &join(&ip, "next"),
+                            &ip.key("next"),
                         );
                         None
                     }
@@ -1652,11 +1673,11 @@ impl<'a> Checker<'a> {
                         Code::InvalidDecision,
                         "a decision item has either when or default, not both",
                         d.pos,
-                        &join(&ip, "default"),
+                        &ip.key("default"),
                     );
                 }
                 (Some(w), None) => {
-                    self.check_when(w, &join(&ip, "when"));
+                    self.check_when(w, &ip.key("when"));
                     if let (Some(ws), Some(tg)) = (w.as_str(), &target) {
                         conds.push(strip_block(ws).to_string());
                         let mut m = Map::new();
@@ -1678,7 +1699,7 @@ impl<'a> Checker<'a> {
                             Code::InvalidDecision,
                             format!("decision default must be true, found '{found}'"),
                             d.pos,
-                            &join(&ip, "default"),
+                            &ip.key("default"),
                         )
                         .hint = Some(hint);
                     }
@@ -1711,7 +1732,7 @@ impl<'a> Checker<'a> {
         &mut self,
         next: &Node,
         task: &str,
-        path: &str,
+        path: &Loc<'_>,
         local: &HashSet<String>,
         targets: &mut Vec<String>,
     ) -> Vec<Value> {
@@ -1723,7 +1744,7 @@ impl<'a> Checker<'a> {
         };
         let mut out = Vec::new();
         for (i, it) in items.iter().enumerate() {
-            let ip = format!("{path}[{i}]");
+            let ip = path.index(i);
             if it.as_map().is_none() {
                 self.wrong_type(
                     it,
@@ -1736,16 +1757,16 @@ impl<'a> Checker<'a> {
             self.unknown_keys(it, NEXT_KEYS, &ip, "a next item");
             let mut m = Map::new();
             if let Some(w) = it.get("when") {
-                self.check_when(w, &join(&ip, "when"));
+                self.check_when(w, &ip.key("when"));
                 m.insert("when".into(), w.to_json());
             }
             if let Some(p) = it.get("publish")
-                && let Some(v) = self.check_publish(p, &join(&ip, "publish"))
+                && let Some(v) = self.check_publish(p, &ip.key("publish"))
             {
                 m.insert("publish".into(), v);
             }
             if let Some(d) = it.get("do") {
-                let names = self.check_do(d, task, &join(&ip, "do"), local, targets);
+                let names = self.check_do(d, task, &ip.key("do"), local, targets);
                 m.insert(
                     "do".into(),
                     Value::Array(names.into_iter().map(Value::String).collect()),
@@ -1760,7 +1781,7 @@ impl<'a> Checker<'a> {
         &mut self,
         d: &Node,
         task: &str,
-        path: &str,
+        path: &Loc<'_>,
         local: &HashSet<String>,
         targets: &mut Vec<String>,
     ) -> Vec<String> {
@@ -1768,7 +1789,7 @@ impl<'a> Checker<'a> {
             NodeKind::Seq(items) => {
                 let mut names = Vec::new();
                 for (i, it) in items.iter().enumerate() {
-                    let ip = format!("{path}[{i}]");
+                    let ip = path.index(i);
                     match it.as_str() {
                         Some(s) => {
                             self.target(it, s, task, &ip, local, targets);
@@ -1803,7 +1824,7 @@ impl<'a> Checker<'a> {
         node: &Node,
         name: &str,
         task: &str,
-        path: &str,
+        path: &Loc<'_>,
         local: &HashSet<String>,
         targets: &mut Vec<String>,
     ) {
@@ -1832,18 +1853,18 @@ impl<'a> Checker<'a> {
         .hint = hint;
     }
 
-    fn check_publish(&mut self, p: &Node, path: &str) -> Option<Value> {
+    fn check_publish(&mut self, p: &Node, path: &Loc<'_>) -> Option<Value> {
         match &p.kind {
             NodeKind::Seq(items) => {
                 for (i, it) in items.iter().enumerate() {
-                    let ip = format!("{path}[{i}]");
+                    let ip = path.index(i);
                     match &it.kind {
                         NodeKind::Str(s) => self.var_name(it, s, &ip),
                         NodeKind::Map(entries) => {
                             for e in entries {
                                 let k = e.key.scalar_text().unwrap_or_default();
-                                self.var_name(&e.key, &k, &join(&ip, &k));
-                                self.check_templates_in(&e.value, &join(&ip, &k), false);
+                                self.var_name(&e.key, &k, &ip.key(&k));
+                                self.check_templates_in(&e.value, &ip.key(&k), false);
                             }
                         }
                         _ => self.wrong_type(it, "a publish item", "`name: value` or a name", &ip),
@@ -1854,8 +1875,8 @@ impl<'a> Checker<'a> {
             NodeKind::Map(entries) => {
                 for e in entries {
                     let k = e.key.scalar_text().unwrap_or_default();
-                    self.var_name(&e.key, &k, &join(path, &k));
-                    self.check_templates_in(&e.value, &join(path, &k), false);
+                    self.var_name(&e.key, &k, &path.key(&k));
+                    self.check_templates_in(&e.value, &path.key(&k), false);
                 }
                 self.push(
                     Code::NonCanonicalForm,
@@ -1885,11 +1906,12 @@ impl<'a> Checker<'a> {
 
     // --------------------------------------------------------- expressions
 
-    fn check_when(&mut self, w: &Node, path: &str) {
+    fn check_when(&mut self, w: &Node, path: &Loc<'_>) {
         match &w.kind {
             NodeKind::Str(s) => {
-                self.check_expr(w, path, false);
-                if let Some(v) = expr::constant_condition(s) {
+                let (issues, constant) = expr::check_condition(s, &self.scope(false));
+                self.push_expr_issues(w, path, issues);
+                if let Some(v) = constant {
                     let hint = if expr::has_template(s) {
                         "the condition does not depend on any result or parameter; remove it or test real data".to_string()
                     } else {
@@ -1922,14 +1944,14 @@ impl<'a> Checker<'a> {
     }
 
     /// Check every string inside `node` (values only, not keys).
-    fn check_templates_in(&mut self, node: &Node, path: &str, in_iter: bool) {
+    fn check_templates_in(&mut self, node: &Node, path: &Loc<'_>, in_iter: bool) {
         match &node.kind {
             NodeKind::Str(_) => self.check_expr(node, path, in_iter),
             NodeKind::Seq(items) => {
                 for (i, it) in items.iter().enumerate() {
                     // Paths are built only for subtrees that hold templates.
                     if contains_template(it) {
-                        self.check_templates_in(it, &format!("{path}[{i}]"), in_iter);
+                        self.check_templates_in(it, &path.index(i), in_iter);
                     }
                 }
             }
@@ -1939,25 +1961,33 @@ impl<'a> Checker<'a> {
                         continue;
                     }
                     let k = e.key.scalar_text().unwrap_or_default();
-                    self.check_templates_in(&e.value, &join(path, &k), in_iter);
+                    self.check_templates_in(&e.value, &path.key(&k), in_iter);
                 }
             }
             _ => {}
         }
     }
 
-    fn check_expr(&mut self, node: &Node, path: &str, in_iter: bool) {
+    fn check_expr(&mut self, node: &Node, path: &Loc<'_>, in_iter: bool) {
         let Some(s) = node.as_str() else { return };
         if !expr::has_template(s) {
             return;
         }
-        let scope = ExprScope {
+        let issues = expr::check_template(s, &self.scope(in_iter));
+        self.push_expr_issues(node, path, issues);
+    }
+
+    /// What names templates may use here.
+    fn scope(&self, in_iteration: bool) -> ExprScope<'_> {
+        ExprScope {
             parameters: self.params.as_ref(),
             vars: &self.vars,
             tasks: &self.task_set,
-            in_iteration: in_iter,
-        };
-        let issues = expr::check_template(s, &scope);
+            in_iteration,
+        }
+    }
+
+    fn push_expr_issues(&mut self, node: &Node, path: &Loc<'_>, issues: Vec<expr::ExprIssue>) {
         for issue in issues {
             let code = Code::parse(issue.code).unwrap_or(Code::ExpressionSyntax);
             let pos = node.pos_in_value(self.src, issue.offset);
@@ -1971,7 +2001,7 @@ impl<'a> Checker<'a> {
 /// variable published anywhere.
 fn collect_names(
     items: &[Node],
-    path: &str,
+    path: &Loc<'_>,
     tasks: &mut HashMap<String, String>,
     vars: &mut HashSet<String>,
 ) {
@@ -2008,7 +2038,7 @@ fn collect_names(
             }
         }
         if let Some(sub) = t.get("tasks").and_then(Node::as_seq) {
-            collect_names(sub, &format!("{path}[{i}].tasks"), tasks, vars);
+            collect_names(sub, &path.index(i).key("tasks"), tasks, vars);
         }
     }
 }
@@ -2023,11 +2053,36 @@ fn contains_template(node: &Node) -> bool {
     }
 }
 
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
+/// Where a node sits in the document (`tasks[2].next[0].do`), built as a
+/// chain of borrowed segments on the stack and turned into text only when a
+/// diagnostic needs it: most paths are never printed.
+#[derive(Clone, Copy)]
+enum Loc<'a> {
+    Root,
+    Key(&'a Loc<'a>, &'a str),
+    Index(&'a Loc<'a>, usize),
+}
+
+/// The document root; `ROOT.key("tasks")` prints as `tasks`.
+const ROOT: Loc<'static> = Loc::Root;
+
+impl<'a> Loc<'a> {
+    fn key(&'a self, key: &'a str) -> Loc<'a> {
+        Loc::Key(self, key)
+    }
+    fn index(&'a self, i: usize) -> Loc<'a> {
+        Loc::Index(self, i)
+    }
+}
+
+impl std::fmt::Display for Loc<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Loc::Root => Ok(()),
+            Loc::Key(Loc::Root, key) => f.write_str(key),
+            Loc::Key(parent, key) => write!(f, "{parent}.{key}"),
+            Loc::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
     }
 }
 

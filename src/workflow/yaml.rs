@@ -13,8 +13,8 @@
 //! Comments are not kept here: suppression comments are found by scanning
 //! the raw text line by line (see `suppress.rs`).
 
+use foldhash::{HashMap, HashMapExt, HashSet};
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span};
-use std::collections::{HashMap, HashSet};
 
 /// Budgets that bound the work and memory of one parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

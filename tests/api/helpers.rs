@@ -34,6 +34,14 @@ impl Drop for TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|dir| attune::store::Store::open(dir).expect("open store")).await
+}
+
+/// [`spawn_app`] on a store that `open` opens in the data dir (fault tests
+/// open it through their own `Storage`).
+pub async fn spawn_app_with(
+    open: impl FnOnce(&Path) -> attune::store::Store + Send + 'static,
+) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let config = Config {
         data_dir: data_dir.path().to_path_buf(),
@@ -41,10 +49,13 @@ pub async fn spawn_app() -> TestApp {
         admin_password: Some(attune::config::Secret::new(ADMIN_PASSWORD)),
         ..Config::default()
     };
-    let (state, _) = tokio::task::spawn_blocking(move || AppState::init(config))
-        .await
-        .expect("init task")
-        .expect("init state");
+    let (state, _) = tokio::task::spawn_blocking(move || {
+        let store = open(&config.data_dir);
+        AppState::with_store(config, store)
+    })
+    .await
+    .expect("init task")
+    .expect("init state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

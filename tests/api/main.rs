@@ -7,6 +7,7 @@ mod binary;
 mod concurrency;
 mod crash;
 mod demo;
+mod disk_full;
 mod faults;
 mod fixtures;
 mod health;

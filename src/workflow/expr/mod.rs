@@ -44,7 +44,7 @@ pub mod parser;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 
 pub use ast::{BinOp, Expr, ExprKind, Ident, Span, UnaryOp};
 pub use parser::{MAX_DEPTH, parse};
@@ -286,34 +286,7 @@ pub fn check_template_reference(s: &str, scope: &ExprScope) -> Vec<ExprIssue> {
 fn check_segments(s: &str, scope: &ExprScope, fast: bool, out: &mut Vec<ExprIssue>) {
     scan(s, |seg| match seg {
         Segment::Block { open, start, end } => {
-            let src = s.get(start..end).unwrap_or("");
-            let mut checker = Checker {
-                base: start,
-                scope,
-                out,
-            };
-            if fast && checker.path(src) {
-                return;
-            }
-            match parse(src) {
-                Ok(expr) => checker.walk(&expr),
-                Err(e) => {
-                    let (offset, len, message) = if src.trim().is_empty() {
-                        (open, end + 2 - open, "empty template block".to_string())
-                    } else if e.offset >= src.len() {
-                        (end, 2, e.message)
-                    } else {
-                        (start + e.offset, e.len.max(1), e.message)
-                    };
-                    out.push(ExprIssue {
-                        code: SYNTAX,
-                        offset,
-                        len,
-                        message,
-                        hint: e.hint,
-                    });
-                }
-            }
+            check_block(s, (open, start, end), scope, fast, out);
         }
         Segment::Unterminated { open } => out.push(ExprIssue {
             code: SYNTAX,
@@ -332,13 +305,53 @@ fn check_segments(s: &str, scope: &ExprScope, fast: bool, out: &mut Vec<ExprIssu
     });
 }
 
-/// Whether a `when` string is constant: `Some(true)` for a non-empty plain
-/// string (always truthy), `Some(b)` for a string that is exactly one block
-/// whose expression folds to a constant, `None` otherwise.
-pub fn constant_condition(s: &str) -> Option<bool> {
-    if !has_template(s) {
-        return (!s.is_empty()).then_some(true);
+/// Checks one `{{ … }}` block (`open`, expression `start..end`) and returns
+/// its tree, or `None` when it did not parse or the dotted-name fast path
+/// checked it without one.
+fn check_block(
+    s: &str,
+    (open, start, end): (usize, usize, usize),
+    scope: &ExprScope,
+    fast: bool,
+    out: &mut Vec<ExprIssue>,
+) -> Option<Expr> {
+    let src = s.get(start..end).unwrap_or("");
+    let mut checker = Checker {
+        base: start,
+        scope,
+        out,
+    };
+    if fast && checker.path(src) {
+        return None;
     }
+    match parse(src) {
+        Ok(expr) => {
+            checker.walk(&expr);
+            Some(expr)
+        }
+        Err(e) => {
+            let (offset, len, message) = if src.trim().is_empty() {
+                (open, end + 2 - open, "empty template block".to_string())
+            } else if e.offset >= src.len() {
+                (end, 2, e.message)
+            } else {
+                (start + e.offset, e.len.max(1), e.message)
+            };
+            out.push(ExprIssue {
+                code: SYNTAX,
+                offset,
+                len,
+                message,
+                hint: e.hint,
+            });
+            None
+        }
+    }
+}
+
+/// The block when `s` is exactly one `{{ … }}` (surrounding whitespace
+/// allowed), as `(open, start, end)`.
+fn only_block(s: &str) -> Option<(usize, usize, usize)> {
     let lead = s.len() - s.trim_start().len();
     let trail = s.trim_end().len();
     let mut only = None;
@@ -351,11 +364,42 @@ pub fn constant_condition(s: &str) -> Option<bool> {
         Some(Segment::Block { open, start, end })
             if count == 1 && open == lead && end + 2 == trail =>
         {
-            let expr = parse(s.get(start..end)?).ok()?;
-            eval::eval(&expr).map(|v| v.truthy())
+            Some((open, start, end))
         }
         _ => None,
     }
+}
+
+/// [`check_template`] and [`constant_condition`] of a `when` string in one
+/// pass: a condition that is exactly one block is parsed once for both.
+pub fn check_condition(s: &str, scope: &ExprScope) -> (Vec<ExprIssue>, Option<bool>) {
+    let mut out = Vec::new();
+    if !has_template(s) {
+        return (out, (!s.is_empty()).then_some(true));
+    }
+    let constant = match only_block(s) {
+        // A dotted name (the fast path) is never constant.
+        Some(block) => check_block(s, block, scope, true, &mut out)
+            .and_then(|expr| eval::eval(&expr))
+            .map(|v| v.truthy()),
+        None => {
+            check_segments(s, scope, true, &mut out);
+            None
+        }
+    };
+    (out, constant)
+}
+
+/// Whether a `when` string is constant: `Some(true)` for a non-empty plain
+/// string (always truthy), `Some(b)` for a string that is exactly one block
+/// whose expression folds to a constant, `None` otherwise.
+pub fn constant_condition(s: &str) -> Option<bool> {
+    if !has_template(s) {
+        return (!s.is_empty()).then_some(true);
+    }
+    let (_, start, end) = only_block(s)?;
+    let expr = parse(s.get(start..end)?).ok()?;
+    eval::eval(&expr).map(|v| v.truthy())
 }
 
 /// The nearest candidate to `name`, if it is close enough to be a likely typo.

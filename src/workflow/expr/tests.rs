@@ -1,7 +1,7 @@
 //! Tests for the expression language: parsing, precedence, error offsets,
 //! checks, hints, constant folding, limits, and property tests.
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 
 use proptest::prelude::*;
 
@@ -487,6 +487,34 @@ fn real_corpus_templates_give_the_expected_verdicts() {
 // --------------------------------------------------------- constant folding
 
 #[test]
+fn check_condition_parses_a_one_block_condition_once_for_both_answers() {
+    let f = Fixture::new();
+    let scope = ExprScope {
+        parameters: Some(&f.params),
+        vars: &f.vars,
+        tasks: &f.tasks,
+        in_iteration: false,
+    };
+    for s in [
+        "{{ 1 == 1 }}",
+        " {{ true }} ",
+        "{{ succeeded() and vars.x }}",
+        "{{ parameters.nope }}",
+        "{{ 1 + }}",
+        "plain text",
+        "",
+        "{{ a }} and {{ b }}",
+        "{{ not false }}",
+    ] {
+        assert_eq!(
+            check_condition(s, &scope),
+            (check_template(s, &scope), constant_condition(s)),
+            "{s:?}"
+        );
+    }
+}
+
+#[test]
 fn constant_conditions_fold() {
     assert_eq!(constant_condition("always"), Some(true));
     assert_eq!(constant_condition("false"), Some(true));
@@ -818,6 +846,21 @@ proptest! {
             in_iteration: false,
         };
         prop_assert_eq!(check_template(&s, &scope), check_template_reference(&s, &scope));
+    }
+
+    #[test]
+    fn check_condition_is_check_template_plus_constant_condition(s in template_text()) {
+        let f = Fixture::new();
+        let scope = ExprScope {
+            parameters: Some(&f.params),
+            vars: &f.vars,
+            tasks: &f.tasks,
+            in_iteration: false,
+        };
+        prop_assert_eq!(
+            check_condition(&s, &scope),
+            (check_template(&s, &scope), constant_condition(&s))
+        );
     }
 
     #[test]

@@ -1,0 +1,270 @@
+//! A full disk under the database, without root: the store opens its file
+//! through redb's real file backend wrapped in one whose writes fail with
+//! "no space left on device" while the test says the disk is full (and whose
+//! room check then fails too). Shown: the failing write answers a clear
+//! error (500 with code INSUFFICIENT_STORAGE over HTTP), reads keep working, health reports the database
+//! failed, and once there is room again the store reopens the file in place
+//! (redb repairs it) without a restart, with the earlier data intact. The
+//! real thing on a tmpfs is `scripts/disk-full.sh`.
+
+use std::fs::OpenOptions;
+use std::io;
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use attune::store::handle::{database_builder, probe_room};
+use attune::store::{NewPack, Storage, Store, StoreError};
+use redb::backends::FileBackend;
+use redb::{BackendError, Database, DatabaseError, StorageBackend};
+
+use crate::fixtures::good_workflow;
+use crate::helpers::spawn_app_with;
+
+/// The test's disk: full or not.
+#[derive(Debug, Default)]
+struct Disk {
+    full: AtomicBool,
+}
+
+impl Disk {
+    fn fill(&self) {
+        self.full.store(true, Ordering::SeqCst);
+    }
+
+    fn free(&self) {
+        self.full.store(false, Ordering::SeqCst);
+    }
+
+    fn check(&self) -> io::Result<()> {
+        if self.full.load(Ordering::SeqCst) {
+            Err(io::Error::new(
+                io::ErrorKind::StorageFull,
+                "no space left on device (test disk)",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// redb's file backend whose writes fail while the disk is full (growing
+/// the file still works, as on a tmpfs, where only writing pages fails).
+#[derive(Debug)]
+struct FullableBackend {
+    inner: FileBackend,
+    disk: Arc<Disk>,
+}
+
+impl StorageBackend for FullableBackend {
+    fn len(&self) -> io::Result<u64> {
+        self.inner.len()
+    }
+
+    fn read(&self, offset: u64, out: &mut [u8]) -> io::Result<()> {
+        self.inner.read(offset, out)
+    }
+
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.inner.set_len(len)
+    }
+
+    fn sync_data(&self) -> io::Result<()> {
+        self.inner.sync_data()
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.disk.check()?;
+        self.inner.write(offset, data)
+    }
+
+    fn close(&self) -> io::Result<()> {
+        self.inner.close()
+    }
+
+    fn try_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {
+        self.inner.try_lock_range(start, end)
+    }
+
+    fn try_lock_shared_range(
+        &self,
+        start: Bound<u64>,
+        end: Bound<u64>,
+    ) -> Result<bool, BackendError> {
+        self.inner.try_lock_shared_range(start, end)
+    }
+
+    fn lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
+        self.inner.lock_range(start, end)
+    }
+
+    fn lock_shared_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
+        self.inner.lock_shared_range(start, end)
+    }
+
+    fn unlock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
+        self.inner.unlock_range(start, end)
+    }
+
+    fn query_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {
+        self.inner.query_lock_range(start, end)
+    }
+}
+
+/// Opens the database file through [`FullableBackend`].
+struct FullableStorage {
+    disk: Arc<Disk>,
+}
+
+impl Storage for FullableStorage {
+    fn open(&self, path: &Path) -> Result<Database, DatabaseError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        database_builder().create_with_backend(FullableBackend {
+            inner: FileBackend::new(file)?,
+            disk: self.disk.clone(),
+        })
+    }
+
+    fn check_room(&self, dir: &Path) -> io::Result<()> {
+        self.disk.check()?;
+        probe_room(dir)
+    }
+}
+
+fn open_store(dir: &Path, disk: &Arc<Disk>) -> Store {
+    Store::open_with(dir, Arc::new(FullableStorage { disk: disk.clone() })).expect("open store")
+}
+
+fn pack(r: &str) -> NewPack {
+    NewPack {
+        pack_ref: r.into(),
+        label: r.into(),
+        description: None,
+        version: "1.0.0".into(),
+        conf_schema: serde_json::json!({}),
+        config: serde_json::json!({}),
+        meta: serde_json::json!({}),
+        tags: Vec::new(),
+        runtime_deps: Vec::new(),
+        is_standard: false,
+    }
+}
+
+const DISK_FULL_MESSAGE: &str = "database write failed: no space left on device; free disk space in the data directory (attune resumes writing by itself once there is room)";
+
+#[test]
+fn the_store_refuses_writes_while_the_disk_is_full_and_reopens_in_place_once_there_is_room() {
+    let dir = tempfile::tempdir().expect("dir");
+    let disk = Arc::new(Disk::default());
+    let store = open_store(dir.path(), &disk);
+    store.create_user("alice", "hash-a").expect("alice");
+    store.create_pack(pack("first")).expect("first pack");
+
+    disk.fill();
+    let err = store.create_user("bob", "hash-b").unwrap_err();
+    assert!(matches!(err, StoreError::DiskFull), "{err:?}");
+    assert_eq!(err.to_string(), DISK_FULL_MESSAGE);
+    // Reads keep working; the health check and later writes say why they
+    // fail, and nothing is reopened while the disk is still full.
+    assert_eq!(
+        store.user_by_login("alice").unwrap().unwrap().login,
+        "alice"
+    );
+    assert!(store.get_pack("first").unwrap().is_some());
+    assert!(matches!(store.ping(), Err(StoreError::DiskFull)));
+    let err = store.create_pack(pack("second")).unwrap_err();
+    assert!(matches!(err, StoreError::DiskFull), "{err:?}");
+    assert_eq!(store.reopens(), 0);
+    assert!(store.user_by_login("alice").unwrap().is_some());
+
+    disk.free();
+    // The next write reopens the file (redb repairs it) and succeeds.
+    store
+        .create_user("carol", "hash-c")
+        .expect("write after the disk has room");
+    assert_eq!(store.reopens(), 1);
+    store.ping().expect("healthy again");
+    assert!(store.user_by_login("alice").unwrap().is_some());
+    assert!(store.user_by_login("bob").unwrap().is_none());
+    assert!(store.user_by_login("carol").unwrap().is_some());
+    assert!(store.get_pack("first").unwrap().is_some());
+    assert!(
+        !dir.path()
+            .join(attune::store::handle::SPACE_PROBE_NAME)
+            .exists()
+    );
+
+    // The file is sound for a later process too.
+    drop(store);
+    let again = Store::open(dir.path()).expect("reopen from disk");
+    assert!(again.user_by_login("carol").unwrap().is_some());
+    assert_eq!(
+        again.user_by_login("alice").unwrap().unwrap().login,
+        "alice"
+    );
+}
+
+#[test]
+fn the_health_check_notices_a_latched_failure_and_reopens_when_there_is_room() {
+    let dir = tempfile::tempdir().expect("dir");
+    let disk = Arc::new(Disk::default());
+    let store = open_store(dir.path(), &disk);
+    store.create_user("alice", "hash-a").expect("alice");
+    disk.fill();
+    assert!(store.create_user("bob", "hash-b").is_err());
+    disk.free();
+    // No write since: the health check alone brings the database back.
+    assert_eq!(store.reopens(), 0);
+    store.ping().expect("health check reopens");
+    assert_eq!(store.reopens(), 1);
+    store.create_user("carol", "hash-c").expect("write");
+    assert_eq!(store.reopens(), 1);
+}
+
+#[tokio::test]
+async fn a_sync_on_a_full_disk_answers_500_and_the_server_recovers_without_a_restart() {
+    let disk = Arc::new(Disk::default());
+    let opener = disk.clone();
+    let app = spawn_app_with(move |dir| open_store(dir, &opener)).await;
+    let token = app.token().await;
+    app.new_pack(&token, "first").await;
+    app.new_pack(&token, "second").await;
+    for i in 0..5 {
+        app.write_workflow("first", &format!("wf_{i}.yaml"), &good_workflow("First"));
+        app.write_workflow("second", &format!("wf_{i}.yaml"), &good_workflow("Second"));
+    }
+    let reply = app.sync(&token, "first", "").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+
+    disk.fill();
+    let reply = app.sync(&token, "second", "").await;
+    reply.assert_error(500, "INSUFFICIENT_STORAGE");
+    assert_eq!(reply.body["error"], DISK_FULL_MESSAGE);
+    let health = app.health().await;
+    assert_eq!(health.status, 503, "{}", health.body);
+    assert_eq!(health.body["database"], "error");
+    assert_eq!(health.body["status"], "degraded");
+    // Reads and logins keep working; writes keep answering 500.
+    assert_eq!(app.pack_workflows(&token, "first").await.len(), 5);
+    let token = app.token().await;
+    app.sync(&token, "second", "")
+        .await
+        .assert_error(500, "INSUFFICIENT_STORAGE");
+
+    disk.free();
+    let health = app.health().await;
+    assert_eq!(health.status, 200, "{}", health.body);
+    assert_eq!(health.body["database"], "ok");
+    let reply = app.sync(&token, "second", "").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["data"]["registered_count"], 5);
+    assert_eq!(app.pack_workflows(&token, "first").await.len(), 5);
+    assert_eq!(app.pack_workflows(&token, "second").await.len(), 5);
+    assert_eq!(app.state.store.reopens(), 1);
+}
