@@ -3,8 +3,9 @@
 //! the floor is libyaml-based `serde_yaml_ng` parsing into
 //! `serde_json::Value`; the attune row is the full parse + validate that a
 //! sync runs (catalog from the pack's `actions/` plus the built-ins).
-//! Rounds alternate floor / attune so load changes hit both alike; the
-//! medians are printed as one line of `key=value` pairs.
+//! Rounds alternate the rows (floor, YAML layer, `check`, `validate`) so
+//! load changes hit all alike; the medians are printed as one line of
+//! `key=value` pairs (`ratio` is the floor's time over `validate`'s).
 //!
 //! Usage: `cargo run --release --example validate_throughput -- PACK_DIR
 //! [ROUNDS]` (the pack's ref is the folder name).
@@ -59,9 +60,14 @@ fn main() -> ExitCode {
     let builtin = BuiltinCatalog::new();
     let catalog = LayeredCatalog::new(vec![&pc, &builtin]);
 
-    let yaml_only = std::env::var_os("ATTUNE_YAML_ONLY").is_some();
+    // Rows, each timed in every round, in turn: the floor, then attune's
+    // YAML layer alone, `check` (all rules, diagnostics only: what
+    // `attune validate` and validation runs do) and `validate` (all rules
+    // plus the normalized definition: what a sync stores).
     let mut floor = Vec::new();
-    let mut attune = Vec::new();
+    let mut yaml = Vec::new();
+    let mut check = Vec::new();
+    let mut full = Vec::new();
     let mut errors = 0usize;
     for _ in 0..rounds {
         let t = Instant::now();
@@ -71,6 +77,23 @@ fn main() -> ExitCode {
         }
         floor.push(t.elapsed().as_secs_f64());
         let t = Instant::now();
+        for (_, text) in &texts {
+            let d = attune::workflow::yaml::parse(text, &Default::default());
+            std::hint::black_box(d.is_ok());
+        }
+        yaml.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        for (name, text) in &texts {
+            let ctx = SourceContext {
+                pack_ref: &pack_ref,
+                name,
+                file: None,
+            };
+            let v = attune::workflow::check(text.as_bytes(), &ctx, &catalog);
+            std::hint::black_box(v.has_errors());
+        }
+        check.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
         errors = 0;
         for (name, text) in &texts {
             let ctx = SourceContext {
@@ -78,26 +101,26 @@ fn main() -> ExitCode {
                 name,
                 file: None,
             };
-            if yaml_only {
-                let d = attune::workflow::yaml::parse(text, &Default::default());
-                std::hint::black_box(d.is_ok());
-                continue;
-            }
             let v = validate(text.as_bytes(), &ctx, &catalog);
             errors += usize::from(v.workflow.is_none());
             std::hint::black_box(v.workflow.is_some());
         }
-        attune.push(t.elapsed().as_secs_f64());
+        full.push(t.elapsed().as_secs_f64());
     }
-    let (f, a) = (median(floor), median(attune));
+    let (f, y, c, a) = (median(floor), median(yaml), median(check), median(full));
     let mib = bytes as f64 / (1024.0 * 1024.0);
     println!(
-        "files={} bytes={} rounds={} floor_s={:.4} floor_mibs={:.2} attune_s={:.4} attune_mibs={:.2} attune_files_per_s={:.0} ratio={:.3} invalid={}",
+        "files={} bytes={} rounds={} floor_s={:.4} floor_mibs={:.2} yaml_s={:.4} yaml_ratio={:.3} check_s={:.4} check_mibs={:.2} check_ratio={:.3} attune_s={:.4} attune_mibs={:.2} attune_files_per_s={:.0} ratio={:.3} invalid={}",
         texts.len(),
         bytes,
         rounds,
         f,
         mib / f,
+        y,
+        f / y,
+        c,
+        mib / c,
+        f / c,
         a,
         mib / a,
         texts.len() as f64 / a,

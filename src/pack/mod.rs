@@ -345,7 +345,7 @@ pub fn add_pack(pc: &mut PackCatalog, pack_dir: &Path, pack_ref: &str, max_bytes
     }
 }
 
-/// A workflow file read and validated: what `attune validate` and sync need.
+/// A workflow file read and checked: what `attune validate` reports.
 #[derive(Debug, Clone)]
 pub struct FileOutcome {
     /// `{pack_ref}.{name}`.
@@ -357,8 +357,9 @@ pub struct FileOutcome {
     pub validation: crate::workflow::Validation,
 }
 
-/// Read `f` safely and validate it (a bad file name, an unreadable or too
-/// large file become diagnostics of that file).
+/// Read `f` safely and check it (a bad file name, an unreadable or too
+/// large file become diagnostics of that file). Diagnostics only: the
+/// normalized definition is not built (`validation.workflow` is `None`).
 pub fn load_and_validate(
     f: &WorkflowFile,
     pack_dir: &Path,
@@ -366,7 +367,7 @@ pub fn load_and_validate(
     max_bytes: u64,
     catalog: &dyn ActionCatalog,
 ) -> FileOutcome {
-    use crate::workflow::{SourceContext, Validation, validate};
+    use crate::workflow::{SourceContext, Validation, check};
     let r#ref = format!("{pack_ref}.{}", f.name);
     let file = f.file_for(pack_ref);
     let fail = |d: Diagnostic| Validation {
@@ -409,7 +410,7 @@ pub fn load_and_validate(
                 name: &f.name,
                 file: Some(&file),
             };
-            let validation = validate(&bytes, &ctx, catalog);
+            let validation = check(&bytes, &ctx, catalog);
             FileOutcome {
                 r#ref,
                 file,

@@ -402,8 +402,7 @@ fn process(
             name: &l.file.name,
             file: Some(&l.rel),
         };
-        let mut validation = validate(&bytes, &ctx, catalog);
-        validation.workflow = None;
+        let validation = crate::workflow::check(&bytes, &ctx, catalog);
         let source = String::from_utf8(bytes).ok();
         return result(Outcome::Checked { validation, source });
     };

@@ -22,4 +22,4 @@ pub use catalog::{
 };
 pub use diagnostic::{Code, Diagnostic, Severity};
 pub use model::{SourceContext, Validation, Workflow, is_valid_name, is_valid_pack_ref};
-pub use validate::{validate, validate_text, validate_with_limits};
+pub use validate::{check, validate, validate_text, validate_with_limits};

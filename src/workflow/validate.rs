@@ -96,12 +96,30 @@ pub fn validate_text(text: &str, ctx: &SourceContext, catalog: &dyn ActionCatalo
     validate(text.as_bytes(), ctx, catalog)
 }
 
+/// Only the diagnostics of a workflow file: every rule of [`validate`], but
+/// the normalized definition is not built, so `workflow` is always `None`.
+/// For callers that report and store nothing (`attune validate`, validation
+/// runs): about a fifth less work per file.
+pub fn check(src: &[u8], ctx: &SourceContext, catalog: &dyn ActionCatalog) -> Validation {
+    run(src, ctx, catalog, &Limits::default(), false)
+}
+
 /// Validate a workflow file with explicit YAML budgets.
 pub fn validate_with_limits(
     src: &[u8],
     ctx: &SourceContext,
     catalog: &dyn ActionCatalog,
     limits: &Limits,
+) -> Validation {
+    run(src, ctx, catalog, limits, true)
+}
+
+fn run(
+    src: &[u8],
+    ctx: &SourceContext,
+    catalog: &dyn ActionCatalog,
+    limits: &Limits,
+    normalize: bool,
 ) -> Validation {
     let wref = ctx.workflow_ref();
     let finish = |mut diags: Vec<Diagnostic>, suppressed: usize, wf: Option<Workflow>| {
@@ -156,6 +174,7 @@ pub fn validate_with_limits(
         vars: HashSet::new(),
         all_tasks: HashMap::new(),
         task_set: HashSet::new(),
+        normalize,
     };
     for dup in &doc.duplicates {
         c.push(
@@ -212,7 +231,9 @@ pub fn did_you_mean<'a>(
         })
         .map(|c| (strsim::damerau_levenshtein(&lw, &c.to_ascii_lowercase()), c))
         .filter(|(d, c)| *d <= limit && *c != word)
-        .min_by_key(|(d, _)| *d)
+        // Ties go to the smallest name, so the hint never depends on the
+        // order of a hash set.
+        .min()
         .map(|(_, c)| c)
 }
 
@@ -235,6 +256,8 @@ struct Checker<'a> {
     all_tasks: HashMap<String, String>,
     /// The same names, as the expression checker wants them.
     task_set: HashSet<String>,
+    /// Build the normalized definition (off for [`check`]).
+    normalize: bool,
 }
 
 impl<'a> Checker<'a> {
@@ -447,6 +470,7 @@ impl<'a> Checker<'a> {
 
         // Pre-pass: every task name and every published variable.
         if let Some(tasks) = root.get("tasks").and_then(Node::as_seq) {
+            self.all_tasks.reserve(tasks.len());
             collect_names(
                 tasks,
                 &ROOT.key("tasks"),
@@ -491,6 +515,9 @@ impl<'a> Checker<'a> {
             Some(t) => self.check_task_list(t, &ROOT.key("tasks"), &mut task_count),
         };
 
+        if !self.normalize {
+            return None;
+        }
         // Normalized definition.
         let mut def = Map::new();
         for e in root.as_map().unwrap_or(&[]) {
@@ -1184,6 +1211,9 @@ impl<'a> Checker<'a> {
             _ => {}
         }
 
+        if !self.normalize {
+            return Some(Value::Null);
+        }
         // Normalized task.
         let mut m = Map::new();
         m.insert("name".into(), Value::String(name));
@@ -2011,13 +2041,11 @@ fn collect_names(
                 .entry(n.to_string())
                 .or_insert_with(|| path.to_string());
         }
-        let mut publishes: Vec<&Node> = Vec::new();
-        if let Some(p) = t.get("publish") {
-            publishes.push(p);
-        }
-        if let Some(next) = t.get("next").and_then(Node::as_seq) {
-            publishes.extend(next.iter().filter_map(|n| n.get("publish")));
-        }
+        let next = t.get("next").and_then(Node::as_seq).unwrap_or(&[]);
+        let publishes = t
+            .get("publish")
+            .into_iter()
+            .chain(next.iter().filter_map(|n| n.get("publish")));
         for p in publishes {
             match &p.kind {
                 NodeKind::Seq(items) => {
@@ -2134,7 +2162,7 @@ fn did_you_mean_ref<'r>(s: &str, refs: &'r [String]) -> Option<&'r str> {
             )
         })
         .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
+        .min()
         .map(|(_, r)| r)
 }
 

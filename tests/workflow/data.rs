@@ -7,7 +7,7 @@
 
 use crate::helpers::{CASE_MAX_BYTES, data_catalog, data_dir, render};
 use attune::pack::{self, FileOutcome};
-use attune::workflow::{BuiltinCatalog, Code, LayeredCatalog};
+use attune::workflow::{BuiltinCatalog, Code, LayeredCatalog, SourceContext, validate};
 
 fn outcomes() -> Vec<(String, FileOutcome)> {
     let dir = data_dir();
@@ -80,15 +80,34 @@ fn every_code_has_a_failing_and_a_passing_case() {
             "case {c}-ok has diagnostics: {:?}",
             ok.1.validation.diagnostics
         );
-        assert!(ok.1.validation.workflow.is_some());
+        assert!(!ok.1.validation.has_errors());
     }
 }
 
+/// `attune validate` runs `check` (no normalized definition); sync runs
+/// `validate`. Both must report the same diagnostics, and `validate` must
+/// give a workflow exactly when there is no error.
 #[test]
 fn a_workflow_is_registered_exactly_when_there_is_no_error() {
+    let pc = data_catalog();
+    let builtins = BuiltinCatalog::new();
+    let cat = LayeredCatalog::new(vec![&pc, &builtins]);
     for (n, o) in outcomes() {
         let has_err = o.validation.has_errors();
-        assert_eq!(o.validation.workflow.is_none(), has_err, "case {n}");
+        assert!(
+            o.validation.workflow.is_none(),
+            "case {n}: check builds no workflow"
+        );
+        if let Some(src) = &o.source {
+            let ctx = SourceContext {
+                pack_ref: "data",
+                name: &n,
+                file: Some(&o.file),
+            };
+            let v = validate(src.as_bytes(), &ctx, &cat);
+            assert_eq!(v.diagnostics, o.validation.diagnostics, "case {n}");
+            assert_eq!(v.workflow.is_none(), has_err, "case {n}");
+        }
         for d in &o.validation.diagnostics {
             assert_eq!(d.r#ref.as_deref(), Some(format!("data.{n}").as_str()));
             assert_eq!(

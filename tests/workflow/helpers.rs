@@ -35,7 +35,7 @@ pub fn render(o: &FileOutcome) -> String {
     if o.validation.suppressed > 0 {
         let _ = writeln!(s, "suppressed {}", o.validation.suppressed);
     }
-    let verdict = if o.validation.workflow.is_some() {
+    let verdict = if !o.validation.has_errors() {
         "valid"
     } else {
         "invalid"

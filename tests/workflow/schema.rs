@@ -34,7 +34,7 @@ fn schema_is_a_superset_of_what_the_validator_accepts() {
         };
         let json = doc.root.to_json();
         let ok = schema.is_valid(&json);
-        if o.validation.workflow.is_some() {
+        if !o.validation.has_errors() {
             accepted += 1;
             let errors: Vec<String> = schema
                 .iter_errors(&json)
