@@ -105,17 +105,16 @@ impl<S: Send + Sync> FromRequestParts<S> for PackRefPath {
     }
 }
 
-/// The caller, authenticated by an `Authorization: Bearer` access token.
+/// The bearer token of the request, not yet verified: for handlers that
+/// verify it in the same blocking call as their own store work (one trip
+/// to the blocking pool instead of two). Missing or malformed → 401.
 #[derive(Debug, Clone)]
-pub struct AuthUser(pub User);
+pub struct BearerToken(pub String);
 
-impl FromRequestParts<AppState> for AuthUser {
+impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -139,10 +138,41 @@ impl FromRequestParts<AppState> for AuthUser {
                 )
             })?
             .to_string();
+        Ok(BearerToken(token))
+    }
+}
+
+impl BearerToken {
+    /// Verifies the token and loads its user. Blocking (a store read).
+    pub fn authenticate(&self, state: &AppState) -> Result<User, ApiError> {
+        auth::authenticate(&state.store, &state.keys, &self.0, TokenType::Access)
+            .map_err(ApiError::from)
+    }
+}
+
+/// The caller, authenticated by an `Authorization: Bearer` access token.
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub User);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = BearerToken::from_request_parts(parts, state).await?;
         let keys = state.keys.clone();
         let user = state
             .store
-            .call(move |store| Ok(auth::authenticate(store, &keys, &token, TokenType::Access)))
+            .call(move |store| {
+                Ok(auth::authenticate(
+                    store,
+                    &keys,
+                    &token.0,
+                    TokenType::Access,
+                ))
+            })
             .await??;
         Ok(AuthUser(user))
     }

@@ -18,10 +18,11 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{AuthUser, Json, Query};
+use super::extract::{AuthUser, BearerToken, Json, Query};
 use super::{Envelope, ListEnvelope, PageParams};
 use crate::AppState;
 use crate::refs::PackRef;
+use crate::store::codec::JsonText;
 use crate::store::{WorkflowFilter, WorkflowRecord};
 use crate::sync::{self, DiagnosticSchema, ReportDiagnostic};
 use crate::workflow::{Diagnostic, is_valid_name};
@@ -55,12 +56,12 @@ pub struct WorkflowView {
     pub version: String,
     /// JSON-Schema form; null when none is declared.
     #[schema(value_type = Object)]
-    pub param_schema: serde_json::Value,
+    pub param_schema: JsonText,
     #[schema(value_type = Object)]
-    pub out_schema: serde_json::Value,
+    pub out_schema: JsonText,
     /// The normalized definition.
     #[schema(value_type = Object)]
-    pub definition: serde_json::Value,
+    pub definition: JsonText,
     pub tags: Vec<String>,
     pub enabled: bool,
     /// The file now has errors; this is the last good version.
@@ -115,10 +116,14 @@ pub struct WorkflowDetail {
 }
 
 impl From<WorkflowRecord> for WorkflowDetail {
-    fn from(w: WorkflowRecord) -> Self {
-        let diags: Vec<Diagnostic> =
-            serde_json::from_value(w.diagnostics.clone()).unwrap_or_default();
-        let source = w.source.clone();
+    fn from(mut w: WorkflowRecord) -> Self {
+        // Most workflows have no warning: skip the parse of `[]`.
+        let diags: Vec<Diagnostic> = if w.diagnostics.get() == "[]" {
+            Vec::new()
+        } else {
+            w.diagnostics.parse().unwrap_or_default()
+        };
+        let source = std::mem::take(&mut w.source);
         let diagnostics = diags
             .into_iter()
             .map(|d| ReportDiagnostic::new(d, Some(&source)))
@@ -418,18 +423,23 @@ pub async fn validate_workflow(
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_workflow(
     State(state): State<AppState>,
-    _user: AuthUser,
-    WorkflowRefPath(wref): WorkflowRefPath,
+    token: BearerToken,
+    path: Result<WorkflowRefPath, ApiError>,
 ) -> Result<Envelope<WorkflowDetail>, ApiError> {
-    let r = wref.as_ref_string();
-    let found = {
-        let r = r.clone();
-        state.store.call(move |s| s.get_workflow(&r)).await?
-    };
-    match found {
-        Some(rec) => Ok(Envelope::new(rec.into())),
-        None => Err(ApiError::NotFound(format!("Workflow '{r}' not found"))),
-    }
+    // Token check, path check and read in one blocking call, in the order
+    // the extractors of the other routes give (401, then 400, then 404).
+    let st = state.clone();
+    tokio::task::spawn_blocking(move || {
+        token.authenticate(&st)?;
+        let WorkflowRefPath(wref) = path?;
+        let r = wref.as_ref_string();
+        match st.store.get_workflow(&r)? {
+            Some(rec) => Ok(Envelope::new(rec.into())),
+            None => Err(ApiError::NotFound(format!("Workflow '{r}' not found"))),
+        }
+    })
+    .await
+    .map_err(|e| ApiError::from(crate::store::StoreError::Task(e.to_string())))?
 }
 
 /// Change `enabled` and/or replace the YAML text (re-validated).

@@ -59,6 +59,82 @@ pub mod json_text {
     }
 }
 
+/// JSON kept as its text end to end: stored as a string (see [`json_raw`]),
+/// served as raw JSON (its `Serialize` writes the text verbatim into a
+/// serde_json output), so reading a record and answering with it neither
+/// parses the JSON into a tree nor prints it again.
+#[derive(Clone)]
+pub struct JsonText(Box<serde_json::value::RawValue>);
+
+impl JsonText {
+    /// The compact JSON text of `value`.
+    pub fn from_value<T: Serialize + ?Sized>(value: &T) -> Result<JsonText, serde_json::Error> {
+        serde_json::value::to_raw_value(value).map(JsonText)
+    }
+
+    /// Checks that `text` is one JSON value and keeps it (no copy).
+    pub fn from_text(text: String) -> Result<JsonText, serde_json::Error> {
+        serde_json::value::RawValue::from_string(text).map(JsonText)
+    }
+
+    /// `null`.
+    pub fn null() -> JsonText {
+        JsonText(serde_json::value::RawValue::NULL.to_owned())
+    }
+
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// Parses the text into `T` (e.g. a `serde_json::Value`).
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.0.get())
+    }
+}
+
+impl Default for JsonText {
+    fn default() -> Self {
+        JsonText::null()
+    }
+}
+
+impl PartialEq for JsonText {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl std::fmt::Debug for JsonText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.get())
+    }
+}
+
+impl Serialize for JsonText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+/// serde adapter: a [`JsonText`] stored as a string — the same bytes as
+/// [`json_text`] writes for the equal `serde_json::Value`, so records need
+/// no migration.
+pub mod json_raw {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::JsonText;
+
+    pub fn serialize<S: Serializer>(value: &JsonText, s: S) -> Result<S::Ok, S::Error> {
+        value.get().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<JsonText, D::Error> {
+        let text = String::deserialize(d)?;
+        JsonText::from_text(text).map_err(serde::de::Error::custom)
+    }
+}
+
 /// serde adapter: an `OffsetDateTime` stored as Unix nanoseconds (UTC).
 pub mod timestamp {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -99,6 +175,52 @@ mod tests {
         assert_eq!(bytes[0], FORMAT_VERSION);
         let back: Sample = decode("t", &bytes).unwrap();
         assert_eq!(back, sample);
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct RawSample {
+        name: String,
+        #[serde(with = "json_raw")]
+        extra: JsonText,
+        #[serde(with = "timestamp")]
+        at: time::OffsetDateTime,
+    }
+
+    #[test]
+    fn json_text_is_stored_as_the_same_bytes_as_a_parsed_value_and_served_verbatim() {
+        let at = time::macros::datetime!(2026-01-02 03:04:05 UTC);
+        let value = serde_json::json!({"z": 1, "a": [1.5, "x\"y", {"b": null}]});
+        let parsed = Sample {
+            name: "x".into(),
+            extra: value.clone(),
+            at,
+        };
+        let raw = RawSample {
+            name: "x".into(),
+            extra: JsonText::from_value(&value).unwrap(),
+            at,
+        };
+        let bytes = encode("t", &parsed).unwrap();
+        assert_eq!(bytes, encode("t", &raw).unwrap());
+        let back: RawSample = decode("t", &bytes).unwrap();
+        assert_eq!(back, raw);
+        assert_eq!(back.extra.parse::<serde_json::Value>().unwrap(), value);
+        assert_eq!(
+            serde_json::to_string(&back.extra).unwrap(),
+            serde_json::to_string(&value).unwrap()
+        );
+        assert_eq!(serde_json::to_string(&JsonText::null()).unwrap(), "null");
+        // stored text that is not JSON is a decode error, not a panic
+        let broken = encode(
+            "t",
+            &(
+                "x".to_string(),
+                "{\"a\":".to_string(),
+                at.unix_timestamp_nanos(),
+            ),
+        )
+        .unwrap();
+        assert!(decode::<RawSample>("t", &broken).is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod codec;
 pub mod handle;
 mod migrate;
 mod packs;
+mod pending;
 mod runs;
 mod secrets;
 pub mod tables;
@@ -26,10 +27,11 @@ use handle::Db;
 pub use handle::{FileStorage, ReadTxn, Storage, WriteTxn};
 pub use migrate::SCHEMA_VERSION;
 pub use packs::{NewPack, Pack, PackUpdate, RunSummary};
+pub use pending::PendingChanges;
 pub use runs::{NewRun, RUNS_KEPT_PER_PACK, RunCounts, RunRecord};
 pub use users::User;
 pub use workflows::{
-    SyncChange, Upserted, WorkflowContent, WorkflowFilter, WorkflowHead, WorkflowRecord,
+    ContentMeta, Upserted, WorkflowContent, WorkflowFilter, WorkflowHead, WorkflowRecord,
 };
 
 /// File name of the database inside the data directory.

@@ -61,13 +61,31 @@ pub struct NewRun {
     pub dry_run: bool,
     pub prune: bool,
     pub counts: RunCounts,
-    pub details: serde_json::Value,
+    /// The report as JSON text: written as is, never built as a tree.
+    pub details: codec::JsonText,
+}
+
+/// [`RunRecord`] as written: the same fields, the details already text.
+#[derive(Serialize)]
+struct RunOut {
+    id: u64,
+    pack_ref: String,
+    kind: String,
+    user: String,
+    #[serde(with = "codec::timestamp")]
+    started: OffsetDateTime,
+    duration_ms: u64,
+    dry_run: bool,
+    prune: bool,
+    counts: RunCounts,
+    #[serde(with = "codec::json_raw")]
+    details: codec::JsonText,
 }
 
 /// Inserts a run inside `txn` and trims the pack's history; returns its id.
 pub(crate) fn insert_run(txn: &WriteTransaction, run: NewRun) -> Result<u64, StoreError> {
     let id = next_id(txn, TABLE)?;
-    let rec = RunRecord {
+    let rec = RunOut {
         id,
         pack_ref: run.pack_ref,
         kind: run.kind,

@@ -11,6 +11,8 @@ use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::codec::JsonText;
+use super::pending::{Pending, PendingChanges};
 use super::runs::{NewRun, insert_run};
 use super::{Pack, RunSummary, Store, StoreError, codec, next_id, tables};
 
@@ -30,13 +32,13 @@ pub struct WorkflowRecord {
     pub description: Option<String>,
     pub version: String,
     /// JSON-Schema form, `null` when the workflow declares none.
-    #[serde(with = "codec::json_text")]
-    pub param_schema: serde_json::Value,
-    #[serde(with = "codec::json_text")]
-    pub out_schema: serde_json::Value,
+    #[serde(with = "codec::json_raw")]
+    pub param_schema: JsonText,
+    #[serde(with = "codec::json_raw")]
+    pub out_schema: JsonText,
     /// The normalized definition.
-    #[serde(with = "codec::json_text")]
-    pub definition: serde_json::Value,
+    #[serde(with = "codec::json_raw")]
+    pub definition: JsonText,
     pub tags: Vec<String>,
     pub task_count: u32,
     pub enabled: bool,
@@ -54,8 +56,8 @@ pub struct WorkflowRecord {
     /// Warning messages, as in the sync response.
     pub warnings: Vec<String>,
     /// Warning diagnostics as a JSON array.
-    #[serde(with = "codec::json_text")]
-    pub diagnostics: serde_json::Value,
+    #[serde(with = "codec::json_raw")]
+    pub diagnostics: JsonText,
     /// The original YAML text.
     pub source: String,
     #[serde(with = "codec::timestamp")]
@@ -136,6 +138,82 @@ fn decode_head(bytes: &[u8]) -> Result<WorkflowHead, StoreError> {
     })
 }
 
+/// [`WorkflowRecord`] field by field, borrowing the source text, which
+/// lists do not show.
+#[derive(Deserialize)]
+struct ListedRaw<'a> {
+    id: u64,
+    r#ref: String,
+    pack_ref: String,
+    name: String,
+    label: String,
+    description: Option<String>,
+    version: String,
+    #[serde(with = "codec::json_raw")]
+    param_schema: JsonText,
+    #[serde(with = "codec::json_raw")]
+    out_schema: JsonText,
+    #[serde(with = "codec::json_raw")]
+    definition: JsonText,
+    tags: Vec<String>,
+    task_count: u32,
+    enabled: bool,
+    stale: bool,
+    source_file: String,
+    content_hash: String,
+    deps: Vec<String>,
+    dep_packs: Vec<String>,
+    deps_fingerprint: String,
+    warnings: Vec<String>,
+    #[serde(with = "codec::json_raw")]
+    diagnostics: JsonText,
+    _source: &'a str,
+    #[serde(with = "codec::timestamp")]
+    created: OffsetDateTime,
+    #[serde(with = "codec::timestamp")]
+    updated: OffsetDateTime,
+}
+
+/// A record for a list: every field but `source`, left empty (a list
+/// item has no source; not copying it halves what a page decodes).
+fn decode_listed(bytes: &[u8]) -> Result<WorkflowRecord, StoreError> {
+    let rest = match bytes.split_first() {
+        Some((&codec::FORMAT_VERSION, rest)) => rest,
+        _ => return decode_wf(bytes),
+    };
+    let (r, _): (ListedRaw, _) =
+        postcard::take_from_bytes(rest).map_err(|e| StoreError::Codec {
+            table: TABLE,
+            message: format!("cannot decode record: {e}"),
+        })?;
+    Ok(WorkflowRecord {
+        id: r.id,
+        r#ref: r.r#ref,
+        pack_ref: r.pack_ref,
+        name: r.name,
+        label: r.label,
+        description: r.description,
+        version: r.version,
+        param_schema: r.param_schema,
+        out_schema: r.out_schema,
+        definition: r.definition,
+        tags: r.tags,
+        task_count: r.task_count,
+        enabled: r.enabled,
+        stale: r.stale,
+        source_file: r.source_file,
+        content_hash: r.content_hash,
+        deps: r.deps,
+        dep_packs: r.dep_packs,
+        deps_fingerprint: r.deps_fingerprint,
+        warnings: r.warnings,
+        diagnostics: r.diagnostics,
+        source: String::new(),
+        created: r.created,
+        updated: r.updated,
+    })
+}
+
 fn head_of(r: &WorkflowRecord) -> WorkflowHead {
     WorkflowHead {
         id: r.id,
@@ -148,34 +226,85 @@ fn head_of(r: &WorkflowRecord) -> WorkflowHead {
         dep_packs: r.dep_packs.clone(),
         deps_fingerprint: r.deps_fingerprint.clone(),
         warnings: r.warnings.clone(),
-        diagnostics_json: r.diagnostics.to_string(),
+        diagnostics_json: r.diagnostics.get().to_string(),
     }
 }
 
-/// The content of a workflow to write (created or updated in place).
-#[derive(Debug, Clone, PartialEq)]
+/// The content of a workflow to write (created or updated in place): the
+/// record less what the store assigns (id, `enabled`, `stale`, times). The
+/// JSON fields are already text, so a sync holding many of these until its
+/// commit holds no JSON trees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowContent {
-    pub workflow: crate::workflow::Workflow,
+    pub r#ref: String,
+    pub pack_ref: String,
+    pub name: String,
+    pub label: String,
+    pub description: Option<String>,
+    pub version: String,
+    #[serde(with = "codec::json_raw")]
+    pub param_schema: JsonText,
+    #[serde(with = "codec::json_raw")]
+    pub out_schema: JsonText,
+    #[serde(with = "codec::json_raw")]
+    pub definition: JsonText,
+    pub tags: Vec<String>,
+    pub task_count: u32,
     pub source_file: String,
     pub content_hash: String,
     pub deps: Vec<String>,
     pub dep_packs: Vec<String>,
     pub deps_fingerprint: String,
     pub warnings: Vec<String>,
-    pub diagnostics: serde_json::Value,
+    #[serde(with = "codec::json_raw")]
+    pub diagnostics: JsonText,
     pub source: String,
 }
 
-/// One change of a sync.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SyncChange {
-    /// Create the ref, or update it in place (id, `enabled`, `created` kept;
-    /// `stale` cleared).
-    Upsert(Box<WorkflowContent>),
-    /// The file of this ref now has errors: keep the record, flag it.
-    MarkStale(String),
-    /// The file of this ref is gone and pruning was asked for.
-    Prune(String),
+/// Where a [`WorkflowContent`] that is not a validated workflow came from,
+/// and what the validation recorded about it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ContentMeta {
+    pub source_file: String,
+    pub content_hash: String,
+    pub deps: Vec<String>,
+    pub dep_packs: Vec<String>,
+    pub deps_fingerprint: String,
+    pub warnings: Vec<String>,
+    pub diagnostics: JsonText,
+    pub source: String,
+}
+
+impl WorkflowContent {
+    /// The content of a validated workflow: its JSON fields become text
+    /// and the trees are dropped.
+    pub fn new(w: crate::workflow::Workflow, meta: ContentMeta) -> WorkflowContent {
+        let text = |v: Option<&serde_json::Value>| {
+            v.and_then(|v| JsonText::from_value(v).ok())
+                .unwrap_or_else(JsonText::null)
+        };
+        WorkflowContent {
+            param_schema: text(w.param_schema.as_ref()),
+            out_schema: text(w.out_schema.as_ref()),
+            definition: text(Some(&w.definition)),
+            r#ref: w.r#ref,
+            pack_ref: w.pack_ref,
+            name: w.name,
+            label: w.label,
+            description: w.description,
+            version: w.version,
+            tags: w.tags,
+            task_count: w.task_count,
+            source_file: meta.source_file,
+            content_hash: meta.content_hash,
+            deps: meta.deps,
+            dep_packs: meta.dep_packs,
+            deps_fingerprint: meta.deps_fingerprint,
+            warnings: meta.warnings,
+            diagnostics: meta.diagnostics,
+            source: meta.source,
+        }
+    }
 }
 
 /// What [`Store::commit_sync`] did to an upserted ref.
@@ -240,10 +369,6 @@ fn decode_wf(bytes: &[u8]) -> Result<WorkflowRecord, StoreError> {
     codec::decode(TABLE, bytes)
 }
 
-fn json_or_null(v: Option<serde_json::Value>) -> serde_json::Value {
-    v.unwrap_or(serde_json::Value::Null)
-}
-
 fn read_pack_in(txn: &WriteTransaction, pack_ref: &str) -> Result<Option<Pack>, StoreError> {
     let table = txn.open_table(tables::PACKS)?;
     let pack = match table.get(pack_ref)? {
@@ -298,13 +423,13 @@ fn upsert_in(
     content: WorkflowContent,
     now: OffsetDateTime,
 ) -> Result<Upserted, StoreError> {
-    let existing = get_by_ref_in(txn, &content.workflow.r#ref)?;
+    let existing = get_by_ref_in(txn, &content.r#ref)?;
     let created = existing.is_none();
     let (id, enabled, created_at) = match &existing {
         Some(e) => (e.id, e.enabled, e.created),
         None => (next_id(txn, TABLE)?, true, now),
     };
-    let w = content.workflow;
+    let w = content;
     let rec = WorkflowRecord {
         id,
         r#ref: w.r#ref,
@@ -313,21 +438,21 @@ fn upsert_in(
         label: w.label,
         description: w.description,
         version: w.version,
-        param_schema: json_or_null(w.param_schema),
-        out_schema: json_or_null(w.out_schema),
+        param_schema: w.param_schema,
+        out_schema: w.out_schema,
         definition: w.definition,
         tags: w.tags,
         task_count: w.task_count,
         enabled,
         stale: false,
-        source_file: content.source_file,
-        content_hash: content.content_hash,
-        deps: content.deps,
-        dep_packs: content.dep_packs,
-        deps_fingerprint: content.deps_fingerprint,
-        warnings: content.warnings,
-        diagnostics: content.diagnostics,
-        source: content.source,
+        source_file: w.source_file,
+        content_hash: w.content_hash,
+        deps: w.deps,
+        dep_packs: w.dep_packs,
+        deps_fingerprint: w.deps_fingerprint,
+        warnings: w.warnings,
+        diagnostics: w.diagnostics,
+        source: w.source,
         created: created_at,
         updated: now,
     };
@@ -405,7 +530,8 @@ impl Store {
 
     /// One page of workflows matching `filter`, ordered by ref within a pack
     /// (by pack, then name, when `pack_ref` is set; by id otherwise), and the
-    /// total that match.
+    /// total that match. The records come without their `source` (left
+    /// empty): lists do not show it.
     pub fn list_workflows(
         &self,
         filter: &WorkflowFilter,
@@ -431,7 +557,7 @@ impl Store {
             for entry in index.range(lo.as_str()..hi.as_str())? {
                 let (_, id) = entry?;
                 if let Some(b) = wfs.get(id.value())? {
-                    consider(decode_wf(b.value())?);
+                    consider(decode_listed(b.value())?);
                 }
             }
         } else {
@@ -444,13 +570,13 @@ impl Store {
                     .take(usize::try_from(per_page).unwrap_or(usize::MAX))
                 {
                     let (_, b) = entry?;
-                    out.push(decode_wf(b.value())?);
+                    out.push(decode_listed(b.value())?);
                 }
                 return Ok((out, n));
             }
             for entry in wfs.iter()? {
                 let (_, b) = entry?;
-                consider(decode_wf(b.value())?);
+                consider(decode_listed(b.value())?);
             }
         }
         Ok((out, total))
@@ -460,9 +586,9 @@ impl Store {
     /// `Conflict` when the ref exists.
     pub fn create_workflow(&self, content: WorkflowContent) -> Result<WorkflowRecord, StoreError> {
         let txn = begin_immediate(self)?;
-        let r = content.workflow.r#ref.clone();
-        if read_pack_in(&txn, &content.workflow.pack_ref)?.is_none() {
-            return Err(pack_not_found(&content.workflow.pack_ref));
+        let r = content.r#ref.clone();
+        if read_pack_in(&txn, &content.pack_ref)?.is_none() {
+            return Err(pack_not_found(&content.pack_ref));
         }
         if get_by_ref_in(&txn, &r)?.is_some() {
             return Err(StoreError::Conflict(format!(
@@ -478,7 +604,7 @@ impl Store {
     /// Replaces a workflow's content in place (id, `enabled` kept).
     pub fn replace_workflow(&self, content: WorkflowContent) -> Result<WorkflowRecord, StoreError> {
         let txn = begin_immediate(self)?;
-        let r = content.workflow.r#ref.clone();
+        let r = content.r#ref.clone();
         if get_by_ref_in(&txn, &r)?.is_none() {
             return Err(workflow_not_found(&r));
         }
@@ -514,26 +640,31 @@ impl Store {
 
     /// The one write transaction of a sync: every change, the run record and
     /// the pack's `last_sync` summary commit together or not at all.
-    /// `NotFound` when the pack was deleted meanwhile.
+    /// `NotFound` when the pack was deleted meanwhile. Contents are read
+    /// back from `changes` one at a time; what redb holds of the
+    /// transaction beyond its cache goes to the database file before the
+    /// commit makes it visible.
     pub fn commit_sync(
         &self,
         pack_ref: &str,
-        changes: Vec<SyncChange>,
+        changes: PendingChanges,
         run: NewRun,
         summary: impl FnOnce(u64) -> RunSummary,
     ) -> Result<(u64, Vec<(String, Upserted)>), StoreError> {
+        let (items, mut contents) = changes.into_parts()?;
         let txn = begin_immediate(self)?;
         let mut pack = read_pack_in(&txn, pack_ref)?.ok_or_else(|| pack_not_found(pack_ref))?;
         let now = OffsetDateTime::now_utc();
         let mut upserted = Vec::new();
-        for change in changes {
+        for change in items {
             match change {
-                SyncChange::Upsert(content) => {
-                    let r = content.workflow.r#ref.clone();
-                    let u = upsert_in(&txn, *content, now)?;
+                Pending::Upsert(len) => {
+                    let content = contents.next(len)?;
+                    let r = content.r#ref.clone();
+                    let u = upsert_in(&txn, content, now)?;
                     upserted.push((r, u));
                 }
-                SyncChange::MarkStale(r) => {
+                Pending::MarkStale(r) => {
                     if let Some(mut rec) = get_by_ref_in(&txn, &r)?
                         && !rec.stale
                     {
@@ -542,7 +673,7 @@ impl Store {
                         put_in(&txn, &rec)?;
                     }
                 }
-                SyncChange::Prune(r) => {
+                Pending::Prune(r) => {
                     if let Some(rec) = get_by_ref_in(&txn, &r)? {
                         remove_in(&txn, &rec)?;
                     }
@@ -636,9 +767,10 @@ mod tests {
             label: "L".into(),
             description: Some("d".into()),
             version: "1.0.0".into(),
-            param_schema: serde_json::json!({"type": "object"}),
-            out_schema: serde_json::Value::Null,
-            definition: serde_json::json!({"tasks": [{"name": "a"}]}),
+            param_schema: JsonText::from_value(&serde_json::json!({"type": "object"})).unwrap(),
+            out_schema: JsonText::null(),
+            definition: JsonText::from_value(&serde_json::json!({"tasks": [{"name": "a"}]}))
+                .unwrap(),
             tags: vec!["t".into()],
             task_count: 1,
             enabled: false,
@@ -649,12 +781,150 @@ mod tests {
             dep_packs: vec!["core".into()],
             deps_fingerprint: "fp".into(),
             warnings: vec!["w1".into()],
-            diagnostics: serde_json::json!([{"code": "x"}]),
+            diagnostics: JsonText::from_value(&serde_json::json!([{"code": "x"}])).unwrap(),
             source: "label: L\n".into(),
             created: now,
             updated: now,
         };
         let bytes = codec::encode(TABLE, &rec).unwrap();
         assert_eq!(decode_head(&bytes).unwrap(), head_of(&rec));
+        let listed = decode_listed(&bytes).unwrap();
+        assert_eq!(
+            listed,
+            WorkflowRecord {
+                source: String::new(),
+                ..rec.clone()
+            }
+        );
+        assert_eq!(decode_wf(&bytes).unwrap(), rec);
+    }
+
+    fn content(i: usize) -> WorkflowContent {
+        let json = |v: serde_json::Value| JsonText::from_value(&v).unwrap();
+        WorkflowContent {
+            r#ref: format!("p.w{i}"),
+            pack_ref: "p".into(),
+            name: format!("w{i}"),
+            label: format!("W {i}"),
+            description: i.is_multiple_of(2).then(|| "d".to_string()),
+            version: "1.0.0".into(),
+            param_schema: json(serde_json::json!({"type": "object", "i": i})),
+            out_schema: JsonText::null(),
+            definition: json(serde_json::json!({"tasks": [{"name": "a", "n": i}]})),
+            tags: vec!["t".into()],
+            task_count: 1,
+            source_file: format!("p/workflows/w{i}.yaml"),
+            content_hash: format!("{i:064}"),
+            deps: vec!["core.echo".into()],
+            dep_packs: vec![],
+            deps_fingerprint: "fp".into(),
+            warnings: vec![],
+            diagnostics: json(serde_json::json!([])),
+            source: "label: x\n".repeat(i + 1),
+        }
+    }
+
+    fn new_run() -> NewRun {
+        NewRun {
+            pack_ref: "p".into(),
+            kind: "sync".into(),
+            user: "u".into(),
+            started: OffsetDateTime::now_utc(),
+            duration_ms: 1,
+            dry_run: false,
+            prune: false,
+            counts: Default::default(),
+            details: JsonText::from_value(&serde_json::json!({"k": [1, 2]})).unwrap(),
+        }
+    }
+
+    fn summary(run_id: u64) -> RunSummary {
+        RunSummary {
+            run_id,
+            at: OffsetDateTime::now_utc(),
+            ok: true,
+            error_count: 0,
+            warning_count: 0,
+            workflow_count: 0,
+        }
+    }
+
+    fn store_with_pack() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .create_pack(super::super::NewPack {
+                pack_ref: "p".into(),
+                label: "P".into(),
+                description: None,
+                version: "1.0.0".into(),
+                conf_schema: serde_json::json!({}),
+                config: serde_json::json!({}),
+                meta: serde_json::json!({}),
+                tags: vec![],
+                runtime_deps: vec![],
+                is_standard: false,
+            })
+            .unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn spilled_and_in_memory_changes_commit_the_same_records_and_leave_no_file() {
+        for spill_after in [0, usize::MAX] {
+            let (dir, store) = store_with_pack();
+            let mut pending = PendingChanges::with_spill_after(dir.path(), spill_after);
+            for i in 0..40 {
+                pending.upsert(&content(i)).unwrap();
+            }
+            pending.mark_stale("p.none".into());
+            pending.prune("p.gone".into());
+            assert_eq!(pending.spilled(), spill_after == 0);
+            assert_eq!((pending.len(), pending.upserts()), (42, 40));
+            let (run_id, upserted) = store.commit_sync("p", pending, new_run(), summary).unwrap();
+            assert_eq!(upserted.len(), 40);
+            assert!(upserted.iter().all(|(_, u)| u.created));
+            let mut recs = store.pack_workflows("p").unwrap();
+            recs.sort_by_key(|r| r.id);
+            assert_eq!(recs.len(), 40);
+            for (i, rec) in recs.iter().enumerate() {
+                let c = content(i);
+                assert_eq!(
+                    (&rec.r#ref, &rec.definition, &rec.param_schema, &rec.source),
+                    (&c.r#ref, &c.definition, &c.param_schema, &c.source)
+                );
+                assert_eq!(
+                    (&rec.out_schema, &rec.description),
+                    (&c.out_schema, &c.description)
+                );
+            }
+            let run = store.get_run(run_id).unwrap().unwrap();
+            assert_eq!(run.details, serde_json::json!({"k": [1, 2]}));
+            let names: Vec<String> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            assert_eq!(
+                names,
+                [super::super::DB_FILE_NAME],
+                "no temporary file is left"
+            );
+        }
+    }
+
+    #[test]
+    fn a_sync_commit_that_cannot_complete_writes_nothing() {
+        let (dir, store) = store_with_pack();
+        let mut pending = PendingChanges::with_spill_after(dir.path(), 0);
+        for i in 0..10 {
+            pending.upsert(&content(i)).unwrap();
+        }
+        store.delete_pack_cascade("p").unwrap();
+        let err = store
+            .commit_sync("p", pending, new_run(), summary)
+            .unwrap_err();
+        assert!(matches!(err, StoreError::NotFound(_)), "{err}");
+        assert!(store.get_workflow("p.w1").unwrap().is_none());
+        assert!(store.list_runs(None, 1, 10).unwrap().0.is_empty());
     }
 }

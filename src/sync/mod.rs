@@ -22,6 +22,7 @@
 
 mod catalog;
 mod locks;
+mod pool;
 mod snippet;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -34,13 +35,16 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::pack::{LoadError, WorkflowFile, list_workflow_files, read_workflow_file};
+use crate::store::codec::JsonText;
 use crate::store::{
-    NewRun, RunCounts, RunSummary, Store, StoreError, SyncChange, WorkflowContent, WorkflowHead,
+    ContentMeta, NewRun, PendingChanges, RunCounts, RunSummary, Store, StoreError, WorkflowContent,
+    WorkflowHead,
 };
 use crate::workflow::{ActionCatalog, Code, Diagnostic, SourceContext, Validation, validate};
 
 pub use catalog::{Recorder, SyncCatalog, fingerprint};
 pub use locks::PackLocks;
+pub use pool::{BACKGROUND_NICE, background_pool};
 pub use snippet::{DiagnosticSchema, ReportDiagnostic, Snippet, snippet};
 
 /// The seed's message when the pack folder (or its `workflows/`) is missing.
@@ -172,6 +176,30 @@ pub fn content_hash(bytes: &[u8]) -> String {
 
 fn millis(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Files validated per parallel batch. A batch's results are folded into
+/// the report (and a sync's contents into its [`PendingChanges`]) before
+/// the next batch starts, so what is held at once does not grow with the
+/// pack; at this size the two threads idle for under 1 % of a batch.
+const BATCH: usize = 256;
+
+/// Where a sync's pending contents overflow to: the data directory.
+fn spill_dir(store: &Store) -> PathBuf {
+    store
+        .path()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The run record of a validation: the report plus `failed`, as the runs
+/// API shows it.
+#[derive(Serialize)]
+struct ValidateDetails<'a> {
+    #[serde(flatten)]
+    report: &'a ValidateReport,
+    failed: Vec<FailedWorkflow>,
 }
 
 /// A listed file with its ref and the name check done.
@@ -332,17 +360,17 @@ fn validate_recorded(
     };
     let content = workflow.map(|workflow| {
         let warnings: Vec<&Diagnostic> = validation.diagnostics.iter().collect();
-        WorkflowContent {
-            workflow,
+        let meta = ContentMeta {
             source_file: rel.unwrap_or_default().to_string(),
             content_hash: hash,
             deps_fingerprint: fingerprint(catalog, &deps, &dep_packs),
             deps,
             dep_packs,
             warnings: warnings.iter().map(|d| d.message.clone()).collect(),
-            diagnostics: serde_json::to_value(&warnings).unwrap_or_default(),
+            diagnostics: JsonText::from_value(&warnings).unwrap_or_default(),
             source: String::from_utf8_lossy(bytes).into_owned(),
-        }
+        };
+        WorkflowContent::new(workflow, meta)
     });
     (validation, content)
 }
@@ -455,6 +483,18 @@ pub fn sync_pack(
     pack_ref: &str,
     options: SyncOptions,
 ) -> Result<SyncReport, SyncError> {
+    // All of it, the sequential parts and the commit included, at the
+    // background pool's lower priority.
+    pool::run(|| sync_pack_in_pool(store, packs_base_dir, limits, pack_ref, options))
+}
+
+fn sync_pack_in_pool(
+    store: &Store,
+    packs_base_dir: &Path,
+    limits: SyncLimits,
+    pack_ref: &str,
+    options: SyncOptions,
+) -> Result<SyncReport, SyncError> {
     let start = Instant::now();
     let started = OffsetDateTime::now_utc();
     if store.get_pack(pack_ref)?.is_none() {
@@ -481,7 +521,8 @@ pub fn sync_pack(
         duration_ms: 0,
     };
     let mut counts = RunCounts::default();
-    let mut changes = Vec::new();
+    // Nothing is gathered for a dry run, which writes nothing.
+    let mut changes = (!options.dry_run).then(|| PendingChanges::new(&spill_dir(store)));
     // Position in `report.workflows` of each upsert, to fill ids after commit.
     let mut upsert_slots: HashMap<String, usize> = HashMap::new();
 
@@ -505,85 +546,89 @@ pub fn sync_pack(
                 limits.max_file_bytes,
             );
             let memo = Memo::default();
-            let results: Vec<FileResult> = listed
-                .par_iter()
-                .map(|l| {
-                    process(
-                        l,
-                        &pack_dir,
-                        pack_ref,
-                        limits.max_file_bytes,
-                        &catalog,
-                        Some(&existing),
-                        &memo,
-                    )
-                })
-                .collect();
             report.loaded_count = listed.len() as u64;
             let present: HashSet<&str> = listed.iter().map(|l| l.file.name.as_str()).collect();
-            for r in results {
-                match r.outcome {
-                    Outcome::Unchanged { record, source } => {
-                        let diags = stored_diagnostics(&record);
-                        report
-                            .diagnostics
-                            .extend(with_snippets(&diags, source.as_deref()));
-                        report.workflows.push(SyncedWorkflow {
-                            ref_name: record.r#ref.clone(),
-                            created: false,
-                            workflow_def_id: Some(record.id),
-                            warnings: record.warnings.clone(),
-                            status: WorkflowStatus::Unchanged,
-                        });
-                        counts.unchanged += 1;
-                    }
-                    Outcome::Valid {
-                        content,
-                        validation,
-                    } => {
-                        counts.suppressed += validation.suppressed as u64;
-                        report.diagnostics.extend(with_snippets(
-                            &validation.diagnostics,
-                            Some(&content.source),
-                        ));
-                        let known = existing.get(&content.workflow.name);
-                        let status = if known.is_some() {
-                            WorkflowStatus::Updated
-                        } else {
-                            WorkflowStatus::Created
-                        };
-                        upsert_slots.insert(r.r#ref.clone(), report.workflows.len());
-                        report.workflows.push(SyncedWorkflow {
-                            ref_name: r.r#ref.clone(),
-                            created: known.is_none(),
-                            workflow_def_id: known.map(|k| k.id),
-                            warnings: warning_messages(&validation),
-                            status,
-                        });
-                        changes.push(SyncChange::Upsert(content));
-                    }
-                    Outcome::Failed { validation, source }
-                    | Outcome::Checked { validation, source } => {
-                        counts.suppressed += validation.suppressed as u64;
-                        report
-                            .diagnostics
-                            .extend(with_snippets(&validation.diagnostics, source.as_deref()));
-                        let errors = error_messages(&validation);
-                        let first = errors.first().cloned().unwrap_or_default();
-                        report
-                            .errors
-                            .push(format!("Validation failed for {}: {first}", r.r#ref));
-                        let name = r.r#ref.rsplit('.').next().unwrap_or_default();
-                        let stale = existing.get(name).is_some_and(|rec| rec.r#ref == r.r#ref);
-                        if stale {
-                            changes.push(SyncChange::MarkStale(r.r#ref.clone()));
+            for batch in listed.chunks(BATCH) {
+                let results: Vec<FileResult> = batch
+                    .par_iter()
+                    .map(|l| {
+                        process(
+                            l,
+                            &pack_dir,
+                            pack_ref,
+                            limits.max_file_bytes,
+                            &catalog,
+                            Some(&existing),
+                            &memo,
+                        )
+                    })
+                    .collect();
+                for r in results {
+                    match r.outcome {
+                        Outcome::Unchanged { record, source } => {
+                            let diags = stored_diagnostics(&record);
+                            report
+                                .diagnostics
+                                .extend(with_snippets(&diags, source.as_deref()));
+                            report.workflows.push(SyncedWorkflow {
+                                ref_name: record.r#ref.clone(),
+                                created: false,
+                                workflow_def_id: Some(record.id),
+                                warnings: record.warnings.clone(),
+                                status: WorkflowStatus::Unchanged,
+                            });
+                            counts.unchanged += 1;
                         }
-                        report.failed.push(FailedWorkflow {
-                            ref_name: r.r#ref,
-                            file: r.rel,
-                            errors,
-                            stale,
-                        });
+                        Outcome::Valid {
+                            content,
+                            validation,
+                        } => {
+                            counts.suppressed += validation.suppressed as u64;
+                            report.diagnostics.extend(with_snippets(
+                                &validation.diagnostics,
+                                Some(&content.source),
+                            ));
+                            let known = existing.get(&content.name);
+                            let status = if known.is_some() {
+                                WorkflowStatus::Updated
+                            } else {
+                                WorkflowStatus::Created
+                            };
+                            upsert_slots.insert(r.r#ref.clone(), report.workflows.len());
+                            report.workflows.push(SyncedWorkflow {
+                                ref_name: r.r#ref.clone(),
+                                created: known.is_none(),
+                                workflow_def_id: known.map(|k| k.id),
+                                warnings: warning_messages(&validation),
+                                status,
+                            });
+                            if let Some(changes) = &mut changes {
+                                changes.upsert(&content)?;
+                            }
+                        }
+                        Outcome::Failed { validation, source }
+                        | Outcome::Checked { validation, source } => {
+                            counts.suppressed += validation.suppressed as u64;
+                            report
+                                .diagnostics
+                                .extend(with_snippets(&validation.diagnostics, source.as_deref()));
+                            let errors = error_messages(&validation);
+                            let first = errors.first().cloned().unwrap_or_default();
+                            report
+                                .errors
+                                .push(format!("Validation failed for {}: {first}", r.r#ref));
+                            let name = r.r#ref.rsplit('.').next().unwrap_or_default();
+                            let stale = existing.get(name).is_some_and(|rec| rec.r#ref == r.r#ref);
+                            if stale && let Some(changes) = &mut changes {
+                                changes.mark_stale(r.r#ref.clone());
+                            }
+                            report.failed.push(FailedWorkflow {
+                                ref_name: r.r#ref,
+                                file: r.rel,
+                                errors,
+                                stale,
+                            });
+                        }
                     }
                 }
             }
@@ -595,7 +640,11 @@ pub fn sync_pack(
             report.missing = missing.iter().map(|r| r.r#ref.clone()).collect();
             if options.prune {
                 report.pruned = report.missing.clone();
-                changes.extend(report.pruned.iter().cloned().map(SyncChange::Prune));
+                if let Some(changes) = &mut changes {
+                    for r in &report.pruned {
+                        changes.prune(r.clone());
+                    }
+                }
             }
         }
     }
@@ -620,9 +669,9 @@ pub fn sync_pack(
     report.unchanged_count = counts.unchanged;
     report.duration_ms = millis(start);
 
-    if options.dry_run {
+    let Some(changes) = changes else {
         return Ok(report);
-    }
+    };
     let ok = report.errors.is_empty();
     let summary = move |run_id| RunSummary {
         run_id,
@@ -641,7 +690,7 @@ pub fn sync_pack(
         dry_run: false,
         prune: options.prune,
         counts,
-        details: serde_json::to_value(&report).unwrap_or_default(),
+        details: JsonText::from_value(&report).unwrap_or_default(),
     };
     let (run_id, upserted) = store.commit_sync(pack_ref, changes, run, summary)?;
     for (r, u) in upserted {
@@ -666,6 +715,16 @@ pub fn sync_pack(
 /// Loads and validates the workflow files of one pack without registering
 /// them; records the run and the pack's `last_validation`. Blocking.
 pub fn validate_pack(
+    store: &Store,
+    packs_base_dir: &Path,
+    limits: SyncLimits,
+    pack_ref: &str,
+    user: &str,
+) -> Result<ValidateReport, SyncError> {
+    pool::run(|| validate_pack_in_pool(store, packs_base_dir, limits, pack_ref, user))
+}
+
+fn validate_pack_in_pool(
     store: &Store,
     packs_base_dir: &Path,
     limits: SyncLimits,
@@ -702,44 +761,47 @@ pub fn validate_pack(
                 packs_base_dir.to_path_buf(),
                 limits.max_file_bytes,
             );
-            let results: Vec<FileResult> = listed
-                .par_iter()
-                .map(|l| {
-                    process(
-                        l,
-                        &pack_dir,
-                        pack_ref,
-                        limits.max_file_bytes,
-                        &catalog,
-                        None,
-                        &Memo::default(),
-                    )
-                })
-                .collect();
             report.validated_count = listed.len() as u64;
-            for r in results {
-                let (validation, source) = match r.outcome {
-                    Outcome::Valid {
-                        content,
-                        validation,
-                    } => (validation, Some(content.source)),
-                    Outcome::Failed { validation, source }
-                    | Outcome::Checked { validation, source } => (validation, source),
-                    // `existing` is None, so nothing is skipped.
-                    Outcome::Unchanged { .. } => continue,
-                };
-                counts.suppressed += validation.suppressed as u64;
-                let errors = error_messages(&validation);
-                let warnings = warning_messages(&validation);
-                if !errors.is_empty() {
-                    report.errors.insert(r.r#ref.clone(), errors);
+            let memo = Memo::default();
+            for batch in listed.chunks(BATCH) {
+                let results: Vec<FileResult> = batch
+                    .par_iter()
+                    .map(|l| {
+                        process(
+                            l,
+                            &pack_dir,
+                            pack_ref,
+                            limits.max_file_bytes,
+                            &catalog,
+                            None,
+                            &memo,
+                        )
+                    })
+                    .collect();
+                for r in results {
+                    let (validation, source) = match r.outcome {
+                        Outcome::Valid {
+                            content,
+                            validation,
+                        } => (validation, Some(content.source)),
+                        Outcome::Failed { validation, source }
+                        | Outcome::Checked { validation, source } => (validation, source),
+                        // `existing` is None, so nothing is skipped.
+                        Outcome::Unchanged { .. } => continue,
+                    };
+                    counts.suppressed += validation.suppressed as u64;
+                    let errors = error_messages(&validation);
+                    let warnings = warning_messages(&validation);
+                    if !errors.is_empty() {
+                        report.errors.insert(r.r#ref.clone(), errors);
+                    }
+                    if !warnings.is_empty() {
+                        report.warnings.insert(r.r#ref.clone(), warnings);
+                    }
+                    report
+                        .diagnostics
+                        .extend(with_snippets(&validation.diagnostics, source.as_deref()));
                 }
-                if !warnings.is_empty() {
-                    report.warnings.insert(r.r#ref.clone(), warnings);
-                }
-                report
-                    .diagnostics
-                    .extend(with_snippets(&validation.diagnostics, source.as_deref()));
             }
         }
     }
@@ -757,28 +819,26 @@ pub fn validate_pack(
         warning_count: counts.warnings,
         workflow_count: counts.loaded,
     };
-    let mut details = serde_json::to_value(&report).unwrap_or_default();
-    if let Some(obj) = details.as_object_mut() {
-        let failed: Vec<FailedWorkflow> = report
-            .errors
-            .iter()
-            .map(|(r, errs)| FailedWorkflow {
-                ref_name: r.clone(),
-                file: report
-                    .diagnostics
-                    .iter()
-                    .find(|d| d.diagnostic.r#ref.as_deref() == Some(r))
-                    .and_then(|d| d.diagnostic.file.clone())
-                    .unwrap_or_default(),
-                errors: errs.clone(),
-                stale: false,
-            })
-            .collect();
-        obj.insert(
-            "failed".into(),
-            serde_json::to_value(failed).unwrap_or_default(),
-        );
-    }
+    let failed: Vec<FailedWorkflow> = report
+        .errors
+        .iter()
+        .map(|(r, errs)| FailedWorkflow {
+            ref_name: r.clone(),
+            file: report
+                .diagnostics
+                .iter()
+                .find(|d| d.diagnostic.r#ref.as_deref() == Some(r))
+                .and_then(|d| d.diagnostic.file.clone())
+                .unwrap_or_default(),
+            errors: errs.clone(),
+            stale: false,
+        })
+        .collect();
+    let details = JsonText::from_value(&ValidateDetails {
+        report: &report,
+        failed,
+    })
+    .unwrap_or_default();
     let run = NewRun {
         pack_ref: pack_ref.to_string(),
         kind: "validate".to_string(),

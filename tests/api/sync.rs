@@ -466,3 +466,71 @@ async fn a_changed_action_revalidates_only_the_workflows_that_use_it() {
         true
     );
 }
+
+/// Names in the data directory (the temporary file of a large sync has
+/// none, so none may appear or stay).
+fn data_dir_names(app: &crate::helpers::TestApp) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(&app.state.config.data_dir)
+        .expect("data dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// 1,800 files encode to ~1.1 MB of pending records, past the 1 MiB after
+/// which a sync keeps them in a temporary file until its commit: a dry run
+/// still writes nothing, the real sync registers every file exactly as
+/// read, and no file is left in the data directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_past_the_spill_point_registers_every_file_and_leaves_nothing_behind() {
+    const N: usize = 1800;
+    let app = spawn_app().await;
+    let token = app.token().await;
+    app.new_pack(&token, "big").await;
+    let text = |i: usize| {
+        format!(
+            "label: \"wf-{i}\"\nversion: \"1.0.0\"\ntasks:\n  - name: a\n    action: core.echo\n    input:\n      message: \"{i}\"\n    next:\n      - do: [b]\n  - name: b\n    action: core.noop\n"
+        )
+    };
+    for i in 0..N {
+        app.write_workflow("big", &format!("w{i:04}.yaml"), &text(i));
+    }
+    let names = data_dir_names(&app);
+    let db = app.state.store.path().to_path_buf();
+    let size = std::fs::metadata(&db).expect("db").len();
+
+    let dry = app.sync(&token, "big", "?dry_run=true").await;
+    assert_eq!(dry.status, 200, "{}", dry.body);
+    assert_eq!(dry.body["data"]["registered_count"], N);
+    assert_eq!(dry.body["data"]["run_id"], serde_json::Value::Null);
+    assert!(app.state.store.pack_workflows("big").unwrap().is_empty());
+    assert_eq!(std::fs::metadata(&db).expect("db").len(), size);
+    assert_eq!(data_dir_names(&app), names);
+
+    let real = app.sync(&token, "big", "").await;
+    assert_eq!(real.status, 200, "{}", real.body);
+    assert_eq!(real.body["data"]["registered_count"], N);
+    let stored = app.state.store.pack_workflows("big").unwrap();
+    assert_eq!(stored.len(), N);
+    for (i, w) in stored.iter().enumerate() {
+        assert_eq!(w.name, format!("w{i:04}"));
+        assert_eq!(w.source, text(i), "{}", w.r#ref);
+        assert_eq!(w.label, format!("wf-{i}"));
+        let def: serde_json::Value = w.definition.parse().expect("definition is JSON");
+        assert_eq!(
+            def["tasks"][0]["input"]["message"],
+            i.to_string(),
+            "{}",
+            w.r#ref
+        );
+    }
+    let ids: std::collections::BTreeSet<u64> = real.body["data"]["workflows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["workflow_def_id"].as_u64().expect("id after commit"))
+        .collect();
+    assert_eq!(ids, stored.iter().map(|w| w.id).collect());
+    assert_eq!(data_dir_names(&app), names);
+}
