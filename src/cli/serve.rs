@@ -63,12 +63,19 @@ pub fn init_tracing(format: LogFormat) {
     };
 }
 
+/// Threads of tokio's blocking pool (store calls, file reads).
+const MAX_BLOCKING_THREADS: usize = 32;
+
 /// Runs the server until SIGTERM or ctrl-c.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.load_config()?;
     init_tracing(config.log.format);
+    // Store calls run on tokio's blocking pool. Its default cap (512
+    // threads) only adds memory on two cores — each thread keeps its own
+    // allocator heap — so it is capped; calls beyond the cap queue.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(run_async(config))
