@@ -50,6 +50,7 @@ echo "  $MACHINE" >&2
 
 echo "== corpora (deterministic, benches/support/gen.rs)" >&2
 "$GEN" "$WORK/c1k" --packs 1 --workflows 1000 >&2
+"$GEN" "$WORK/c1k_b" --packs 1 --workflows 1000 --name bench2 >&2
 "$GEN" "$WORK/c10k" --packs 1 --workflows 10000 >&2
 "$GEN" "$WORK/c100x100" --packs 100 --workflows 100 >&2
 "$GEN" "$WORK/load_a" --packs 1 --workflows 1000 --seed 7 --name load >&2
@@ -143,8 +144,8 @@ row "attune validate CLI 2 threads vs in-process 1 thread" "${CLI2} vs ${INPROC_
 # ---------------------------------------------------------------- sync 1k
 echo "== sync: 1,000 workflows, one pack" >&2
 D=$WORK/s1k; start_server "$D/data" "$D/packs"; login
-create_pack bench
-mv "$WORK/c1k/bench" "$D/packs/bench"
+create_pack bench; create_pack bench2
+mv "$WORK/c1k/bench" "$D/packs/bench"; mv "$WORK/c1k_b/bench2" "$D/packs/bench2"
 read -r V_WALL V_SRV < <(timed /api/v1/packs/bench/workflows/validate)
 read -r V2_WALL V2_SRV < <(timed /api/v1/packs/bench/workflows/validate)
 V_WALL=$(( V_WALL < V2_WALL ? V_WALL : V2_WALL ))
@@ -156,10 +157,16 @@ SIZE1=$(stat -c %s "$D/data/attune.redb")
 read -r R_WALL R_SRV < <(timed /api/v1/packs/bench/workflows/sync)
 SIZE2=$(stat -c %s "$D/data/attune.redb")
 UNCH=$(jq -r .data.unchanged_count "$WORK/last.json")
+read -r R2_WALL R2_SRV < <(timed /api/v1/packs/bench/workflows/sync)
+R_WALL=$(( R_WALL < R2_WALL ? R_WALL : R2_WALL ))
+# A second cold sync: the same 1,000 files as pack bench2 (same seed, so the
+# same work), also never synced; best of 2, as for validate.
+read -r C2_WALL C2_SRV < <(timed /api/v1/packs/bench2/workflows/sync)
+C_WALL=$(( C_WALL < C2_WALL ? C_WALL : C2_WALL ))
 C_VS_V=$(ratio "$C_WALL" "$V_WALL")
-row "cold sync, 1,000 wf, fresh DB (wall)" "${C_WALL} ms" "< 2x validate" "${C_VS_V}x validate: $(verdict "$C_VS_V" '<' 2)"
+row "cold sync, 1,000 wf (wall, best of 2 packs)" "${C_WALL} ms" "< 2x validate" "${C_VS_V}x validate: $(verdict "$C_VS_V" '<' 2)"
 R_SPEED=$(ratio "$C_WALL" "$R_WALL")
-row "re-sync unchanged, 1,000 wf ($UNCH unchanged)" "${R_WALL} ms" ">= 5x faster" "${R_SPEED}x: $(verdict "$R_SPEED" '>=' 5)"
+row "re-sync unchanged, 1,000 wf ($UNCH unchanged, best of 2)" "${R_WALL} ms" ">= 5x faster" "${R_SPEED}x: $(verdict "$R_SPEED" '>=' 5)"
 row "DB file: before / after cold / after re-sync" "$SIZE0 / $SIZE1 / $SIZE2 B" "re-sync: run record only" "+$((SIZE2 - SIZE1)) B"
 stop_server
 
@@ -273,9 +280,17 @@ echo "== sync: 100 packs x 100 workflows" >&2
 D=$WORK/s100; start_server "$D/data" "$D/packs"; login
 for p in $(seq -f 'p%03g' 0 99); do create_pack "$p"; done
 mv "$WORK/c100x100/"* "$D/packs/"
-t0=$(now_ns); for p in $(seq -f 'p%03g' 0 99); do api POST "/api/v1/packs/$p/workflows/validate" >/dev/null; done; V_MS=$(ms_since "$t0")
-t0=$(now_ns); for p in $(seq -f 'p%03g' 0 99); do api POST "/api/v1/packs/$p/workflows/sync" >/dev/null; done; C_MS=$(ms_since "$t0")
-t0=$(now_ns); for p in $(seq -f 'p%03g' 0 99); do api POST "/api/v1/packs/$p/workflows/sync" >/dev/null; done; R_MS=$(ms_since "$t0")
+# One curl for the 100 requests of each round (one kept-alive connection,
+# as a script syncing many packs would use), so the figures are the
+# server's, not 100 process start-ups.
+each_pack() { # ACTION -> ms for POST /api/v1/packs/pNNN/workflows/ACTION, all 100
+    local -a urls=(); local p t0
+    for p in $(seq -f 'p%03g' 0 99); do urls+=("http://127.0.0.1:$PORT/api/v1/packs/$p/workflows/$1"); done
+    t0=$(now_ns)
+    curl -sf -X POST -H "Authorization: Bearer $TOKEN" "${urls[@]}" >/dev/null
+    ms_since "$t0"
+}
+V_MS=$(each_pack validate); C_MS=$(each_pack sync); R_MS=$(each_pack sync)
 stop_server
 C_VS_V=$(ratio "$C_MS" "$V_MS"); R_SPEED=$(ratio "$C_MS" "$R_MS")
 row "validate 100 packs x 100 (100 requests)" "${V_MS} ms" "reference" ""
