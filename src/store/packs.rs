@@ -230,6 +230,25 @@ impl Store {
     }
 }
 
+/// A pack with only a ref and a label, for unit tests of other modules.
+#[cfg(test)]
+impl NewPack {
+    pub(crate) fn minimal(pack_ref: &str, label: &str) -> NewPack {
+        NewPack {
+            pack_ref: pack_ref.into(),
+            label: label.into(),
+            description: None,
+            version: "1.0.0".into(),
+            conf_schema: serde_json::json!({}),
+            config: serde_json::json!({}),
+            meta: serde_json::json!({}),
+            tags: vec![],
+            runtime_deps: vec![],
+            is_standard: false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -853,18 +853,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         store
-            .create_pack(super::super::NewPack {
-                pack_ref: "p".into(),
-                label: "P".into(),
-                description: None,
-                version: "1.0.0".into(),
-                conf_schema: serde_json::json!({}),
-                config: serde_json::json!({}),
-                meta: serde_json::json!({}),
-                tags: vec![],
-                runtime_deps: vec![],
-                is_standard: false,
-            })
+            .create_pack(super::super::NewPack::minimal("p", "P"))
             .unwrap();
         (dir, store)
     }

@@ -908,20 +908,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("data")).unwrap();
         let packs = dir.path().join("packs");
-        store
-            .create_pack(NewPack {
-                pack_ref: "p".into(),
-                label: "P".into(),
-                description: None,
-                version: "1.0.0".into(),
-                conf_schema: serde_json::json!({}),
-                config: serde_json::json!({}),
-                meta: serde_json::json!({}),
-                tags: vec![],
-                runtime_deps: vec![],
-                is_standard: false,
-            })
-            .unwrap();
+        store.create_pack(NewPack::minimal("p", "P")).unwrap();
         std::fs::create_dir_all(packs.join("p/workflows")).unwrap();
         (dir, store, packs)
     }
