@@ -5,7 +5,8 @@
 //! and checks what the API and the CLI rely on: no panic, no hang, and every
 //! diagnostic well formed: a non-empty message, a 1-based line within the
 //! input's line count (+1 for "end of file") and a 1-based column; a
-//! workflow only when there is no error; counts that add up. The module is
+//! workflow only when there is no error; counts that add up; and `check`
+//! reporting exactly the diagnostics of `validate`. The module is
 //! compiled straight from src/ through `#[path]`, so the fuzz build needs
 //! only the workflow core's own dependencies.
 #![no_main]
@@ -46,4 +47,10 @@ fn check(data: &[u8], catalog: &BuiltinCatalog) {
         assert_eq!(wf.pack_ref, "fuzz");
         assert!(serde_json::to_string(&wf.definition).is_ok());
     }
+    // `check` (no normalized definition: the CLI, validation runs) must
+    // report exactly what `validate` reports.
+    let c = workflow::check(data, &ctx, catalog);
+    assert!(c.workflow.is_none(), "check builds no workflow");
+    assert_eq!(c.diagnostics, v.diagnostics, "check and validate disagree");
+    assert_eq!(c.suppressed, v.suppressed);
 }
