@@ -39,7 +39,11 @@ fn check(data: &[u8], catalog: &BuiltinCatalog) {
     for d in &v.diagnostics {
         assert!(!d.message.is_empty(), "empty message: {d:?}");
         assert!(d.line >= 1 && d.column >= 1, "0-based position: {d:?}");
-        assert!(d.line <= lines, "line {} past the input ({lines}): {d:?}", d.line);
+        assert!(
+            d.line <= lines,
+            "line {} past the input ({lines}): {d:?}",
+            d.line
+        );
     }
     assert_eq!(v.workflow.is_some(), !v.has_errors(), "workflow xor errors");
     assert_eq!(v.error_count() + v.warning_count(), v.diagnostics.len());
