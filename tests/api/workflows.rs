@@ -162,28 +162,7 @@ async fn a_workflow_is_fetched_updated_and_deleted() {
     let got = app.workflow(&token, "p.w").await;
     assert_eq!(got.status, 200, "{}", got.body);
     let id = got.body["data"]["id"].clone();
-    for field in [
-        "id",
-        "ref",
-        "pack_ref",
-        "name",
-        "label",
-        "description",
-        "version",
-        "param_schema",
-        "out_schema",
-        "definition",
-        "tags",
-        "enabled",
-        "stale",
-        "source_file",
-        "content_hash",
-        "warnings",
-        "created",
-        "updated",
-        "source",
-        "diagnostics",
-    ] {
+    for field in DETAIL_KEYS {
         assert!(got.body["data"].get(field).is_some(), "missing {field}");
     }
     assert_eq!(
