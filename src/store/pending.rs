@@ -68,7 +68,19 @@ impl PendingChanges {
 
     /// Create the workflow or update it in place.
     pub fn upsert(&mut self, content: &WorkflowContent) -> Result<(), StoreError> {
-        let bytes = codec::encode(TABLE, content)?;
+        let bytes = Self::encode(content)?;
+        self.upsert_encoded(&bytes)
+    }
+
+    /// A content's bytes as [`PendingChanges::upsert_encoded`] takes them;
+    /// callers that validate in parallel encode there, off the one thread
+    /// that gathers the changes.
+    pub fn encode(content: &WorkflowContent) -> Result<Vec<u8>, StoreError> {
+        codec::encode(TABLE, content)
+    }
+
+    /// Adds an upsert already encoded by [`PendingChanges::encode`].
+    pub fn upsert_encoded(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
         if self.file.is_none() && self.memory.len() + bytes.len() > self.spill_after {
             let file = tempfile::tempfile_in(&self.dir).map_err(|e| {
                 io_error(std::io::Error::new(
@@ -85,8 +97,8 @@ impl PendingChanges {
             self.file = Some(file);
         }
         match &mut self.file {
-            Some(file) => file.write_all(&bytes).map_err(io_error)?,
-            None => self.memory.extend_from_slice(&bytes),
+            Some(file) => file.write_all(bytes).map_err(io_error)?,
+            None => self.memory.extend_from_slice(bytes),
         }
         self.items.push(Pending::Upsert(bytes.len()));
         self.upserts += 1;

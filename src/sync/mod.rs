@@ -548,11 +548,14 @@ fn sync_pack_in_pool(
             let memo = Memo::default();
             report.loaded_count = listed.len() as u64;
             let present: HashSet<&str> = listed.iter().map(|l| l.file.name.as_str()).collect();
+            let encode = changes.is_some();
             for batch in listed.chunks(BATCH) {
-                let results: Vec<FileResult> = batch
+                // Each valid file's record is encoded on the pool's
+                // threads, not on the one thread that gathers the batch.
+                let results: Vec<(FileResult, Option<Result<Vec<u8>, StoreError>>)> = batch
                     .par_iter()
                     .map(|l| {
-                        process(
+                        let r = process(
                             l,
                             &pack_dir,
                             pack_ref,
@@ -560,10 +563,17 @@ fn sync_pack_in_pool(
                             &catalog,
                             Some(&existing),
                             &memo,
-                        )
+                        );
+                        let encoded = match &r.outcome {
+                            Outcome::Valid { content, .. } if encode => {
+                                Some(PendingChanges::encode(content))
+                            }
+                            _ => None,
+                        };
+                        (r, encoded)
                     })
                     .collect();
-                for r in results {
+                for (r, encoded) in results {
                     match r.outcome {
                         Outcome::Unchanged { record, source } => {
                             let diags = stored_diagnostics(&record);
@@ -602,8 +612,8 @@ fn sync_pack_in_pool(
                                 warnings: warning_messages(&validation),
                                 status,
                             });
-                            if let Some(changes) = &mut changes {
-                                changes.upsert(&content)?;
+                            if let (Some(changes), Some(bytes)) = (&mut changes, encoded) {
+                                changes.upsert_encoded(&bytes?)?;
                             }
                         }
                         Outcome::Failed { validation, source }
