@@ -321,6 +321,10 @@ struct FileResult {
     outcome: Outcome,
 }
 
+/// A valid file's record encoded for the pending changes (`None` for
+/// other outcomes and dry runs).
+type Encoded = Option<Result<Vec<u8>, StoreError>>;
+
 fn failed_one(d: Diagnostic) -> Outcome {
     Outcome::Failed {
         validation: Validation {
@@ -552,7 +556,7 @@ fn sync_pack_in_pool(
             for batch in listed.chunks(BATCH) {
                 // Each valid file's record is encoded on the pool's
                 // threads, not on the one thread that gathers the batch.
-                let results: Vec<(FileResult, Option<Result<Vec<u8>, StoreError>>)> = batch
+                let results: Vec<(FileResult, Encoded)> = batch
                     .par_iter()
                     .map(|l| {
                         let r = process(
