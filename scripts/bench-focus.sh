@@ -13,6 +13,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=lib/sync-loop.sh
+source "$ROOT/scripts/lib/sync-loop.sh"
 BIN=${1:-$ROOT/target/release/attune}
 CORPUS=${2:-/tmp/attune-focus-corpus}
 WRK_SECONDS=${WRK_SECONDS:-20}
@@ -102,18 +104,7 @@ run_wrk "GET /auth/me" /auth/me auth
 api POST /api/v1/packs '{"ref":"load","label":"load","version":"1.0.0"}' >/dev/null
 SYNCS=$WORK/syncs.txt
 : >"$SYNCS"
-(
-    cur=a
-    while true; do
-        rm -rf "$D/packs/load"
-        cp -r "$CORPUS/load_$cur/load" "$D/packs/load"
-        t0=$(now_ns)
-        out=$(api POST /api/v1/packs/load/workflows/sync) || true
-        echo "$(ms_since "$t0") $(jq -r '[.data.registered_count, .data.unchanged_count] | @tsv' <<<"$out" 2>/dev/null)" >>"$SYNCS"
-        [[ $cur == a ]] && cur=b || cur=a
-        sleep 3
-    done
-) &
+sync_loop "$D/packs" "$CORPUS/load_a" "$CORPUS/load_b" "$SYNCS" &
 LOADER=$!
 run_wrk "GET /api/v1/workflows/bench.wf_0042 during syncs" /api/v1/workflows/bench.wf_0042 auth
 kill "$LOADER" 2>/dev/null || true

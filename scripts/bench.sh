@@ -11,6 +11,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=lib/sync-loop.sh
+source "$ROOT/scripts/lib/sync-loop.sh"
 WRK_SECONDS=${WRK_SECONDS:-20}
 ROUNDS=${ROUNDS:-5}
 PORT=${PORT:-18480}
@@ -233,18 +235,7 @@ echo "== the same GET while a 1,000-workflow sync runs every 3 s" >&2
 # sync swaps the folder to the other version, so every sync rewrites 1,000.
 create_pack load
 SYNCS=$WORK/syncs.txt; : >"$SYNCS"
-(
-    cur=a
-    while true; do
-        rm -rf "$D/packs/load"
-        cp -r "$WORK/load_$cur/load" "$D/packs/load"
-        t0=$(now_ns)
-        out=$(api POST /api/v1/packs/load/workflows/sync) || true
-        echo "$(ms_since "$t0") $(jq -r '[.data.registered_count, .data.unchanged_count] | @tsv' <<<"$out" 2>/dev/null)" >>"$SYNCS"
-        [[ $cur == a ]] && cur=b || cur=a
-        sleep 3
-    done
-) &
+sync_loop "$D/packs" "$WORK/load_a" "$WORK/load_b" "$SYNCS" &
 LOADER=$!
 read -r S_RPS S_P99 S_E S_S < <(run_wrk one-under-sync /api/v1/workflows/bench.wf_0042 auth)
 kill "$LOADER" 2>/dev/null || true; wait "$LOADER" 2>/dev/null || true
