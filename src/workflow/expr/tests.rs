@@ -71,13 +71,18 @@ impl Fixture {
         }
     }
 
-    fn check(&self, s: &str, in_iteration: bool) -> Vec<ExprIssue> {
-        let scope = ExprScope {
+    /// Every name of the fixture known, parameters included.
+    fn scope(&self, in_iteration: bool) -> ExprScope<'_> {
+        ExprScope {
             parameters: Some(&self.params),
             vars: &self.vars,
             tasks: &self.tasks,
             in_iteration,
-        };
+        }
+    }
+
+    fn check(&self, s: &str, in_iteration: bool) -> Vec<ExprIssue> {
+        let scope = self.scope(in_iteration);
         check_template(s, &scope)
     }
 }
@@ -489,12 +494,7 @@ fn real_corpus_templates_give_the_expected_verdicts() {
 #[test]
 fn check_condition_parses_a_one_block_condition_once_for_both_answers() {
     let f = Fixture::new();
-    let scope = ExprScope {
-        parameters: Some(&f.params),
-        vars: &f.vars,
-        tasks: &f.tasks,
-        in_iteration: false,
-    };
+    let scope = f.scope(false);
     for s in [
         "{{ 1 == 1 }}",
         " {{ true }} ",
@@ -839,24 +839,14 @@ proptest! {
     #[test]
     fn fast_and_reference_checks_agree_on_template_like_text(s in template_text()) {
         let f = Fixture::new();
-        let scope = ExprScope {
-            parameters: Some(&f.params),
-            vars: &f.vars,
-            tasks: &f.tasks,
-            in_iteration: false,
-        };
+        let scope = f.scope(false);
         prop_assert_eq!(check_template(&s, &scope), check_template_reference(&s, &scope));
     }
 
     #[test]
     fn check_condition_is_check_template_plus_constant_condition(s in template_text()) {
         let f = Fixture::new();
-        let scope = ExprScope {
-            parameters: Some(&f.params),
-            vars: &f.vars,
-            tasks: &f.tasks,
-            in_iteration: false,
-        };
+        let scope = f.scope(false);
         prop_assert_eq!(
             check_condition(&s, &scope),
             (check_template(&s, &scope), constant_condition(&s))
