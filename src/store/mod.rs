@@ -29,7 +29,7 @@ use std::sync::Arc;
 use handle::Db;
 pub use handle::{FileStorage, ReadTxn, Storage, WriteTxn};
 pub use migrate::SCHEMA_VERSION;
-pub use packs::{NewPack, Pack, PackUpdate, RunSummary};
+pub use packs::{NewPack, Pack, PackUpdate, RunSummary, pack_not_found_message};
 pub use pending::PendingChanges;
 pub use runs::{NewRun, RUNS_KEPT_PER_PACK, RunCounts, RunRecord};
 pub use users::User;
