@@ -9,11 +9,13 @@
 
 pub mod password;
 pub mod ratelimit;
+pub mod role;
 pub mod token;
 
 use crate::store::{Store, StoreError, User};
 
 pub use password::{check_password_rules, hash_password, verify_password};
+pub use role::Role;
 pub use token::{Claims, TokenKeys, TokenType};
 
 /// Login name of the user created on first start.
