@@ -2234,7 +2234,7 @@ fn special_key_hint(what: &str, k: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workflow::catalog::BuiltinCatalog;
+    use crate::catalog::BuiltinCatalog;
 
     fn run(src: &str) -> Validation {
         let ctx = SourceContext {
