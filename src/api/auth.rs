@@ -80,6 +80,8 @@ impl From<TokenPair> for TokenResponse {
 pub struct UserView {
     pub id: u64,
     pub login: String,
+    pub role: crate::store::Role,
+    pub disabled: bool,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created: OffsetDateTime,
@@ -93,6 +95,8 @@ impl From<User> for UserView {
         UserView {
             id: u.id,
             login: u.login,
+            role: u.role,
+            disabled: u.disabled,
             created: u.created,
             updated: u.updated,
         }

@@ -145,7 +145,9 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::InvalidToken(m) => ApiError::Unauthorized(m),
-            AuthError::BadCredentials => ApiError::Unauthorized(e.to_string()),
+            AuthError::BadCredentials | AuthError::Disabled(_) => {
+                ApiError::Unauthorized(e.to_string())
+            }
             AuthError::WeakPassword(m) | AuthError::InvalidLogin(m) => {
                 ApiError::ValidationFailed(m)
             }

@@ -184,11 +184,9 @@ impl Caller {
                 ))
             })
             .await??;
-        // Until roles are stored on users, every account acts as admin
-        // (the behaviour before roles existed).
         Ok(Caller {
+            role: user.role,
             user,
-            role: Role::Admin,
         })
     }
 
