@@ -19,6 +19,7 @@ pub mod pack_workflows;
 pub mod packs;
 pub mod routes;
 pub mod runs;
+pub mod users;
 pub mod workflows;
 
 use std::sync::Arc;
@@ -146,6 +147,7 @@ pub fn routes() -> routes::Routes {
         .merge(workflows::router())
         .merge(runs::router())
         .merge(admin::router())
+        .merge(users::router())
         .merge(openapi::router())
 }
 

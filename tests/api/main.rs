@@ -19,5 +19,6 @@ mod roles;
 mod runs;
 mod seed_examples;
 mod sync;
+mod users;
 mod validate;
 mod workflows;
