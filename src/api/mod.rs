@@ -13,6 +13,7 @@ pub mod extract;
 pub mod health;
 pub mod openapi;
 pub mod openapi_rules;
+pub mod pack_delivery;
 pub mod pack_workflows;
 pub mod packs;
 pub mod runs;
@@ -143,15 +144,19 @@ pub fn router(state: AppState) -> Router {
         .merge(workflows::router())
         .merge(runs::router())
         .merge(admin::router())
+        .merge(pack_delivery::router())
         .merge(openapi::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(RequestBodyLimitLayer::new(REQUEST_BODY_LIMIT))
+        // Pack uploads stream past the JSON limit, bounded by their own
+        // (max_pack_archive_bytes) while they arrive.
+        .merge(pack_delivery::upload_router())
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::Extension(Arc::new(
             crate::auth::ratelimit::LoginLimiter::default(),
         )))
         .layer(axum::extract::DefaultBodyLimit::disable())
-        .layer(RequestBodyLimitLayer::new(REQUEST_BODY_LIMIT))
         .layer(middleware::from_fn(envelope_for_plain_errors))
         .layer(
             TraceLayer::new_for_http()

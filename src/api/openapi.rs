@@ -26,6 +26,10 @@ use crate::AppState;
         super::packs::update_pack,
         super::packs::delete_pack,
         super::admin::backup,
+        super::pack_delivery::available,
+        super::pack_delivery::register_packs,
+        super::pack_delivery::upload,
+        super::pack_delivery::export_archive,
         super::pack_workflows::sync_workflows,
         super::pack_workflows::validate_workflows,
         super::pack_workflows::list_pack_workflows,
@@ -55,6 +59,7 @@ use crate::AppState;
     tags(
         (name = "health"), (name = "auth"), (name = "packs"),
         (name = "pack workflows", description = "The seed's sync and validate endpoints"),
+        (name = "pack delivery", description = "Packs onto the appliance: discover, register from disk, upload an archive, export"),
         (name = "workflows"), (name = "runs"), (name = "schema"), (name = "admin"),
         (name = "openapi"),
     )
