@@ -46,8 +46,8 @@ pub enum ApiError {
     /// is closed.
     #[error("{0}")]
     RequestTimeout(String),
-    /// The disk of the data directory is full: 500 (the seed document's
-    /// status for a failed sync) with code `INSUFFICIENT_STORAGE`; the
+    /// The disk of the data directory is full: 500 (the status
+    /// docs/seed/api-pack-workflows.md gives a failed sync) with code `INSUFFICIENT_STORAGE`; the
     /// message says so and what to do.
     #[error("{0}")]
     InsufficientStorage(String),

@@ -1,4 +1,4 @@
-//! `/api/v1/packs/{ref}/workflows…`: the seed's sync and validate endpoints
+//! `/api/v1/packs/{ref}/workflows…`: the API document's sync and validate endpoints
 //! and the list of a pack's workflows, plus the auto-sync run after a pack
 //! is created or updated.
 //!
@@ -29,9 +29,9 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// The seed's success message of a sync.
+/// The API document's success message of a sync.
 pub const SYNCED_MESSAGE: &str = "Pack workflows synced successfully";
-/// The seed's success message of a validation.
+/// The API document's success message of a validation.
 pub const VALIDATED_MESSAGE: &str = "Pack workflows validated";
 
 /// `?dry_run=&prune=` of a sync.

@@ -107,7 +107,7 @@ mod tests {
         ] {
             assert_eq!(
                 PackRef::parse(s).is_ok(),
-                crate::workflow::is_valid_pack_ref(s),
+                crate::is_valid_pack_ref(s),
                 "{s:?}"
             );
         }
