@@ -5,6 +5,11 @@
 //! workflow pipeline that touches the filesystem; used by `attune validate`
 //! and by sync.
 
+pub mod archive;
+pub mod discover;
+pub mod manifest;
+pub mod stage;
+
 use crate::workflow::catalog::{
     ActionCatalog, ActionInfo, ActionKind, MapCatalog, parse_action_metadata,
 };

@@ -30,6 +30,8 @@ pub struct SyncCatalog {
     max_bytes: u64,
     store: Store,
     packs: Mutex<HashMap<String, Arc<PackEntries>>>,
+    /// A pack read from a staging folder instead of its own folder.
+    staged: Option<(String, PathBuf)>,
 }
 
 impl SyncCatalog {
@@ -40,7 +42,15 @@ impl SyncCatalog {
             max_bytes,
             store,
             packs: Mutex::new(HashMap::new()),
+            staged: None,
         }
+    }
+
+    /// Reads `pack_ref`'s actions and workflow names from `dir` (an upload
+    /// being checked before it replaces the pack's folder).
+    pub fn with_staged(mut self, pack_ref: &str, dir: PathBuf) -> Self {
+        self.staged = Some((pack_ref.to_string(), dir));
+        self
     }
 
     fn pack(&self, pack_ref: &str) -> Option<Arc<PackEntries>> {
@@ -55,13 +65,22 @@ impl SyncCatalog {
         // Loaded outside the lock; two threads may both load a pack, the
         // results are equal and the first insert wins.
         let mut disk = PackCatalog::default();
-        let dir = self.packs_base_dir.join(pack_ref);
+        let dir = match &self.staged {
+            Some((r, dir)) if r == pack_ref => dir.clone(),
+            _ => self.packs_base_dir.join(pack_ref),
+        };
         if dir.is_dir() {
             add_pack(&mut disk, &dir, pack_ref, self.max_bytes);
         }
-        let registered = self
-            .store
-            .pack_workflow_names(pack_ref)
+        // A staged pack replaces its folder wholesale (an upload prunes), so
+        // only its staged files count, not what is registered now.
+        let staged = self.staged.as_ref().is_some_and(|(r, _)| r == pack_ref);
+        let registered = if staged {
+            Ok(Vec::new())
+        } else {
+            self.store.pack_workflow_names(pack_ref)
+        };
+        let registered = registered
             .map(|names| {
                 names
                     .into_iter()
