@@ -2,7 +2,7 @@
 //! workflow registered, so the benchmark measures the full path.
 
 #[path = "../../benches/support/gen.rs"]
-mod gen_support;
+pub mod gen_support;
 
 use attune::workflow::{BuiltinCatalog, LayeredCatalog, SourceContext, validate};
 

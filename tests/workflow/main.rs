@@ -4,7 +4,9 @@
 mod cli;
 mod corpus;
 mod data;
+mod expressions_doc;
 mod generated;
 mod helpers;
+mod hints;
 mod props;
 mod schema;
