@@ -6,8 +6,7 @@
 //!
 //! Run: `cargo bench --bench validate`
 
-#[path = "support/gen.rs"]
-mod gen_support;
+use attune::workflow::generator as gen_support;
 
 use attune::workflow::yaml::{Limits, parse};
 use attune::workflow::{BuiltinCatalog, LayeredCatalog, SourceContext, validate};

@@ -1,14 +1,13 @@
 //! Writes a deterministic corpus of generated packs to disk for the
 //! benchmarks (scripts/bench.sh): `N` packs × `M` workflows (5–30 tasks
-//! each, see benches/support/gen.rs), each pack with its `pack.yaml` and
+//! each, see `attune_workflow::generator`), each pack with its `pack.yaml` and
 //! the `actions/*.yaml` its workflows call. Same arguments, same bytes.
 //!
 //! Usage: `cargo run --example gen_corpus -- OUT_DIR [--packs N]
 //! [--workflows M] [--seed S] [--broken PCT] [--name REF]`. One pack is named `bench`
 //! (or REF); several are named `p000`, `p001`, ...
 
-#[path = "../benches/support/gen.rs"]
-mod gen_support;
+use attune::workflow::generator as gen_support;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

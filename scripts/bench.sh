@@ -50,7 +50,7 @@ echo "== machine" >&2
 MACHINE="$(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg), $(uname -r)"
 echo "  $MACHINE" >&2
 
-echo "== corpora (deterministic, benches/support/gen.rs)" >&2
+echo "== corpora (deterministic, crates/attune-workflow/src/generator.rs)" >&2
 "$GEN" "$WORK/c1k" --packs 1 --workflows 1000 >&2
 "$GEN" "$WORK/c1k_b" --packs 1 --workflows 1000 --name bench2 >&2
 "$GEN" "$WORK/c10k" --packs 1 --workflows 10000 >&2

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the release binary, the Debian package and the release tarball, with
+# Build the shipped binary (the `dist` profile: fat LTO, one codegen unit), the Debian package and the release tarball, with
 # SHA-256 checksums, into dist/. Works as root on a fresh Debian machine with
 # a Rust toolchain: cargo-deb is installed with `cargo install` when missing.
 #   scripts/package.sh
@@ -12,8 +12,8 @@ arch=$(dpkg --print-architecture 2>/dev/null || uname -m)
 dist=dist
 rm -rf "$dist" && mkdir -p "$dist"
 
-echo "--- cargo build --release"
-cargo build --release --locked
+echo "--- cargo build --profile dist"
+cargo build --profile dist --locked --bin attune
 
 if ! command -v cargo-deb >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo-deb" ]; then
   echo "--- cargo install cargo-deb"
@@ -22,7 +22,7 @@ fi
 export PATH="$HOME/.cargo/bin:$PATH"
 
 echo "--- cargo deb"
-# The binary is already stripped by the release profile.
+# The binary is already stripped by the dist profile (it inherits release).
 cargo deb --no-build --no-strip --output "$dist/"
 
 echo "--- tarball"
@@ -30,16 +30,16 @@ name="attune-$version-linux-$arch"
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/$name"
-cp target/release/attune packaging/attune.service packaging/config.yaml \
+cp target/dist/attune packaging/attune.service packaging/config.yaml \
    README.md LICENSE docs/OPERATIONS.md "$stage/$name/"
 tar -C "$stage" --owner=0 --group=0 -czf "$dist/$name.tar.gz" "$name"
 
 (cd "$dist" && sha256sum -- *.deb *.tar.gz > SHA256SUMS)
 
-echo "--- release binary"
-ls -l target/release/attune
-echo "size: $(stat -c %s target/release/attune) bytes"
-ldd target/release/attune || true
+echo "--- shipped binary (dist profile)"
+ls -l target/dist/attune
+echo "size: $(stat -c %s target/dist/attune) bytes"
+ldd target/dist/attune || true
 echo "--- dist/"
 ls -l "$dist"
 cat "$dist/SHA256SUMS"

@@ -14,12 +14,12 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod pack;
-pub mod refs;
+pub use attune_workflow::refs;
 mod state;
 pub mod store;
 pub mod sync;
 pub mod web;
-pub mod workflow;
+pub use attune_workflow as workflow;
 
 use std::future::Future;
 use std::net::SocketAddr;

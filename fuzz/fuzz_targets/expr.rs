@@ -1,4 +1,4 @@
-//! Fuzz target for the expression language (src/workflow/expr).
+//! Fuzz target for the expression language (`attune_workflow::expr`).
 //!
 //! Feeds arbitrary text to `parse`, `check_template`, `constant_condition` and
 //! `has_template`, and checks the invariants the validator relies on: no
@@ -12,11 +12,7 @@ use foldhash::HashSet;
 
 use libfuzzer_sys::fuzz_target;
 
-#[allow(dead_code, unused_imports)]
-#[path = "../../src/workflow/expr/mod.rs"]
-mod expr;
-
-use expr::{Expr, ExprKind, ExprScope, Span};
+use attune_workflow::expr::{self, Expr, ExprKind, ExprScope, Span};
 
 fn strip(e: &mut Expr) {
     e.span = Span::default();

@@ -1,4 +1,4 @@
-//! Fuzz target for the workflow parser and validator (src/workflow).
+//! Fuzz target for the workflow parser and validator (the `attune-workflow` crate).
 //!
 //! Feeds arbitrary bytes to `validate` (YAML layer with its budgets, model,
 //! rules, expressions, suppression comments) with the built-in action catalog
@@ -6,16 +6,14 @@
 //! diagnostic well formed: a non-empty message, a 1-based line within the
 //! input's line count (+1 for "end of file") and a 1-based column; a
 //! workflow only when there is no error; counts that add up; and `check`
-//! reporting exactly the diagnostics of `validate`. The module is
-//! compiled straight from src/ through `#[path]`, so the fuzz build needs
-//! only the workflow core's own dependencies.
+//! reporting exactly the diagnostics of `validate`. It builds
+//! against the `attune-workflow` core crate, so the fuzz build needs only
+//! the core's own dependencies, never the server's.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
-#[allow(dead_code, unused_imports)]
-#[path = "../../src/workflow/mod.rs"]
-mod workflow;
+use attune_workflow as workflow;
 
 use workflow::{BuiltinCatalog, SourceContext};
 

@@ -1,8 +1,7 @@
 //! The benchmark's generated pack is realistic and valid: no errors, every
 //! workflow registered, so the benchmark measures the full path.
 
-#[path = "../../benches/support/gen.rs"]
-pub mod gen_support;
+use attune::workflow::generator as gen_support;
 
 use attune::workflow::{BuiltinCatalog, LayeredCatalog, SourceContext, validate};
 

@@ -11,9 +11,9 @@
 //! its fix, so no proposal escapes the check. The number of proposals
 //! checked is printed and has a floor.
 
-use crate::generated::gen_support;
 use crate::helpers::{CASE_MAX_BYTES, data_catalog, data_dir};
 use attune::pack::{self, PackCatalog};
+use attune::workflow::generator as gen_support;
 use attune::workflow::{
     ActionCatalog, BuiltinCatalog, Diagnostic, LayeredCatalog, SourceContext, check,
 };

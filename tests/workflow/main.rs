@@ -9,4 +9,5 @@ mod generated;
 mod helpers;
 mod hints;
 mod props;
+mod rules_doc;
 mod schema;

@@ -4,9 +4,7 @@
 //! decision, comments). Shared by the benchmark and a test that checks the
 //! generated files are valid.
 
-#![allow(dead_code)]
-
-use attune::workflow::{ActionInfo, ActionKind, MapCatalog, ParamInfo};
+use crate::{ActionInfo, ActionKind, MapCatalog, ParamInfo};
 use std::fmt::Write;
 
 /// A small xorshift generator: same seed, same pack, on every machine.
@@ -16,7 +14,7 @@ impl Rng {
     pub fn new(seed: u64) -> Self {
         Rng(seed.max(1))
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -25,7 +23,7 @@ impl Rng {
         x
     }
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
     pub fn chance(&mut self, pct: u64) -> bool {
         self.below(100) < pct

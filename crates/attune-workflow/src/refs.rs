@@ -114,7 +114,7 @@ mod tests {
         ] {
             assert_eq!(
                 PackRef::parse(s).is_ok(),
-                crate::workflow::is_valid_pack_ref(s),
+                crate::is_valid_pack_ref(s),
                 "{s:?}"
             );
         }

@@ -414,7 +414,7 @@ fn keyword(piece: &str) -> (Option<&str>, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workflow::expr::{FUNCTIONS, parse};
+    use crate::expr::{FUNCTIONS, parse};
 
     fn hint(src: &str) -> (String, Option<String>) {
         let e = parse(src).expect_err("a filter is an error");

@@ -6,12 +6,22 @@
 //! [`diagnostic`] (codes and the `Diagnostic` record), [`model`]
 //! (`Workflow`, `SourceContext`), [`catalog`] (actions the rules resolve
 //! against, built-ins embedded), [`suppress`] (ignore comments), [`expr`]
-//! (the expression language), [`schema`] (JSON Schema of the format).
+//! (the expression language), [`schema`] (JSON Schema of the format),
+//! [`refs`] (validated reference types such as `PackRef`).
+//!
+//! This crate depends on no I/O crate (no tokio, axum, redb or file-system
+//! helpers), so the invariant holds at compile time; the appliance
+//! (`attune`), the fuzz targets, the benchmarks and the editor integration
+//! all build on it.
 
 pub mod catalog;
 pub mod diagnostic;
 pub mod expr;
+#[cfg(feature = "gen")]
+pub mod generator;
 pub mod model;
+pub mod refs;
+pub mod rules;
 pub mod schema;
 pub mod suppress;
 pub mod validate;

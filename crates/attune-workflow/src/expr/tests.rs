@@ -907,7 +907,7 @@ fn task_names(v: &serde_yaml_ng::Value, out: &mut HashSet<String>) {
 
 #[test]
 fn real_workflow_files_give_pinned_expression_verdicts() {
-    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/attune");
+    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus/attune");
     // (file, expression-syntax, unknown-function, unknown-variable): the
     // syntax errors are Jinja filters and one `?:`; the unknown functions are
     // `now()` and `uuid()`.

@@ -249,7 +249,7 @@ impl Node {
 
     /// The byte range in `src` of `value[start..end]` of this string scalar,
     /// as (offset, length), when the source spells that part verbatim there;
-    /// `None` otherwise. What a proposed edit ([`crate::workflow::Fix`]) needs.
+    /// `None` otherwise. What a proposed edit ([`crate::Fix`]) needs.
     pub fn source_range(&self, src: &str, start: usize, end: usize) -> Option<(usize, usize)> {
         let value = self.as_str()?;
         let part = value.get(start..end)?;
