@@ -224,18 +224,8 @@ fn list_at(pack_dir: PathBuf, pack_ref: &str) -> Result<(PathBuf, Vec<Listed>), 
         let r#ref = format!("{pack_ref}.{}", f.name);
         let rel = f.file_for(pack_ref);
         let refused = if !f.has_valid_name() {
-            Some(
-                Diagnostic::new(
-                    Code::FileUnreadable,
-                    format!(
-                        "'{}' is not a valid workflow name; names match ^[A-Za-z0-9_-]+$",
-                        f.name
-                    ),
-                    1,
-                    1,
-                )
-                .with_hint("rename the file, e.g. with underscores instead of dots"),
-            )
+            // Checked in `process` (its content too); never registered.
+            None
         } else if let Some(first) = seen.get(&f.name) {
             Some(
                 Diagnostic::new(
@@ -247,7 +237,7 @@ fn list_at(pack_dir: PathBuf, pack_ref: &str) -> Result<(PathBuf, Vec<Listed>), 
                     1,
                     1,
                 )
-                .with_hint("keep only one of the .yaml and .yml files"),
+                .with_hint("keep only one of the two files (.yaml, .yml and .workflow.yaml name the same workflow)"),
             )
         } else {
             seen.insert(f.name.clone(), f.rel_path.clone());
@@ -400,10 +390,29 @@ fn process(
     if let Some(d) = &l.refused {
         return result(failed_one(d.clone()));
     }
+    let bad_name = l.file.name_diagnostic(pack_ref);
     let bytes = match read_workflow_file(&l.file.path, pack_dir, max_bytes) {
         Ok(b) => b,
-        Err(e) => return result(failed_one(e.to_diagnostic(Some(&l.r#ref), Some(&l.rel)))),
+        Err(e) => {
+            let mut o = failed_one(e.to_diagnostic(Some(&l.r#ref), Some(&l.rel)));
+            if let Outcome::Failed { validation, .. } = &mut o {
+                validation.diagnostics.splice(0..0, bad_name);
+            }
+            return result(o);
+        }
     };
+    if let Some(d) = bad_name {
+        // The content is checked and reported; the file is not registered.
+        let ctx = SourceContext {
+            pack_ref,
+            name: &l.file.name,
+            file: Some(&l.rel),
+        };
+        let mut validation = crate::workflow::check(&bytes, &ctx, catalog);
+        validation.diagnostics.insert(0, d);
+        let source = String::from_utf8(bytes).ok();
+        return result(Outcome::Failed { validation, source });
+    }
     let Some(existing) = existing else {
         let ctx = SourceContext {
             pack_ref,
@@ -592,6 +601,10 @@ fn sync_pack_in_pool(
             }
             let memo = Memo::default();
             report.loaded_count = listed.len() as u64;
+            report.diagnostics.extend(with_snippets(
+                &crate::pack::skipped_workflow_files(&pack_dir, pack_ref),
+                None,
+            ));
             let present: HashSet<&str> = listed.iter().map(|l| l.file.name.as_str()).collect();
             let encode = changes.is_some();
             for batch in listed.chunks(BATCH) {
@@ -817,6 +830,10 @@ fn validate_pack_in_pool(
                 limits.max_file_bytes,
             );
             report.validated_count = listed.len() as u64;
+            report.diagnostics.extend(with_snippets(
+                &crate::pack::skipped_workflow_files(&pack_dir, pack_ref),
+                None,
+            ));
             let memo = Memo::default();
             for batch in listed.chunks(BATCH) {
                 let results: Vec<FileResult> = batch
