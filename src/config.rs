@@ -62,6 +62,16 @@ pub struct AuthConfig {
     pub jwt_secret: Option<Secret>,
 }
 
+/// `backup.*`: limits of the online backup (`GET /api/v1/admin/backup`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupConfig {
+    /// Online backups streamed at once; one more is refused with 429.
+    pub max_concurrent: u32,
+    /// Seconds a backup download may make no progress before it is cut off
+    /// and its temporary copy removed.
+    pub write_timeout: u64,
+}
+
 /// `log.*`
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogConfig {
@@ -78,6 +88,7 @@ pub struct Config {
     pub admin_password: Option<Secret>,
     pub max_workflow_file_bytes: u64,
     pub auth: AuthConfig,
+    pub backup: BackupConfig,
     pub log: LogConfig,
 }
 
@@ -97,6 +108,10 @@ impl Default for Config {
                 refresh_token_ttl: 7 * 24 * 3600,
                 jwt_secret: None,
             },
+            backup: BackupConfig {
+                max_concurrent: 1,
+                write_timeout: 30,
+            },
             log: LogConfig {
                 format: LogFormat::Text,
             },
@@ -115,6 +130,8 @@ pub const KEYS: &[&str] = &[
     "auth.access_token_ttl",
     "auth.refresh_token_ttl",
     "auth.jwt_secret",
+    "backup.max_concurrent",
+    "backup.write_timeout",
     "log.format",
 ];
 
@@ -380,6 +397,21 @@ impl Config {
                     .filter(|s| s.len() >= 32)
                     .ok_or_else(|| invalid("expected a secret of at least 32 characters"))?;
                 self.auth.jwt_secret = Some(Secret::new(text));
+            }
+            "backup.max_concurrent" => {
+                self.backup.max_concurrent = raw
+                    .as_text()
+                    .and_then(|s| s.trim().parse::<u32>().ok())
+                    .filter(|n| (1..=16).contains(n))
+                    .ok_or_else(|| invalid("expected a number from 1 to 16"))?;
+            }
+            "backup.write_timeout" => {
+                self.backup.write_timeout = raw
+                    .as_text()
+                    .and_then(|s| parse_duration_secs(&s))
+                    .ok_or_else(|| {
+                        invalid("expected a positive duration: seconds, or a number with s, m, h or d (\"30s\", \"2m\")")
+                    })?;
             }
             "log.format" => {
                 self.log.format = match raw.as_text().as_deref().map(str::trim) {

@@ -3,6 +3,7 @@
 
 mod attacks;
 mod auth;
+mod backup_security;
 mod binary;
 mod concurrency;
 mod crash;
