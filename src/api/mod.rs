@@ -19,6 +19,7 @@ pub mod pack_workflows;
 pub mod packs;
 pub mod routes;
 pub mod runs;
+pub mod tokens;
 pub mod users;
 pub mod workflows;
 
@@ -148,6 +149,7 @@ pub fn routes() -> routes::Routes {
         .merge(runs::router())
         .merge(admin::router())
         .merge(users::router())
+        .merge(tokens::router())
         .merge(openapi::router())
 }
 

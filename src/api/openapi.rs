@@ -28,7 +28,7 @@ use super::routes::{Access, Routes, endpoint};
     tags(
         (name = "health"), (name = "auth"), (name = "packs"),
         (name = "pack workflows", description = "The seed's sync and validate endpoints"),
-        (name = "workflows"), (name = "runs"), (name = "schema"), (name = "admin"), (name = "users"),
+        (name = "workflows"), (name = "runs"), (name = "schema"), (name = "admin"), (name = "users"), (name = "tokens"),
         (name = "openapi"),
     )
 )]

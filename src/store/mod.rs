@@ -18,6 +18,7 @@ mod role;
 mod runs;
 mod secrets;
 pub mod tables;
+mod tokens;
 mod users;
 mod workflows;
 
@@ -31,6 +32,7 @@ pub use packs::{NewPack, Pack, PackUpdate, RunSummary};
 pub use pending::PendingChanges;
 pub use role::Role;
 pub use runs::{NewRun, RUNS_KEPT_PER_PACK, RunCounts, RunRecord};
+pub use tokens::{ApiToken, LAST_USED_RESOLUTION_SECS, Refresh, Session};
 pub use users::{USER_FORMAT, User, UserChange};
 pub use workflows::{
     ContentMeta, Upserted, WorkflowContent, WorkflowFilter, WorkflowHead, WorkflowRecord,

@@ -20,6 +20,7 @@ mod roles;
 mod runs;
 mod seed_examples;
 mod sync;
+mod tokens;
 mod users;
 mod validate;
 mod workflows;
