@@ -3,7 +3,7 @@
 //!
 //! A resource module declares its routes in `router()`, one line each:
 //!
-//! ```ignore
+//! ```text
 //! pub fn router() -> Routes {
 //!     Routes::new()
 //!         .add(Access::Viewer, endpoint!(list_packs))

@@ -17,6 +17,7 @@ mod hostile_files;
 mod ops;
 mod packs;
 mod roles;
+mod rules;
 mod runs;
 mod seed_examples;
 mod sync;
