@@ -94,6 +94,13 @@ pub struct BackupConfig {
     pub write_timeout: u64,
 }
 
+/// `audit.*`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditConfig {
+    /// Newest audit entries kept; older ones are dropped as new ones come.
+    pub max_entries: u64,
+}
+
 /// `log.*`
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogConfig {
@@ -111,6 +118,7 @@ pub struct Config {
     pub max_workflow_file_bytes: u64,
     pub auth: AuthConfig,
     pub backup: BackupConfig,
+    pub audit: AuditConfig,
     pub log: LogConfig,
 }
 
@@ -134,6 +142,9 @@ impl Default for Config {
                 max_concurrent: 1,
                 write_timeout: 30,
             },
+            audit: AuditConfig {
+                max_entries: 100_000,
+            },
             log: LogConfig {
                 format: LogFormat::Text,
             },
@@ -154,6 +165,7 @@ pub const KEYS: &[&str] = &[
     "auth.jwt_secret",
     "backup.max_concurrent",
     "backup.write_timeout",
+    "audit.max_entries",
     "log.format",
 ];
 
@@ -436,6 +448,13 @@ impl Config {
                     .ok_or_else(|| {
                         invalid("expected a positive duration: seconds, or a number with s, m, h or d (\"30s\", \"2m\")")
                     })?;
+            }
+            "audit.max_entries" => {
+                self.audit.max_entries = raw
+                    .as_text()
+                    .and_then(|s| s.trim().parse::<u64>().ok())
+                    .filter(|n| (1..=10_000_000).contains(n))
+                    .ok_or_else(|| invalid("expected a number of entries from 1 to 10000000"))?;
             }
             "log.format" => {
                 self.log.format = match raw.as_text().as_deref().map(str::trim) {

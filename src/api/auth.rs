@@ -150,6 +150,9 @@ pub async fn login(
                 retry_after: secs,
             }
         })?;
+    if let Some(scope) = crate::store::audit::AuditScope::current() {
+        scope.set_user(&body.login.chars().take(64).collect::<String>(), "");
+    }
     let keys = state.keys.clone();
     let ttls = state.ttls();
     let pair = state

@@ -28,7 +28,7 @@ use super::routes::{Access, Routes, endpoint};
     tags(
         (name = "health"), (name = "auth"), (name = "packs"),
         (name = "pack workflows", description = "The sync and validate endpoints of the pack-workflows API document"),
-        (name = "workflows"), (name = "runs"), (name = "schema"), (name = "admin"), (name = "users"), (name = "tokens"),
+        (name = "workflows"), (name = "runs"), (name = "schema"), (name = "admin"), (name = "users"), (name = "tokens"), (name = "audit"),
         (name = "openapi"),
     )
 )]

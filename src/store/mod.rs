@@ -11,6 +11,7 @@
 //! transaction. Methods are blocking; async callers use [`Store::call`],
 //! which runs them on the blocking thread pool.
 
+pub mod audit;
 pub mod backup;
 pub mod codec;
 pub mod handle;
@@ -217,7 +218,8 @@ impl Store {
         R: Send + 'static,
     {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || f(&store))
+        let scope = audit::AuditScope::current();
+        tokio::task::spawn_blocking(move || audit::on_thread(scope, || f(&store)))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?
     }

@@ -50,6 +50,9 @@ pub const API_TOKEN_HASHES: TableDefinition<&str, u64> = TableDefinition::new("a
 /// Login sessions by id → encoded `Session` (the current refresh `jti`).
 pub const SESSIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("sessions");
 
+/// Audit log by id (time order) → encoded `AuditEntry`.
+pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+
 /// Key of the schema version record in [`META`].
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";
 
@@ -71,5 +74,6 @@ pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::Table
     txn.open_table(API_TOKENS)?;
     txn.open_table(API_TOKEN_HASHES)?;
     txn.open_table(SESSIONS)?;
+    txn.open_table(AUDIT)?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! a fresh redb file per test (see `helpers`).
 
 mod attacks;
+mod audit;
 mod auth;
 mod backup_security;
 mod binary;
