@@ -84,6 +84,23 @@ pub struct AuthConfig {
     pub jwt_secret: Option<Secret>,
 }
 
+/// `backup.*`: limits of the online backup (`GET /api/v1/admin/backup`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupConfig {
+    /// Online backups streamed at once; one more is refused with 429.
+    pub max_concurrent: u32,
+    /// Seconds a backup download may make no progress before it is cut off
+    /// and its temporary copy removed.
+    pub write_timeout: u64,
+}
+
+/// `audit.*`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditConfig {
+    /// Newest audit entries kept; older ones are dropped as new ones come.
+    pub max_entries: u64,
+}
+
 /// `log.*`
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogConfig {
@@ -108,6 +125,8 @@ pub struct Config {
     /// Register every valid unregistered pack folder at start-up.
     pub register_packs_on_start: bool,
     pub auth: AuthConfig,
+    pub backup: BackupConfig,
+    pub audit: AuditConfig,
     pub log: LogConfig,
 }
 
@@ -131,6 +150,13 @@ impl Default for Config {
                 refresh_token_ttl: 7 * 24 * 3600,
                 jwt_secret: None,
             },
+            backup: BackupConfig {
+                max_concurrent: 1,
+                write_timeout: 30,
+            },
+            audit: AuditConfig {
+                max_entries: 100_000,
+            },
             log: LogConfig {
                 format: LogFormat::Text,
             },
@@ -153,6 +179,9 @@ pub const KEYS: &[&str] = &[
     "auth.access_token_ttl",
     "auth.refresh_token_ttl",
     "auth.jwt_secret",
+    "backup.max_concurrent",
+    "backup.write_timeout",
+    "audit.max_entries",
     "log.format",
 ];
 
@@ -442,6 +471,28 @@ impl Config {
                     .filter(|s| s.len() >= 32)
                     .ok_or_else(|| invalid("expected a secret of at least 32 characters"))?;
                 self.auth.jwt_secret = Some(Secret::new(text));
+            }
+            "backup.max_concurrent" => {
+                self.backup.max_concurrent = raw
+                    .as_text()
+                    .and_then(|s| s.trim().parse::<u32>().ok())
+                    .filter(|n| (1..=16).contains(n))
+                    .ok_or_else(|| invalid("expected a number from 1 to 16"))?;
+            }
+            "backup.write_timeout" => {
+                self.backup.write_timeout = raw
+                    .as_text()
+                    .and_then(|s| parse_duration_secs(&s))
+                    .ok_or_else(|| {
+                        invalid("expected a positive duration: seconds, or a number with s, m, h or d (\"30s\", \"2m\")")
+                    })?;
+            }
+            "audit.max_entries" => {
+                self.audit.max_entries = raw
+                    .as_text()
+                    .and_then(|s| s.trim().parse::<u64>().ok())
+                    .filter(|n| (1..=10_000_000).contains(n))
+                    .ok_or_else(|| invalid("expected a number of entries from 1 to 10000000"))?;
             }
             "log.format" => {
                 self.log.format = match raw.as_text().as_deref().map(str::trim) {

@@ -15,6 +15,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Serializes syncs (and workflow writes) of one pack.
     pub sync_locks: Arc<crate::sync::PackLocks>,
+    /// Permits of concurrent online backups (`backup.max_concurrent`).
+    pub backup_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// Errors while preparing the state before the server listens.
@@ -45,12 +47,16 @@ impl AppState {
             None => store.jwt_secret_or_insert(auth::random_bytes(32)?)?,
         };
         let admin = auth::ensure_admin(&store, config.admin_password.as_ref().map(|s| s.expose()))?;
+        let backup_slots = Arc::new(tokio::sync::Semaphore::new(
+            config.backup.max_concurrent as usize,
+        ));
         Ok((
             AppState {
                 store,
                 keys: Arc::new(TokenKeys::from_secret(&secret)),
                 config: Arc::new(config),
                 sync_locks: Arc::new(crate::sync::PackLocks::new()),
+                backup_slots,
             },
             admin,
         ))

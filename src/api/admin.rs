@@ -5,12 +5,21 @@
 //! in the data directory on the blocking pool, the file is unlinked while
 //! still open, and its bytes are streamed. Requests keep being served, and
 //! writes keep committing, while the copy is made.
+//!
+//! Admin only (the route table). A backup carries no token signing secret
+//! (`store::backup`), so it is not a credential. At most
+//! `backup.max_concurrent` backups stream at once (429 beyond), and a
+//! download that makes no progress for `backup.write_timeout` is cut off,
+//! which frees its copy: stalled clients cannot fill the data disk.
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use std::time::Duration;
+
 use time::OffsetDateTime;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::AuthUser;
@@ -32,12 +41,26 @@ pub const SCHEMA_VERSION_HEADER: &str = "x-attune-schema-version";
     responses(
         (status = 200, description = "the database file (application/octet-stream)",
             content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 401, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 429, description = "backup.max_concurrent backups are already streaming",
+            body = ErrorBody),
         (status = 500, body = ErrorBody)))]
 pub async fn backup(
     AuthUser(user): AuthUser,
     State(state): State<AppState>,
 ) -> Result<Response, ApiError> {
+    let permit = state
+        .backup_slots
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::TooManyRequests {
+            message: format!(
+                "{} online backup(s) are already being downloaded (backup.max_concurrent); \
+                 wait for them to finish and retry",
+                state.config.backup.max_concurrent
+            ),
+            retry_after: 10,
+        })?;
     let dir = state.config.data_dir.clone();
     let (file, summary) = state
         .store
@@ -59,7 +82,39 @@ pub async fn backup(
             "[year][month][day]T[hour][minute][second]Z"
         ))
         .unwrap_or_else(|_| "now".into());
-    let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
+    let timeout = Duration::from_secs(state.config.backup.write_timeout);
+    let (mut writer, reader) = tokio::io::duplex(64 * 1024);
+    let login = user.login.clone();
+    tokio::spawn(async move {
+        // The permit and the open (already unlinked) copy live exactly as
+        // long as this task: a client that stops reading for `timeout` is
+        // cut off (the body ends short of Content-Length, so the client
+        // sees a failed download), the copy's disk space is freed and the
+        // slot is released.
+        let _permit = permit;
+        let mut file = tokio::fs::File::from_std(file);
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match file.read(&mut buf).await {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(error = %e, "backup copy unreadable; download cut off");
+                    break;
+                }
+            };
+            match tokio::time::timeout(timeout, writer.write_all(&buf[..n])).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => break, // the client went away
+                Err(_) => {
+                    tracing::warn!(user = %login, timeout_s = timeout.as_secs(),
+                        "backup download made no progress; cut off and its copy removed");
+                    break;
+                }
+            }
+        }
+    });
+    let stream = tokio_util::io::ReaderStream::new(reader);
     let mut res = Body::from_stream(stream).into_response();
     let headers = res.headers_mut();
     headers.insert(

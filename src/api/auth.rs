@@ -18,7 +18,7 @@ use super::extract::{AuthUser, Json};
 use super::routes::{Access, Routes, endpoint};
 use crate::AppState;
 use crate::auth::ratelimit::LoginLimiter;
-use crate::auth::{self, TokenPair, TokenType};
+use crate::auth::{self, TokenPair};
 use crate::store::User;
 
 pub fn router() -> Routes {
@@ -27,6 +27,7 @@ pub fn router() -> Routes {
         .add(Access::Public, endpoint!(refresh))
         .add(Access::Viewer, endpoint!(me))
         .add(Access::Viewer, endpoint!(change_password))
+        .add(Access::Viewer, endpoint!(logout))
 }
 
 /// `POST /auth/login` body.
@@ -137,7 +138,7 @@ pub async fn login(
     Extension(limiter): Extension<Arc<LoginLimiter>>,
     ClientIp(ip): ClientIp,
     Json(body): Json<LoginRequest>,
-) -> Result<Envelope<TokenResponse>, ApiError> {
+) -> Result<NoStore<Envelope<TokenResponse>>, ApiError> {
     let attempt = limiter
         .begin(&body.login, ip, Instant::now())
         .map_err(|wait| {
@@ -149,38 +150,56 @@ pub async fn login(
                 retry_after: secs,
             }
         })?;
+    if let Some(scope) = crate::store::audit::AuditScope::current() {
+        scope.set_user(&body.login.chars().take(64).collect::<String>(), "");
+    }
     let keys = state.keys.clone();
     let ttls = state.ttls();
     let pair = state
         .store
         .call(move |store| {
             Ok(auth::check_credentials(store, &body.login, &body.password)
-                .and_then(|user| auth::issue_pair(&keys, &user, ttls)))
+                .and_then(|user| auth::start_session(store, &keys, &user, ttls)))
         })
         .await??;
     limiter.succeeded(attempt);
-    Ok(Envelope::with_message(pair.into(), "Logged in"))
+    Ok(no_store(Envelope::with_message(pair.into(), "Logged in")))
 }
 
-/// Exchange a refresh token for a new token pair.
+/// A response that caches must not keep (token responses).
+pub type NoStore<T> = ([(axum::http::HeaderName, &'static str); 1], T);
+
+/// Marks a response `Cache-Control: no-store`.
+pub fn no_store<T>(body: T) -> NoStore<T> {
+    ([(axum::http::header::CACHE_CONTROL, "no-store")], body)
+}
+
+/// Exchange a refresh token for a new token pair. The refresh token is
+/// rotated: the one sent stops working, and sending it again (a replay)
+/// ends the whole session.
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = Envelope<TokenResponse>), (status = 401, body = super::error::ErrorBody)))]
 pub async fn refresh(
     State(state): State<AppState>,
     Json(body): Json<RefreshRequest>,
-) -> Result<Envelope<TokenResponse>, ApiError> {
+) -> Result<NoStore<Envelope<TokenResponse>>, ApiError> {
     let keys = state.keys.clone();
     let ttls = state.ttls();
     let pair = state
         .store
         .call(move |store| {
-            Ok(
-                auth::authenticate(store, &keys, &body.refresh_token, TokenType::Refresh)
-                    .and_then(|user| auth::issue_pair(&keys, &user, ttls)),
-            )
+            Ok(auth::refresh_session(
+                store,
+                &keys,
+                &body.refresh_token,
+                ttls,
+            ))
         })
         .await??;
-    Ok(Envelope::with_message(pair.into(), "Token refreshed"))
+    Ok(no_store(Envelope::with_message(
+        pair.into(),
+        "Token refreshed",
+    )))
 }
 
 /// The authenticated user.
@@ -200,7 +219,7 @@ pub async fn change_password(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Json(body): Json<ChangePasswordRequest>,
-) -> Result<Envelope<TokenResponse>, ApiError> {
+) -> Result<NoStore<Envelope<TokenResponse>>, ApiError> {
     let keys = state.keys.clone();
     let ttls = state.ttls();
     let pair = state
@@ -213,12 +232,34 @@ pub async fn change_password(
                 auth::check_password_rules(&body.new_password)?;
                 let hash = auth::hash_password(&body.new_password)?;
                 let updated = store.set_password(user.id, &hash)?;
-                auth::issue_pair(&keys, &updated, ttls)
+                auth::start_session(store, &keys, &updated, ttls)
             })())
         })
         .await??;
-    Ok(Envelope::with_message(
+    Ok(no_store(Envelope::with_message(
         pair.into(),
         "Password changed; tokens issued before are no longer valid",
+    )))
+}
+
+/// End the caller's session: its refresh token and every access token of
+/// the session stop working at once.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+    responses((status = 200, body = Envelope<Object>), (status = 401, body = super::error::ErrorBody)))]
+pub async fn logout(
+    State(state): State<AppState>,
+    caller: super::extract::Caller,
+) -> Result<Envelope<serde_json::Value>, ApiError> {
+    let ended = match caller.session {
+        Some(sid) => state.store.call(move |s| s.end_session(sid)).await?,
+        None => false,
+    };
+    Ok(Envelope::with_message(
+        serde_json::json!({"session_ended": ended}),
+        if ended {
+            "Logged out"
+        } else {
+            "No session to end (API tokens are revoked with DELETE /api/v1/tokens/{id})"
+        },
     ))
 }

@@ -211,6 +211,7 @@ impl From<AuthError> for ApiError {
                 ApiError::ValidationFailed(m)
             }
             AuthError::WrongCurrentPassword => ApiError::ValidationFailed(e.to_string()),
+            e @ AuthError::RoleTooHigh { .. } => ApiError::Forbidden(e.to_string()),
             AuthError::Store(s) => s.into(),
             other => ApiError::Internal(other.to_string()),
         }

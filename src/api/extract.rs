@@ -163,8 +163,13 @@ impl BearerToken {
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user: User,
-    /// The effective role of this request.
+    /// The effective role of this request (an API token's role is capped
+    /// by its owner's current role).
     pub role: Role,
+    /// The login session of a JWT access token.
+    pub session: Option<u64>,
+    /// The API token used, if any: `(id, name)`.
+    pub api_token: Option<(u64, String)>,
 }
 
 impl Caller {
@@ -172,11 +177,23 @@ impl Caller {
     /// expired or revoked).
     pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
         let token = BearerToken::from_headers(&parts.headers)?;
+        if token.0.starts_with(auth::API_TOKEN_PREFIX) {
+            let (user, role, api) = state
+                .store
+                .call(move |store| Ok(auth::authenticate_api_token(store, &token.0)))
+                .await??;
+            return Ok(Caller {
+                user,
+                role,
+                session: None,
+                api_token: Some((api.id, api.name)),
+            });
+        }
         let keys = state.keys.clone();
-        let user = state
+        let (user, session) = state
             .store
             .call(move |store| {
-                Ok(auth::authenticate(
+                Ok(auth::authenticate_in_session(
                     store,
                     &keys,
                     &token.0,
@@ -187,6 +204,8 @@ impl Caller {
         Ok(Caller {
             role: user.role,
             user,
+            session,
+            api_token: None,
         })
     }
 

@@ -9,6 +9,7 @@
 //! methods. [`request_deadline`] (408) is applied by `crate::app_with_limits`.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -20,6 +21,7 @@ pub mod pack_workflows;
 pub mod packs;
 pub mod routes;
 pub mod runs;
+pub mod tokens;
 pub mod users;
 pub mod workflows;
 
@@ -157,6 +159,8 @@ pub fn routes() -> routes::Routes {
         .merge(admin::router())
         .merge(users::router())
         .merge(pack_delivery::router())
+        .merge(tokens::router())
+        .merge(audit::router())
         .merge(openapi::router())
 }
 
@@ -180,7 +184,8 @@ pub fn router(state: AppState) -> Router {
                         .get::<MatchedPath>()
                         .map(|p| p.as_str().to_string())
                         .unwrap_or_else(|| "(unmatched)".to_string());
-                    tracing::info_span!("request", method = %req.method(), path = %path)
+                    tracing::info_span!("request", method = %req.method(), path = %path,
+                        user = tracing::field::Empty)
                 })
                 .on_request(())
                 .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {

@@ -43,7 +43,8 @@ pub struct SyncParams {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, SyncError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
+    let scope = crate::store::audit::AuditScope::current();
+    tokio::task::spawn_blocking(move || crate::store::audit::on_thread(scope, f))
         .await
         .map_err(|e| ApiError::Internal(format!("sync task failed: {e}")))?
         .map_err(ApiError::from)

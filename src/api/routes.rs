@@ -29,6 +29,7 @@ use axum::routing::{MethodFilter, MethodRouter};
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::SecurityRequirement;
 
+use std::sync::Arc;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use super::error::ApiError;
@@ -36,6 +37,7 @@ use super::extract::Caller;
 use crate::AppState;
 use crate::auth::Role;
 use crate::config::REQUEST_BODY_LIMIT;
+use crate::store::audit::{AUDIT, AuditScope};
 
 /// Who may call a route: anyone, or an authenticated caller with at least
 /// this role.
@@ -109,6 +111,16 @@ pub struct DeclaredRoute {
     pub access: Access,
 }
 
+struct Entry {
+    path: String,
+    method_router: MethodRouter<AppState>,
+    access: Access,
+    body: Body,
+    method: &'static str,
+    /// The operation id (the handler's name): the audit log's action.
+    action: String,
+}
+
 /// Routes of one or more resource modules, not yet bound to the state.
 #[derive(Default)]
 pub struct Routes {
@@ -144,6 +156,8 @@ impl Routes {
                     method_router: make(filter),
                     access,
                     body,
+                    method,
+                    action: op.operation_id.clone().unwrap_or_else(|| path.clone()),
                 });
                 self.declared.push(DeclaredRoute {
                     path: path.clone(),
@@ -178,24 +192,32 @@ impl Routes {
     /// streams, the JSON body limit.
     pub fn into_router(self, state: &AppState) -> Router<AppState> {
         let mut router = Router::new();
-        for Entry {
-            path,
-            method_router,
-            access,
-            body,
-        } in self.entries
-        {
+        for entry in self.entries {
+            let Entry {
+                path,
+                method_router,
+                access,
+                body,
+                method,
+                action,
+            } = entry;
             let method_router = match body {
                 Body::Json => method_router.layer(RequestBodyLimitLayer::new(REQUEST_BODY_LIMIT)),
                 Body::Streaming => method_router,
             };
-            let guarded = match access {
+            let mut guarded = match access {
                 Access::Public => method_router,
                 _ => method_router.route_layer(middleware::from_fn_with_state(
                     (state.clone(), access),
                     require_role,
                 )),
             };
+            if method != "get" {
+                guarded = guarded.route_layer(middleware::from_fn_with_state(
+                    (state.clone(), Arc::<str>::from(action)),
+                    audit_request,
+                ));
+            }
             router = router.route(&path, guarded);
         }
         router
@@ -209,13 +231,6 @@ enum Body {
     Json,
     /// By the handler (it streams, with a limit of its own).
     Streaming,
-}
-
-struct Entry {
-    path: String,
-    method_router: MethodRouter<AppState>,
-    access: Access,
-    body: Body,
 }
 
 /// The operations of a path item with their method names and filters.
@@ -285,6 +300,15 @@ pub async fn require_role(
         Ok(caller) => caller,
         Err(e) => return e.into_response(),
     };
+    let via = match (&caller.api_token, caller.session) {
+        (Some((_, name)), _) => format!("token {name}"),
+        (None, Some(sid)) => format!("session {sid}"),
+        (None, None) => String::new(),
+    };
+    if let Some(scope) = AuditScope::current() {
+        scope.set_user(&caller.user.login, &via);
+    }
+    tracing::Span::current().record("user", caller.user.login.as_str());
     if caller.role < needed {
         return ApiError::Forbidden(format!(
             "this needs the '{needed}' role; you act as '{}' (ask an admin for a higher role)",
@@ -294,4 +318,33 @@ pub async fn require_role(
     }
     parts.extensions.insert(caller);
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// The route layer of every mutating route (any method but GET): runs the
+/// request in an audit scope, so the write it makes carries its audit
+/// entry; a request that fails without writing is recorded afterwards.
+pub async fn audit_request(
+    State((state, action)): State<(AppState, Arc<str>)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let client = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
+    let target = req.uri().path().to_string();
+    let scope = AuditScope::new(&action, &target, &client, state.config.audit.max_entries);
+    let res = AUDIT.scope(scope.clone(), next.run(req)).await;
+    let status = res.status().as_u16();
+    if status >= 400 && !scope.recorded() {
+        let result = state
+            .store
+            .call(move |store| store.record_audit_failure(&scope, status))
+            .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "cannot write the audit entry of a failed request");
+        }
+    }
+    res
 }

@@ -11,7 +11,7 @@ pub mod password;
 pub mod ratelimit;
 pub mod token;
 
-use crate::store::{Store, StoreError, User};
+use crate::store::{ApiToken, Refresh, Store, StoreError, User};
 
 pub use crate::store::Role;
 pub use password::{check_password_rules, hash_password, verify_password};
@@ -34,6 +34,9 @@ pub enum AuthError {
     Disabled(String),
     #[error("{0}")]
     WeakPassword(String),
+    /// An API token may not have a higher role than its owner.
+    #[error("cannot give a token the role '{asked}': your role is '{have}'")]
+    RoleTooHigh { asked: Role, have: Role },
     /// Change-password with a wrong `current_password`.
     #[error("current password is wrong")]
     WrongCurrentPassword,
@@ -157,7 +160,31 @@ pub fn authenticate(
     token: &str,
     expected: TokenType,
 ) -> Result<User, AuthError> {
+    authenticate_in_session(store, keys, token, expected).map(|(user, _)| user)
+}
+
+/// [`authenticate`], also answering the token's session id (none for
+/// tokens made by `attune token`). A token of an ended session is refused.
+pub fn authenticate_in_session(
+    store: &Store,
+    keys: &TokenKeys,
+    token: &str,
+    expected: TokenType,
+) -> Result<(User, Option<u64>), AuthError> {
     let claims = keys.decode(token, expected)?;
+    let user = current_user(store, &claims)?;
+    if let Some(sid) = claims.sid
+        && !store.session_exists(sid)?
+    {
+        return Err(AuthError::InvalidToken(
+            "session has ended (logged out); log in again".into(),
+        ));
+    }
+    Ok((user, claims.sid))
+}
+
+/// The live user of verified claims: exists, same generation, enabled.
+fn current_user(store: &Store, claims: &Claims) -> Result<User, AuthError> {
     let user = store
         .user_by_id(claims.user_id()?)?
         .ok_or_else(|| AuthError::InvalidToken("token user no longer exists".into()))?;
@@ -188,25 +215,152 @@ pub struct TokenPair {
     pub expires_in: u64,
 }
 
-/// Issues a fresh pair for a user.
-pub fn issue_pair(keys: &TokenKeys, user: &User, ttls: TokenTtls) -> Result<TokenPair, AuthError> {
+/// Issues a pair for a user in session `sid`, whose refresh token gets
+/// `refresh_jti`.
+fn issue_pair_in(
+    keys: &TokenKeys,
+    user: &User,
+    ttls: TokenTtls,
+    sid: u64,
+    refresh_jti: &str,
+) -> Result<TokenPair, AuthError> {
     Ok(TokenPair {
-        access_token: keys.issue(
+        access_token: keys.issue_in_session(
             user.id,
             &user.login,
             user.token_gen,
             TokenType::Access,
             ttls.access,
+            Some(sid),
+            None,
         )?,
-        refresh_token: keys.issue(
+        refresh_token: keys.issue_in_session(
             user.id,
             &user.login,
             user.token_gen,
             TokenType::Refresh,
             ttls.refresh,
+            Some(sid),
+            Some(refresh_jti.to_string()),
         )?,
         expires_in: ttls.access,
     })
+}
+
+/// Starts a login session for a user and issues its first pair.
+pub fn start_session(
+    store: &Store,
+    keys: &TokenKeys,
+    user: &User,
+    ttls: TokenTtls,
+) -> Result<TokenPair, AuthError> {
+    let jti = random_token(16)?;
+    let ttl = i64::try_from(ttls.refresh).unwrap_or(i64::MAX / 2);
+    let expires = time::OffsetDateTime::now_utc()
+        .checked_add(time::Duration::seconds(ttl))
+        .unwrap_or(time::OffsetDateTime::now_utc() + time::Duration::days(36500));
+    let session = store.create_session(user.id, &jti, expires)?;
+    issue_pair_in(keys, user, ttls, session.id, &jti)
+}
+
+/// Exchanges a refresh token for a new pair (rotation): the refresh token
+/// used stops working; using it again (a replay: someone else has it) ends
+/// the whole session, so neither party can go on with it.
+pub fn refresh_session(
+    store: &Store,
+    keys: &TokenKeys,
+    refresh_token: &str,
+    ttls: TokenTtls,
+) -> Result<TokenPair, AuthError> {
+    let claims = keys.decode(refresh_token, TokenType::Refresh)?;
+    let user = current_user(store, &claims)?;
+    let Some(sid) = claims.sid else {
+        return Err(AuthError::InvalidToken(
+            "refresh token has no session; log in again".into(),
+        ));
+    };
+    let new_jti = random_token(16)?;
+    match store.refresh_session(sid, &claims.jti, &new_jti)? {
+        Refresh::Rotated(_) => issue_pair_in(keys, &user, ttls, sid, &new_jti),
+        Refresh::Replayed => {
+            tracing::warn!(user = %user.login, session = sid,
+                "a used refresh token was presented again; the session was ended");
+            Err(AuthError::InvalidToken(
+                "refresh token was already used; the session was ended for safety, log in again"
+                    .into(),
+            ))
+        }
+        Refresh::Gone => Err(AuthError::InvalidToken(
+            "session has ended (logged out or replaced); log in again".into(),
+        )),
+    }
+}
+
+/// Prefix of API tokens.
+pub const API_TOKEN_PREFIX: &str = "att_";
+
+/// Hex SHA-256 of an API token's secret: what the store keeps.
+pub fn api_token_hash(secret: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(secret.as_bytes()))
+}
+
+/// Makes an API token for `owner` with at most the owner's role; returns
+/// the secret (shown once) and the stored record.
+pub fn issue_api_token(
+    store: &Store,
+    owner: &User,
+    name: &str,
+    role: Role,
+    expires: Option<time::OffsetDateTime>,
+) -> Result<(String, ApiToken), AuthError> {
+    if role > owner.role {
+        return Err(AuthError::RoleTooHigh {
+            asked: role,
+            have: owner.role,
+        });
+    }
+    let secret = format!("{API_TOKEN_PREFIX}{}", random_token(32)?);
+    let record = store.create_api_token(
+        owner.id,
+        owner.token_gen,
+        name,
+        role,
+        &api_token_hash(&secret),
+        expires,
+    )?;
+    Ok((secret, record))
+}
+
+/// Resolves an API token to its owner and the role it acts with: the
+/// lower of the token's role and the owner's current role.
+pub fn authenticate_api_token(
+    store: &Store,
+    secret: &str,
+) -> Result<(User, Role, ApiToken), AuthError> {
+    let Some(token) = store.api_token_by_hash(&api_token_hash(secret))? else {
+        return Err(AuthError::InvalidToken(
+            "API token is unknown or was revoked".into(),
+        ));
+    };
+    let now = time::OffsetDateTime::now_utc();
+    if token.expires.is_some_and(|e| e <= now) {
+        return Err(AuthError::InvalidToken("API token has expired".into()));
+    }
+    let user = store
+        .user_by_id(token.user_id)?
+        .ok_or_else(|| AuthError::InvalidToken("API token owner no longer exists".into()))?;
+    if user.token_gen != token.user_gen {
+        return Err(AuthError::InvalidToken(
+            "API token was revoked by a change to its owner (password, role or account)".into(),
+        ));
+    }
+    if user.disabled {
+        return Err(AuthError::Disabled(user.login));
+    }
+    store.touch_api_token(&token, now)?;
+    let role = token.role.min(user.role);
+    Ok((user, role, token))
 }
 
 #[cfg(test)]
@@ -259,7 +413,7 @@ mod tests {
             access: 60,
             refresh: 120,
         };
-        let pair = issue_pair(&keys, &admin, ttls).unwrap();
+        let pair = start_session(&store, &keys, &admin, ttls).unwrap();
         authenticate(&store, &keys, &pair.access_token, TokenType::Access).unwrap();
         store.set_password(admin.id, "x").unwrap();
         let err = authenticate(&store, &keys, &pair.access_token, TokenType::Access).unwrap_err();

@@ -39,6 +39,9 @@ pub struct Claims {
     pub jti: String,
     /// The user's token generation when the token was issued.
     pub r#gen: u64,
+    /// The login session (absent in tokens made by `attune token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<u64>,
 }
 
 impl Claims {
@@ -86,7 +89,8 @@ impl TokenKeys {
             .map_err(|e| AuthError::Sign(e.to_string()))
     }
 
-    /// Issues a token of `typ` for a user, valid `ttl_secs` from now.
+    /// Issues a token of `typ` for a user, valid `ttl_secs` from now, with
+    /// no session (what `attune token` makes).
     pub fn issue(
         &self,
         user_id: u64,
@@ -94,6 +98,21 @@ impl TokenKeys {
         token_gen: u64,
         typ: TokenType,
         ttl_secs: u64,
+    ) -> Result<String, AuthError> {
+        self.issue_in_session(user_id, login, token_gen, typ, ttl_secs, None, None)
+    }
+
+    /// [`TokenKeys::issue`] within session `sid`, with a given `jti`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn issue_in_session(
+        &self,
+        user_id: u64,
+        login: &str,
+        token_gen: u64,
+        typ: TokenType,
+        ttl_secs: u64,
+        sid: Option<u64>,
+        jti: Option<String>,
     ) -> Result<String, AuthError> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let ttl = i64::try_from(ttl_secs).unwrap_or(i64::MAX);
@@ -104,8 +123,12 @@ impl TokenKeys {
             iat: now,
             nbf: now,
             exp: now.saturating_add(ttl),
-            jti: super::random_token(16)?,
+            jti: match jti {
+                Some(j) => j,
+                None => super::random_token(16)?,
+            },
             r#gen: token_gen,
+            sid,
         };
         self.sign(&claims)
     }
@@ -181,6 +204,7 @@ mod tests {
             exp: now - 10,
             jti: "x".into(),
             r#gen: 1,
+            sid: None,
         };
         let token = keys.sign(&claims).unwrap();
         let err = keys.decode(&token, TokenType::Access).unwrap_err();

@@ -40,6 +40,10 @@ pub fn run(args: RestoreArgs) -> anyhow::Result<()> {
             if let Some(previous) = restored.previous {
                 eprintln!("the previous database was kept as {}", previous.display());
             }
+            eprintln!(
+                "backups carry no token signing secret: the server makes a new one at its next \
+                 start, so every token issued before is refused and everyone logs in again"
+            );
             Ok(())
         }
         Err(BackupError::Store(StoreError::InUse { path })) => Err(anyhow::anyhow!(

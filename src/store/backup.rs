@@ -294,6 +294,14 @@ fn check_and_migrate(copy: &Path, origin: &Path) -> Result<(u64, Summary), Backu
         version
     };
     migrate::run(&db)?;
+    // A backup made before secrets were left out still carries the signing
+    // secret: drop it, so the restored database gets a new one at start.
+    let txn = db.begin_write().map_err(db_err)?;
+    {
+        let mut secrets = txn.open_table(tables::SECRETS).map_err(db_err)?;
+        secrets.retain(|_, _| false).map_err(db_err)?;
+    }
+    txn.commit().map_err(db_err)?;
     let txn = db.begin_read().map_err(db_err)?;
     let summary = summarize(&txn)?;
     Ok((version, summary))
@@ -409,6 +417,12 @@ fn copy_snapshot(src: &ReadTransaction, dest: &Path) -> Result<Summary, BackupEr
             .map_err(db_err)?;
         for handle in src.list_tables().map_err(db_err)? {
             let name = handle.name().to_string();
+            if name == tables::SECRETS.name() {
+                // Backups are not credentials: the token signing secret
+                // stays behind (the table is created empty).
+                txn.open_table(tables::SECRETS).map_err(db_err)?;
+                continue;
+            }
             let (key, value) = stored_types(src, &name)?;
             copy_table_of(src, &txn, &name, &key, &value, false)?;
         }
@@ -668,7 +682,20 @@ mod tests {
         // every table the schema creates is in the copy: a table of a type
         // the copier does not know would have failed the backup
         let live = summarize(&store.db().begin_read().unwrap()).unwrap();
-        assert_eq!(summary, live);
+        assert_eq!(live.count("secrets"), 1);
+        assert_eq!(
+            summary.count("secrets"),
+            0,
+            "the signing secret stays behind"
+        );
+        let without_secrets = |s: &Summary| -> Vec<(String, u64)> {
+            s.tables
+                .iter()
+                .filter(|(name, _)| name != "secrets")
+                .cloned()
+                .collect()
+        };
+        assert_eq!(without_secrets(&summary), without_secrets(&live));
         assert_eq!(summary.count("users"), 2);
         assert_eq!(summary.count("packs"), 1);
         assert_eq!(summary.schema_version, SCHEMA_VERSION);
@@ -682,7 +709,8 @@ mod tests {
             copy.user_by_login("bob").unwrap().unwrap().password_hash,
             "hash-b"
         );
-        assert_eq!(copy.jwt_secret_or_insert(vec![0; 32]).unwrap(), vec![7; 32]);
+        // the copy gets a new secret of its own
+        assert_eq!(copy.jwt_secret_or_insert(vec![0; 32]).unwrap(), vec![0; 32]);
     }
 
     #[test]

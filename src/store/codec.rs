@@ -173,6 +173,30 @@ pub mod timestamp {
     }
 }
 
+/// serde adapter: an optional `OffsetDateTime` as optional Unix nanoseconds.
+pub mod timestamp_opt {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use time::OffsetDateTime;
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<OffsetDateTime>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        value.map(|t| t.unix_timestamp_nanos()).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<OffsetDateTime>, D::Error> {
+        match Option::<i128>::deserialize(d)? {
+            Some(nanos) => OffsetDateTime::from_unix_timestamp_nanos(nanos)
+                .map(Some)
+                .map_err(serde::de::Error::custom),
+            None => Ok(None),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

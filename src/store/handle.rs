@@ -284,7 +284,11 @@ impl WriteTxn {
     /// until the file is reopened).
     pub fn commit(self) -> Result<(), redb::CommitError> {
         let WriteTxn { txn, token } = self;
+        let audited = super::audit::record_in(&txn);
         let result = txn.commit();
+        if result.is_err() {
+            super::audit::commit_failed(audited);
+        }
         if let Err(e) = &result
             && let Some(failure) = Failure::of_commit(e)
         {

@@ -11,6 +11,7 @@
 //! transaction. Methods are blocking; async callers use [`Store::call`],
 //! which runs them on the blocking thread pool.
 
+pub mod audit;
 pub mod backup;
 pub mod codec;
 pub mod handle;
@@ -21,6 +22,7 @@ mod role;
 mod runs;
 mod secrets;
 pub mod tables;
+mod tokens;
 mod users;
 mod workflows;
 
@@ -34,6 +36,7 @@ pub use packs::{NewPack, Pack, PackUpdate, RunSummary, pack_not_found_message};
 pub use pending::PendingChanges;
 pub use role::Role;
 pub use runs::{NewRun, RUNS_KEPT_PER_PACK, RunCounts, RunRecord};
+pub use tokens::{ApiToken, LAST_USED_RESOLUTION_SECS, Refresh, Session};
 pub use users::{USER_FORMAT, User, UserChange};
 pub use workflows::{
     ContentMeta, Upserted, WorkflowContent, WorkflowFilter, WorkflowHead, WorkflowRecord,
@@ -215,7 +218,8 @@ impl Store {
         R: Send + 'static,
     {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || f(&store))
+        let scope = audit::AuditScope::current();
+        tokio::task::spawn_blocking(move || audit::on_thread(scope, || f(&store)))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?
     }

@@ -41,6 +41,18 @@ pub const RUNS: TableDefinition<u64, &[u8]> = TableDefinition::new("runs");
 /// Index: `(pack_ref, run id)` → nothing; a pack's runs in id order.
 pub const PACK_RUNS: TableDefinition<(&str, u64), ()> = TableDefinition::new("pack_runs");
 
+/// API tokens by id → encoded `ApiToken` (the secret's hash, never the secret).
+pub const API_TOKENS: TableDefinition<u64, &[u8]> = TableDefinition::new("api_tokens");
+
+/// Index: hex SHA-256 of an API token's secret → token id.
+pub const API_TOKEN_HASHES: TableDefinition<&str, u64> = TableDefinition::new("api_token_hashes");
+
+/// Login sessions by id → encoded `Session` (the current refresh `jti`).
+pub const SESSIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("sessions");
+
+/// Audit log by id (time order) → encoded `AuditEntry`.
+pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+
 /// Key of the schema version record in [`META`].
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";
 
@@ -59,5 +71,9 @@ pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::Table
     txn.open_table(PACK_WORKFLOWS)?;
     txn.open_table(RUNS)?;
     txn.open_table(PACK_RUNS)?;
+    txn.open_table(API_TOKENS)?;
+    txn.open_table(API_TOKEN_HASHES)?;
+    txn.open_table(SESSIONS)?;
+    txn.open_table(AUDIT)?;
     Ok(())
 }

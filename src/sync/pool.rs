@@ -32,7 +32,11 @@ pub fn background_pool() -> Option<&'static rayon::ThreadPool> {
 /// Runs `f` in the background pool (its parallel iterators use the pool).
 pub(crate) fn run<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     match background_pool() {
-        Some(pool) => pool.install(f),
+        Some(pool) => {
+            // the audit scope of the request follows the work onto the pool
+            let scope = crate::store::audit::in_force();
+            pool.install(move || crate::store::audit::on_thread(scope, f))
+        }
         None => f(),
     }
 }

@@ -380,6 +380,7 @@ async fn a_refresh_token_signed_by_us_but_expired_is_refused() {
         exp: now() - 1,
         jti: "x".into(),
         r#gen: forge.token_gen,
+        sid: None,
     };
     let token = app.state.keys.sign(&claims).expect("sign");
     app.refresh(&token).await.assert_error(401, "UNAUTHORIZED");

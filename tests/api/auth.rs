@@ -130,6 +130,7 @@ async fn an_expired_token_is_401() {
         exp: now - 3600,
         jti: "expired".into(),
         r#gen: user.token_gen,
+        sid: None,
     };
     let expired = app.state.keys.sign(&claims).unwrap();
     let reply = app.me(&expired).await;

@@ -250,9 +250,12 @@ async fn a_sync_on_a_full_disk_answers_500_and_the_server_recovers_without_a_res
     assert_eq!(health.status, 503, "{}", health.body);
     assert_eq!(health.body["database"], "error");
     assert_eq!(health.body["status"], "degraded");
-    // Reads and logins keep working; writes keep answering 500.
+    // Reads keep working; writes, logins included (a login starts a
+    // session), keep answering 500.
     assert_eq!(app.pack_workflows(&token, "first").await.len(), 5);
-    let token = app.token().await;
+    app.login_with("admin", crate::helpers::ADMIN_PASSWORD)
+        .await
+        .assert_error(500, "INSUFFICIENT_STORAGE");
     app.sync(&token, "second", "")
         .await
         .assert_error(500, "INSUFFICIENT_STORAGE");

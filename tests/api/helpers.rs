@@ -42,19 +42,19 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(
     open: impl FnOnce(&Path) -> attune::store::Store + Send + 'static,
 ) -> TestApp {
-    spawn_app_configured(open, |_| {}).await
+    spawn_app_full(open, |_| {}).await
 }
 
-/// [`spawn_app`] with a configuration changed by `tweak` (limits and the like).
-pub async fn spawn_app_tweaked(tweak: impl FnOnce(&mut Config)) -> TestApp {
-    spawn_app_configured(
+/// [`spawn_app`] with configuration changed by `tweak` (limits and the like).
+pub async fn spawn_app_configured(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_full(
         |dir| attune::store::Store::open(dir).expect("open store"),
         tweak,
     )
     .await
 }
 
-async fn spawn_app_configured(
+async fn spawn_app_full(
     open: impl FnOnce(&Path) -> attune::store::Store + Send + 'static,
     tweak: impl FnOnce(&mut Config),
 ) -> TestApp {

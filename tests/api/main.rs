@@ -2,7 +2,9 @@
 //! a fresh redb file per test (see `helpers`).
 
 mod attacks;
+mod audit;
 mod auth;
+mod backup_security;
 mod binary;
 mod concurrency;
 mod crash;
@@ -21,6 +23,7 @@ mod rules;
 mod runs;
 mod seed_examples;
 mod sync;
+mod tokens;
 mod users;
 mod validate;
 mod workflows;

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Reply, TestApp, spawn_app, spawn_app_tweaked};
+use crate::helpers::{Reply, TestApp, spawn_app, spawn_app_configured};
 
 const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/packs/demo");
 
@@ -486,7 +486,7 @@ async fn upload_registers_a_new_pack_replaces_with_force_and_dry_runs_leave_noth
 
 #[tokio::test]
 async fn upload_refuses_bad_requests_with_the_envelope() {
-    let app = spawn_app_tweaked(|c| c.max_pack_archive_bytes = 4096).await;
+    let app = spawn_app_configured(|c| c.max_pack_archive_bytes = 4096).await;
     let token = app.token().await;
     // Not multipart.
     let res = app
@@ -653,7 +653,7 @@ async fn links_devices_and_fifos_are_refused() {
 
 #[tokio::test]
 async fn entry_count_total_size_and_bombs_stop_the_unpack() {
-    let app = spawn_app_tweaked(|c| {
+    let app = spawn_app_configured(|c| {
         c.max_pack_files = 8;
         c.max_pack_unpacked_bytes = 64 * 1024;
     })
@@ -682,7 +682,7 @@ async fn entry_count_total_size_and_bombs_stop_the_unpack() {
     refused(&app, &token, bytes, 400, "max_pack_unpacked_bytes").await;
 
     // A bomb: 40 MiB of zeros, stopped at the ratio long before the end.
-    let app = spawn_app_tweaked(|c| c.max_workflow_file_bytes = 512 * 1024 * 1024).await;
+    let app = spawn_app_configured(|c| c.max_workflow_file_bytes = 512 * 1024 * 1024).await;
     let token = with_demo(&app).await;
     let zeros = vec![0u8; 40 * 1024 * 1024];
     let bytes = tgz(&[
@@ -695,7 +695,7 @@ async fn entry_count_total_size_and_bombs_stop_the_unpack() {
 
 #[tokio::test]
 async fn a_file_over_the_workflow_limit_is_file_too_large() {
-    let app = spawn_app_tweaked(|c| c.max_workflow_file_bytes = 4096).await;
+    let app = spawn_app_configured(|c| c.max_workflow_file_bytes = 4096).await;
     let token = with_demo(&app).await;
     let bytes = demo_tgz(
         "",

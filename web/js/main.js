@@ -1,6 +1,6 @@
 // Entry point: hash router, page shell (nav, session, logout) and focus
 // handling. Routes: #/login #/packs #/packs/{ref} #/packs/{ref}/runs
-// #/runs/{id} #/workflows/{ref} #/validate
+// #/runs/{id} #/workflows/{ref} #/validate #/tokens
 
 import { h, clear } from './dom.js';
 import { api, getSession, clearSession, setLoginMessage, ApiError } from './api.js';
@@ -10,6 +10,7 @@ import { packView } from './views/pack.js';
 import { runsView, runView } from './views/runs.js';
 import { workflowView } from './views/workflow.js';
 import { validateView } from './views/validate.js';
+import { tokensView } from './views/tokens.js';
 
 const routes = [
   { re: /^\/login$/, view: loginView, nav: null, public: true },
@@ -19,6 +20,7 @@ const routes = [
   { re: /^\/runs\/([^/]+)$/, view: runView, nav: 'packs', keys: ['id'] },
   { re: /^\/workflows\/([^/]+)$/, view: workflowView, nav: 'packs', keys: ['ref'] },
   { re: /^\/validate$/, view: validateView, nav: 'validate' },
+  { re: /^\/tokens$/, view: tokensView, nav: 'tokens' },
 ];
 
 const main = document.getElementById('main');
@@ -125,7 +127,14 @@ export function errorPanel(err) {
     h('p', {}, h('a', { href: '#/packs' }, 'Back to packs')));
 }
 
-document.getElementById('logout').addEventListener('click', () => {
+document.getElementById('logout').addEventListener('click', async () => {
+  // end the session on the server too (its refresh token stops working);
+  // sign out locally whatever the answer
+  try {
+    await api('POST', '/auth/logout', {});
+  } catch {
+    /* already ended or unreachable */
+  }
   clearSession();
   me = null;
   setLoginMessage('you are signed out');
