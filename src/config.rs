@@ -390,7 +390,7 @@ impl Config {
                     .as_text()
                     .ok_or_else(|| invalid("expected a password"))?;
                 if let Some(problem) = password_problem(&text) {
-                    return Err(invalid(&format!("a valid password ({problem})")));
+                    return Err(invalid(&format!("expected a valid password: {problem}")));
                 }
                 self.admin_password = Some(Secret::new(text));
             }
@@ -679,8 +679,9 @@ mod tests {
 
     #[test]
     fn secrets_are_not_echoed() {
-        let err = Config::load(&env(&[("ATTUNE__ADMIN_PASSWORD", "short")])).unwrap_err();
-        assert!(!err.to_string().contains("short"), "{err}");
+        let err = Config::load(&env(&[("ATTUNE__ADMIN_PASSWORD", "s3Kr")])).unwrap_err();
+        assert!(!err.to_string().contains("s3Kr"), "{err}");
+        assert!(err.to_string().contains("at least 8 characters"), "{err}");
         let c = Config::load(&env(&[("ATTUNE__ADMIN_PASSWORD", "long-enough")])).unwrap();
         assert!(!format!("{c:?}").contains("long-enough"));
     }

@@ -1,8 +1,10 @@
 //! The HTTP layer: the only module that speaks HTTP.
 //!
-//! One module per resource, each with `pub fn router() -> Router<AppState>`
-//! and its handlers beside the routes. [`router`] assembles them with the
-//! shared layers: request-body limit (413 in the envelope), one log line per
+//! One module per resource, each with `pub fn router() -> routes::Routes`
+//! declaring every route once with its minimum role (see [`routes`]), and
+//! its handlers beside the routes. [`routes`] gathers them; the axum router
+//! and the OpenAPI document are both derived from that one table.
+//! [`router`] assembles them with the shared layers: request-body limit (413 in the envelope), one log line per
 //! request, the login throttle, and JSON fallbacks for unknown routes and
 //! methods. [`request_deadline`] (408) is applied by `crate::app_with_limits`.
 
@@ -16,7 +18,9 @@ pub mod openapi_rules;
 pub mod pack_delivery;
 pub mod pack_workflows;
 pub mod packs;
+pub mod routes;
 pub mod runs;
+pub mod users;
 pub mod workflows;
 
 use std::sync::Arc;
@@ -91,6 +95,15 @@ impl<T: Serialize> IntoResponse for ListEnvelope<T> {
     }
 }
 
+/// The pack with this ref, or 404 "Pack '…' not found".
+pub(crate) async fn require_pack(
+    state: &AppState,
+    pack_ref: &crate::refs::PackRef,
+) -> Result<crate::store::Pack, ApiError> {
+    let r = pack_ref.as_str().to_string();
+    Ok(state.store.call(move |s| s.require_pack(&r)).await?)
+}
+
 /// Default and maximum page sizes of list endpoints.
 pub const DEFAULT_PER_PAGE: u64 = 20;
 pub const MAX_PER_PAGE: u64 = 100;
@@ -134,24 +147,36 @@ impl PageParams {
     }
 }
 
-/// The whole HTTP application.
-pub fn router(state: AppState) -> Router {
-    Router::new()
+/// Every route under the 2 MiB request-body limit.
+fn limited_routes() -> routes::Routes {
+    routes::Routes::new()
         .merge(health::router())
         .merge(auth::router())
         .merge(packs::router())
+        .merge(pack_delivery::router())
         .merge(pack_workflows::router())
         .merge(workflows::router())
         .merge(runs::router())
         .merge(admin::router())
-        .merge(pack_delivery::router())
+        .merge(users::router())
         .merge(openapi::router())
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// Every route of the API, each declared once with its minimum role.
+pub fn routes() -> routes::Routes {
+    limited_routes().merge(pack_delivery::upload_routes())
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    limited_routes()
+        .into_router(&state)
         .layer(RequestBodyLimitLayer::new(REQUEST_BODY_LIMIT))
         // Pack uploads stream past the JSON limit, bounded by their own
         // (max_pack_archive_bytes) while they arrive.
-        .merge(pack_delivery::upload_router())
+        .merge(pack_delivery::upload_routes().into_router(&state))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::Extension(Arc::new(
             crate::auth::ratelimit::LoginLimiter::default(),

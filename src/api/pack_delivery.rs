@@ -16,20 +16,19 @@
 
 use std::io::{Seek, SeekFrom, Write};
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Envelope;
+use super::error::ValidationErrorBody;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{AuthUser, Json, PackRefPath, Query};
+use super::extract::{Caller, Json, PackRefPath, Query};
 use super::packs::{PackView, view};
-use super::workflows::ValidationErrorBody;
+use super::routes::{Access, Routes, endpoint};
 use crate::AppState;
 use crate::pack::archive::{self, ArchiveError, ArchiveLimits};
 use crate::pack::{discover, manifest, stage};
@@ -38,74 +37,40 @@ use crate::sync::register::{self, RegisterError};
 use crate::sync::{DiagnosticSchema, ReportDiagnostic, SyncOptions, SyncReport};
 use crate::workflow::diagnostic::{Code, Diagnostic};
 
-/// Routes under the 2 MiB JSON body limit.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/packs/available", get(available))
-        .route("/api/v1/packs/register", post(register_packs))
-        .route("/api/v1/packs/{ref}/archive", get(export_archive))
+/// Routes under the 2 MiB JSON body limit. Discovery and export read;
+/// registering changes packs.
+pub fn router() -> Routes {
+    Routes::new()
+        .add(Access::Viewer, endpoint!(available))
+        .add(Access::Operator, endpoint!(register_packs))
+        .add(Access::Viewer, endpoint!(export_archive))
 }
 
-/// The upload route: outside the JSON body limit, bounded by
-/// `max_pack_archive_bytes` while it streams.
-pub fn upload_router() -> Router<AppState> {
-    Router::new().route("/api/v1/packs/upload", post(upload))
+/// The upload route: bound outside the JSON body limit (`api::router`),
+/// bounded by `max_pack_archive_bytes` while it streams.
+pub fn upload_routes() -> Routes {
+    Routes::new().add(Access::Operator, endpoint!(upload))
 }
 
-/// An error answer: the envelope, or the envelope with diagnostics (422).
-pub enum DeliveryError {
-    Api(ApiError),
-    Invalid {
-        message: String,
-        diagnostics: Vec<ReportDiagnostic>,
-    },
-}
-
-impl<E: Into<ApiError>> From<E> for DeliveryError {
-    fn from(e: E) -> Self {
-        DeliveryError::Api(e.into())
-    }
-}
-
-impl IntoResponse for DeliveryError {
-    fn into_response(self) -> Response {
-        match self {
-            DeliveryError::Api(e) => e.into_response(),
-            DeliveryError::Invalid {
-                message,
-                diagnostics,
-            } => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                axum::Json(ValidationErrorBody {
-                    error: message,
-                    code: "VALIDATION_FAILED",
-                    diagnostics,
-                }),
-            )
-                .into_response(),
-        }
-    }
-}
-
-fn from_register(e: RegisterError) -> DeliveryError {
+fn from_register(e: RegisterError) -> ApiError {
     match e {
-        RegisterError::FolderNotFound(_) => DeliveryError::Api(ApiError::NotFound(e.to_string())),
-        RegisterError::Exists(_) => DeliveryError::Api(ApiError::Conflict(e.to_string())),
+        RegisterError::FolderNotFound(_) => ApiError::NotFound(e.to_string()),
+        RegisterError::Exists(_) => ApiError::Conflict(e.to_string()),
         RegisterError::Invalid {
             message,
             diagnostics,
-        } => DeliveryError::Invalid {
+        } => ApiError::Invalid {
             message,
             diagnostics,
         },
-        RegisterError::Io(e) => DeliveryError::Api(ApiError::Internal(e.to_string())),
-        RegisterError::Sync(e) => DeliveryError::Api(e.into()),
+        RegisterError::Io(e) => ApiError::Internal(e.to_string()),
+        RegisterError::Sync(e) => e.into(),
     }
 }
 
 async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, DeliveryError> + Send + 'static,
-) -> Result<T, DeliveryError> {
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError::Internal(format!("pack task failed: {e}")))?
@@ -140,8 +105,8 @@ pub struct AvailableFolder {
         (status = 401, body = ErrorBody)))]
 pub async fn available(
     State(state): State<AppState>,
-    _user: AuthUser,
-) -> Result<Envelope<Vec<AvailableFolder>>, DeliveryError> {
+    _caller: Caller,
+) -> Result<Envelope<Vec<AvailableFolder>>, ApiError> {
     let base = state.config.packs_base_dir.clone();
     let max = state.config.max_workflow_file_bytes;
     let store = state.store.clone();
@@ -225,7 +190,7 @@ async fn register_one(
     pack_ref: &PackRef,
     force: bool,
     user: &str,
-) -> Result<RegisteredPack, DeliveryError> {
+) -> Result<RegisteredPack, ApiError> {
     let _guard = state.sync_locks.lock(pack_ref.as_str()).await;
     let store = state.store.clone();
     let base = state.config.packs_base_dir.clone();
@@ -255,13 +220,13 @@ async fn register_one(
         (status = 422, description = "bad pack.yaml", body = ValidationErrorBody)))]
 pub async fn register_packs(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    caller: Caller,
     Json(body): Json<RegisterRequest>,
-) -> Result<(StatusCode, Envelope<RegisterResult>), DeliveryError> {
+) -> Result<(StatusCode, Envelope<RegisterResult>), ApiError> {
     match (&body.pack_ref, body.all) {
         (Some(r), false) => {
             let pack_ref = PackRef::parse(r).map_err(ApiError::BadRequest)?;
-            let one = register_one(&state, &pack_ref, body.force, &user.login).await?;
+            let one = register_one(&state, &pack_ref, body.force, &caller.user.login).await?;
             let status = if one.created {
                 StatusCode::CREATED
             } else {
@@ -313,13 +278,13 @@ pub async fn register_packs(
                     ));
                     continue;
                 };
-                match register_one(&state, &pack_ref, force, &user.login).await {
+                match register_one(&state, &pack_ref, force, &caller.user.login).await {
                     Ok(one) => result.registered.push(one),
-                    Err(DeliveryError::Invalid {
+                    Err(ApiError::Invalid {
                         message,
                         diagnostics,
                     }) => result.skipped.push(skip(message, diagnostics)),
-                    Err(DeliveryError::Api(ApiError::Conflict(m) | ApiError::NotFound(m))) => {
+                    Err(ApiError::Conflict(m) | ApiError::NotFound(m)) => {
                         result.skipped.push(skip(m, Vec::new()))
                     }
                     Err(other) => return Err(other),
@@ -337,8 +302,7 @@ pub async fn register_packs(
         }
         _ => Err(ApiError::BadRequest(
             "send either {\"ref\": \"<folder>\"} or {\"all\": true}".into(),
-        )
-        .into()),
+        )),
     }
 }
 
@@ -419,10 +383,10 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
         (status = 422, description = "bad pack.yaml or a file over max_workflow_file_bytes", body = ValidationErrorBody)))]
 pub async fn upload(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    caller: Caller,
     Query(params): Query<UploadParams>,
     req: Request,
-) -> Result<(StatusCode, Envelope<UploadResult>), DeliveryError> {
+) -> Result<(StatusCode, Envelope<UploadResult>), ApiError> {
     let is_multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -432,8 +396,7 @@ pub async fn upload(
         return Err(ApiError::UnsupportedMediaType(
             "send the archive as multipart/form-data in field 'pack' (curl -F pack=@my_pack.tar.gz)"
                 .into(),
-        )
-        .into());
+        ));
     }
     let mut multipart = Multipart::from_request(req, &state)
         .await
@@ -450,13 +413,12 @@ pub async fn upload(
                 if archive.is_some() {
                     return Err(ApiError::BadRequest(
                         "field 'pack' appears twice; send one archive per upload".into(),
-                    )
-                    .into());
+                    ));
                 }
                 let dir = data_dir.clone();
                 let file = blocking(move || {
                     tempfile::tempfile_in(&dir).map_err(|e| {
-                        ApiError::Internal(format!("cannot create a temporary file: {e}")).into()
+                        ApiError::Internal(format!("cannot create a temporary file: {e}"))
                     })
                 })
                 .await?;
@@ -470,8 +432,7 @@ pub async fn upload(
                     if size > max {
                         return Err(ApiError::PayloadTooLarge(format!(
                             "the pack archive is larger than {max} bytes (max_pack_archive_bytes); send a smaller archive or raise the limit"
-                        ))
-                        .into());
+                        )));
                     }
                     tokio::io::AsyncWriteExt::write_all(&mut out, &chunk)
                         .await
@@ -489,8 +450,7 @@ pub async fn upload(
                     if text.len() > MAX_TEXT_FIELD {
                         return Err(ApiError::BadRequest(format!(
                             "field '{name}' must be true or false"
-                        ))
-                        .into());
+                        )));
                     }
                 }
                 let v = parse_flag(&name, &String::from_utf8_lossy(&text))?;
@@ -504,8 +464,7 @@ pub async fn upload(
                 return Err(ApiError::BadRequest(format!(
                     "unknown field '{}'; an upload has the fields pack, force and dry_run",
                     other.chars().take(64).collect::<String>()
-                ))
-                .into());
+                )));
             }
         }
     }
@@ -513,10 +472,9 @@ pub async fn upload(
         return Err(ApiError::BadRequest(
             "no field 'pack'; send the archive as multipart field 'pack' (curl -F pack=@my_pack.tar.gz)"
                 .into(),
-        )
-        .into());
+        ));
     };
-    deliver(&state, file, force, dry_run, &user.login).await
+    deliver(&state, file, force, dry_run, &caller.user.login).await
 }
 
 fn write_error(e: &std::io::Error) -> ApiError {
@@ -530,9 +488,9 @@ fn write_error(e: &std::io::Error) -> ApiError {
     }
 }
 
-fn from_archive(e: ArchiveError, limits: &ArchiveLimits) -> DeliveryError {
+fn from_archive(e: ArchiveError, limits: &ArchiveLimits) -> ApiError {
     match e {
-        ArchiveError::FileTooLarge { ref entry, limit } => DeliveryError::Invalid {
+        ArchiveError::FileTooLarge { ref entry, limit } => ApiError::Invalid {
             message: e.to_string(),
             diagnostics: vec![ReportDiagnostic::new(
                 Diagnostic::new(
@@ -547,15 +505,13 @@ fn from_archive(e: ArchiveError, limits: &ArchiveLimits) -> DeliveryError {
             )],
         },
         ArchiveError::Io(e) if e.raw_os_error() == Some(libc::ENOSPC) => {
-            DeliveryError::Api(ApiError::InsufficientStorage(
+            ApiError::InsufficientStorage(
                 "no space left under packs_base_dir to unpack the archive; free disk space and retry"
                     .into(),
-            ))
+            )
         }
-        ArchiveError::Io(e) => {
-            DeliveryError::Api(ApiError::Internal(format!("cannot unpack the archive: {e}")))
-        }
-        other => DeliveryError::Api(ApiError::BadRequest(other.to_string())),
+        ArchiveError::Io(e) => ApiError::Internal(format!("cannot unpack the archive: {e}")),
+        other => ApiError::BadRequest(other.to_string()),
     }
 }
 
@@ -566,7 +522,7 @@ pub async fn deliver(
     force: bool,
     dry_run: bool,
     user: &str,
-) -> Result<(StatusCode, Envelope<UploadResult>), DeliveryError> {
+) -> Result<(StatusCode, Envelope<UploadResult>), ApiError> {
     let base = state.config.packs_base_dir.clone();
     let limits = ArchiveLimits {
         max_files: state.config.max_pack_files,
@@ -620,8 +576,7 @@ pub async fn deliver(
             };
             return Err(ApiError::Conflict(format!(
                 "{what}; send force=true to replace it with the uploaded one"
-            ))
-            .into());
+            )));
         }
         let staged = staging.path().join("pack");
         if dry_run {
@@ -691,12 +646,12 @@ pub async fn deliver(
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn export_archive(
     State(state): State<AppState>,
-    _user: AuthUser,
+    _caller: Caller,
     PackRefPath(pack_ref): PackRefPath,
-) -> Result<Response, DeliveryError> {
+) -> Result<Response, ApiError> {
     let r = pack_ref.as_str().to_string();
     if state.store.call(move |s| s.get_pack(&r)).await?.is_none() {
-        return Err(ApiError::NotFound(format!("Pack '{pack_ref}' not found")).into());
+        return Err(ApiError::NotFound(format!("Pack '{pack_ref}' not found")));
     }
     let _guard = state.sync_locks.lock(pack_ref.as_str()).await;
     let dir = state.config.packs_base_dir.join(pack_ref.as_str());
@@ -706,8 +661,7 @@ pub async fn export_archive(
         if !dir.is_dir() {
             return Err(ApiError::NotFound(format!(
                 "pack '{top}' has no folder under packs_base_dir; there is nothing to export"
-            ))
-            .into());
+            )));
         }
         let mut file = tempfile::tempfile_in(&data_dir)
             .map_err(|e| ApiError::Internal(format!("cannot create a temporary file: {e}")))?;

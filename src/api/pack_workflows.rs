@@ -6,27 +6,23 @@
 //! pack never stalls other requests; a per-pack lock serializes syncs of one
 //! pack while other packs proceed.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{AuthUser, PackRefPath, Query};
+use super::routes::{Access, Routes, endpoint};
 use super::workflows::WorkflowView;
 use super::{Envelope, ListEnvelope, PageParams};
 use crate::AppState;
 use crate::refs::PackRef;
 use crate::sync::{self, SyncError, SyncOptions, SyncReport, ValidateReport};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/packs/{ref}/workflows", get(list_pack_workflows))
-        .route("/api/v1/packs/{ref}/workflows/sync", post(sync_workflows))
-        .route(
-            "/api/v1/packs/{ref}/workflows/validate",
-            post(validate_workflows),
-        )
+pub fn router() -> Routes {
+    Routes::new()
+        .add(Access::Viewer, endpoint!(list_pack_workflows))
+        .add(Access::Operator, endpoint!(sync_workflows))
+        .add(Access::Viewer, endpoint!(validate_workflows))
 }
 
 /// The API document's success message of a sync.
@@ -44,15 +40,6 @@ pub struct SyncParams {
     pub prune: Option<bool>,
 }
 
-impl From<SyncError> for ApiError {
-    fn from(e: SyncError) -> Self {
-        match e {
-            SyncError::PackNotFound(r) => ApiError::NotFound(format!("Pack '{r}' not found")),
-            SyncError::Store(s) => s.into(),
-        }
-    }
-}
-
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, SyncError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -60,14 +47,6 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| ApiError::Internal(format!("sync task failed: {e}")))?
         .map_err(ApiError::from)
-}
-
-async fn ensure_pack(state: &AppState, pack_ref: &PackRef) -> Result<(), ApiError> {
-    let r = pack_ref.as_str().to_string();
-    match state.store.call(move |s| s.get_pack(&r)).await? {
-        Some(_) => Ok(()),
-        None => Err(ApiError::NotFound(format!("Pack '{pack_ref}' not found"))),
-    }
 }
 
 /// Runs a sync of `pack_ref` under its lock.
@@ -98,7 +77,7 @@ pub async fn sync_workflows(
     PackRefPath(pack_ref): PackRefPath,
     Query(params): Query<SyncParams>,
 ) -> Result<Envelope<SyncReport>, ApiError> {
-    ensure_pack(&state, &pack_ref).await?;
+    super::require_pack(&state, &pack_ref).await?;
     let options = SyncOptions {
         dry_run: params.dry_run.unwrap_or(false),
         prune: params.prune.unwrap_or(false),
@@ -121,7 +100,7 @@ pub async fn validate_workflows(
     AuthUser(user): AuthUser,
     PackRefPath(pack_ref): PackRefPath,
 ) -> Result<Envelope<ValidateReport>, ApiError> {
-    ensure_pack(&state, &pack_ref).await?;
+    super::require_pack(&state, &pack_ref).await?;
     let store = state.store.clone();
     let base = state.config.packs_base_dir.clone();
     let limits = state.sync_limits();
@@ -145,7 +124,7 @@ pub async fn list_pack_workflows(
     Query(params): Query<PageParams>,
 ) -> Result<ListEnvelope<WorkflowView>, ApiError> {
     let (page, per_page) = params.resolve()?;
-    ensure_pack(&state, &pack_ref).await?;
+    super::require_pack(&state, &pack_ref).await?;
     let filter = crate::store::WorkflowFilter {
         pack_ref: Some(pack_ref.into_string()),
         ..Default::default()

@@ -6,19 +6,18 @@
 //! API pass the same validator and catalog as a sync: 422 with
 //! `diagnostics` when they have errors. Writes take the pack's sync lock.
 
-use axum::Router;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::error::{ApiError, ErrorBody};
-use super::extract::{AuthUser, BearerToken, Json, Query};
+use super::error::{ApiError, ErrorBody, ValidationErrorBody};
+use super::extract::{AuthUser, Json, Query};
+use super::routes::{Access, Routes, endpoint};
 use super::{Envelope, ListEnvelope, PageParams};
 use crate::AppState;
 use crate::refs::PackRef;
@@ -27,20 +26,15 @@ use crate::store::{WorkflowFilter, WorkflowRecord};
 use crate::sync::{self, DiagnosticSchema, ReportDiagnostic};
 use crate::workflow::{Diagnostic, is_valid_name};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v1/workflows",
-            get(list_workflows).post(create_workflow),
-        )
-        .route("/api/v1/workflows/validate", post(validate_workflow))
-        .route(
-            "/api/v1/workflows/{ref}",
-            get(get_workflow)
-                .put(update_workflow)
-                .delete(delete_workflow),
-        )
-        .route("/api/v1/schema/workflow.json", get(workflow_schema))
+pub fn router() -> Routes {
+    Routes::new()
+        .add(Access::Viewer, endpoint!(list_workflows))
+        .add(Access::Operator, endpoint!(create_workflow))
+        .add(Access::Viewer, endpoint!(validate_workflow))
+        .add(Access::Viewer, endpoint!(get_workflow))
+        .add(Access::Operator, endpoint!(update_workflow))
+        .add(Access::Operator, endpoint!(delete_workflow))
+        .add(Access::Viewer, endpoint!(workflow_schema))
 }
 
 /// A workflow as lists show it.
@@ -237,33 +231,6 @@ pub struct TextValidation {
     pub workflow: Option<serde_json::Value>,
 }
 
-/// 422 body with diagnostics.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ValidationErrorBody {
-    pub error: String,
-    pub code: &'static str,
-    #[schema(value_type = Vec<DiagnosticSchema>)]
-    pub diagnostics: Vec<ReportDiagnostic>,
-}
-
-fn validation_failed(r: &str, diagnostics: Vec<ReportDiagnostic>) -> Response {
-    let errors = diagnostics
-        .iter()
-        .filter(|d| d.diagnostic.is_error())
-        .count();
-    let first = diagnostics
-        .iter()
-        .find(|d| d.diagnostic.is_error())
-        .map(|d| d.diagnostic.message.clone())
-        .unwrap_or_default();
-    let body = ValidationErrorBody {
-        error: format!("Validation failed for {r}: {first} ({errors} error(s); see diagnostics)"),
-        code: "VALIDATION_FAILED",
-        diagnostics,
-    };
-    (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response()
-}
-
 fn text_ref(body: &WorkflowTextRequest) -> Result<WorkflowRef, ApiError> {
     let pack_ref = PackRef::parse(&body.pack_ref).map_err(ApiError::BadRequest)?;
     check_name(&body.name).map_err(ApiError::BadRequest)?;
@@ -295,14 +262,6 @@ async fn prepare(
     })
     .await
     .map_err(|e| ApiError::Internal(format!("validation task failed: {e}")))
-}
-
-async fn ensure_pack(state: &AppState, pack_ref: &PackRef) -> Result<(), ApiError> {
-    let r = pack_ref.as_str().to_string();
-    match state.store.call(move |s| s.get_pack(&r)).await? {
-        Some(_) => Ok(()),
-        None => Err(ApiError::NotFound(format!("Pack '{pack_ref}' not found"))),
-    }
 }
 
 /// List workflows.
@@ -362,7 +321,7 @@ pub async fn create_workflow(
     Json(body): Json<WorkflowTextRequest>,
 ) -> Result<Response, ApiError> {
     let wref = text_ref(&body)?;
-    ensure_pack(&state, &wref.pack_ref).await?;
+    super::require_pack(&state, &wref.pack_ref).await?;
     let r = wref.as_ref_string();
     {
         let r2 = r.clone();
@@ -378,7 +337,7 @@ pub async fn create_workflow(
     let _guard = state.sync_locks.lock(wref.pack_ref.as_str()).await;
     let prepared = prepare(&state, &wref, body.yaml).await?;
     let Some(content) = prepared.content else {
-        return Ok(validation_failed(&r, prepared.diagnostics));
+        return Err(ApiError::invalid(&r, prepared.diagnostics));
     };
     let rec = state
         .store
@@ -423,23 +382,21 @@ pub async fn validate_workflow(
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_workflow(
     State(state): State<AppState>,
-    token: BearerToken,
-    path: Result<WorkflowRefPath, ApiError>,
+    _user: AuthUser,
+    WorkflowRefPath(wref): WorkflowRefPath,
 ) -> Result<Envelope<WorkflowDetail>, ApiError> {
-    // Token check, path check and read in one blocking call, in the order
-    // the extractors of the other routes give (401, then 400, then 404).
-    let st = state.clone();
-    tokio::task::spawn_blocking(move || {
-        token.authenticate(&st)?;
-        let WorkflowRefPath(wref) = path?;
-        let r = wref.as_ref_string();
-        match st.store.get_workflow(&r)? {
-            Some(rec) => Ok(Envelope::new(rec.into())),
-            None => Err(ApiError::NotFound(format!("Workflow '{r}' not found"))),
-        }
-    })
-    .await
-    .map_err(|e| ApiError::from(crate::store::StoreError::Task(e.to_string())))?
+    let r = wref.as_ref_string();
+    let found = state
+        .store
+        .call({
+            let r = r.clone();
+            move |store| store.get_workflow(&r)
+        })
+        .await?;
+    match found {
+        Some(rec) => Ok(Envelope::new(rec.into())),
+        None => Err(ApiError::NotFound(format!("Workflow '{r}' not found"))),
+    }
 }
 
 /// Change `enabled` and/or replace the YAML text (re-validated).
@@ -466,7 +423,7 @@ pub async fn update_workflow(
     if let Some(yaml) = body.yaml {
         let prepared = prepare(&state, &wref, yaml).await?;
         let Some(mut content) = prepared.content else {
-            return Ok(validation_failed(&r, prepared.diagnostics));
+            return Err(ApiError::invalid(&r, prepared.diagnostics));
         };
         content.source_file = rec.source_file.clone();
         rec = state

@@ -150,7 +150,7 @@ pub struct ValidateReport {
 /// Why a sync or validation could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    #[error("Pack '{0}' not found")]
+    #[error("{}", crate::store::pack_not_found_message(.0))]
     PackNotFound(String),
     #[error(transparent)]
     Store(StoreError),
