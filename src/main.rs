@@ -47,6 +47,9 @@ enum Command {
     Validate(cli::validate::ValidateArgs),
     /// Print the JSON Schema of the workflow format
     Schema,
+    /// Pack archives: `attune pack build DIR -o FILE`
+    #[command(subcommand)]
+    Pack(cli::pack::PackCommand),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +67,9 @@ fn main() -> ExitCode {
                 &args,
                 &mut std::io::stdout().lock(),
             ));
+        }
+        Some(Command::Pack(cmd)) => {
+            return exit_status(cli::pack::run(&cmd, &mut std::io::stdout().lock()));
         }
         Some(Command::Schema) => {
             return exit_status(cli::schema::run_schema(&mut std::io::stdout().lock()));

@@ -147,12 +147,13 @@ impl PageParams {
     }
 }
 
-/// Every route of the API, each declared once with its minimum role.
+/// Every route under the 2 MiB request-body limit.
 pub fn routes() -> routes::Routes {
     routes::Routes::new()
         .merge(health::router())
         .merge(auth::router())
         .merge(packs::router())
+        .merge(pack_delivery::router())
         .merge(pack_workflows::router())
         .merge(workflows::router())
         .merge(runs::router())

@@ -25,7 +25,7 @@ use utoipa::ToSchema;
 
 use super::Envelope;
 use super::error::{ApiError, ErrorBody, ValidationErrorBody};
-use super::extract::{AuthUser, Json, PackRefPath, Query};
+use super::extract::{Caller, Json, PackRefPath, Query};
 use super::packs::{PackView, view};
 use super::routes::{Access, Routes, endpoint};
 use crate::AppState;
@@ -100,7 +100,7 @@ pub struct AvailableFolder {
         (status = 401, body = ErrorBody)))]
 pub async fn available(
     State(state): State<AppState>,
-    _user: AuthUser,
+    _caller: Caller,
 ) -> Result<Envelope<Vec<AvailableFolder>>, ApiError> {
     let base = state.config.packs_base_dir.clone();
     let max = state.config.max_workflow_file_bytes;
@@ -215,13 +215,13 @@ async fn register_one(
         (status = 422, description = "bad pack.yaml", body = ValidationErrorBody)))]
 pub async fn register_packs(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    caller: Caller,
     Json(body): Json<RegisterRequest>,
 ) -> Result<(StatusCode, Envelope<RegisterResult>), ApiError> {
     match (&body.pack_ref, body.all) {
         (Some(r), false) => {
             let pack_ref = PackRef::parse(r).map_err(ApiError::BadRequest)?;
-            let one = register_one(&state, &pack_ref, body.force, &user.login).await?;
+            let one = register_one(&state, &pack_ref, body.force, &caller.user.login).await?;
             let status = if one.created {
                 StatusCode::CREATED
             } else {
@@ -273,7 +273,7 @@ pub async fn register_packs(
                     ));
                     continue;
                 };
-                match register_one(&state, &pack_ref, force, &user.login).await {
+                match register_one(&state, &pack_ref, force, &caller.user.login).await {
                     Ok(one) => result.registered.push(one),
                     Err(ApiError::Invalid {
                         message,
@@ -378,7 +378,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
         (status = 422, description = "bad pack.yaml or a file over max_workflow_file_bytes", body = ValidationErrorBody)))]
 pub async fn upload(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    caller: Caller,
     Query(params): Query<UploadParams>,
     req: Request,
 ) -> Result<(StatusCode, Envelope<UploadResult>), ApiError> {
@@ -469,7 +469,7 @@ pub async fn upload(
                 .into(),
         ));
     };
-    deliver(&state, file, force, dry_run, &user.login).await
+    deliver(&state, file, force, dry_run, &caller.user.login).await
 }
 
 fn write_error(e: &std::io::Error) -> ApiError {
@@ -643,7 +643,7 @@ pub async fn deliver(
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn export_archive(
     State(state): State<AppState>,
-    _user: AuthUser,
+    _caller: Caller,
     PackRefPath(pack_ref): PackRefPath,
 ) -> Result<Response, ApiError> {
     let r = pack_ref.as_str().to_string();

@@ -171,6 +171,15 @@ pub fn prepare_packs(state: &AppState) {
     let limits = state.sync_limits();
     for r in crate::pack::stage::recover(base) {
         if matches!(state.store.get_pack(&r), Ok(Some(_))) {
+            // The folder's pack.yaml first (the upload may have been killed
+            // between the swap and the pack update), then its workflows.
+            let dir = base.join(&r);
+            let load = crate::pack::manifest::load_manifest(&dir, Some(&r), limits.max_file_bytes);
+            if let Some(m) = &load.manifest
+                && let Err(e) = crate::sync::register::apply_manifest(&state.store, m, true)
+            {
+                tracing::warn!(pack = %r, error = %e, "cannot update a pack from its pack.yaml after an interrupted upload");
+            }
             let options = crate::sync::SyncOptions {
                 dry_run: false,
                 prune: true,

@@ -16,6 +16,7 @@ mod health;
 mod helpers;
 mod hostile_files;
 mod ops;
+mod pack_crash;
 mod pack_delivery;
 mod packs;
 mod roles;

@@ -858,3 +858,51 @@ async fn export_is_deterministic_and_moves_a_pack_with_the_same_hashes() {
     let (status, _, _) = get_bytes(&app, &token, "/api/v1/packs/nofolder/archive").await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn pack_build_validates_first_and_writes_the_bytes_the_api_exports() {
+    use crate::helpers::{attune_command, run_to_end};
+    let work = tempfile::tempdir().unwrap();
+    // The demo has a broken workflow: exit 1, no archive.
+    let out = work.path().join("demo.tar.gz");
+    let mut cmd = attune_command();
+    cmd.args(["pack", "build", DEMO, "-o"]).arg(&out);
+    let (code, stdout, _) = run_to_end(cmd);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("unknown-task"), "{stdout}");
+    assert!(stdout.contains("no archive written"), "{stdout}");
+    assert!(!out.exists());
+
+    // Without it: exit 0, and the same bytes as the appliance's export.
+    let dir = work.path().join("demo");
+    copy_dir(Path::new(DEMO), &dir);
+    std::fs::remove_file(dir.join("workflows/broken_deploy.yaml")).unwrap();
+    let mut cmd = attune_command();
+    cmd.args(["pack", "build"]).arg(&dir).arg("-o").arg(&out);
+    let (code, stdout, stderr) = run_to_end(cmd);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("wrote "), "{stdout}");
+    let built = std::fs::read(&out).unwrap();
+
+    let app = spawn_app().await;
+    let token = app.token().await;
+    let r = upload(&app, &token, built.clone(), &[]).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let (_, exported, _) = get_bytes(&app, &token, "/api/v1/packs/demo/archive").await;
+    assert_eq!(exported, built);
+
+    // A folder named differently from its ref, and a bad pack.yaml: exit 1.
+    let other = work.path().join("other");
+    copy_dir(&dir, &other);
+    let mut cmd = attune_command();
+    cmd.args(["pack", "build"]).arg(&other).arg("-o").arg(&out);
+    let (code, stdout, _) = run_to_end(cmd);
+    assert_eq!(code, Some(1));
+    assert!(stdout.contains("rename the folder"), "{stdout}");
+    std::fs::write(dir.join("pack.yaml"), "ref: demo\nlabel: [x\n").unwrap();
+    let mut cmd = attune_command();
+    cmd.args(["pack", "build"]).arg(&dir).arg("-o").arg(&out);
+    let (code, stdout, _) = run_to_end(cmd);
+    assert_eq!(code, Some(1));
+    assert!(stdout.contains("yaml-syntax"), "{stdout}");
+}

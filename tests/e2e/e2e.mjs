@@ -2,7 +2,9 @@
 // playwright-core. scripts/e2e.sh starts the real binary and calls this with
 // --base http://127.0.0.1:PORT --packs-dir DIR --password PW [--screenshots DIR].
 //
-// Scenario: log in, create a pack whose folder holds a broken workflow,
+// Scenario: log in, register the demo pack from the "On disk, not
+// registered" list, upload a pack archive and see its diagnostics (and a
+// refused non-archive), download the demo's archive, create a pack whose folder holds a broken workflow,
 // press Validate, find the error's code and line on the page, fix the file,
 // press Sync, see the workflow registered, open the workflow page and count
 // one SVG node per task. Every request must go to the appliance itself.
@@ -11,6 +13,7 @@ import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -90,11 +93,25 @@ fs.writeFileSync(workflowFile, BROKEN);
 const extraFile = path.join(workflowsDir, 'extra.yaml');
 fs.writeFileSync(extraFile, EXTRA);
 
+// The demo pack on disk, not registered; an archive of a pack with a broken
+// workflow to upload; a file that is not an archive.
+const here0 = path.dirname(new URL(import.meta.url).pathname);
+fs.cpSync(path.join(here0, '..', '..', 'examples', 'packs', 'demo'), path.join(PACKS_DIR, 'demo'), { recursive: true });
+const uploadDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attune-e2e-upload-'));
+fs.mkdirSync(path.join(uploadDir, 'uploaded', 'workflows'), { recursive: true });
+fs.writeFileSync(path.join(uploadDir, 'uploaded', 'pack.yaml'), 'ref: uploaded\nlabel: Uploaded Pack\nversion: "2.1.0"\n');
+fs.writeFileSync(path.join(uploadDir, 'uploaded', 'workflows', 'deploy.yaml'), BROKEN);
+const uploadArchive = path.join(uploadDir, 'uploaded.tar.gz');
+execFileSync('tar', ['-czf', uploadArchive, '-C', uploadDir, 'uploaded']);
+const notArchive = path.join(uploadDir, 'notes.txt');
+fs.writeFileSync(notArchive, 'just some text\n');
+
 const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'attune-e2e-chromium-'));
 const context = await chromium.launchPersistentContext(userDataDir, {
   executablePath: CHROMIUM,
   headless: true,
   viewport: { width: 1280, height: 900 },
+  acceptDownloads: true,
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
     '--disable-component-update', '--disable-sync', '--no-first-run'],
 });
@@ -150,6 +167,54 @@ await step('log in as admin', async () => {
   await page.waitForURL(/#\/packs$/);
   await page.locator('h1', { hasText: 'Packs' }).waitFor();
   await page.locator('#who', { hasText: 'admin' }).waitFor();
+});
+
+await step('the demo folder is listed "On disk, not registered" and registers from the UI', async () => {
+  const item = page.locator('#available li[data-folder="demo"]');
+  await item.waitFor();
+  assert(/Demo Pack/.test((await item.textContent()) || ''), 'label not shown');
+  // A folder without pack.yaml is listed with its problem, its button disabled.
+  const e2e = page.locator(`#available li[data-folder="${PACK}"]`);
+  await e2e.locator('.diag', { hasText: 'no pack.yaml' }).waitFor();
+  assert(await e2e.locator(`button[data-register="${PACK}"]`).isDisabled(), 'register enabled for a folder without pack.yaml');
+  await shot('packs-available.png');
+  await page.click('button[data-register="demo"]');
+  await page.locator('.available-result .group[data-ref="demo.broken_deploy"][data-status="failed"] .diag[data-code="unknown-task"]').waitFor();
+  await page.locator('.packs-table tr[data-ref="demo"]').waitFor();
+  await page.locator('#available li[data-folder="demo"]').waitFor({ state: 'detached' });
+});
+
+await step('upload a pack archive: progress, then the sync result with its diagnostics', async () => {
+  const details = page.locator('#upload-pack');
+  if (!(await details.evaluate((el) => el.open))) await page.click('#upload-pack > summary');
+  await page.setInputFiles('#upload-file', uploadArchive);
+  await page.locator('#upload-chosen', { hasText: 'uploaded.tar.gz' }).waitFor();
+  await page.click('#upload-send');
+  const diag = page.locator('#upload-result .group[data-ref="uploaded.deploy"] .diag[data-code="unknown-task"]').first();
+  await diag.waitFor();
+  assert((await diag.getAttribute('data-line')) === String(BROKEN_LINE), 'line differs');
+  await page.locator('#upload-result a#uploaded-link').waitFor();
+  await page.locator('.packs-table tr[data-ref="uploaded"]').waitFor();
+  await shot('upload-result.png');
+  // Again without "Replace": 409, said in the panel.
+  await page.click('#upload-send');
+  await page.locator('#upload-result .notice-error', { hasText: 'already registered' }).waitFor();
+  // Not an archive: the appliance's message, in the panel.
+  await page.setInputFiles('#upload-file', notArchive);
+  await page.click('#upload-send');
+  await page.locator('#upload-result .notice-error', { hasText: 'not a .tar.gz or .zip' }).waitFor();
+});
+
+await step('the pack page downloads the pack archive', async () => {
+  await page.goto(`${BASE}/#/packs/demo`);
+  await page.locator('h1', { hasText: 'demo' }).waitFor();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#btn-download')]);
+  assert(download.suggestedFilename() === 'demo.tar.gz', `file name '${download.suggestedFilename()}'`);
+  const file = await download.path();
+  const listing = execFileSync('tar', ['-tzf', file]).toString().split('\n').filter(Boolean);
+  assert(listing.includes('demo/pack.yaml') && listing.includes('demo/workflows/hello.yaml'), `archive holds ${listing.join(',')}`);
+  await page.goto(`${BASE}/#/packs`);
+  await page.locator('h1', { hasText: 'Packs' }).waitFor();
 });
 
 await step('create a pack whose folder holds a broken workflow', async () => {
@@ -273,7 +338,8 @@ await step('no request went to a host other than the appliance', async () => {
 });
 
 await step('no script error in the page', async () => {
-  const real = pageErrors.filter((e) => !/status of 401|status of 404/.test(e));
+  // 409 and 400: the refused uploads of the upload step, on purpose.
+  const real = pageErrors.filter((e) => !/status of (401|404|409|400)/.test(e));
   assert(real.length === 0, `page errors: ${real.slice(0, 3).join(' | ')}`);
 });
 
@@ -338,6 +404,7 @@ if (SHOTS) {
 
 await context.close();
 fs.rmSync(userDataDir, { recursive: true, force: true });
+fs.rmSync(uploadDir, { recursive: true, force: true });
 const passed = results.filter((r) => r.ok).length;
 const failed = results.length - passed;
 console.log(`e2e: ${passed} passed, ${failed} failed`);

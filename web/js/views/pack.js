@@ -6,6 +6,7 @@ import { api, listAll, enc, ApiError } from '../api.js';
 import { timeAgo, fmtTime, summaryStatus, plural, parseTime } from '../format.js';
 import { renderResult } from '../results.js';
 import { countTasks } from '../graph.js';
+import { downloadArchive } from '../delivery.js';
 
 function summaryLine(title, summary, kind) {
   const st = summaryStatus(summary);
@@ -74,6 +75,17 @@ export async function packView(root, params, ctx) {
         pack.description && h('p', { class: 'description' }, pack.description)),
       h('div', { class: 'page-actions' },
         h('a', { href: `#/packs/${enc(ref)}/runs`, class: 'btn', id: 'link-runs' }, 'Run history'),
+        h('button', { type: 'button', class: 'btn', id: 'btn-download', title: 'the pack folder as a .tar.gz (upload it to another appliance)', onClick: async (ev) => {
+          const btn = ev.currentTarget;
+          btn.disabled = true;
+          try {
+            await downloadArchive(ref);
+          } catch (err) {
+            if (!(err instanceof ApiError && err.status === 401)) toast(err.message, 'error');
+          } finally {
+            btn.disabled = false;
+          }
+        } }, 'Download'),
         h('button', { type: 'button', class: 'btn btn-danger-quiet', onClick: confirmDelete }, 'Delete…')));
     add(clear(summaries), 
       summaryLine('Last sync', pack.last_sync, 'sync'),

@@ -4,6 +4,7 @@
 import { h, add, badge, clear, toast } from '../dom.js';
 import { api, listAll, enc, ApiError } from '../api.js';
 import { timeAgo, fmtTime, summaryStatus, statusRank, plural } from '../format.js';
+import { availablePanel, uploadPanel } from '../delivery.js';
 
 const REF_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
@@ -91,10 +92,18 @@ export async function packsView(root, _params, ctx) {
     createForm((pack) => {
       location.hash = `#/packs/${enc(pack.ref)}`;
     }));
+  const reloadPacks = async () => {
+    state.packs = await listAll('/api/v1/packs');
+    if (ctx.alive()) draw();
+  };
+  const available = availablePanel({ onRegistered: () => reloadPacks().catch(() => {}) });
+  const upload = uploadPanel({ onUploaded: () => Promise.all([reloadPacks(), available.load()]).catch(() => {}) });
   add(root, 
     h('div', { class: 'page-head' },
       h('h1', {}, 'Packs'),
       h('div', { class: 'page-actions' }, filter, countNote)),
+    available.panel,
+    upload,
     newPack,
     tableWrap);
 
@@ -133,7 +142,7 @@ export async function packsView(root, _params, ctx) {
       h('td', {}, h('time', { datetime: p.updated, title: fmtTime(p.updated) }, timeAgo(p.updated)))));
     clear(tableWrap).appendChild(rows.length
       ? h('table', { class: 'data packs-table' }, h('caption', { class: 'sr-only' }, 'Packs, sortable by column'), h('thead', {}, head), h('tbody', {}, body))
-      : h('p', { class: 'empty' }, state.packs.length ? 'No pack matches the filter.' : 'No packs yet. Create one with “New pack”: its workflows are loaded from the folder of the same name under the packs directory.'));
+      : h('p', { class: 'empty' }, state.packs.length ? 'No pack matches the filter.' : 'No packs yet. Register a folder listed under “On disk, not registered”, upload a pack archive, or create one with “New pack”: its workflows are loaded from the folder of the same name under the packs directory.'));
   };
   // "/" focuses the filter, as in many list views.
   const onKey = (ev) => {
@@ -149,8 +158,9 @@ export async function packsView(root, _params, ctx) {
     draw();
   });
   tableWrap.appendChild(h('p', { class: 'loading' }, 'Loading packs…'));
-  state.packs = await listAll('/api/v1/packs');
+  const [packs] = await Promise.all([listAll('/api/v1/packs'), available.load()]);
+  state.packs = packs;
   if (!ctx.alive()) return;
-  if (!state.packs.length) newPack.open = true;
+  if (!state.packs.length && available.panel.hidden) upload.open = true;
   draw();
 }
