@@ -264,7 +264,11 @@ fn cross_pack_refs_tell_a_missing_pack_from_a_missing_action() {
 #[test]
 fn cross_pack_refs_resolve_against_every_packs_path() {
     let deps = data("multipack-deps");
-    let (code, out) = run_with(&[data("multipack/app")], &[deps.clone()], Format::Json);
+    let (code, out) = run_with(
+        &[data("multipack/app")],
+        std::slice::from_ref(&deps),
+        Format::Json,
+    );
     assert_eq!(code, 1, "lib.nope is still undefined");
     assert_eq!(codes_of(&out), [("undefined-action".to_string(), 11)]);
     // A pack folder given as --packs-path is one pack.
@@ -277,7 +281,7 @@ fn cross_pack_refs_resolve_against_every_packs_path() {
     // Both packs checked at once: lib has no workflows, app's refs resolve.
     let (_, out) = run_with(
         &[data("multipack/app"), data("multipack/lib")],
-        &[deps.clone()],
+        std::slice::from_ref(&deps),
         Format::Json,
     );
     assert_eq!(codes_of(&out), [("undefined-action".to_string(), 11)]);
