@@ -41,6 +41,11 @@ pub struct ValidateArgs {
     /// JSON and SARIF link each diagnostic to `URL#<code>`
     #[arg(long, default_value = DEFAULT_RULES_URL, value_name = "URL")]
     pub rules_url: String,
+    /// A packs folder (each subfolder a pack) whose actions and workflows
+    /// refs may name, without checking its workflows: a pack's
+    /// dependencies. Repeatable; a pack folder is taken as one pack.
+    #[arg(long = "packs-path", value_name = "DIR")]
+    pub packs_path: Vec<PathBuf>,
 }
 
 /// The rules reference of an appliance on its default address; `docs/RULES.md`
@@ -76,11 +81,24 @@ pub fn run_validate(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<
             return Ok(2);
         }
     };
-    // Catalog: built-ins, every pack found, and sibling packs of each.
+    // Catalog: built-ins, every pack found, sibling packs of each, and the
+    // packs of every --packs-path folder.
     let mut pc = PackCatalog::default();
     let mut seen = std::collections::BTreeSet::new();
+    let mut sources: Vec<String> = Vec::new();
+    let mut source = |dir: &Path| {
+        let shown = display_path(dir);
+        if !sources.contains(&shown) {
+            sources.push(shown);
+        }
+    };
     for j in &jobs {
         if let Some(parent) = j.dir.parent() {
+            source(if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            });
             for (dir, r) in sibling_packs(parent) {
                 if seen.insert(dir.clone()) {
                     pack::add_pack(&mut pc, &dir, &r, args.max_file_bytes);
@@ -91,6 +109,29 @@ pub fn run_validate(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<
             pack::add_pack(&mut pc, &j.dir, &j.pack_ref, args.max_file_bytes);
         }
     }
+    for dir in &args.packs_path {
+        if !dir.is_dir() {
+            eprintln!(
+                "error: --packs-path '{}' is not a folder; give a packs folder (each subfolder a pack) or a pack folder",
+                dir.display()
+            );
+            return Ok(2);
+        }
+        source(dir);
+        let packs = if is_pack_dir(dir) {
+            dir_name(dir)
+                .map(|r| vec![(dir.clone(), r)])
+                .unwrap_or_default()
+        } else {
+            sibling_packs(dir)
+        };
+        for (d, r) in packs {
+            if seen.insert(d.clone()) {
+                pack::add_pack(&mut pc, &d, &r, args.max_file_bytes);
+            }
+        }
+    }
+    pc.sources = sources;
     let builtins = BuiltinCatalog::new();
     let catalog = LayeredCatalog::new(vec![&pc, &builtins]);
 
@@ -151,6 +192,21 @@ fn is_workflow_file(p: &Path) -> bool {
 fn dir_name(p: &Path) -> Option<String> {
     let canon = std::fs::canonicalize(p).ok()?;
     canon.file_name()?.to_str().map(str::to_string)
+}
+
+/// The workflow files of a pack folder; none when it has no workflows/
+/// (a pack of actions only).
+fn pack_files(dir: &Path) -> Result<Vec<WorkflowFile>, String> {
+    match pack::list_workflow_files(dir) {
+        Ok(f) => Ok(f),
+        Err(pack::LoadError::DirectoryNotFound(_)) => Ok(Vec::new()),
+        Err(e) => Err(format!("{}: {e}", dir.display())),
+    }
+}
+
+/// A pack folder: it has workflows/, actions/ or pack.yaml.
+fn is_pack_dir(p: &Path) -> bool {
+    p.join("workflows").is_dir() || p.join("actions").is_dir() || p.join("pack.yaml").is_file()
 }
 
 /// The pack folders directly under `dir` (those with workflows/ or actions/).
@@ -224,10 +280,9 @@ fn collect_jobs(paths: &[PathBuf]) -> Result<Vec<PackJob>, String> {
             });
             continue;
         }
-        if p.join("workflows").is_dir() {
+        if is_pack_dir(p) {
             let pack_ref = dir_name(p).unwrap_or_else(|| "pack".to_string());
-            let files =
-                pack::list_workflow_files(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let files = pack_files(p)?;
             let skipped = pack::skipped_workflow_files(p, &pack_ref);
             jobs.push(PackJob {
                 dir: p.clone(),
@@ -237,19 +292,15 @@ fn collect_jobs(paths: &[PathBuf]) -> Result<Vec<PackJob>, String> {
             });
             continue;
         }
-        let packs: Vec<(PathBuf, String)> = sibling_packs(p)
-            .into_iter()
-            .filter(|(d, _)| d.join("workflows").is_dir())
-            .collect();
+        let packs: Vec<(PathBuf, String)> = sibling_packs(p);
         if packs.is_empty() {
             return Err(format!(
-                "no packs found in '{}': a pack folder has a workflows/ folder, a packs folder has pack folders",
+                "no packs found in '{}': a pack folder has a workflows/ or actions/ folder (or a pack.yaml), a packs folder has pack folders",
                 p.display()
             ));
         }
         for (dir, pack_ref) in packs {
-            let files =
-                pack::list_workflow_files(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let files = pack_files(&dir)?;
             let skipped = pack::skipped_workflow_files(&dir, &pack_ref);
             jobs.push(PackJob {
                 dir,

@@ -25,11 +25,16 @@ fn packs() -> tempfile::TempDir {
 }
 
 fn run(paths: &[PathBuf], format: Format) -> (i32, String) {
+    run_with(paths, &[], format)
+}
+
+fn run_with(paths: &[PathBuf], packs_path: &[PathBuf], format: Format) -> (i32, String) {
     let args = ValidateArgs {
         paths: paths.to_vec(),
         format,
         max_file_bytes: 1 << 20,
         rules_url: attune::cli::validate::DEFAULT_RULES_URL.to_string(),
+        packs_path: packs_path.to_vec(),
     };
     let mut out = Vec::new();
     let code = run_validate(&args, &mut out).unwrap();
@@ -210,4 +215,81 @@ fn snippets_of_crlf_and_bom_files_are_clean() {
         out.contains(":5:13: error[undefined-action]: Task 'a' references undefined action 'core.nop'\n5 |     action: core.nop\n  |             ^\n  = hint: did you mean 'core.noop'?\n"),
         "{out:?}"
     );
+}
+
+fn data(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel)
+}
+
+fn codes_of(json_out: &str) -> Vec<(String, u64)> {
+    let v: serde_json::Value = serde_json::from_str(json_out).unwrap();
+    v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn cross_pack_refs_tell_a_missing_pack_from_a_missing_action() {
+    // `lib` is found beside `app` (a sibling pack folder); `slack` nowhere.
+    let (code, out) = run(&[data("multipack/app")], Format::Json);
+    assert_eq!(code, 1);
+    assert_eq!(
+        codes_of(&out),
+        [
+            ("undefined-action".to_string(), 11),
+            ("unknown-pack".to_string(), 15)
+        ]
+    );
+    let (_, text) = run(&[data("multipack/app")], Format::Text);
+    let multipack = data("multipack").display().to_string();
+    assert!(
+        text.contains(&format!(
+            "hint: pack 'slack' is not present: packs are looked for in {multipack}; install pack 'slack' there, or name the folder holding it with `attune validate --packs-path DIR`"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("hint: pack 'lib' has: lib.build"), "{text}");
+}
+
+#[test]
+fn cross_pack_refs_resolve_against_every_packs_path() {
+    let deps = data("multipack-deps");
+    let (code, out) = run_with(
+        &[data("multipack/app")],
+        std::slice::from_ref(&deps),
+        Format::Json,
+    );
+    assert_eq!(code, 1, "lib.nope is still undefined");
+    assert_eq!(codes_of(&out), [("undefined-action".to_string(), 11)]);
+    // A pack folder given as --packs-path is one pack.
+    let (_, out) = run_with(
+        &[data("multipack/app")],
+        &[deps.join("slack")],
+        Format::Json,
+    );
+    assert_eq!(codes_of(&out), [("undefined-action".to_string(), 11)]);
+    // Both packs checked at once: lib has no workflows, app's refs resolve.
+    let (_, out) = run_with(
+        &[data("multipack/app"), data("multipack/lib")],
+        std::slice::from_ref(&deps),
+        Format::Json,
+    );
+    assert_eq!(codes_of(&out), [("undefined-action".to_string(), 11)]);
+    // A --packs-path that is not a folder is a usage error.
+    let (code, _) = run_with(
+        &[data("multipack/app")],
+        &[data("multipack/nothing-here")],
+        Format::Json,
+    );
+    assert_eq!(code, 2);
 }
