@@ -47,6 +47,8 @@ enum Command {
     Validate(cli::validate::ValidateArgs),
     /// Print the JSON Schema of the workflow format
     Schema,
+    /// Language server for editors (LSP over stdio): the validator as you type
+    Lsp(cli::lsp::LspArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +66,9 @@ fn main() -> ExitCode {
                 &args,
                 &mut std::io::stdout().lock(),
             ));
+        }
+        Some(Command::Lsp(args)) => {
+            return exit_status(cli::lsp::run(&args));
         }
         Some(Command::Schema) => {
             return exit_status(cli::schema::run_schema(&mut std::io::stdout().lock()));

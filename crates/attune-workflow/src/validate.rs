@@ -14,7 +14,8 @@ use std::collections::VecDeque;
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
-const TOP_KEYS: &[&str] = &[
+/// The top-level keys of the workflow format (also the editor's key completion).
+pub const TOP_KEYS: &[&str] = &[
     "ref",
     "label",
     "description",
@@ -28,7 +29,8 @@ const TOP_KEYS: &[&str] = &[
     "cancellation_policy",
 ];
 
-const TASK_KEYS: &[&str] = &[
+/// The keys of a task.
+pub const TASK_KEYS: &[&str] = &[
     "name",
     "type",
     "action",
@@ -68,8 +70,10 @@ const LEGACY_KEYS: &[&str] = &[
 /// names are no longer computed (keeps hostile files linear).
 const HINT_BUDGET: usize = 100;
 
-const NEXT_KEYS: &[&str] = &["when", "publish", "do"];
-const RETRY_KEYS: &[&str] = &["count", "delay", "backoff", "max_delay", "on_error"];
+/// The keys of a `next` transition.
+pub const NEXT_KEYS: &[&str] = &["when", "publish", "do"];
+/// The keys of a retry policy.
+pub const RETRY_KEYS: &[&str] = &["count", "delay", "backoff", "max_delay", "on_error"];
 const DECISION_KEYS: &[&str] = &["when", "default", "next"];
 const RESERVED: &[&str] = &[
     "parameters",
