@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A focused piece of scripts/bench.sh for the three rows of issue 6 that
+# A focused piece of scripts/bench.sh for the three performance targets (docs/PERFORMANCE.md) that
 # depend on how records are read, held and written: peak memory of a
 # 10,000-workflow validate / cold sync / re-sync (VmHWM after each step),
 # the authenticated single-workflow GET and the page of 100 against

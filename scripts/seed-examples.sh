@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Replays the curl and Python examples of the seed document
+# Replays the curl and Python examples of the API document (docs/seed/api-pack-workflows.md)
 # (docs/seed/api-pack-workflows.md, the user's own API document, copied
 # unchanged) against a real attune server.
 #
@@ -9,7 +9,7 @@
 # gets the real token, and its indentation, which the stored copy of the
 # document lost, is restored (the script checks that the restored text
 # equals the document's once leading whitespace and blank lines are
-# ignored, so nothing else differs). Each example's output is checked for the seed's
+# ignored, so nothing else differs). Each example's output is checked for the API document's
 # messages; the CI/CD script runs twice (with a clean pack, then with the
 # seed's broken workflow, where it must exit 1).
 #
@@ -52,7 +52,7 @@ if ! python3 -c 'import requests' 2>/dev/null; then
   python="$work/venv/bin/python"
 fi
 
-# Packs on disk: the seed's tree for my_pack, one workflow for core.
+# Packs on disk: the API document's tree for my_pack, one workflow for core.
 good() {
   cat <<EOF
 label: "$1"
@@ -173,7 +173,7 @@ run "${examples[5]}"
 [ "$status" -eq 0 ] || fail "the CI script should pass on a clean pack"
 expect "Validating workflows..." "Deploying pack..." '"code":"CONFLICT"' "Syncing workflows..." \
   '"registered_count":3' "Deployment complete!"
-# With the seed's broken workflow it must stop with the seed's messages.
+# With the API document's broken workflow it must stop with the API document's messages.
 printf 'label: "Broken"\ntasks:\n  - name: step1\n    action: invalid.action\n' \
   > "$work/packs/my_pack/workflows/broken.yaml"
 run "${examples[5]}"

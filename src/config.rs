@@ -18,6 +18,28 @@ pub const ENV_PREFIX: &str = "ATTUNE__";
 /// Request bodies above this many bytes are refused with 413 (fixed).
 pub const REQUEST_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
+/// Minimum password length, in characters (every password: users,
+/// `admin_password`).
+pub const MIN_PASSWORD_LEN: usize = 8;
+/// Maximum password length, in bytes (bounds hashing work for hostile input).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// What is wrong with a password under the password rule, saying what to do;
+/// `None` when it is acceptable. The one place the rule is written.
+pub fn password_problem(password: &str) -> Option<String> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Some(format!(
+            "password is too short: use at least {MIN_PASSWORD_LEN} characters"
+        ));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Some(format!(
+            "password is too long: use at most {MAX_PASSWORD_BYTES} bytes"
+        ));
+    }
+    None
+}
+
 /// A string that never shows in `Debug` output.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -350,8 +372,10 @@ impl Config {
             "admin_password" => {
                 let text = raw
                     .as_text()
-                    .filter(|s| s.chars().count() >= crate::auth::password::MIN_PASSWORD_LEN)
-                    .ok_or_else(|| invalid("expected a password of at least 8 characters"))?;
+                    .ok_or_else(|| invalid("expected a password"))?;
+                if let Some(problem) = password_problem(&text) {
+                    return Err(invalid(&format!("expected a valid password: {problem}")));
+                }
                 self.admin_password = Some(Secret::new(text));
             }
             "max_workflow_file_bytes" => {
@@ -617,8 +641,9 @@ mod tests {
 
     #[test]
     fn secrets_are_not_echoed() {
-        let err = Config::load(&env(&[("ATTUNE__ADMIN_PASSWORD", "short")])).unwrap_err();
-        assert!(!err.to_string().contains("short"), "{err}");
+        let err = Config::load(&env(&[("ATTUNE__ADMIN_PASSWORD", "s3Kr")])).unwrap_err();
+        assert!(!err.to_string().contains("s3Kr"), "{err}");
+        assert!(err.to_string().contains("at least 8 characters"), "{err}");
         let c = Config::load(&env(&[("ATTUNE__ADMIN_PASSWORD", "long-enough")])).unwrap();
         assert!(!format!("{c:?}").contains("long-enough"));
     }

@@ -4,6 +4,10 @@
 //!
 //! - `GET /` answers `index.html` with `Cache-Control: no-cache`; the
 //!   placeholder `__ASSET_BASE__` in it is replaced by `/ui/{version}`.
+//! - `GET /docs/rules` answers the rules reference (`rules.html`, generated
+//!   from the data-driven cases by `tests/workflow/rules_doc.rs`; each rule
+//!   is an anchor named by its code), the same way and without login, so a
+//!   diagnostic's `help_uri` works offline.
 //! - `GET /ui/{version}/{path}` answers an embedded asset with
 //!   `Cache-Control: public, max-age=31536000, immutable`. The version is a
 //!   hash of every embedded file, computed once when the router is built, so
@@ -47,18 +51,25 @@ const CACHE_NO_CACHE: &str = "no-cache";
 struct Ui {
     version: String,
     index: Option<Vec<u8>>,
+    rules: Option<Vec<u8>>,
 }
 
 impl Ui {
     fn load() -> Self {
         let version = assets_version();
         let base = format!("/ui/{version}");
-        let index = Assets::get("index.html").and_then(|file| {
-            std::str::from_utf8(&file.data)
-                .ok()
-                .map(|text| text.replace(ASSET_BASE_PLACEHOLDER, &base).into_bytes())
-        });
-        Ui { version, index }
+        let page = |name: &str| {
+            Assets::get(name).and_then(|file| {
+                std::str::from_utf8(&file.data)
+                    .ok()
+                    .map(|text| text.replace(ASSET_BASE_PLACEHOLDER, &base).into_bytes())
+            })
+        };
+        Ui {
+            index: page("index.html"),
+            rules: page("rules.html"),
+            version,
+        }
     }
 }
 
@@ -84,9 +95,14 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     let ui = Arc::new(Ui::load());
     let index_ui = ui.clone();
     let index_ui2 = ui.clone();
+    let rules_ui = ui.clone();
     Router::new()
         .route("/", get(move || index(index_ui.clone())))
         .route("/index.html", get(move || index(index_ui2.clone())))
+        .route(
+            crate::workflow::rules::RULES_PATH,
+            get(move || page(rules_ui.rules.clone(), "the rules reference")),
+        )
         .route(
             "/ui/{*path}",
             get(move |Path(path): Path<String>| asset(ui.clone(), path)),
@@ -94,16 +110,20 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
 }
 
 async fn index(ui: Arc<Ui>) -> Response {
-    match &ui.index {
+    page(ui.index.clone(), "the web ui").await
+}
+
+async fn page(body: Option<Vec<u8>>, what: &str) -> Response {
+    match body {
         Some(body) => (
             [
                 (header::CONTENT_TYPE, "text/html; charset=utf-8"),
                 (header::CACHE_CONTROL, CACHE_NO_CACHE),
             ],
-            body.clone(),
+            body,
         )
             .into_response(),
-        None => not_found("the web ui is not part of this build"),
+        None => not_found(&format!("{what} is not part of this build")),
     }
 }
 
@@ -153,12 +173,9 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
+/// A 404 in the API's error envelope.
 fn not_found(message: &str) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        axum::Json(serde_json::json!({ "error": message, "code": "NOT_FOUND" })),
-    )
-        .into_response()
+    crate::api::ApiError::NotFound(message.to_string()).into_response()
 }
 
 /// Middleware that adds the security headers to every response (UI and API).

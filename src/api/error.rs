@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::auth::AuthError;
 use crate::store::StoreError;
+use crate::sync::{DiagnosticSchema, ReportDiagnostic, SyncError};
 
 /// The error envelope.
 #[derive(Debug, Serialize, ToSchema)]
@@ -46,8 +47,8 @@ pub enum ApiError {
     /// is closed.
     #[error("{0}")]
     RequestTimeout(String),
-    /// The disk of the data directory is full: 500 (the seed document's
-    /// status for a failed sync) with code `INSUFFICIENT_STORAGE`; the
+    /// The disk of the data directory is full: 500 (the status
+    /// docs/seed/api-pack-workflows.md gives a failed sync) with code `INSUFFICIENT_STORAGE`; the
     /// message says so and what to do.
     #[error("{0}")]
     InsufficientStorage(String),
@@ -55,9 +56,26 @@ pub enum ApiError {
     /// after an I/O failure until it reopens; the message says why.
     #[error("{0}")]
     Unavailable(String),
+    /// Input that breaks the rules of the workflow format: 422
+    /// `VALIDATION_FAILED` with every diagnostic in the body
+    /// ([`ValidationErrorBody`]). Built with [`ApiError::invalid`].
+    #[error("{message}")]
+    Invalid {
+        message: String,
+        diagnostics: Vec<ReportDiagnostic>,
+    },
     /// The cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// The 422 body of [`ApiError::Invalid`]: the envelope plus diagnostics.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ValidationErrorBody {
+    pub error: String,
+    pub code: &'static str,
+    #[schema(value_type = Vec<DiagnosticSchema>)]
+    pub diagnostics: Vec<ReportDiagnostic>,
 }
 
 impl ApiError {
@@ -73,7 +91,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE")
             }
-            ApiError::ValidationFailed(_) => {
+            ApiError::ValidationFailed(_) | ApiError::Invalid { .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED")
             }
             ApiError::TooManyRequests { .. } => {
@@ -85,6 +103,26 @@ impl ApiError {
             }
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
+        }
+    }
+
+    /// `what` (a workflow ref, a file) is invalid: the message names the
+    /// first error and the count, the diagnostics go in the body.
+    pub fn invalid(what: &str, diagnostics: Vec<ReportDiagnostic>) -> ApiError {
+        let errors = diagnostics
+            .iter()
+            .filter(|d| d.diagnostic.is_error())
+            .count();
+        let first = diagnostics
+            .iter()
+            .find(|d| d.diagnostic.is_error())
+            .map(|d| d.diagnostic.message.clone())
+            .unwrap_or_default();
+        ApiError::Invalid {
+            message: format!(
+                "Validation failed for {what}: {first} ({errors} error(s); see diagnostics)"
+            ),
+            diagnostics,
         }
     }
 
@@ -100,6 +138,18 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
+        if let ApiError::Invalid {
+            message,
+            diagnostics,
+        } = self
+        {
+            let body = ValidationErrorBody {
+                error: message,
+                code,
+                diagnostics,
+            };
+            return (status, axum::Json(body)).into_response();
+        }
         let error = match &self {
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
@@ -133,6 +183,15 @@ impl From<StoreError> for ApiError {
             e @ StoreError::DiskFull => ApiError::InsufficientStorage(e.to_string()),
             e @ StoreError::Unavailable(_) => ApiError::Unavailable(e.to_string()),
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<SyncError> for ApiError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            e @ SyncError::PackNotFound(_) => ApiError::NotFound(e.to_string()),
+            SyncError::Store(s) => s.into(),
         }
     }
 }

@@ -90,6 +90,15 @@ impl<T: Serialize> IntoResponse for ListEnvelope<T> {
     }
 }
 
+/// The pack with this ref, or 404 "Pack '…' not found".
+pub(crate) async fn require_pack(
+    state: &AppState,
+    pack_ref: &crate::refs::PackRef,
+) -> Result<crate::store::Pack, ApiError> {
+    let r = pack_ref.as_str().to_string();
+    Ok(state.store.call(move |s| s.require_pack(&r)).await?)
+}
+
 /// Default and maximum page sizes of list endpoints.
 pub const DEFAULT_PER_PAGE: u64 = 20;
 pub const MAX_PER_PAGE: u64 = 100;

@@ -54,7 +54,7 @@ use crate::AppState;
     modifiers(&BearerAuth),
     tags(
         (name = "health"), (name = "auth"), (name = "packs"),
-        (name = "pack workflows", description = "The seed's sync and validate endpoints"),
+        (name = "pack workflows", description = "The sync and validate endpoints of the pack-workflows API document"),
         (name = "workflows"), (name = "runs"), (name = "schema"), (name = "admin"),
         (name = "openapi"),
     )

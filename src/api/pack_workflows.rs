@@ -1,4 +1,4 @@
-//! `/api/v1/packs/{ref}/workflows…`: the seed's sync and validate endpoints
+//! `/api/v1/packs/{ref}/workflows…`: the API document's sync and validate endpoints
 //! and the list of a pack's workflows, plus the auto-sync run after a pack
 //! is created or updated.
 //!
@@ -29,9 +29,9 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// The seed's success message of a sync.
+/// The API document's success message of a sync.
 pub const SYNCED_MESSAGE: &str = "Pack workflows synced successfully";
-/// The seed's success message of a validation.
+/// The API document's success message of a validation.
 pub const VALIDATED_MESSAGE: &str = "Pack workflows validated";
 
 /// `?dry_run=&prune=` of a sync.
@@ -44,15 +44,6 @@ pub struct SyncParams {
     pub prune: Option<bool>,
 }
 
-impl From<SyncError> for ApiError {
-    fn from(e: SyncError) -> Self {
-        match e {
-            SyncError::PackNotFound(r) => ApiError::NotFound(format!("Pack '{r}' not found")),
-            SyncError::Store(s) => s.into(),
-        }
-    }
-}
-
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, SyncError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -60,14 +51,6 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| ApiError::Internal(format!("sync task failed: {e}")))?
         .map_err(ApiError::from)
-}
-
-async fn ensure_pack(state: &AppState, pack_ref: &PackRef) -> Result<(), ApiError> {
-    let r = pack_ref.as_str().to_string();
-    match state.store.call(move |s| s.get_pack(&r)).await? {
-        Some(_) => Ok(()),
-        None => Err(ApiError::NotFound(format!("Pack '{pack_ref}' not found"))),
-    }
 }
 
 /// Runs a sync of `pack_ref` under its lock.
@@ -98,7 +81,7 @@ pub async fn sync_workflows(
     PackRefPath(pack_ref): PackRefPath,
     Query(params): Query<SyncParams>,
 ) -> Result<Envelope<SyncReport>, ApiError> {
-    ensure_pack(&state, &pack_ref).await?;
+    super::require_pack(&state, &pack_ref).await?;
     let options = SyncOptions {
         dry_run: params.dry_run.unwrap_or(false),
         prune: params.prune.unwrap_or(false),
@@ -121,7 +104,7 @@ pub async fn validate_workflows(
     AuthUser(user): AuthUser,
     PackRefPath(pack_ref): PackRefPath,
 ) -> Result<Envelope<ValidateReport>, ApiError> {
-    ensure_pack(&state, &pack_ref).await?;
+    super::require_pack(&state, &pack_ref).await?;
     let store = state.store.clone();
     let base = state.config.packs_base_dir.clone();
     let limits = state.sync_limits();
@@ -145,7 +128,7 @@ pub async fn list_pack_workflows(
     Query(params): Query<PageParams>,
 ) -> Result<ListEnvelope<WorkflowView>, ApiError> {
     let (page, per_page) = params.resolve()?;
-    ensure_pack(&state, &pack_ref).await?;
+    super::require_pack(&state, &pack_ref).await?;
     let filter = crate::store::WorkflowFilter {
         pack_ref: Some(pack_ref.into_string()),
         ..Default::default()

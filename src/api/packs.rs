@@ -333,7 +333,9 @@ pub async fn get_pack(
 ) -> Result<Envelope<PackView>, ApiError> {
     match reread(&state, &pack_ref).await? {
         Some(pack) => Ok(Envelope::new(view(&state, pack).await?)),
-        None => Err(ApiError::NotFound(format!("Pack '{pack_ref}' not found"))),
+        None => Err(ApiError::NotFound(crate::store::pack_not_found_message(
+            pack_ref.as_str(),
+        ))),
     }
 }
 

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, ErrorBody, ValidationErrorBody};
 use super::extract::{AuthUser, BearerToken, Json, Query};
 use super::{Envelope, ListEnvelope, PageParams};
 use crate::AppState;
@@ -237,33 +237,6 @@ pub struct TextValidation {
     pub workflow: Option<serde_json::Value>,
 }
 
-/// 422 body with diagnostics.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ValidationErrorBody {
-    pub error: String,
-    pub code: &'static str,
-    #[schema(value_type = Vec<DiagnosticSchema>)]
-    pub diagnostics: Vec<ReportDiagnostic>,
-}
-
-fn validation_failed(r: &str, diagnostics: Vec<ReportDiagnostic>) -> Response {
-    let errors = diagnostics
-        .iter()
-        .filter(|d| d.diagnostic.is_error())
-        .count();
-    let first = diagnostics
-        .iter()
-        .find(|d| d.diagnostic.is_error())
-        .map(|d| d.diagnostic.message.clone())
-        .unwrap_or_default();
-    let body = ValidationErrorBody {
-        error: format!("Validation failed for {r}: {first} ({errors} error(s); see diagnostics)"),
-        code: "VALIDATION_FAILED",
-        diagnostics,
-    };
-    (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response()
-}
-
 fn text_ref(body: &WorkflowTextRequest) -> Result<WorkflowRef, ApiError> {
     let pack_ref = PackRef::parse(&body.pack_ref).map_err(ApiError::BadRequest)?;
     check_name(&body.name).map_err(ApiError::BadRequest)?;
@@ -295,14 +268,6 @@ async fn prepare(
     })
     .await
     .map_err(|e| ApiError::Internal(format!("validation task failed: {e}")))
-}
-
-async fn ensure_pack(state: &AppState, pack_ref: &PackRef) -> Result<(), ApiError> {
-    let r = pack_ref.as_str().to_string();
-    match state.store.call(move |s| s.get_pack(&r)).await? {
-        Some(_) => Ok(()),
-        None => Err(ApiError::NotFound(format!("Pack '{pack_ref}' not found"))),
-    }
 }
 
 /// List workflows.
@@ -362,7 +327,7 @@ pub async fn create_workflow(
     Json(body): Json<WorkflowTextRequest>,
 ) -> Result<Response, ApiError> {
     let wref = text_ref(&body)?;
-    ensure_pack(&state, &wref.pack_ref).await?;
+    super::require_pack(&state, &wref.pack_ref).await?;
     let r = wref.as_ref_string();
     {
         let r2 = r.clone();
@@ -378,7 +343,7 @@ pub async fn create_workflow(
     let _guard = state.sync_locks.lock(wref.pack_ref.as_str()).await;
     let prepared = prepare(&state, &wref, body.yaml).await?;
     let Some(content) = prepared.content else {
-        return Ok(validation_failed(&r, prepared.diagnostics));
+        return Err(ApiError::invalid(&r, prepared.diagnostics));
     };
     let rec = state
         .store
@@ -466,7 +431,7 @@ pub async fn update_workflow(
     if let Some(yaml) = body.yaml {
         let prepared = prepare(&state, &wref, yaml).await?;
         let Some(mut content) = prepared.content else {
-            return Ok(validation_failed(&r, prepared.diagnostics));
+            return Err(ApiError::invalid(&r, prepared.diagnostics));
         };
         content.source_file = rec.source_file.clone();
         rec = state

@@ -5,24 +5,16 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 
 use super::AuthError;
 
-/// Minimum password length, in characters.
-pub const MIN_PASSWORD_LEN: usize = 8;
-/// Maximum password length, in bytes (bounds hashing work for hostile input).
-pub const MAX_PASSWORD_BYTES: usize = 1024;
+// The rule itself lives in `config`, which checks `admin_password` with it
+// and sits below `auth` in the code map.
+pub use crate::config::{MAX_PASSWORD_BYTES, MIN_PASSWORD_LEN};
 
 /// Checks the password rules; the message says what to do.
 pub fn check_password_rules(password: &str) -> Result<(), AuthError> {
-    if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(AuthError::WeakPassword(format!(
-            "password is too short: use at least {MIN_PASSWORD_LEN} characters"
-        )));
+    match crate::config::password_problem(password) {
+        Some(problem) => Err(AuthError::WeakPassword(problem)),
+        None => Ok(()),
     }
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(AuthError::WeakPassword(format!(
-            "password is too long: use at most {MAX_PASSWORD_BYTES} bytes"
-        )));
-    }
-    Ok(())
 }
 
 /// Hashes a password into a PHC string (argon2id, random salt).

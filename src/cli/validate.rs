@@ -37,6 +37,19 @@ pub struct ValidateArgs {
     /// Largest workflow file read, in bytes
     #[arg(long, default_value_t = 1_048_576, value_name = "BYTES")]
     pub max_file_bytes: u64,
+    /// Where the rules reference is served (an appliance's `/docs/rules`);
+    /// JSON and SARIF link each diagnostic to `URL#<code>`
+    #[arg(long, default_value = DEFAULT_RULES_URL, value_name = "URL")]
+    pub rules_url: String,
+}
+
+/// The rules reference of an appliance on its default address; `docs/RULES.md`
+/// in the repository is the same text.
+pub const DEFAULT_RULES_URL: &str = "http://127.0.0.1:8080/docs/rules";
+
+/// `URL#code`: one rule's entry in the rules reference.
+fn help_uri(rules_url: &str, code: Code) -> String {
+    format!("{}#{}", rules_url.trim_end_matches('#'), code.as_str())
 }
 
 /// One pack to check: its folder, ref and which of its files.
@@ -93,8 +106,8 @@ pub fn run_validate(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<
 
     match args.format {
         Format::Text => write_text(out, &checked, jobs.len())?,
-        Format::Json => write_json(out, &checked)?,
-        Format::Sarif => write_sarif(out, &checked)?,
+        Format::Json => write_json(out, &checked, &args.rules_url)?,
+        Format::Sarif => write_sarif(out, &checked, &args.rules_url)?,
     }
     let any_error = checked.iter().any(|c| c.outcome.validation.has_errors());
     Ok(i32::from(any_error))
@@ -331,7 +344,7 @@ fn status(v: &crate::workflow::Validation) -> &'static str {
     }
 }
 
-fn write_json(out: &mut dyn Write, checked: &[Checked]) -> anyhow::Result<()> {
+fn write_json(out: &mut dyn Write, checked: &[Checked], rules_url: &str) -> anyhow::Result<()> {
     let t = totals(checked);
     let files: Vec<Value> = checked
         .iter()
@@ -348,9 +361,16 @@ fn write_json(out: &mut dyn Write, checked: &[Checked]) -> anyhow::Result<()> {
             })
         })
         .collect();
-    let diagnostics: Vec<&Diagnostic> = checked
+    let diagnostics: Vec<Value> = checked
         .iter()
         .flat_map(|c| c.outcome.validation.diagnostics.iter())
+        .map(|d| {
+            let mut v = serde_json::to_value(d).unwrap_or(Value::Null);
+            if let Value::Object(m) = &mut v {
+                m.insert("help_uri".into(), help_uri(rules_url, d.code).into());
+            }
+            v
+        })
         .collect();
     let doc = json!({
         "ok": t.errors == 0,
@@ -370,14 +390,23 @@ fn write_json(out: &mut dyn Write, checked: &[Checked]) -> anyhow::Result<()> {
 }
 
 /// SARIF 2.1.0: one run, rule ids = our codes, one result per diagnostic.
-pub fn sarif(checked: &[(String, &[Diagnostic])]) -> Value {
+/// Each rule carries its explanation (`fullDescription`, `help`) and a
+/// `helpUri` into the rules reference at `rules_url`.
+pub fn sarif(checked: &[(String, &[Diagnostic])], rules_url: &str) -> Value {
     let rules: Vec<Value> = Code::ALL
         .iter()
-        .map(|c| {
+        .map(|&c| {
+            let doc = crate::workflow::rules::explain(c);
             json!({
                 "id": c.as_str(),
                 "name": c.as_str(),
                 "shortDescription": {"text": c.description()},
+                "fullDescription": {"text": doc.why},
+                "help": {
+                    "text": format!("{} Fix: {}", doc.why, doc.fix),
+                    "markdown": format!("**Why it matters.** {}\n\n**Fix.** {}", doc.why, doc.fix),
+                },
+                "helpUri": help_uri(rules_url, c),
                 "defaultConfiguration": {"level": level(c.severity())},
             })
         })
@@ -427,7 +456,7 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
-fn write_sarif(out: &mut dyn Write, checked: &[Checked]) -> anyhow::Result<()> {
+fn write_sarif(out: &mut dyn Write, checked: &[Checked], rules_url: &str) -> anyhow::Result<()> {
     let items: Vec<(String, &[Diagnostic])> = checked
         .iter()
         .map(|c| {
@@ -437,7 +466,7 @@ fn write_sarif(out: &mut dyn Write, checked: &[Checked]) -> anyhow::Result<()> {
             )
         })
         .collect();
-    serde_json::to_writer_pretty(&mut *out, &sarif(&items))?;
+    serde_json::to_writer_pretty(&mut *out, &sarif(&items, rules_url))?;
     writeln!(out)?;
     Ok(())
 }

@@ -3,8 +3,11 @@
 //! [`Store`] is a cheap clone around one database handle ([`handle`]) opened
 //! once per process, which reopens the file in place after an I/O failure
 //! such as a full disk. Each resource is one file of methods on `Store`
-//! (`users.rs`, `packs.rs`, `secrets.rs`) plus its tables in [`tables`];
-//! records go through [`codec`]. Every mutation is one short write
+//! (`users.rs`, `packs.rs`, `secrets.rs`, `workflows.rs`, `runs.rs`) plus
+//! its tables in [`tables`]; records go through [`codec`]. Beside them:
+//! `migrate.rs` (schema version, migrations before the server listens),
+//! `pending.rs` (a sync's records, spilled to an unnamed temporary file past
+//! 1 MiB), `backup.rs` (online snapshot copy, offline backup and restore). Every mutation is one short write
 //! transaction. Methods are blocking; async callers use [`Store::call`],
 //! which runs them on the blocking thread pool.
 
@@ -26,7 +29,7 @@ use std::sync::Arc;
 use handle::Db;
 pub use handle::{FileStorage, ReadTxn, Storage, WriteTxn};
 pub use migrate::SCHEMA_VERSION;
-pub use packs::{NewPack, Pack, PackUpdate, RunSummary};
+pub use packs::{NewPack, Pack, PackUpdate, RunSummary, pack_not_found_message};
 pub use pending::PendingChanges;
 pub use runs::{NewRun, RUNS_KEPT_PER_PACK, RunCounts, RunRecord};
 pub use users::User;

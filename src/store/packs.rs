@@ -107,8 +107,14 @@ impl PackUpdate {
     }
 }
 
-fn not_found(pack_ref: &str) -> StoreError {
-    StoreError::NotFound(format!("Pack '{pack_ref}' not found"))
+/// The message of a missing pack, everywhere it is answered.
+pub fn pack_not_found_message(pack_ref: &str) -> String {
+    format!("Pack '{pack_ref}' not found")
+}
+
+/// `NotFound` for a missing pack.
+pub(crate) fn not_found(pack_ref: &str) -> StoreError {
+    StoreError::NotFound(pack_not_found_message(pack_ref))
 }
 
 impl Store {
@@ -138,6 +144,11 @@ impl Store {
             return Ok(None);
         };
         codec::decode(TABLE, bytes.value()).map(Some)
+    }
+
+    /// The pack with this ref; `NotFound` ("Pack '…' not found") otherwise.
+    pub fn require_pack(&self, pack_ref: &str) -> Result<Pack, StoreError> {
+        self.get_pack(pack_ref)?.ok_or_else(|| not_found(pack_ref))
     }
 
     /// Creates a pack; `Conflict` when the ref exists.

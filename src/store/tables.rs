@@ -3,7 +3,7 @@
 //! This is the only place table names and key/value types are declared.
 //! Values are byte slices produced by [`super::codec`]; keys are plain redb
 //! types so range scans stay ordered. A new resource adds its tables here
-//! and lists them in [`ALL`] so that `Store::open` creates them.
+//! and opens them in [`create_all`] so that `Store::open` creates them.
 
 use redb::TableDefinition;
 

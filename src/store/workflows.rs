@@ -361,9 +361,7 @@ fn workflow_not_found(r: &str) -> StoreError {
     StoreError::NotFound(format!("Workflow '{r}' not found"))
 }
 
-fn pack_not_found(r: &str) -> StoreError {
-    StoreError::NotFound(format!("Pack '{r}' not found"))
-}
+use super::packs::not_found as pack_not_found;
 
 fn decode_wf(bytes: &[u8]) -> Result<WorkflowRecord, StoreError> {
     codec::decode(TABLE, bytes)

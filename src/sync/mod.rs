@@ -4,7 +4,7 @@
 //! API calls [`sync_pack`] and [`validate_pack`] on the blocking pool, and
 //! the CLI or tests may call them directly.
 //!
-//! Decisions (PRODUCT.md §5 and the sync brief):
+//! Decisions (see also docs/ARCHITECTURE.md, "A sync, end to end"):
 //! - A file is *unchanged* when its bytes hash to the stored `content_hash`,
 //!   it comes from the same file, its record is not stale, and the catalog
 //!   answers the questions its last validation asked (the action refs it
@@ -13,7 +13,7 @@
 //!   whole pack. Unchanged files are not validated again and not rewritten.
 //! - `dry_run` computes everything and writes nothing, not even a run
 //!   record (`run_id` is null).
-//! - A missing pack folder answers the seed's
+//! - A missing pack folder answers the API document's
 //!   `"Failed to load workflows: Directory not found"` and never prunes.
 //! - Workflows created through the API (no source file) are never reported
 //!   missing nor pruned by a sync.
@@ -47,7 +47,7 @@ pub use locks::PackLocks;
 pub use pool::{BACKGROUND_NICE, background_pool};
 pub use snippet::{DiagnosticSchema, ReportDiagnostic, Snippet, snippet};
 
-/// The seed's message when the pack folder (or its `workflows/`) is missing.
+/// The API document's message when the pack folder (or its `workflows/`) is missing.
 pub const DIRECTORY_NOT_FOUND: &str = "Failed to load workflows: Directory not found";
 
 /// Limits applied while loading files.
@@ -74,7 +74,7 @@ pub enum WorkflowStatus {
     Unchanged,
 }
 
-/// One registered workflow of a sync (the seed's fields plus `status`).
+/// One registered workflow of a sync (the API document's fields plus `status`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SyncedWorkflow {
     pub ref_name: String,
@@ -139,7 +139,7 @@ pub struct ValidateReport {
     pub warnings: BTreeMap<String, Vec<String>>,
     #[schema(value_type = Vec<DiagnosticSchema>)]
     pub diagnostics: Vec<ReportDiagnostic>,
-    /// Set when the folder could not be listed (seed message).
+    /// Set when the folder could not be listed (the API document's message).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_error: Option<String>,
     pub run_id: Option<u64>,
@@ -149,7 +149,7 @@ pub struct ValidateReport {
 /// Why a sync or validation could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    #[error("Pack '{0}' not found")]
+    #[error("{}", crate::store::pack_not_found_message(.0))]
     PackNotFound(String),
     #[error(transparent)]
     Store(StoreError),

@@ -41,6 +41,9 @@ pub struct DiagnosticSchema {
     pub path: String,
     pub hint: Option<String>,
     pub snippet: Option<Snippet>,
+    /// The rule's entry in the rules reference served by the appliance,
+    /// e.g. `/docs/rules#unknown-task`.
+    pub help_uri: Option<String>,
 }
 
 /// A diagnostic with its snippet.
@@ -50,13 +53,18 @@ pub struct ReportDiagnostic {
     pub diagnostic: Diagnostic,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snippet: Option<Snippet>,
+    /// `/docs/rules#<code>` (absent in run records written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help_uri: Option<String>,
 }
 
 impl ReportDiagnostic {
-    /// Adds the snippet taken from `source` (none without a source).
+    /// Adds the snippet taken from `source` (none without a source) and the
+    /// link to the rule's entry in the rules reference.
     pub fn new(diagnostic: Diagnostic, source: Option<&str>) -> Self {
         let snippet = source.and_then(|s| snippet(s, diagnostic.line));
         ReportDiagnostic {
+            help_uri: Some(crate::workflow::rules::rule_path(diagnostic.code)),
             diagnostic,
             snippet,
         }

@@ -15,6 +15,7 @@ mod helpers;
 mod hostile_files;
 mod ops;
 mod packs;
+mod rules;
 mod runs;
 mod seed_examples;
 mod sync;

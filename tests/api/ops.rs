@@ -612,14 +612,14 @@ fn the_package_metadata_unit_config_and_docs_agree() {
     let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
     let cargo = read("Cargo.toml");
     let deb = &cargo[cargo.find("[package.metadata.deb]").expect("deb metadata")..];
-    // every asset source exists (the binary is built by package.sh)
+    // every asset source exists (the binary is built by package.sh, dist profile)
     let assets = &deb[deb.find("assets = [").expect("assets")..];
     let assets = &assets[..assets.find("\n]").expect("end of assets")];
     let mut destinations = Vec::new();
     for line in assets.lines().filter(|l| l.trim_start().starts_with("[\"")) {
         let fields: Vec<&str> = line.split('"').collect();
         let (source, dest) = (fields[1], fields[3]);
-        if source != "target/release/attune" {
+        if source != "target/dist/attune" {
             assert!(root.join(source).is_file(), "asset {source} is missing");
         }
         destinations.push(format!("/{dest}"));
@@ -670,12 +670,18 @@ fn the_package_metadata_unit_config_and_docs_agree() {
             "docs/OPERATIONS.md does not mention {path}"
         );
     }
-    // and the release profile it justifies
-    let release = &cargo[cargo.find("[profile.release]").expect("release profile")..];
-    let release = &release[..release.find("\n\n").unwrap_or(release.len())];
+    // and the profiles it justifies: `release` (quick to build) keeps
+    // panic = unwind, and `dist` (what ships) inherits it with full LTO
+    let profile = |name: &str| {
+        let p = &cargo[cargo.find(name).expect("profile")..];
+        p[..p.find("\n\n").unwrap_or(p.len())].to_string()
+    };
+    let release = profile("[profile.release]");
+    let dist = profile("[profile.dist]");
     assert!(
-        !release.contains("panic"),
+        !release.contains("panic") && !dist.contains("panic"),
         "docs/OPERATIONS.md explains why panic stays unwind"
     );
-    assert!(release.contains("lto = true") && release.contains("codegen-units = 1"));
+    assert!(dist.contains("inherits = \"release\""));
+    assert!(dist.contains("lto = true") && dist.contains("codegen-units = 1"));
 }

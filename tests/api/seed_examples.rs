@@ -23,7 +23,7 @@ fn the_seed_documents_examples_run_against_the_real_binary() {
             .is_ok_and(|o| o.status.success());
         assert!(
             found,
-            "{tool} is needed to replay the seed's examples: install it (apt-get install {tool})"
+            "{tool} is needed to replay the API document's examples: install it (apt-get install {tool})"
         );
     }
     let port = std::net::TcpListener::bind("127.0.0.1:0")

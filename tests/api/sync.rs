@@ -1,4 +1,4 @@
-//! `POST /api/v1/packs/{ref}/workflows/sync`: the seed's fields and message,
+//! `POST /api/v1/packs/{ref}/workflows/sync`: the API document's fields and message,
 //! stable ids, unchanged files, `enabled` kept, stale flag, missing and
 //! prune, dry run, auto-sync, 404/401/400, missing folder, pack delete.
 

@@ -1,4 +1,4 @@
-//! `POST /api/v1/packs/{ref}/workflows/validate`: the seed's fields and
+//! `POST /api/v1/packs/{ref}/workflows/validate`: the API document's fields and
 //! messages, no workflow written, the run recorded on the pack.
 
 use serde_json::json;

@@ -29,6 +29,7 @@ fn run(paths: &[PathBuf], format: Format) -> (i32, String) {
         paths: paths.to_vec(),
         format,
         max_file_bytes: 1 << 20,
+        rules_url: attune::cli::validate::DEFAULT_RULES_URL.to_string(),
     };
     let mut out = Vec::new();
     let code = run_validate(&args, &mut out).unwrap();
@@ -95,6 +96,10 @@ fn warnings_only_exit_zero_and_a_packs_folder_checks_every_pack_in_order() {
     );
     assert_eq!(d["path"], "tasks[0].next[0].do[0]");
     assert_eq!(d["hint"], "did you mean 'verify'?");
+    assert_eq!(
+        d["help_uri"],
+        "http://127.0.0.1:8080/docs/rules#unknown-task"
+    );
 }
 
 #[test]
@@ -121,6 +126,17 @@ fn sarif_has_one_result_per_diagnostic_with_regions() {
     assert_eq!(
         (region["startLine"].as_u64(), region["startColumn"].as_u64()),
         (Some(7), Some(14))
+    );
+    let rule = &rules[r["ruleIndex"].as_u64().unwrap() as usize];
+    assert_eq!(
+        rule["helpUri"],
+        "http://127.0.0.1:8080/docs/rules#unknown-task"
+    );
+    assert!(
+        rule["help"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("Fix:")),
+        "{rule}"
     );
 }
 

@@ -7,4 +7,5 @@ mod data;
 mod generated;
 mod helpers;
 mod props;
+mod rules_doc;
 mod schema;

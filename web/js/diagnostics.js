@@ -122,7 +122,9 @@ export function renderDiagnostic(d, { onLocate } = {}) {
   return h('article', { class: `diag diag-${kind}`, dataset: { code: d.code || '', line: d.line || '' } },
     h('div', { class: 'diag-head' },
       h('span', { class: `sev sev-${kind}` }, icon(kind), h('span', { class: 'sev-word' }, kind)),
-      h('code', { class: 'diag-code' }, d.code || 'unknown'),
+      d.code
+        ? h('a', { class: 'diag-code', href: `/docs/rules#${encodeURIComponent(d.code)}`, target: '_blank', rel: 'noopener', title: 'what this rule means and how to fix it' }, h('code', {}, d.code))
+        : h('code', { class: 'diag-code' }, 'unknown'),
       h('span', { class: 'diag-msg' }, d.message || '')),
     (locNode || d.path) && h('div', { class: 'diag-loc' },
       h('span', { class: 'arrow', 'aria-hidden': 'true' }, '-->'),

@@ -1,5 +1,5 @@
 //! Diagnostics: the stable rule codes with their severities, and the
-//! `Diagnostic` record every part of attune reports (PRODUCT.md §4).
+//! `Diagnostic` record every part of attune reports (docs/WORKFLOW_FORMAT.md, "Validation").
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -36,7 +36,7 @@ macro_rules! codes {
         }
 
         impl Code {
-            /// All codes, in the order of PRODUCT.md §4.
+            /// All codes, in the order of docs/WORKFLOW_FORMAT.md, "Validation".
             pub const ALL: &'static [Code] = &[ $( Code::$variant, )* ];
 
             /// The stable string, e.g. `"unknown-task"`.

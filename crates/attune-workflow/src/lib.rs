@@ -21,6 +21,7 @@ pub mod expr;
 pub mod generator;
 pub mod model;
 pub mod refs;
+pub mod rules;
 pub mod schema;
 pub mod suppress;
 pub mod validate;

@@ -1,6 +1,6 @@
 //! The validated workflow model: `Workflow` (normalized, what the store
 //! keeps), the `SourceContext` a file is validated in, the `Validation`
-//! result, and the name/ref syntax rules of PRODUCT.md §2.
+//! result, and the name/ref syntax rules of docs/WORKFLOW_FORMAT.md ("Packs on disk").
 
 use super::diagnostic::Diagnostic;
 use serde::{Deserialize, Serialize};

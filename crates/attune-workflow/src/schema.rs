@@ -4,7 +4,7 @@
 //!
 //! The schema is deliberately a superset of what the validator accepts:
 //! every file without errors validates against it (warnings such as
-//! unknown keys and the compatibility forms of PRODUCT.md §3 are allowed),
+//! unknown keys and the compatibility forms of docs/WORKFLOW_FORMAT.md are allowed),
 //! so an editor never flags a file that attune registers. Rules a schema
 //! cannot express (ref equals pack.name, transitions name existing tasks,
 //! actions exist, expressions parse) are left to the validator.

@@ -1,4 +1,4 @@
-//! The validator: every rule of PRODUCT.md §4 over the spanned tree, in one
+//! The validator: every rule of docs/WORKFLOW_FORMAT.md ("Validation"; explained per code in docs/RULES.md) over the spanned tree, in one
 //! pass that collects all problems, plus the normalization of §3 (legacy
 //! transitions folded into `next`, `vars` as a mapping, schemas in
 //! JSON-Schema form). Pure: bytes and a catalog in, a `Validation` out.

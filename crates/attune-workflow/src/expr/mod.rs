@@ -6,7 +6,7 @@
 //! the constant folding behind `constant-condition` ([`eval`]). It is pure:
 //! no I/O, and it never panics on any input.
 //!
-//! Language decisions (PRODUCT.md §3 leaves these open):
+//! Language decisions (docs/WORKFLOW_FORMAT.md, "Templates", leaves these open):
 //! - Literals: integers (64-bit), floats (`1.5`, `2e3`), single- or
 //!   double-quoted strings with escapes `\n \t \r \0 \\ \' \" \uXXXX`
 //!   (any other escape is kept as written, so `'C:\data'` works), lists,
@@ -107,7 +107,7 @@ const KEYWORDS: &[&str] = &[
     "and", "or", "not", "in", "is", "if", "else", "true", "false", "null", "True", "False", "None",
 ];
 
-/// Built-in functions (PRODUCT.md §3).
+/// Built-in functions (docs/WORKFLOW_FORMAT.md, "Templates").
 pub const FUNCTIONS: &[&str] = &[
     "string",
     "number",
