@@ -10,9 +10,10 @@ pub struct LspArgs {
     /// Milliseconds to wait after an edit before checking (initializationOptions.debounceMs overrides)
     #[arg(long, default_value_t = 150, value_name = "MS")]
     pub debounce_ms: u64,
-    /// Base URL of the rules reference linked from each diagnostic's code
-    #[arg(long, value_name = "URL")]
-    pub rules_url: Option<String>,
+    /// Where the rules reference is served (an appliance's `/docs/rules`);
+    /// each diagnostic's code links to `URL#<code>` (initializationOptions.rulesUrl overrides)
+    #[arg(long, default_value = crate::cli::validate::DEFAULT_RULES_URL, value_name = "URL")]
+    pub rules_url: String,
     /// Largest workflow document checked, in bytes
     #[arg(long, default_value_t = 1_048_576, value_name = "BYTES")]
     pub max_file_bytes: u64,
@@ -20,14 +21,11 @@ pub struct LspArgs {
 
 /// Serve until the client sends `exit` or closes stdin; returns the exit status.
 pub fn run(args: &LspArgs) -> anyhow::Result<i32> {
-    let mut opts = attune_lsp::Options {
+    let opts = attune_lsp::Options {
         debounce: std::time::Duration::from_millis(args.debounce_ms.min(10_000)),
         max_file_bytes: args.max_file_bytes,
-        ..attune_lsp::Options::default()
+        rules_url: args.rules_url.trim_end_matches('#').to_string(),
     };
-    if let Some(u) = &args.rules_url {
-        opts.rules_url = u.trim_end_matches('#').to_string();
-    }
     let code = attune_lsp::run(std::io::stdin(), std::io::stdout(), opts)?;
     Ok(code)
 }

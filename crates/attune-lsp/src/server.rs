@@ -38,7 +38,8 @@ use std::time::{Duration, Instant};
 pub struct Options {
     /// Wait after an edit before checking (`debounceMs`).
     pub debounce: Duration,
-    /// Base of the `codeDescription` links, `{rules_url}#{code}` (`rulesUrl`).
+    /// Base of the `codeDescription` links, `{rules_url}#{code}` (`rulesUrl`):
+    /// an appliance's `/docs/rules`, or any copy of docs/RULES.md.
     pub rules_url: String,
     /// Largest document or file checked (`maxFileBytes`), as `attune validate`.
     pub max_file_bytes: u64,
@@ -48,7 +49,11 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             debounce: Duration::from_millis(150),
-            rules_url: "file:///usr/share/doc/attune/RULES.md".to_string(),
+            // As `attune validate`: an appliance on its default address.
+            rules_url: format!(
+                "http://127.0.0.1:8080{}",
+                attune_workflow::rules::RULES_PATH
+            ),
             max_file_bytes: 1_048_576,
         }
     }
