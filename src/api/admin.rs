@@ -6,21 +6,20 @@
 //! still open, and its bytes are streamed. Requests keep being served, and
 //! writes keep committing, while the copy is made.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use time::OffsetDateTime;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::AuthUser;
+use super::routes::{Access, Routes, endpoint};
 use crate::AppState;
 use crate::store::backup::{self, BackupError};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/admin/backup", get(backup))
+pub fn router() -> Routes {
+    Routes::new().add(Access::Admin, endpoint!(backup))
 }
 
 /// Header carrying the schema version of the streamed backup.

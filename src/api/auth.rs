@@ -6,10 +6,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::Router;
 use axum::extract::{ConnectInfo, Extension, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -17,17 +15,18 @@ use utoipa::ToSchema;
 use super::Envelope;
 use super::error::ApiError;
 use super::extract::{AuthUser, Json};
+use super::routes::{Access, Routes, endpoint};
 use crate::AppState;
 use crate::auth::ratelimit::LoginLimiter;
 use crate::auth::{self, TokenPair, TokenType};
 use crate::store::User;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", post(login))
-        .route("/auth/refresh", post(refresh))
-        .route("/auth/me", get(me))
-        .route("/auth/change-password", post(change_password))
+pub fn router() -> Routes {
+    Routes::new()
+        .add(Access::Public, endpoint!(login))
+        .add(Access::Public, endpoint!(refresh))
+        .add(Access::Viewer, endpoint!(me))
+        .add(Access::Viewer, endpoint!(change_password))
 }
 
 /// `POST /auth/login` body.
@@ -81,6 +80,8 @@ impl From<TokenPair> for TokenResponse {
 pub struct UserView {
     pub id: u64,
     pub login: String,
+    pub role: crate::store::Role,
+    pub disabled: bool,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created: OffsetDateTime,
@@ -94,6 +95,8 @@ impl From<User> for UserView {
         UserView {
             id: u.id,
             login: u.login,
+            role: u.role,
+            disabled: u.disabled,
             created: u.created,
             updated: u.updated,
         }

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 use crate::AppState;
-use crate::auth::{self, TokenType};
+use crate::auth::{self, Role, TokenType};
 use crate::refs::PackRef;
 use crate::store::User;
 
@@ -115,8 +115,15 @@ impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
+        BearerToken::from_headers(&parts.headers)
+    }
+}
+
+impl BearerToken {
+    /// The token of an `Authorization: Bearer` header; 401 when missing or
+    /// malformed.
+    pub fn from_headers(headers: &axum::http::HeaderMap) -> Result<BearerToken, ApiError> {
+        let header = headers
             .get(axum::http::header::AUTHORIZATION)
             .ok_or_else(|| {
                 ApiError::Unauthorized(
@@ -140,9 +147,7 @@ impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
             .to_string();
         Ok(BearerToken(token))
     }
-}
 
-impl BearerToken {
     /// Verifies the token and loads its user. Blocking (a store read).
     pub fn authenticate(&self, state: &AppState) -> Result<User, ApiError> {
         auth::authenticate(&state.store, &state.keys, &self.0, TokenType::Access)
@@ -150,18 +155,23 @@ impl BearerToken {
     }
 }
 
-/// The caller, authenticated by an `Authorization: Bearer` access token.
+/// The authenticated caller of a route: the user, the role the request
+/// acts with, and how it authenticated. The route layer
+/// (`api::routes::require_role`) resolves it once, checks the route's
+/// minimum role, and stores it in the request extensions; handlers take it
+/// (or [`AuthUser`]) as an extractor.
 #[derive(Debug, Clone)]
-pub struct AuthUser(pub User);
+pub struct Caller {
+    pub user: User,
+    /// The effective role of this request.
+    pub role: Role,
+}
 
-impl FromRequestParts<AppState> for AuthUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = BearerToken::from_request_parts(parts, state).await?;
+impl Caller {
+    /// Authenticates the request's bearer token (401 when missing, invalid,
+    /// expired or revoked).
+    pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+        let token = BearerToken::from_headers(&parts.headers)?;
         let keys = state.keys.clone();
         let user = state
             .store
@@ -174,6 +184,44 @@ impl FromRequestParts<AppState> for AuthUser {
                 ))
             })
             .await??;
-        Ok(AuthUser(user))
+        Ok(Caller {
+            role: user.role,
+            user,
+        })
+    }
+
+    async fn from_parts(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+        match parts.extensions.get::<Caller>() {
+            Some(caller) => Ok(caller.clone()),
+            None => Caller::authenticate(parts, state).await,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Caller::from_parts(parts, state).await
+    }
+}
+
+/// The caller's user (see [`Caller`]).
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub User);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Caller::from_parts(parts, state)
+            .await
+            .map(|caller| AuthUser(caller.user))
     }
 }

@@ -1,17 +1,17 @@
 //! `GET /health`: liveness and database status, no authentication.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::routes::{Access, Routes, endpoint};
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health))
+pub fn router() -> Routes {
+    Routes::new().add(Access::Public, endpoint!(health))
 }
 
 /// Health report.

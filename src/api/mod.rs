@@ -1,8 +1,10 @@
 //! The HTTP layer: the only module that speaks HTTP.
 //!
-//! One module per resource, each with `pub fn router() -> Router<AppState>`
-//! and its handlers beside the routes. [`router`] assembles them with the
-//! shared layers: request-body limit (413 in the envelope), one log line per
+//! One module per resource, each with `pub fn router() -> routes::Routes`
+//! declaring every route once with its minimum role (see [`routes`]), and
+//! its handlers beside the routes. [`routes`] gathers them; the axum router
+//! and the OpenAPI document are both derived from that one table.
+//! [`router`] assembles them with the shared layers: request-body limit (413 in the envelope), one log line per
 //! request, the login throttle, and JSON fallbacks for unknown routes and
 //! methods. [`request_deadline`] (408) is applied by `crate::app_with_limits`.
 
@@ -15,7 +17,9 @@ pub mod openapi;
 pub mod openapi_rules;
 pub mod pack_workflows;
 pub mod packs;
+pub mod routes;
 pub mod runs;
+pub mod users;
 pub mod workflows;
 
 use std::sync::Arc;
@@ -142,9 +146,9 @@ impl PageParams {
     }
 }
 
-/// The whole HTTP application.
-pub fn router(state: AppState) -> Router {
-    Router::new()
+/// Every route of the API, each declared once with its minimum role.
+pub fn routes() -> routes::Routes {
+    routes::Routes::new()
         .merge(health::router())
         .merge(auth::router())
         .merge(packs::router())
@@ -152,7 +156,14 @@ pub fn router(state: AppState) -> Router {
         .merge(workflows::router())
         .merge(runs::router())
         .merge(admin::router())
+        .merge(users::router())
         .merge(openapi::router())
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    routes()
+        .into_router(&state)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panic_response))

@@ -1,45 +1,18 @@
-//! `GET /api/openapi.json`: the OpenAPI 3 document of the whole HTTP API,
-//! generated from the handlers' `#[utoipa::path]` annotations (no
-//! authentication, so tools can fetch it). A new resource adds its paths
-//! and schemas here.
+//! `GET /api/openapi.json`: the OpenAPI 3 document of the whole HTTP API
+//! (no authentication, so tools can fetch it). Its `paths` come from the
+//! route table (`api::routes()`: each handler's `#[utoipa::path]`
+//! annotation plus its minimum role as `x-min-role`); this module adds the
+//! info, tags, shared schemas and the `bearer` security scheme.
 
-use axum::Router;
-use axum::routing::get;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::AppState;
+use super::routes::{Access, Routes, endpoint};
 
 /// The document.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "attune", description = "Pack workflow appliance: packs, workflow sync and validation, workflows, run history."),
-    paths(
-        super::health::health,
-        super::auth::login,
-        super::auth::refresh,
-        super::auth::me,
-        super::auth::change_password,
-        super::packs::list_packs,
-        super::packs::create_pack,
-        super::packs::get_pack,
-        super::packs::update_pack,
-        super::packs::delete_pack,
-        super::admin::backup,
-        super::pack_workflows::sync_workflows,
-        super::pack_workflows::validate_workflows,
-        super::pack_workflows::list_pack_workflows,
-        super::workflows::list_workflows,
-        super::workflows::create_workflow,
-        super::workflows::validate_workflow,
-        super::workflows::get_workflow,
-        super::workflows::update_workflow,
-        super::workflows::delete_workflow,
-        super::workflows::workflow_schema,
-        super::runs::list_runs,
-        super::runs::get_run,
-        openapi_json,
-    ),
     components(schemas(
         super::error::ErrorBody,
         super::PageMeta,
@@ -55,7 +28,7 @@ use crate::AppState;
     tags(
         (name = "health"), (name = "auth"), (name = "packs"),
         (name = "pack workflows", description = "The sync and validate endpoints of the pack-workflows API document"),
-        (name = "workflows"), (name = "runs"), (name = "schema"), (name = "admin"),
+        (name = "workflows"), (name = "runs"), (name = "schema"), (name = "admin"), (name = "users"),
         (name = "openapi"),
     )
 )]
@@ -80,13 +53,14 @@ impl Modify for BearerAuth {
     }
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/openapi.json", get(openapi_json))
+pub fn router() -> Routes {
+    Routes::new().add(Access::Public, endpoint!(openapi_json))
 }
 
 /// The document as served (with the crate version).
 pub fn document_value() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
+    doc.merge(super::routes().into_doc());
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     doc
 }

@@ -6,27 +6,23 @@
 //! pack never stalls other requests; a per-pack lock serializes syncs of one
 //! pack while other packs proceed.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{AuthUser, PackRefPath, Query};
+use super::routes::{Access, Routes, endpoint};
 use super::workflows::WorkflowView;
 use super::{Envelope, ListEnvelope, PageParams};
 use crate::AppState;
 use crate::refs::PackRef;
 use crate::sync::{self, SyncError, SyncOptions, SyncReport, ValidateReport};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/packs/{ref}/workflows", get(list_pack_workflows))
-        .route("/api/v1/packs/{ref}/workflows/sync", post(sync_workflows))
-        .route(
-            "/api/v1/packs/{ref}/workflows/validate",
-            post(validate_workflows),
-        )
+pub fn router() -> Routes {
+    Routes::new()
+        .add(Access::Viewer, endpoint!(list_pack_workflows))
+        .add(Access::Operator, endpoint!(sync_workflows))
+        .add(Access::Viewer, endpoint!(validate_workflows))
 }
 
 /// The API document's success message of a sync.

@@ -6,28 +6,27 @@
 //! each create and update [`after_pack_write`] runs: the hook where
 //! auto-sync of the pack's workflows plugs in.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{AuthUser, Json, PackRefPath, Query};
+use super::routes::{Access, Routes, endpoint};
 use super::{Envelope, ListEnvelope, PageParams};
 use crate::AppState;
 use crate::refs::PackRef;
 use crate::store::{NewPack, Pack, PackUpdate, RunSummary};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/packs", get(list_packs).post(create_pack))
-        .route(
-            "/api/v1/packs/{ref}",
-            get(get_pack).put(update_pack).delete(delete_pack),
-        )
+pub fn router() -> Routes {
+    Routes::new()
+        .add(Access::Viewer, endpoint!(list_packs))
+        .add(Access::Operator, endpoint!(create_pack))
+        .add(Access::Viewer, endpoint!(get_pack))
+        .add(Access::Operator, endpoint!(update_pack))
+        .add(Access::Operator, endpoint!(delete_pack))
 }
 
 /// Longest accepted `label`, in characters.

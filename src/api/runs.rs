@@ -1,25 +1,24 @@
 //! `/api/v1/runs…`: the history of syncs and validations, newest first
 //! (the last 100 per pack are kept).
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{AuthUser, Query};
+use super::routes::{Access, Routes, endpoint};
 use super::{Envelope, ListEnvelope, PageParams};
 use crate::AppState;
 use crate::refs::PackRef;
 use crate::store::{RunCounts, RunRecord};
 use crate::sync::{DiagnosticSchema, FailedWorkflow, SyncedWorkflow};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/runs", get(list_runs))
-        .route("/api/v1/runs/{id}", get(get_run))
+pub fn router() -> Routes {
+    Routes::new()
+        .add(Access::Viewer, endpoint!(list_runs))
+        .add(Access::Viewer, endpoint!(get_run))
 }
 
 /// Counts of a run.

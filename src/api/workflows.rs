@@ -6,19 +6,18 @@
 //! API pass the same validator and catalog as a sync: 422 with
 //! `diagnostics` when they have errors. Writes take the pack's sync lock.
 
-use axum::Router;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody, ValidationErrorBody};
-use super::extract::{AuthUser, BearerToken, Json, Query};
+use super::extract::{AuthUser, Json, Query};
+use super::routes::{Access, Routes, endpoint};
 use super::{Envelope, ListEnvelope, PageParams};
 use crate::AppState;
 use crate::refs::PackRef;
@@ -27,20 +26,15 @@ use crate::store::{WorkflowFilter, WorkflowRecord};
 use crate::sync::{self, DiagnosticSchema, ReportDiagnostic};
 use crate::workflow::{Diagnostic, is_valid_name};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v1/workflows",
-            get(list_workflows).post(create_workflow),
-        )
-        .route("/api/v1/workflows/validate", post(validate_workflow))
-        .route(
-            "/api/v1/workflows/{ref}",
-            get(get_workflow)
-                .put(update_workflow)
-                .delete(delete_workflow),
-        )
-        .route("/api/v1/schema/workflow.json", get(workflow_schema))
+pub fn router() -> Routes {
+    Routes::new()
+        .add(Access::Viewer, endpoint!(list_workflows))
+        .add(Access::Operator, endpoint!(create_workflow))
+        .add(Access::Viewer, endpoint!(validate_workflow))
+        .add(Access::Viewer, endpoint!(get_workflow))
+        .add(Access::Operator, endpoint!(update_workflow))
+        .add(Access::Operator, endpoint!(delete_workflow))
+        .add(Access::Viewer, endpoint!(workflow_schema))
 }
 
 /// A workflow as lists show it.
@@ -388,23 +382,21 @@ pub async fn validate_workflow(
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_workflow(
     State(state): State<AppState>,
-    token: BearerToken,
-    path: Result<WorkflowRefPath, ApiError>,
+    _user: AuthUser,
+    WorkflowRefPath(wref): WorkflowRefPath,
 ) -> Result<Envelope<WorkflowDetail>, ApiError> {
-    // Token check, path check and read in one blocking call, in the order
-    // the extractors of the other routes give (401, then 400, then 404).
-    let st = state.clone();
-    tokio::task::spawn_blocking(move || {
-        token.authenticate(&st)?;
-        let WorkflowRefPath(wref) = path?;
-        let r = wref.as_ref_string();
-        match st.store.get_workflow(&r)? {
-            Some(rec) => Ok(Envelope::new(rec.into())),
-            None => Err(ApiError::NotFound(format!("Workflow '{r}' not found"))),
-        }
-    })
-    .await
-    .map_err(|e| ApiError::from(crate::store::StoreError::Task(e.to_string())))?
+    let r = wref.as_ref_string();
+    let found = state
+        .store
+        .call({
+            let r = r.clone();
+            move |store| store.get_workflow(&r)
+        })
+        .await?;
+    match found {
+        Some(rec) => Ok(Envelope::new(rec.into())),
+        None => Err(ApiError::NotFound(format!("Workflow '{r}' not found"))),
+    }
 }
 
 /// Change `enabled` and/or replace the YAML text (re-validated).

@@ -13,6 +13,7 @@ pub mod token;
 
 use crate::store::{Store, StoreError, User};
 
+pub use crate::store::Role;
 pub use password::{check_password_rules, hash_password, verify_password};
 pub use token::{Claims, TokenKeys, TokenType};
 
@@ -28,6 +29,9 @@ pub enum AuthError {
     /// Unknown login or wrong password (deliberately not saying which).
     #[error("invalid login or password")]
     BadCredentials,
+    /// The account exists but an admin disabled it.
+    #[error("account '{0}' is disabled; ask an admin to enable it")]
+    Disabled(String),
     #[error("{0}")]
     WeakPassword(String),
     /// Change-password with a wrong `current_password`.
@@ -131,7 +135,12 @@ pub fn ensure_admin(store: &Store, configured: Option<&str>) -> Result<AdminBoot
 /// wrong password, after the same amount of hashing work.
 pub fn check_credentials(store: &Store, login: &str, password: &str) -> Result<User, AuthError> {
     match store.user_by_login(login)? {
-        Some(user) if verify_password(password, &user.password_hash) => Ok(user),
+        Some(user) if verify_password(password, &user.password_hash) => {
+            if user.disabled {
+                return Err(AuthError::Disabled(user.login));
+            }
+            Ok(user)
+        }
         Some(_) => Err(AuthError::BadCredentials),
         None => {
             verify_password(password, password::dummy_hash());
@@ -154,8 +163,11 @@ pub fn authenticate(
         .ok_or_else(|| AuthError::InvalidToken("token user no longer exists".into()))?;
     if user.token_gen != claims.r#gen {
         return Err(AuthError::InvalidToken(
-            "token was revoked by a password change; log in again".into(),
+            "token was revoked (password, role or account change); log in again".into(),
         ));
+    }
+    if user.disabled {
+        return Err(AuthError::Disabled(user.login));
     }
     Ok(user)
 }

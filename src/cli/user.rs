@@ -52,6 +52,10 @@ pub enum UserCommand {
     Add {
         /// Login name
         login: String,
+        /// Role: viewer, operator or admin (default: admin for the first
+        /// user of an empty database, operator otherwise)
+        #[arg(long, value_name = "ROLE")]
+        role: Option<crate::store::Role>,
         /// Generate a password and print it instead of reading stdin
         #[arg(long)]
         generate: bool,
@@ -105,15 +109,19 @@ pub fn run(cmd: UserCommand) -> anyhow::Result<()> {
     match cmd {
         UserCommand::Add {
             login,
+            role,
             generate,
             db,
         } => {
             auth::check_login(&login)?;
-            let (store, _) = db.open_store(STOP_THE_SERVER)?;
+            let (store, _) = db.open_store(
+                "while the server runs, an admin adds users over the API (POST /api/v1/users); \
+                 otherwise stop the server first",
+            )?;
             let (password, generated) = read_password(generate, &login)?;
             let hash = auth::hash_password(&password)?;
-            store.create_user(&login, &hash)?;
-            eprintln!("created user '{login}'");
+            let user = store.create_user_as(&login, &hash, role)?;
+            eprintln!("created user '{login}' with role '{}'", user.role);
             if generated {
                 println!("{password}");
             }
@@ -171,6 +179,8 @@ fn format_users(users: &[crate::store::User], format: &str) -> anyhow::Result<St
                 serde_json::json!({
                     "id": u.id,
                     "login": u.login,
+                    "role": u.role,
+                    "disabled": u.disabled,
                     "created": rfc3339(u.created),
                     "updated": rfc3339(u.updated),
                 })
@@ -185,14 +195,16 @@ fn format_users(users: &[crate::store::User], format: &str) -> anyhow::Result<St
         .unwrap_or(0)
         .max("LOGIN".len());
     let mut out = format!(
-        "{:>4}  {:<width$}  {:<25}  UPDATED\n",
-        "ID", "LOGIN", "CREATED"
+        "{:>4}  {:<width$}  {:<8}  {:<8}  {:<25}  UPDATED\n",
+        "ID", "LOGIN", "ROLE", "STATE", "CREATED"
     );
     for u in users {
         out.push_str(&format!(
-            "{:>4}  {:<width$}  {:<25}  {}\n",
+            "{:>4}  {:<width$}  {:<8}  {:<8}  {:<25}  {}\n",
             u.id,
             u.login,
+            u.role.as_str(),
+            if u.disabled { "disabled" } else { "enabled" },
             rfc3339(u.created),
             rfc3339(u.updated)
         ));

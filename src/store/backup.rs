@@ -351,10 +351,10 @@ fn check_records(
 
 fn format_byte_problem(bytes: &[u8]) -> Option<String> {
     match bytes.first() {
-        Some(v) if (1..=codec::FORMAT_VERSION).contains(v) => None,
+        Some(v) if (1..=codec::NEWEST_FORMAT_VERSION).contains(v) => None,
         Some(v) => Some(format!(
             "record format version {v} is not supported (this attune reads 1 to {})",
-            codec::FORMAT_VERSION
+            codec::NEWEST_FORMAT_VERSION
         )),
         None => Some("empty record".into()),
     }

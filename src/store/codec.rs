@@ -10,21 +10,44 @@ use serde::de::DeserializeOwned;
 
 use super::StoreError;
 
-/// Format version written in front of every record.
+/// Format version written in front of every record whose shape never
+/// changed (records of a changed shape use their own, see [`encode_v`]).
 pub const FORMAT_VERSION: u8 = 1;
+
+/// The highest format version any record of this build has (user records
+/// are at 2 since schema version 2 added roles); a restore refuses higher.
+pub const NEWEST_FORMAT_VERSION: u8 = 2;
 
 /// Encodes a record: version byte + postcard.
 pub fn encode<T: Serialize>(table: &'static str, value: &T) -> Result<Vec<u8>, StoreError> {
-    postcard::to_extend(value, vec![FORMAT_VERSION]).map_err(|e| StoreError::Codec {
+    encode_v(table, FORMAT_VERSION, value)
+}
+
+/// Decodes a record written by [`encode`].
+pub fn decode<T: DeserializeOwned>(table: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
+    decode_v(table, FORMAT_VERSION, bytes)
+}
+
+/// Encodes a record with format version `version`.
+pub fn encode_v<T: Serialize>(
+    table: &'static str,
+    version: u8,
+    value: &T,
+) -> Result<Vec<u8>, StoreError> {
+    postcard::to_extend(value, vec![version]).map_err(|e| StoreError::Codec {
         table,
         message: format!("cannot encode record: {e}"),
     })
 }
 
-/// Decodes a record written by [`encode`].
-pub fn decode<T: DeserializeOwned>(table: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
+/// Decodes a record that must have format version `expected`.
+pub fn decode_v<T: DeserializeOwned>(
+    table: &'static str,
+    expected: u8,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
     match bytes.split_first() {
-        Some((&FORMAT_VERSION, rest)) => {
+        Some((v, rest)) if *v == expected => {
             postcard::from_bytes(rest).map_err(|e| StoreError::Codec {
                 table,
                 message: format!("cannot decode record: {e}"),
@@ -33,7 +56,7 @@ pub fn decode<T: DeserializeOwned>(table: &'static str, bytes: &[u8]) -> Result<
         Some((version, _)) => Err(StoreError::Codec {
             table,
             message: format!(
-                "record format version {version} is not supported (expected {FORMAT_VERSION}); \
+                "record format version {version} is not supported (expected {expected}); \
                  this database was written by another attune version"
             ),
         }),

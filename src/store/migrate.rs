@@ -15,13 +15,79 @@ use super::{StoreError, tables};
 type Migration = fn(&WriteTransaction) -> Result<(), StoreError>;
 
 /// Migration `i` upgrades schema version `i` to `i + 1`.
-const MIGRATIONS: &[Migration] = &[initial_schema];
+const MIGRATIONS: &[Migration] = &[initial_schema, users_get_roles];
 
 /// Schema version this build writes.
 pub const SCHEMA_VERSION: u64 = MIGRATIONS.len() as u64;
 
 fn initial_schema(_txn: &WriteTransaction) -> Result<(), StoreError> {
     // Version 1: the tables of `tables::create_all`; nothing to convert.
+    Ok(())
+}
+
+/// A user record as schema version 1 wrote it (format byte 1).
+#[derive(serde::Deserialize)]
+struct UserV1 {
+    id: u64,
+    login: String,
+    password_hash: String,
+    token_gen: u64,
+    #[serde(with = "super::codec::timestamp")]
+    created: time::OffsetDateTime,
+    #[serde(with = "super::codec::timestamp")]
+    updated: time::OffsetDateTime,
+}
+
+/// Version 2: users get a role and a `disabled` flag (user format 2). The
+/// user named `admin` becomes `admin` (the lowest id when there is none);
+/// every other user becomes `operator`, the default of `attune user add`,
+/// and keeps their tokens (their token generation is unchanged).
+fn users_get_roles(txn: &WriteTransaction) -> Result<(), StoreError> {
+    use redb::ReadableTable;
+    let mut table = txn.open_table(tables::USERS)?;
+    let mut old = Vec::new();
+    for entry in table.iter()? {
+        let (_, bytes) = entry?;
+        let bytes = bytes.value();
+        let user: UserV1 = match bytes.split_first() {
+            Some((1, rest)) => postcard::from_bytes(rest).map_err(|e| StoreError::Codec {
+                table: "users",
+                message: format!("cannot decode a version-1 user record: {e}"),
+            })?,
+            _ => {
+                return Err(StoreError::Codec {
+                    table: "users",
+                    message: "expected user records of format version 1 at schema version 1".into(),
+                });
+            }
+        };
+        old.push(user);
+    }
+    let admin_id = old
+        .iter()
+        // the login `attune` gives the user it creates on first start
+        .find(|u| u.login == "admin")
+        .or_else(|| old.iter().min_by_key(|u| u.id))
+        .map(|u| u.id);
+    for u in old {
+        let role = if Some(u.id) == admin_id {
+            super::Role::Admin
+        } else {
+            super::Role::Operator
+        };
+        let user = super::User {
+            id: u.id,
+            login: u.login,
+            password_hash: u.password_hash,
+            token_gen: u.token_gen,
+            role,
+            disabled: false,
+            created: u.created,
+            updated: u.updated,
+        };
+        let bytes = super::users::encode_user(&user)?;
+        table.insert(user.id, bytes.as_slice())?;
+    }
     Ok(())
 }
 

@@ -17,6 +17,7 @@ pub mod handle;
 mod migrate;
 mod packs;
 mod pending;
+mod role;
 mod runs;
 mod secrets;
 pub mod tables;
@@ -31,8 +32,9 @@ pub use handle::{FileStorage, ReadTxn, Storage, WriteTxn};
 pub use migrate::SCHEMA_VERSION;
 pub use packs::{NewPack, Pack, PackUpdate, RunSummary, pack_not_found_message};
 pub use pending::PendingChanges;
+pub use role::Role;
 pub use runs::{NewRun, RUNS_KEPT_PER_PACK, RunCounts, RunRecord};
-pub use users::User;
+pub use users::{USER_FORMAT, User, UserChange};
 pub use workflows::{
     ContentMeta, Upserted, WorkflowContent, WorkflowFilter, WorkflowHead, WorkflowRecord,
 };

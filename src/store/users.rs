@@ -1,12 +1,23 @@
 //! Users: records by id plus a login → id index.
+//!
+//! A user has a role (`viewer`, `operator`, `admin`) and may be disabled.
+//! The first user created is `admin`; later ones default to `operator`.
+//! The last enabled admin can be neither deleted, disabled nor demoted
+//! (`Conflict`), checked inside the write transaction of the change. A
+//! change of role, of `disabled` or of the password bumps the token
+//! generation, which revokes every token issued before.
 
 use redb::{ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{Store, StoreError, codec, next_id, tables};
+use super::{Role, Store, StoreError, codec, next_id, tables};
 
 const TABLE: &str = "users";
+
+/// Format version of user records (2: `role` and `disabled` added by
+/// schema version 2; `migrate` converts version-1 records).
+pub const USER_FORMAT: u8 = 2;
 
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,10 +28,47 @@ pub struct User {
     pub password_hash: String,
     /// Token generation: tokens carry it; bumping it revokes earlier tokens.
     pub token_gen: u64,
+    pub role: Role,
+    /// A disabled user cannot log in and their tokens are refused.
+    pub disabled: bool,
     #[serde(with = "codec::timestamp")]
     pub created: OffsetDateTime,
     #[serde(with = "codec::timestamp")]
     pub updated: OffsetDateTime,
+}
+
+/// A change to a user (`None` leaves the field as it is).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserChange {
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+    pub password_hash: Option<String>,
+}
+
+pub(crate) fn encode_user(user: &User) -> Result<Vec<u8>, StoreError> {
+    codec::encode_v(TABLE, USER_FORMAT, user)
+}
+
+pub(crate) fn decode_user(bytes: &[u8]) -> Result<User, StoreError> {
+    codec::decode_v(TABLE, USER_FORMAT, bytes)
+}
+
+/// Whether a user other than `except` is an enabled admin.
+fn another_enabled_admin(
+    users: &impl ReadableTable<u64, &'static [u8]>,
+    except: u64,
+) -> Result<bool, StoreError> {
+    for entry in users.iter()? {
+        let (id, bytes) = entry?;
+        if id.value() == except {
+            continue;
+        }
+        let user = decode_user(bytes.value())?;
+        if user.role == Role::Admin && !user.disabled {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 impl Store {
@@ -30,8 +78,20 @@ impl Store {
         Ok(txn.open_table(tables::USERS)?.len()?)
     }
 
-    /// Creates a user; `Conflict` when the login is taken.
+    /// Creates a user: `admin` when it is the first user, `operator`
+    /// otherwise. `Conflict` when the login is taken.
     pub fn create_user(&self, login: &str, password_hash: &str) -> Result<User, StoreError> {
+        self.create_user_as(login, password_hash, None)
+    }
+
+    /// Creates a user with `role` (`None`: admin for the first user,
+    /// operator otherwise). `Conflict` when the login is taken.
+    pub fn create_user_as(
+        &self,
+        login: &str,
+        password_hash: &str,
+        role: Option<Role>,
+    ) -> Result<User, StoreError> {
         let txn = self.db().begin_write()?;
         let user = {
             let mut by_login = txn.open_table(tables::USERS_BY_LOGIN)?;
@@ -40,18 +100,22 @@ impl Store {
                     "user '{login}' already exists"
                 )));
             }
+            let mut users = txn.open_table(tables::USERS)?;
+            let first = users.len()? == 0;
+            let role = role.unwrap_or(if first { Role::Admin } else { Role::Operator });
             let now = OffsetDateTime::now_utc();
             let user = User {
                 id: next_id(&txn, TABLE)?,
                 login: login.to_string(),
                 password_hash: password_hash.to_string(),
                 token_gen: 1,
+                role,
+                disabled: false,
                 created: now,
                 updated: now,
             };
-            let bytes = codec::encode(TABLE, &user)?;
-            txn.open_table(tables::USERS)?
-                .insert(user.id, bytes.as_slice())?;
+            let bytes = encode_user(&user)?;
+            users.insert(user.id, bytes.as_slice())?;
             by_login.insert(login, user.id)?;
             user
         };
@@ -66,7 +130,7 @@ impl Store {
         let Some(bytes) = table.get(id)? else {
             return Ok(None);
         };
-        codec::decode(TABLE, bytes.value()).map(Some)
+        decode_user(bytes.value()).map(Some)
     }
 
     /// Looks a user up by login.
@@ -89,15 +153,15 @@ impl Store {
         let mut users = Vec::new();
         for entry in table.iter()? {
             let (_, bytes) = entry?;
-            users.push(codec::decode(TABLE, bytes.value())?);
+            users.push(decode_user(bytes.value())?);
         }
         Ok(users)
     }
 
     /// Deletes a user by login (their tokens stop working: authentication
     /// looks the user up, and ids are never reused). `NotFound` for an
-    /// unknown login; `Conflict` for the last user, which would leave no
-    /// way to log in.
+    /// unknown login; `Conflict` for the last user or the last enabled
+    /// admin, which would leave no way to administer the appliance.
     pub fn delete_user(&self, login: &str) -> Result<User, StoreError> {
         let txn = self.db().begin_write()?;
         let user = {
@@ -111,11 +175,71 @@ impl Store {
                     "'{login}' is the last user; add another user before deleting it"
                 )));
             }
-            let user: User = match users.remove(id)? {
-                Some(bytes) => codec::decode(TABLE, bytes.value())?,
+            let current = match users.get(id)? {
+                Some(bytes) => decode_user(bytes.value())?,
                 None => return Err(StoreError::NotFound(format!("no user '{login}'"))),
             };
+            if current.role == Role::Admin
+                && !current.disabled
+                && !another_enabled_admin(&users, id)?
+            {
+                return Err(StoreError::Conflict(format!(
+                    "'{login}' is the last enabled admin; make another user admin before deleting it"
+                )));
+            }
+            users.remove(id)?;
             by_login.remove(login)?;
+            current
+        };
+        txn.commit()?;
+        Ok(user)
+    }
+
+    /// Applies a change to a user by login. A change of role, `disabled`
+    /// or password bumps the token generation (revoking the user's tokens);
+    /// an empty change changes nothing. `Conflict` when it would leave no
+    /// enabled admin.
+    pub fn update_user(&self, login: &str, change: &UserChange) -> Result<User, StoreError> {
+        let txn = self.db().begin_write()?;
+        let user = {
+            let id = {
+                let by_login = txn.open_table(tables::USERS_BY_LOGIN)?;
+                match by_login.get(login)? {
+                    Some(id) => id.value(),
+                    None => return Err(StoreError::NotFound(format!("no user '{login}'"))),
+                }
+            };
+            let mut users = txn.open_table(tables::USERS)?;
+            let mut user = match users.get(id)? {
+                Some(bytes) => decode_user(bytes.value())?,
+                None => return Err(StoreError::NotFound(format!("no user '{login}'"))),
+            };
+            let was_admin = user.role == Role::Admin && !user.disabled;
+            let mut changed = false;
+            if let Some(role) = change.role {
+                changed |= user.role != role;
+                user.role = role;
+            }
+            if let Some(disabled) = change.disabled {
+                changed |= user.disabled != disabled;
+                user.disabled = disabled;
+            }
+            if let Some(hash) = &change.password_hash {
+                changed = true;
+                user.password_hash = hash.clone();
+            }
+            let is_admin = user.role == Role::Admin && !user.disabled;
+            if was_admin && !is_admin && !another_enabled_admin(&users, id)? {
+                return Err(StoreError::Conflict(format!(
+                    "'{login}' is the last enabled admin; make another user admin first"
+                )));
+            }
+            if changed {
+                user.token_gen += 1;
+                user.updated = OffsetDateTime::now_utc();
+                let bytes = encode_user(&user)?;
+                users.insert(id, bytes.as_slice())?;
+            }
             user
         };
         txn.commit()?;
@@ -128,14 +252,14 @@ impl Store {
         let txn = self.db().begin_write()?;
         let user = {
             let mut table = txn.open_table(tables::USERS)?;
-            let mut user: User = match table.get(id)? {
-                Some(bytes) => codec::decode(TABLE, bytes.value())?,
+            let mut user = match table.get(id)? {
+                Some(bytes) => decode_user(bytes.value())?,
                 None => return Err(StoreError::NotFound(format!("user {id} not found"))),
             };
             user.password_hash = password_hash.to_string();
             user.token_gen += 1;
             user.updated = OffsetDateTime::now_utc();
-            let bytes = codec::encode(TABLE, &user)?;
+            let bytes = encode_user(&user)?;
             table.insert(id, bytes.as_slice())?;
             user
         };
@@ -153,7 +277,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         store.create_user("alice", "h1").unwrap();
-        store.create_user("bob", "h2").unwrap();
+        store
+            .create_user_as("bob", "h2", Some(Role::Admin))
+            .unwrap();
         let logins: Vec<_> = store
             .list_users()
             .unwrap()
@@ -172,6 +298,62 @@ mod tests {
         assert_eq!(store.user_count().unwrap(), 1);
         // a new user never takes a deleted user's id
         assert!(store.create_user("alice", "h3").unwrap().id > 2);
+    }
+
+    #[test]
+    fn the_first_user_is_admin_and_the_last_enabled_admin_is_protected() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let root = store.create_user("root", "h").unwrap();
+        assert_eq!(root.role, Role::Admin);
+        let bob = store.create_user("bob", "h").unwrap();
+        assert_eq!(bob.role, Role::Operator);
+        let vic = store
+            .create_user_as("vic", "h", Some(Role::Viewer))
+            .unwrap();
+        assert_eq!(vic.role, Role::Viewer);
+        for change in [
+            UserChange {
+                role: Some(Role::Operator),
+                ..Default::default()
+            },
+            UserChange {
+                disabled: Some(true),
+                ..Default::default()
+            },
+        ] {
+            let err = store.update_user("root", &change).unwrap_err();
+            assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+        }
+        let err = store.delete_user("root").unwrap_err();
+        assert!(err.to_string().contains("last enabled admin"), "{err}");
+        // a second admin lifts the protection; the change bumps the generation
+        let promoted = store
+            .update_user(
+                "bob",
+                &UserChange {
+                    role: Some(Role::Admin),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(promoted.token_gen, bob.token_gen + 1);
+        let unchanged = store.update_user("bob", &UserChange::default()).unwrap();
+        assert_eq!(unchanged.token_gen, promoted.token_gen);
+        let disabled = store
+            .update_user(
+                "root",
+                &UserChange {
+                    disabled: Some(true),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert!(disabled.disabled);
+        // a disabled admin does not count: bob is now the last one
+        let err = store.delete_user("bob").unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+        assert_eq!(store.delete_user("root").unwrap().login, "root");
     }
 
     #[test]

@@ -143,6 +143,34 @@ impl TestApp {
         self.login().await.0
     }
 
+    /// Creates user `login` with `role` (`viewer`, `operator`, `admin`) and
+    /// password [`ADMIN_PASSWORD`] straight in the store.
+    pub async fn add_user(&self, login: &str, role: &str) {
+        let role: attune::store::Role = role.parse().expect("role");
+        let store = self.state.store.clone();
+        let login = login.to_string();
+        tokio::task::spawn_blocking(move || {
+            let hash = attune::auth::hash_password(ADMIN_PASSWORD).expect("hash");
+            store
+                .create_user_as(&login, &hash, Some(role))
+                .expect("create user");
+        })
+        .await
+        .expect("task");
+    }
+
+    /// An access token of a new user `{role}-user` with that role.
+    pub async fn token_as(&self, role: &str) -> String {
+        let login = format!("{role}-user");
+        self.add_user(&login, role).await;
+        let reply = self.login_with(&login, ADMIN_PASSWORD).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.body["data"]["access_token"]
+            .as_str()
+            .expect("access")
+            .to_string()
+    }
+
     pub async fn refresh(&self, refresh_token: &str) -> Reply {
         let res = self
             .client

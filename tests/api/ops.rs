@@ -123,7 +123,10 @@ async fn download_backup(address: &str, token: &str, dest: &Path) {
             .unwrap()
             .starts_with("attachment; filename=\"attune-"),
     );
-    assert_eq!(headers["x-attune-schema-version"], "1");
+    assert_eq!(
+        headers["x-attune-schema-version"],
+        attune::store::SCHEMA_VERSION.to_string().as_str()
+    );
 }
 
 /// Opens a backup file as the database of a fresh data dir.
@@ -600,6 +603,18 @@ async fn a_database_written_by_attune_0_1_0_opens_with_this_build() {
     assert_eq!(body["data"]["version"], "1.2.3");
     assert_eq!(body["data"]["tags"], json!(["kept"]));
     assert_eq!(body["data"]["description"], "written by attune 0.1.0");
+    // schema version 2 gave the fixture's users roles: its `admin` is admin
+    let me: Value = reqwest::Client::new()
+        .get(format!("{}/auth/me", server.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["data"]["role"], "admin", "{me}");
+    assert_eq!(me["data"]["disabled"], false, "{me}");
     let _ = server.terminate();
 }
 

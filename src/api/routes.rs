@@ -1,0 +1,251 @@
+//! The route table: each route is declared once, with its minimum role, and
+//! both the axum router and the OpenAPI `paths` are derived from it.
+//!
+//! A resource module declares its routes in `router()`, one line each:
+//!
+//! ```text
+//! pub fn router() -> Routes {
+//!     Routes::new()
+//!         .add(Access::Viewer, endpoint!(list_packs))
+//!         .add(Access::Operator, endpoint!(create_pack))
+//! }
+//! ```
+//!
+//! [`endpoint!`] takes a handler annotated with `#[utoipa::path]`: its path
+//! and method come from that annotation (so the router and the document can
+//! never disagree), its operation goes into the OpenAPI document with the
+//! minimum role as `x-min-role` (plus a `bearer` security requirement for
+//! every role but [`Access::Public`]), and the handler is served behind
+//! [`require_role`], the one place roles are enforced: it authenticates the
+//! caller (401), compares the caller's effective role with the route's
+//! minimum (403 `FORBIDDEN` naming the role needed) and hands the caller to
+//! the handler as a request extension ([`super::extract::Caller`]).
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter};
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::security::SecurityRequirement;
+
+use super::error::ApiError;
+use super::extract::Caller;
+use crate::AppState;
+use crate::auth::Role;
+
+/// Who may call a route: anyone, or an authenticated caller with at least
+/// this role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No authentication (health, login, the OpenAPI document).
+    Public,
+    Viewer,
+    Operator,
+    Admin,
+}
+
+impl Access {
+    /// The minimum role, `None` for a public route.
+    pub fn role(self) -> Option<Role> {
+        match self {
+            Access::Public => None,
+            Access::Viewer => Some(Role::Viewer),
+            Access::Operator => Some(Role::Operator),
+            Access::Admin => Some(Role::Admin),
+        }
+    }
+
+    /// The `x-min-role` value of the OpenAPI document.
+    pub fn as_str(self) -> &'static str {
+        match self.role() {
+            None => "public",
+            Some(role) => role.as_str(),
+        }
+    }
+}
+
+/// Name of the OpenAPI operation extension carrying the minimum role.
+pub const MIN_ROLE_EXTENSION: &str = "x-min-role";
+
+/// One handler with its OpenAPI operation, as [`endpoint!`] builds it.
+pub struct Endpoint {
+    doc: utoipa::openapi::OpenApi,
+    make: fn(MethodFilter) -> MethodRouter<AppState>,
+}
+
+impl Endpoint {
+    /// Used by [`endpoint!`]; `doc` holds the handler's one path.
+    pub fn new(
+        doc: utoipa::openapi::OpenApi,
+        make: fn(MethodFilter) -> MethodRouter<AppState>,
+    ) -> Endpoint {
+        Endpoint { doc, make }
+    }
+}
+
+/// Declares a handler annotated with `#[utoipa::path]` as an [`Endpoint`].
+macro_rules! endpoint {
+    ($handler:ident) => {{
+        #[derive(utoipa::OpenApi)]
+        #[openapi(paths($handler))]
+        struct One;
+        $crate::api::routes::Endpoint::new(<One as utoipa::OpenApi>::openapi(), |filter| {
+            axum::routing::on(filter, $handler)
+        })
+    }};
+}
+pub(crate) use endpoint;
+
+/// One declared route: path, method, minimum role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredRoute {
+    pub path: String,
+    /// Lowercase, as in the OpenAPI document (`get`, `post`, ...).
+    pub method: &'static str,
+    pub access: Access,
+}
+
+/// Routes of one or more resource modules, not yet bound to the state.
+#[derive(Default)]
+pub struct Routes {
+    entries: Vec<(String, MethodRouter<AppState>, Access)>,
+    declared: Vec<DeclaredRoute>,
+    doc: utoipa::openapi::OpenApi,
+}
+
+impl Routes {
+    pub fn new() -> Routes {
+        Routes::default()
+    }
+
+    /// Adds a handler with its minimum role.
+    pub fn add(mut self, access: Access, endpoint: Endpoint) -> Routes {
+        let Endpoint { mut doc, make } = endpoint;
+        for (path, item) in doc.paths.paths.iter_mut() {
+            for (method, filter, op) in operations(item) {
+                mark(op, access);
+                self.entries.push((path.clone(), make(filter), access));
+                self.declared.push(DeclaredRoute {
+                    path: path.clone(),
+                    method,
+                    access,
+                });
+            }
+        }
+        self.doc.merge(doc);
+        self
+    }
+
+    /// Adds every route of `other`.
+    pub fn merge(mut self, other: Routes) -> Routes {
+        self.entries.extend(other.entries);
+        self.declared.extend(other.declared);
+        self.doc.merge(other.doc);
+        self
+    }
+
+    /// Every declared route, in declaration order.
+    pub fn declared(&self) -> &[DeclaredRoute] {
+        &self.declared
+    }
+
+    /// The OpenAPI paths and the schemas they use.
+    pub fn into_doc(self) -> utoipa::openapi::OpenApi {
+        self.doc
+    }
+
+    /// The axum router, each route behind [`require_role`].
+    pub fn into_router(self, state: &AppState) -> Router<AppState> {
+        let mut router = Router::new();
+        for (path, method_router, access) in self.entries {
+            let guarded = match access {
+                Access::Public => method_router,
+                _ => method_router.route_layer(middleware::from_fn_with_state(
+                    (state.clone(), access),
+                    require_role,
+                )),
+            };
+            router = router.route(&path, guarded);
+        }
+        router
+    }
+}
+
+/// The operations of a path item with their method names and filters.
+fn operations(item: &mut PathItem) -> Vec<(&'static str, MethodFilter, &mut Operation)> {
+    let PathItem {
+        get,
+        put,
+        post,
+        delete,
+        options,
+        head,
+        patch,
+        trace,
+        ..
+    } = item;
+    [
+        ("get", MethodFilter::GET, get),
+        ("put", MethodFilter::PUT, put),
+        ("post", MethodFilter::POST, post),
+        ("delete", MethodFilter::DELETE, delete),
+        ("options", MethodFilter::OPTIONS, options),
+        ("head", MethodFilter::HEAD, head),
+        ("patch", MethodFilter::PATCH, patch),
+        ("trace", MethodFilter::TRACE, trace),
+    ]
+    .into_iter()
+    .filter_map(|(name, filter, op)| op.as_mut().map(|op| (name, filter, op)))
+    .collect()
+}
+
+/// Writes the access rule into the operation: `x-min-role`, the security
+/// requirement, and a sentence in the description.
+fn mark(op: &mut Operation, access: Access) {
+    let ext = op.extensions.get_or_insert_with(Default::default);
+    ext.insert(
+        MIN_ROLE_EXTENSION.to_string(),
+        serde_json::Value::String(access.as_str().to_string()),
+    );
+    let sentence = match access.role() {
+        None => {
+            op.security = None;
+            "No authentication.".to_string()
+        }
+        Some(role) => {
+            op.security = Some(vec![SecurityRequirement::new::<_, _, &str>("bearer", [])]);
+            format!("Minimum role: `{role}`.")
+        }
+    };
+    op.description = Some(match op.description.take() {
+        Some(d) if !d.is_empty() => format!("{d}\n\n{sentence}"),
+        _ => sentence,
+    });
+}
+
+/// The route layer of every non-public route: authenticates the caller,
+/// checks the minimum role, and passes the [`Caller`] on.
+pub async fn require_role(
+    State((state, access)): State<(AppState, Access)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(needed) = access.role() else {
+        return next.run(req).await;
+    };
+    let (mut parts, body) = req.into_parts();
+    let caller = match Caller::authenticate(&parts, &state).await {
+        Ok(caller) => caller,
+        Err(e) => return e.into_response(),
+    };
+    if caller.role < needed {
+        return ApiError::Forbidden(format!(
+            "this needs the '{needed}' role; you act as '{}' (ask an admin for a higher role)",
+            caller.role
+        ))
+        .into_response();
+    }
+    parts.extensions.insert(caller);
+    next.run(Request::from_parts(parts, body)).await
+}
