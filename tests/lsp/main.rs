@@ -304,6 +304,36 @@ fn code_actions_apply_and_recheck_clean() {
     c.change(&uri, &fixed, 2);
     assert_eq!(c.diagnostics(&uri, 2), Vec::<Value>::new());
 
+    // Did-you-mean inside an expression and on an action ref.
+    let typos = BROKEN
+        .replace("verfy", "verify")
+        .replace("action: core.echo", "action: demo.deplyo");
+    c.change(&uri, &typos, 10);
+    assert_eq!(
+        codes(&c.diagnostics(&uri, 10)),
+        ["unknown-variable", "undefined-action"]
+    );
+    let mut t = typos.clone();
+    for (line, title) in [
+        (9u32, "change to 'region'"),
+        (13, "change to 'demo.deploy'"),
+    ] {
+        let acts = actions_at(&mut c, &uri, line);
+        let a = acts
+            .iter()
+            .find(|a| a["title"] == title)
+            .unwrap_or_else(|| panic!("no {title}: {acts:#?}"));
+        t = apply(&t, a, &uri);
+        c.change(&uri, &t, 11 + line as i64);
+        let _ = c.diagnostics(&uri, 11 + line as i64);
+    }
+    assert!(
+        t.contains("{{ parameters.region }}") && t.contains("action: demo.deploy\n"),
+        "{t}"
+    );
+    c.change(&uri, &t, 40);
+    assert_eq!(codes(&c.diagnostics(&uri, 40)), ["missing-input"]);
+
     // The ignore comment silences it instead.
     let ign = acts
         .iter()
@@ -314,8 +344,8 @@ fn code_actions_apply_and_recheck_clean() {
         ignored.contains("do: [verfy] # attune: ignore[unknown-task]"),
         "{ignored}"
     );
-    c.change(&uri, &ignored, 3);
-    assert_eq!(c.diagnostics(&uri, 3), Vec::<Value>::new());
+    c.change(&uri, &ignored, 50);
+    assert_eq!(c.diagnostics(&uri, 50), Vec::<Value>::new());
 }
 
 #[test]

@@ -214,7 +214,7 @@ impl Analysis {
                     if e.value.style == Style::Collection && is_block(src, &e.value) =>
                 {
                     Some((
-                        line_of(src, e.key.pos.offset),
+                        (e.key.pos.line as usize).saturating_sub(1),
                         es.first().map(|k| k.key.pos.column as usize - 1),
                     ))
                 }
@@ -232,7 +232,7 @@ impl Analysis {
                 },
                 key_col: t.pos.offset - line_start,
                 action: action_node.and_then(Node::as_str).map(str::to_string),
-                action_line: action_node.map(|a| line_of(src, a.pos.offset)),
+                action_line: action_node.map(|a| (a.pos.line as usize).saturating_sub(1)),
                 input_block,
                 input_other,
                 legacy_fix: legacy_fix(src, t),
@@ -381,13 +381,6 @@ pub fn value_span(src: &str, node: &Node) -> Option<Span> {
     (src.get(s..e) == Some(v)
         && (!v.is_empty() || e > node.pos.offset || node.style == Style::Plain))
         .then_some(Span { start: s, end: e })
-}
-
-fn line_of(src: &str, off: usize) -> usize {
-    src.as_bytes()[..off.min(src.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
 }
 
 fn line_end(src: &str, off: usize) -> usize {

@@ -335,6 +335,18 @@ impl Workspace {
             .and_then(|s| s.to_str())
             .unwrap_or_default()
             .to_string();
+        if role == FileRole::Workflow && text.is_some() {
+            // An edit of a workflow the catalog already lists: nothing to
+            // change (the common case, once per keystroke).
+            let r = format!("{pack_ref}.{stem}");
+            let known =
+                self.catalog.docs.get(&r).is_some_and(|d| {
+                    d.kind == ActionKind::Action || d.file.as_deref() == Some(path)
+                });
+            if known || !is_valid_name(&stem) {
+                return false;
+            }
+        }
         let before = self.catalog.clone();
         let mut cat = (*self.catalog).clone();
         cat.remove_file(path);
