@@ -87,6 +87,37 @@ fn a_broken_workflow_gets_ranged_diagnostics_and_a_fix_clears_them() {
 }
 
 #[test]
+fn edits_within_the_debounce_are_checked_once_for_the_last_text() {
+    let fx = Fixture::new();
+    let (_, uri) = fx.workflow("release", BROKEN);
+    let mut c = Client::spawn();
+    let r = c.request(
+        "initialize",
+        json!({"processId": null, "rootUri": file_uri(&fx.root()), "capabilities": {},
+               "initializationOptions": {"debounceMs": 1500}}),
+    );
+    assert!(r.get("result").is_some(), "{r}");
+    c.notify("initialized", json!({}));
+    // Three versions in a burst (microseconds apart, well inside 1.5 s).
+    c.open(&uri, BROKEN, 1);
+    c.change(&uri, &BROKEN.replace("verfy", "verify"), 2);
+    let fixed = BROKEN
+        .replace("verfy", "verify")
+        .replace("regoin", "region");
+    c.change(&uri, &fixed, 3);
+    assert_eq!(c.diagnostics(&uri, 3), Vec::<Value>::new());
+    let earlier: Vec<&Value> = c
+        .backlog
+        .iter()
+        .filter(|m| m["method"] == "textDocument/publishDiagnostics")
+        .collect();
+    assert!(
+        earlier.is_empty(),
+        "versions 1 and 2 were checked: {earlier:#?}"
+    );
+}
+
+#[test]
 fn a_duplicate_task_points_at_the_first_definition() {
     let fx = Fixture::new();
     let text = "version: \"1.0.0\"\nlabel: D\ntasks:\n  - name: a\n    action: core.noop\n    next:\n      - do: [b]\n  - name: b\n    action: core.noop\n  - name: b\n    action: core.noop\n";

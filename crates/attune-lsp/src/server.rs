@@ -778,3 +778,53 @@ fn doc_uri(_method: &str, p: &Value) -> Option<Url> {
     let s = p.get("textDocument")?.get("uri")?.as_str()?;
     Url::parse(s).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(uri: &Url, generation: u64, version: i32, text: &str) -> Job {
+        Job {
+            uri: uri.clone(),
+            generation,
+            version,
+            text: Arc::from(text),
+            li: Arc::new(LineIndex::new(text)),
+            ctx: DocContext {
+                pack_ref: "p".into(),
+                name: "w".into(),
+            },
+            catalog: Arc::new(Catalog::default()),
+            max_bytes: 1 << 20,
+            rules_url: Arc::from("http://x/docs/rules"),
+        }
+    }
+
+    #[test]
+    fn a_superseded_check_is_never_published() {
+        let uri = Url::parse("file:///p/workflows/w.yaml").unwrap();
+        let other = Url::parse("file:///p/workflows/v.yaml").unwrap();
+        let latest: Latest = Arc::default();
+        latest.lock().unwrap().insert(uri.clone(), 2);
+        latest.lock().unwrap().insert(other.clone(), 7);
+        let (jtx, jrx) = mpsc::channel();
+        let (otx, orx) = mpsc::channel();
+        // Generation 1 was superseded by an edit (generation 2) before it ran.
+        jtx.send(job(&uri, 1, 1, "tasks: []\n")).unwrap();
+        jtx.send(job(&uri, 2, 2, "version: 1\n")).unwrap();
+        jtx.send(job(&other, 6, 3, "x: [\n")).unwrap();
+        drop(jtx);
+        checker(jrx, otx, latest);
+        let published: Vec<(String, Option<i32>)> = orx
+            .iter()
+            .filter_map(|o| match o {
+                Outgoing::Message(Message::Notification(n)) => {
+                    let p: PublishDiagnosticsParams = serde_json::from_value(n.params).ok()?;
+                    Some((p.uri.to_string(), p.version))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(published, [(uri.to_string(), Some(2))]);
+    }
+}
