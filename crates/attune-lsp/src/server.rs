@@ -83,8 +83,27 @@ struct Job {
 
 type Latest = Arc<Mutex<HashMap<Url, u64>>>;
 
+/// The output stream, shared by the main loop and the checker; a frame is
+/// written whole under the lock (no writer thread between a result and the
+/// pipe).
+#[derive(Clone)]
+struct Out(Arc<Mutex<Box<dyn Write + Send>>>);
+
+impl Out {
+    fn new(w: impl Write + Send + 'static) -> Out {
+        Out(Arc::new(Mutex::new(Box::new(io::BufWriter::new(w)))))
+    }
+    fn send(&self, o: Outgoing) -> io::Result<()> {
+        let mut w = self
+            .0
+            .lock()
+            .map_err(|_| io::Error::other("the output lock is poisoned"))?;
+        transport::write_frame(&mut *w, o)
+    }
+}
+
 struct Server {
-    out: Sender<Outgoing>,
+    out: Out,
     opts: Options,
     ws: Workspace,
     docs: HashMap<Url, Doc>,
@@ -105,7 +124,7 @@ pub fn run(
     opts: Options,
 ) -> io::Result<i32> {
     let (in_tx, in_rx) = mpsc::channel::<Incoming>();
-    let (out_tx, out_rx) = mpsc::channel::<Outgoing>();
+    let out = Out::new(output);
     std::thread::Builder::new()
         .name("lsp-reader".into())
         .spawn(move || {
@@ -116,27 +135,17 @@ pub fn run(
                 }
             }
         })?;
-    let writer = std::thread::Builder::new()
-        .name("lsp-writer".into())
-        .spawn(move || {
-            let mut w = io::BufWriter::new(output);
-            for m in out_rx {
-                if transport::write_frame(&mut w, m).is_err() {
-                    break;
-                }
-            }
-        })?;
     let latest: Latest = Arc::default();
     let (job_tx, job_rx) = mpsc::channel::<Job>();
-    {
-        let out = out_tx.clone();
+    let checker_thread = {
+        let out = out.clone();
         let latest = latest.clone();
         std::thread::Builder::new()
             .name("lsp-checker".into())
-            .spawn(move || checker(job_rx, out, latest))?;
-    }
+            .spawn(move || checker(job_rx, out, latest))?
+    };
     let mut s = Server {
-        out: out_tx,
+        out,
         opts,
         ws: Workspace::default(),
         docs: HashMap::new(),
@@ -149,12 +158,13 @@ pub fn run(
         next_id: 1,
     };
     let code = s.main_loop(&in_rx);
+    // Closing the job queue ends the checker after its current batch.
     drop(s);
-    let _ = writer.join();
+    let _ = checker_thread.join();
     Ok(code)
 }
 
-fn checker(rx: Receiver<Job>, out: Sender<Outgoing>, latest: Latest) {
+fn checker(rx: Receiver<Job>, out: Out, latest: Latest) {
     let current = |uri: &Url, generation: u64| {
         latest
             .lock()
@@ -783,6 +793,19 @@ fn doc_uri(_method: &str, p: &Value) -> Option<Url> {
 mod tests {
     use super::*;
 
+    #[derive(Clone, Default)]
+    struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for SharedBuf {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
     fn job(uri: &Url, generation: u64, version: i32, text: &str) -> Job {
         Job {
             uri: uri.clone(),
@@ -808,17 +831,20 @@ mod tests {
         latest.lock().unwrap().insert(uri.clone(), 2);
         latest.lock().unwrap().insert(other.clone(), 7);
         let (jtx, jrx) = mpsc::channel();
-        let (otx, orx) = mpsc::channel();
+        let buf = SharedBuf::default();
+        let otx = Out::new(buf.clone());
         // Generation 1 was superseded by an edit (generation 2) before it ran.
         jtx.send(job(&uri, 1, 1, "tasks: []\n")).unwrap();
         jtx.send(job(&uri, 2, 2, "version: 1\n")).unwrap();
         jtx.send(job(&other, 6, 3, "x: [\n")).unwrap();
         drop(jtx);
         checker(jrx, otx, latest);
-        let published: Vec<(String, Option<i32>)> = orx
-            .iter()
+        let bytes = buf.0.lock().unwrap().clone();
+        let mut r = BufReader::new(&bytes[..]);
+        let frames = std::iter::from_fn(|| transport::read_frame(&mut r).ok().flatten());
+        let published: Vec<(String, Option<i32>)> = frames
             .filter_map(|o| match o {
-                Outgoing::Message(Message::Notification(n)) => {
+                Incoming::Message(Message::Notification(n)) => {
                     let p: PublishDiagnosticsParams = serde_json::from_value(n.params).ok()?;
                     Some((p.uri.to_string(), p.version))
                 }
