@@ -102,6 +102,21 @@ const LEGACY: &[(&str, Option<&str>)] = &[
 ];
 
 impl Analysis {
+    /// What diagnostics need, no more: node extents, plus the tasks when a
+    /// diagnostic points at a second task (`with_tasks`, a duplicate).
+    pub fn for_diagnostics(src: &str, with_tasks: bool) -> Analysis {
+        let Ok(doc) = yaml::parse(src, &Limits::default()) else {
+            return Analysis::default();
+        };
+        let mut a = Analysis::default();
+        a.extents_of(src, &doc.root);
+        if with_tasks && let Some(items) = doc.root.get("tasks").and_then(Node::as_seq) {
+            a.walk_tasks(src, items, 0, None, &mut 0);
+        }
+        a.doc = Some(doc);
+        a
+    }
+
     pub fn new(src: &str) -> Analysis {
         let Ok(doc) = yaml::parse(src, &Limits::default()) else {
             return Analysis::default();

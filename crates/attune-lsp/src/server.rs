@@ -183,8 +183,12 @@ fn checker(rx: Receiver<Job>, out: Out, latest: Latest) {
             let (max, rules) = (job.max_bytes, job.rules_url.clone());
             let r = catch_unwind(AssertUnwindSafe(|| {
                 let diags = diag::check(&job.text, &job.ctx, job.catalog.as_ref(), max);
-                let analysis = (!diags.is_empty() && job.text.len() as u64 <= max)
-                    .then(|| Analysis::new(&job.text));
+                let analysis = (!diags.is_empty() && job.text.len() as u64 <= max).then(|| {
+                    let dup = diags
+                        .iter()
+                        .any(|d| d.code == attune_workflow::Code::DuplicateTask);
+                    Analysis::for_diagnostics(&job.text, dup)
+                });
                 diag::to_lsp(
                     &diags,
                     &job.text,
