@@ -603,3 +603,43 @@ fn hostile_input_gets_errors_never_a_crash_or_a_hang() {
         let _ = c.wait_for_or_timeout();
     }
 }
+
+#[test]
+fn did_you_mean_fixes_keys_functions_and_namespaces() {
+    let fx = Fixture::new();
+    let text = "version: \"1.0.0\"\nlabel: K\ntasks:\n  - name: a\n    action: core.echo\n    input:\n      message: \"{{ lenght(paramters.x) }}\"\n    on_sucess: b\n  - name: b\n    action: core.noop\n";
+    let (_, uri) = fx.workflow("keys", text);
+    let mut c = Client::start(&fx.root());
+    c.open(&uri, text, 1);
+    let ds = c.diagnostics(&uri, 1);
+    let want = ["unknown-function", "unknown-variable", "unknown-key"];
+    for w in want {
+        assert!(codes(&ds).contains(&w), "{w} missing: {ds:#?}");
+    }
+    let mut t = text.to_string();
+    let mut v = 1;
+    for (line, title) in [
+        (6u32, "change to 'length'"),
+        (6, "change to 'parameters'"),
+        (7, "change to 'on_success'"),
+    ] {
+        let acts = actions_at(&mut c, &uri, line);
+        let a = acts
+            .iter()
+            .find(|a| a["title"] == title)
+            .unwrap_or_else(|| panic!("no {title}: {acts:#?}"));
+        t = apply(&t, a, &uri);
+        v += 1;
+        c.change(&uri, &t, v);
+        let _ = c.diagnostics(&uri, v);
+    }
+    assert!(
+        t.contains("{{ length(parameters.x) }}") && t.contains("on_success: b"),
+        "{t}"
+    );
+    v += 1;
+    c.change(&uri, &t, v);
+    let ds = c.diagnostics(&uri, v);
+    // parameters.x is still not declared: that is the only one left.
+    assert_eq!(codes(&ds), ["unknown-variable"], "{ds:#?}");
+}
