@@ -99,6 +99,14 @@ pub struct Config {
     /// Password of the first `admin` user (first start only).
     pub admin_password: Option<Secret>,
     pub max_workflow_file_bytes: u64,
+    /// Largest pack archive `POST /api/v1/packs/upload` accepts (413 past it).
+    pub max_pack_archive_bytes: u64,
+    /// Most entries in an uploaded pack archive.
+    pub max_pack_files: u64,
+    /// Most bytes an uploaded pack archive may unpack to.
+    pub max_pack_unpacked_bytes: u64,
+    /// Register every valid unregistered pack folder at start-up.
+    pub register_packs_on_start: bool,
     pub auth: AuthConfig,
     pub log: LogConfig,
 }
@@ -114,6 +122,10 @@ impl Default for Config {
             },
             admin_password: None,
             max_workflow_file_bytes: 1024 * 1024,
+            max_pack_archive_bytes: 64 * 1024 * 1024,
+            max_pack_files: 10_000,
+            max_pack_unpacked_bytes: 256 * 1024 * 1024,
+            register_packs_on_start: false,
             auth: AuthConfig {
                 access_token_ttl: 3600,
                 refresh_token_ttl: 7 * 24 * 3600,
@@ -134,6 +146,10 @@ pub const KEYS: &[&str] = &[
     "server.port",
     "admin_password",
     "max_workflow_file_bytes",
+    "max_pack_archive_bytes",
+    "max_pack_files",
+    "max_pack_unpacked_bytes",
+    "register_packs_on_start",
     "auth.access_token_ttl",
     "auth.refresh_token_ttl",
     "auth.jwt_secret",
@@ -378,12 +394,34 @@ impl Config {
                 }
                 self.admin_password = Some(Secret::new(text));
             }
-            "max_workflow_file_bytes" => {
-                self.max_workflow_file_bytes = raw
+            "max_workflow_file_bytes"
+            | "max_pack_archive_bytes"
+            | "max_pack_files"
+            | "max_pack_unpacked_bytes" => {
+                let n = raw
                     .as_text()
                     .and_then(|s| s.trim().parse::<u64>().ok())
                     .filter(|n| *n > 0)
-                    .ok_or_else(|| invalid("expected a positive number of bytes"))?;
+                    .ok_or_else(|| {
+                        invalid(if key == "max_pack_files" {
+                            "expected a positive number of entries"
+                        } else {
+                            "expected a positive number of bytes"
+                        })
+                    })?;
+                match key {
+                    "max_workflow_file_bytes" => self.max_workflow_file_bytes = n,
+                    "max_pack_archive_bytes" => self.max_pack_archive_bytes = n,
+                    "max_pack_files" => self.max_pack_files = n,
+                    _ => self.max_pack_unpacked_bytes = n,
+                }
+            }
+            "register_packs_on_start" => {
+                self.register_packs_on_start = match raw.as_text().as_deref().map(str::trim) {
+                    Some("true") => true,
+                    Some("false") => false,
+                    _ => return Err(invalid("expected true or false")),
+                };
             }
             "auth.access_token_ttl" | "auth.refresh_token_ttl" => {
                 let secs = raw

@@ -15,6 +15,7 @@ pub mod extract;
 pub mod health;
 pub mod openapi;
 pub mod openapi_rules;
+pub mod pack_delivery;
 pub mod pack_workflows;
 pub mod packs;
 pub mod routes;
@@ -32,12 +33,10 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::config::REQUEST_BODY_LIMIT;
 pub use error::ApiError;
 
 /// Success envelope: `{"data": …, "message": …}` (message only when set).
@@ -157,6 +156,7 @@ pub fn routes() -> routes::Routes {
         .merge(runs::router())
         .merge(admin::router())
         .merge(users::router())
+        .merge(pack_delivery::router())
         .merge(openapi::router())
 }
 
@@ -171,7 +171,6 @@ pub fn router(state: AppState) -> Router {
             crate::auth::ratelimit::LoginLimiter::default(),
         )))
         .layer(axum::extract::DefaultBodyLimit::disable())
-        .layer(RequestBodyLimitLayer::new(REQUEST_BODY_LIMIT))
         .layer(middleware::from_fn(envelope_for_plain_errors))
         .layer(
             TraceLayer::new_for_http()

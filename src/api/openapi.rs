@@ -28,6 +28,7 @@ use super::routes::{Access, Routes, endpoint};
     tags(
         (name = "health"), (name = "auth"), (name = "packs"),
         (name = "pack workflows", description = "The sync and validate endpoints of the pack-workflows API document"),
+        (name = "pack delivery", description = "Packs onto the appliance: discover, register from disk, upload an archive, export"),
         (name = "workflows"), (name = "runs"), (name = "schema"), (name = "admin"), (name = "users"),
         (name = "openapi"),
     )

@@ -9,11 +9,12 @@
 
 use serde_json::{Map, Value, json};
 
-/// A pack ref: `^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$` without `..` (the
-/// regex spells "no two dots in a row" without look-ahead).
-pub const PACK_REF_PATTERN: &str = r"^[A-Za-z0-9](\.?[A-Za-z0-9_-])*\.?$";
+/// A pack ref: `^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$` without `..` and not
+/// ending in `.` (the regex spells "no two dots in a row" without
+/// look-ahead).
+pub const PACK_REF_PATTERN: &str = r"^[A-Za-z0-9](\.?[A-Za-z0-9_-])*$";
 /// A workflow ref: `{pack_ref}.{name}`, the name `^[A-Za-z0-9_-]+$`.
-pub const WORKFLOW_REF_PATTERN: &str = r"^[A-Za-z0-9](\.?[A-Za-z0-9_-])*\.?\.[A-Za-z0-9_-]+$";
+pub const WORKFLOW_REF_PATTERN: &str = r"^[A-Za-z0-9](\.?[A-Za-z0-9_-])*\.[A-Za-z0-9_-]+$";
 /// A workflow or task name.
 pub const NAME_PATTERN: &str = r"^[A-Za-z0-9_-]+$";
 

@@ -252,7 +252,7 @@ async fn with_counts(
     Ok(views)
 }
 
-async fn view(state: &AppState, pack: Pack) -> Result<PackView, ApiError> {
+pub(crate) async fn view(state: &AppState, pack: Pack) -> Result<PackView, ApiError> {
     let mut v = with_counts(state, vec![pack.into()]).await?;
     v.pop()
         .ok_or_else(|| ApiError::Internal("pack view vanished".into()))

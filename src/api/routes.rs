@@ -29,10 +29,13 @@ use axum::routing::{MethodFilter, MethodRouter};
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::SecurityRequirement;
 
+use tower_http::limit::RequestBodyLimitLayer;
+
 use super::error::ApiError;
 use super::extract::Caller;
 use crate::AppState;
 use crate::auth::Role;
+use crate::config::REQUEST_BODY_LIMIT;
 
 /// Who may call a route: anyone, or an authenticated caller with at least
 /// this role.
@@ -109,7 +112,7 @@ pub struct DeclaredRoute {
 /// Routes of one or more resource modules, not yet bound to the state.
 #[derive(Default)]
 pub struct Routes {
-    entries: Vec<(String, MethodRouter<AppState>, Access)>,
+    entries: Vec<Entry>,
     declared: Vec<DeclaredRoute>,
     doc: utoipa::openapi::OpenApi,
 }
@@ -119,13 +122,29 @@ impl Routes {
         Routes::default()
     }
 
-    /// Adds a handler with its minimum role.
-    pub fn add(mut self, access: Access, endpoint: Endpoint) -> Routes {
+    /// Adds a handler with its minimum role. Its request body is limited to
+    /// [`REQUEST_BODY_LIMIT`] (413 past it).
+    pub fn add(self, access: Access, endpoint: Endpoint) -> Routes {
+        self.add_with(access, endpoint, Body::Json)
+    }
+
+    /// Adds a handler whose body streams past the JSON limit (a pack
+    /// archive); the handler bounds it with its own limit.
+    pub fn add_streaming(self, access: Access, endpoint: Endpoint) -> Routes {
+        self.add_with(access, endpoint, Body::Streaming)
+    }
+
+    fn add_with(mut self, access: Access, endpoint: Endpoint, body: Body) -> Routes {
         let Endpoint { mut doc, make } = endpoint;
         for (path, item) in doc.paths.paths.iter_mut() {
             for (method, filter, op) in operations(item) {
                 mark(op, access);
-                self.entries.push((path.clone(), make(filter), access));
+                self.entries.push(Entry {
+                    path: path.clone(),
+                    method_router: make(filter),
+                    access,
+                    body,
+                });
                 self.declared.push(DeclaredRoute {
                     path: path.clone(),
                     method,
@@ -155,10 +174,21 @@ impl Routes {
         self.doc
     }
 
-    /// The axum router, each route behind [`require_role`].
+    /// The axum router, each route behind [`require_role`] and, unless it
+    /// streams, the JSON body limit.
     pub fn into_router(self, state: &AppState) -> Router<AppState> {
         let mut router = Router::new();
-        for (path, method_router, access) in self.entries {
+        for Entry {
+            path,
+            method_router,
+            access,
+            body,
+        } in self.entries
+        {
+            let method_router = match body {
+                Body::Json => method_router.layer(RequestBodyLimitLayer::new(REQUEST_BODY_LIMIT)),
+                Body::Streaming => method_router,
+            };
             let guarded = match access {
                 Access::Public => method_router,
                 _ => method_router.route_layer(middleware::from_fn_with_state(
@@ -170,6 +200,22 @@ impl Routes {
         }
         router
     }
+}
+
+/// How a route's request body is bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Body {
+    /// By [`REQUEST_BODY_LIMIT`].
+    Json,
+    /// By the handler (it streams, with a limit of its own).
+    Streaming,
+}
+
+struct Entry {
+    path: String,
+    method_router: MethodRouter<AppState>,
+    access: Access,
+    body: Body,
 }
 
 /// The operations of a path item with their method names and filters.

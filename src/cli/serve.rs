@@ -30,17 +30,27 @@ pub struct ServeArgs {
     /// Log format: text or json (log.format)
     #[arg(long, value_name = "FORMAT")]
     pub log_format: Option<String>,
+    /// Register every valid pack folder that is not registered yet, at
+    /// start-up (register_packs_on_start)
+    #[arg(long)]
+    pub register_packs: bool,
 }
 
 impl ServeArgs {
     /// The configuration these flags select.
     pub fn load_config(&self) -> anyhow::Result<Config> {
+        let register = self.register_packs.then(|| "true".to_string());
         let flags = [
             super::flag("packs_base_dir", "--packs-dir", self.packs_dir.as_ref()),
             super::flag("data_dir", "--data-dir", self.data_dir.as_ref()),
             super::flag("server.host", "--host", self.host.as_ref()),
             super::flag("server.port", "--port", self.port.as_ref()),
             super::flag("log.format", "--log-format", self.log_format.as_ref()),
+            super::flag(
+                "register_packs_on_start",
+                "--register-packs",
+                register.as_ref(),
+            ),
         ]
         .into_iter()
         .flatten()
@@ -95,6 +105,10 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
             ),
             other => anyhow::Error::new(other),
         })?;
+    let st = state.clone();
+    tokio::task::spawn_blocking(move || prepare_packs(&st))
+        .await
+        .context("start-up task failed")?;
     let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {
         anyhow::anyhow!(
@@ -145,6 +159,45 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
         .context("server failed")?;
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// Before listening: finishes what an interrupted upload left (see
+/// `pack::stage::recover`; the packs it touched are synced again so the
+/// database agrees with their folders) and, with `register_packs_on_start`,
+/// registers every valid unregistered folder. Failures are logged; the
+/// server starts anyway.
+pub fn prepare_packs(state: &AppState) {
+    let base = &state.config.packs_base_dir;
+    let limits = state.sync_limits();
+    for r in crate::pack::stage::recover(base) {
+        if matches!(state.store.get_pack(&r), Ok(Some(_))) {
+            let options = crate::sync::SyncOptions {
+                dry_run: false,
+                prune: true,
+                user: "attune".to_string(),
+            };
+            match crate::sync::sync_pack(&state.store, base, limits, &r, options) {
+                Ok(_) => tracing::info!(pack = %r, "synced a pack an interrupted upload touched"),
+                Err(e) => {
+                    tracing::warn!(pack = %r, error = %e, "cannot sync a pack after an interrupted upload")
+                }
+            }
+        }
+    }
+    if !state.config.register_packs_on_start {
+        return;
+    }
+    match crate::sync::register::register_all_unregistered(&state.store, base, limits, "attune") {
+        Ok(done) => {
+            for r in &done.registered {
+                tracing::info!(pack = %r, "registered pack folder at start-up");
+            }
+            for (folder, why) in &done.skipped {
+                tracing::warn!(folder = %folder, reason = %why, "pack folder not registered at start-up");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot register pack folders at start-up"),
+    }
 }
 
 /// Installs the SIGTERM and SIGINT (ctrl-c) handlers now, so a signal that

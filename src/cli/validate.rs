@@ -57,6 +57,8 @@ struct PackJob {
     dir: PathBuf,
     pack_ref: String,
     files: Vec<WorkflowFile>,
+    /// `skipped-file` warnings of the pack's workflows folder.
+    skipped: Vec<Diagnostic>,
 }
 
 struct Checked {
@@ -96,13 +98,35 @@ pub fn run_validate(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<
         .iter()
         .flat_map(|j| j.files.iter().map(move |f| (j, f)))
         .collect();
-    let checked: Vec<Checked> = work
+    let mut checked: Vec<Checked> = work
         .par_iter()
         .map(|(j, f)| Checked {
             display: display_path(&f.path),
             outcome: pack::load_and_validate(f, &j.dir, &j.pack_ref, args.max_file_bytes, &catalog),
         })
         .collect();
+    for j in &jobs {
+        for d in &j.skipped {
+            let name = d
+                .file
+                .as_deref()
+                .and_then(|f| f.rsplit('/').next())
+                .unwrap_or("");
+            checked.push(Checked {
+                display: display_path(&j.dir.join("workflows").join(name)),
+                outcome: FileOutcome {
+                    r#ref: d.r#ref.clone().unwrap_or_default(),
+                    file: d.file.clone().unwrap_or_default(),
+                    source: None,
+                    validation: crate::workflow::Validation {
+                        workflow: None,
+                        diagnostics: vec![d.clone()],
+                        suppressed: 0,
+                    },
+                },
+            });
+        }
+    }
 
     match args.format {
         Format::Text => write_text(out, &checked, jobs.len())?,
@@ -176,11 +200,8 @@ fn collect_jobs(paths: &[PathBuf]) -> Result<Vec<PackJob>, String> {
                 (parent.to_path_buf(), dir_name(parent))
             };
             let pack_ref = pack_ref.unwrap_or_else(|| "pack".to_string());
-            let name = p
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or_default()
-                .to_string();
+            let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+            let name = stem.strip_suffix(".workflow").unwrap_or(stem).to_string();
             let file_name = p
                 .file_name()
                 .and_then(|s| s.to_str())
@@ -199,6 +220,7 @@ fn collect_jobs(paths: &[PathBuf]) -> Result<Vec<PackJob>, String> {
                     rel_path: rel_sub,
                     path: p.clone(),
                 }],
+                skipped: Vec::new(),
             });
             continue;
         }
@@ -206,10 +228,12 @@ fn collect_jobs(paths: &[PathBuf]) -> Result<Vec<PackJob>, String> {
             let pack_ref = dir_name(p).unwrap_or_else(|| "pack".to_string());
             let files =
                 pack::list_workflow_files(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let skipped = pack::skipped_workflow_files(p, &pack_ref);
             jobs.push(PackJob {
                 dir: p.clone(),
                 pack_ref,
                 files,
+                skipped,
             });
             continue;
         }
@@ -226,10 +250,12 @@ fn collect_jobs(paths: &[PathBuf]) -> Result<Vec<PackJob>, String> {
         for (dir, pack_ref) in packs {
             let files =
                 pack::list_workflow_files(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let skipped = pack::skipped_workflow_files(&dir, &pack_ref);
             jobs.push(PackJob {
                 dir,
                 pack_ref,
                 files,
+                skipped,
             });
         }
     }
@@ -417,9 +443,31 @@ pub fn sarif(checked: &[(String, &[Diagnostic])], rules_url: &str) -> Value {
         for d in diags.iter() {
             let mut text = d.message.clone();
             if let Some(h) = &d.hint {
-                text.push_str(&format!(" (hint: {h})"));
+                // A multi-line hint stays multi-line (SARIF viewers show
+                // the text's lines).
+                if h.contains('\n') {
+                    text.push_str(&format!("\nhint:\n{h}"));
+                } else {
+                    text.push_str(&format!(" (hint: {h})"));
+                }
             }
-            results.push(json!({
+            let fixes: Vec<Value> = d
+                .fix
+                .iter()
+                .map(|f| {
+                    json!({
+                        "description": {"text": d.hint.clone().unwrap_or_default()},
+                        "artifactChanges": [{
+                            "artifactLocation": {"uri": uri},
+                            "replacements": [{
+                                "deletedRegion": {"byteOffset": f.offset, "byteLength": f.len},
+                                "insertedContent": {"text": f.text},
+                            }],
+                        }],
+                    })
+                })
+                .collect();
+            let mut result = json!({
                 "ruleId": d.code.as_str(),
                 "ruleIndex": index.get(&d.code).copied().unwrap_or(0),
                 "level": level(d.severity),
@@ -431,7 +479,11 @@ pub fn sarif(checked: &[(String, &[Diagnostic])], rules_url: &str) -> Value {
                     },
                     "logicalLocations": [{"fullyQualifiedName": d.path}],
                 }],
-            }));
+            });
+            if !fixes.is_empty() {
+                result["fixes"] = Value::Array(fixes);
+            }
+            results.push(result);
         }
     }
     json!({

@@ -5,11 +5,17 @@
 //! workflow pipeline that touches the filesystem; used by `attune validate`
 //! and by sync.
 
+pub mod archive;
+pub mod discover;
+pub mod manifest;
+pub mod stage;
+
 use crate::workflow::catalog::{
     ActionCatalog, ActionInfo, ActionKind, MapCatalog, parse_action_metadata,
 };
 use crate::workflow::diagnostic::{Code, Diagnostic};
 use crate::workflow::model::is_valid_name;
+use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
@@ -35,6 +41,51 @@ impl WorkflowFile {
     /// True when the name is a valid workflow name (`^[A-Za-z0-9_-]+$`).
     pub fn has_valid_name(&self) -> bool {
         is_valid_name(&self.name)
+    }
+
+    /// The `invalid-workflow-name` error for this file, when its name is
+    /// not valid. The file's content is still checked: this is one more
+    /// problem of the file, not a reason to stop reading it.
+    pub fn name_diagnostic(&self, pack_ref: &str) -> Option<Diagnostic> {
+        if self.has_valid_name() {
+            return None;
+        }
+        let proposal: String = self
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let ext = self
+            .rel_path
+            .rsplit_once('.')
+            .map(|(_, e)| e)
+            .unwrap_or("yaml");
+        let d = Diagnostic::new(
+            Code::InvalidWorkflowName,
+            format!(
+                "'{}' is not a valid workflow name; names match ^[A-Za-z0-9_-]+$",
+                self.name
+            ),
+            1,
+            1,
+        )
+        .with_source(
+            Some(&format!("{pack_ref}.{}", self.name)),
+            Some(&self.file_for(pack_ref)),
+        );
+        Some(if is_valid_name(&proposal) {
+            d.with_hint(format!(
+                "rename the file to {proposal}.{ext} (the workflow's ref becomes {pack_ref}.{proposal})"
+            ))
+        } else {
+            d.with_hint("rename the file: letters, digits, '_' and '-' before .yaml")
+        })
     }
 }
 
@@ -99,6 +150,60 @@ pub fn list_action_files(pack_dir: &Path) -> Result<Vec<WorkflowFile>, LoadError
     }
 }
 
+/// The files of `pack_dir/workflows` that look like workflow files but are
+/// not read, one `skipped-file` warning each: an extension that is .yaml or
+/// .yml in another case (`UP.YAML`), or a name that is not UTF-8.
+pub fn skipped_workflow_files(pack_dir: &Path, pack_ref: &str) -> Vec<Diagnostic> {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(rd) = std::fs::read_dir(pack_dir.join("workflows")) else {
+        return Vec::new();
+    };
+    let mut out: Vec<Diagnostic> = rd
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let os = e.file_name();
+            let bytes = os.as_bytes();
+            let lower = bytes.to_ascii_lowercase();
+            let ext_len = if lower.ends_with(b".yaml") {
+                5
+            } else if lower.ends_with(b".yml") {
+                4
+            } else {
+                return None;
+            };
+            let shown = String::from_utf8_lossy(bytes).into_owned();
+            let stem = shown.get(..shown.len().saturating_sub(ext_len)).unwrap_or("");
+            let (message, hint) = match os.to_str() {
+                None => (
+                    format!("'{shown}' is not read: its file name is not valid UTF-8"),
+                    "rename the file with a UTF-8 name, e.g. letters, digits, '_' and '-'"
+                        .to_string(),
+                ),
+                Some(name) if !name.ends_with(".yaml") && !name.ends_with(".yml") => (
+                    format!(
+                        "'{name}' is not read: only the lowercase extensions .yaml and .yml are workflow files"
+                    ),
+                    format!(
+                        "rename it to {stem}{}",
+                        if ext_len == 5 { ".yaml" } else { ".yml" }
+                    ),
+                ),
+                Some(_) => return None,
+            };
+            Some(
+                Diagnostic::new(Code::SkippedFile, message, 1, 1)
+                    .with_source(
+                        Some(&format!("{pack_ref}.{stem}")),
+                        Some(&format!("{pack_ref}/workflows/{shown}")),
+                    )
+                    .with_hint(hint),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.file.cmp(&b.file));
+    out
+}
+
 fn list_yaml(dir: &Path, sub: &str) -> Result<Vec<WorkflowFile>, LoadError> {
     let rd = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
@@ -130,6 +235,13 @@ fn list_yaml(dir: &Path, sub: &str) -> Result<Vec<WorkflowFile>, LoadError> {
             .or_else(|| file_name.strip_suffix(".yml"))
         else {
             continue;
+        };
+        // `deploy_app.workflow.yaml` is workflow `deploy_app`, as upstream
+        // names it (the action-linked layout's graph files).
+        let stem = if sub == "actions" {
+            stem
+        } else {
+            stem.strip_suffix(".workflow").unwrap_or(stem)
         };
         if stem.is_empty() {
             continue;
@@ -269,6 +381,10 @@ pub struct PackCatalog {
     pub catalog: MapCatalog,
     /// `(file relative to packs_base_dir, reason)` for action files skipped.
     pub problems: Vec<(String, String)>,
+    /// Every pack added, with or without actions.
+    pub packs: BTreeSet<String>,
+    /// The folders packs were read from, for the `unknown-pack` hint.
+    pub sources: Vec<String>,
 }
 
 impl ActionCatalog for PackCatalog {
@@ -277,6 +393,16 @@ impl ActionCatalog for PackCatalog {
     }
     fn refs_in_pack(&self, pack_ref: &str) -> Vec<String> {
         self.catalog.refs_in_pack(pack_ref)
+    }
+    fn has_pack(&self, pack_ref: &str) -> bool {
+        self.packs.contains(pack_ref)
+    }
+    fn pack_sources(&self) -> String {
+        if self.sources.is_empty() {
+            "the packs folder".to_string()
+        } else {
+            self.sources.join(", ")
+        }
     }
 }
 
@@ -300,6 +426,7 @@ pub fn load_pack_catalog(
 
 /// Add one pack folder's actions and workflow names to a catalog.
 pub fn add_pack(pc: &mut PackCatalog, pack_dir: &Path, pack_ref: &str, max_bytes: u64) {
+    pc.packs.insert(pack_ref.to_string());
     match list_action_files(pack_dir) {
         Ok(files) => {
             for f in files {
@@ -375,33 +502,17 @@ pub fn load_and_validate(
         diagnostics: vec![d],
         suppressed: 0,
     };
-    if !f.has_valid_name() {
-        let d = Diagnostic::new(
-            Code::FileUnreadable,
-            format!(
-                "'{}' is not a valid workflow name; names match ^[A-Za-z0-9_-]+$",
-                f.name
-            ),
-            1,
-            1,
-        )
-        .with_source(Some(&r#ref), Some(&file))
-        .with_hint("rename the file, e.g. with underscores instead of dots");
-        return FileOutcome {
-            r#ref,
-            file,
-            source: None,
-            validation: fail(d),
-        };
-    }
+    let bad_name = f.name_diagnostic(pack_ref);
     match read_workflow_file(&f.path, pack_dir, max_bytes) {
         Err(e) => {
             let d = e.to_diagnostic(Some(&r#ref), Some(&file));
+            let mut v = fail(d);
+            v.diagnostics.splice(0..0, bad_name);
             FileOutcome {
                 r#ref,
                 file,
                 source: None,
-                validation: fail(d),
+                validation: v,
             }
         }
         Ok(bytes) => {
@@ -410,7 +521,8 @@ pub fn load_and_validate(
                 name: &f.name,
                 file: Some(&file),
             };
-            let validation = check(&bytes, &ctx, catalog);
+            let mut validation = check(&bytes, &ctx, catalog);
+            validation.diagnostics.splice(0..0, bad_name);
             FileOutcome {
                 r#ref,
                 file,

@@ -21,6 +21,8 @@ use crate::workflow::{ActionCatalog, ActionInfo, ActionKind, BuiltinCatalog, is_
 struct PackEntries {
     disk: PackCatalog,
     registered: BTreeSet<String>,
+    /// The pack has a folder under the packs folder or is registered.
+    present: bool,
 }
 
 /// The catalog shared by the parallel validations of one sync.
@@ -30,6 +32,8 @@ pub struct SyncCatalog {
     max_bytes: u64,
     store: Store,
     packs: Mutex<HashMap<String, Arc<PackEntries>>>,
+    /// A pack read from a staging folder instead of its own folder.
+    staged: Option<(String, PathBuf)>,
 }
 
 impl SyncCatalog {
@@ -40,7 +44,15 @@ impl SyncCatalog {
             max_bytes,
             store,
             packs: Mutex::new(HashMap::new()),
+            staged: None,
         }
+    }
+
+    /// Reads `pack_ref`'s actions and workflow names from `dir` (an upload
+    /// being checked before it replaces the pack's folder).
+    pub fn with_staged(mut self, pack_ref: &str, dir: PathBuf) -> Self {
+        self.staged = Some((pack_ref.to_string(), dir));
+        self
     }
 
     fn pack(&self, pack_ref: &str) -> Option<Arc<PackEntries>> {
@@ -55,13 +67,22 @@ impl SyncCatalog {
         // Loaded outside the lock; two threads may both load a pack, the
         // results are equal and the first insert wins.
         let mut disk = PackCatalog::default();
-        let dir = self.packs_base_dir.join(pack_ref);
+        let dir = match &self.staged {
+            Some((r, dir)) if r == pack_ref => dir.clone(),
+            _ => self.packs_base_dir.join(pack_ref),
+        };
         if dir.is_dir() {
             add_pack(&mut disk, &dir, pack_ref, self.max_bytes);
         }
-        let registered = self
-            .store
-            .pack_workflow_names(pack_ref)
+        // A staged pack replaces its folder wholesale (an upload prunes), so
+        // only its staged files count, not what is registered now.
+        let staged = self.staged.as_ref().is_some_and(|(r, _)| r == pack_ref);
+        let registered = if staged {
+            Ok(Vec::new())
+        } else {
+            self.store.pack_workflow_names(pack_ref)
+        };
+        let registered = registered
             .map(|names| {
                 names
                     .into_iter()
@@ -72,7 +93,12 @@ impl SyncCatalog {
                 tracing::warn!(pack = pack_ref, error = %e, "cannot list registered workflows");
                 BTreeSet::new()
             });
-        let entries = Arc::new(PackEntries { disk, registered });
+        let present = dir.is_dir() || matches!(self.store.get_pack(pack_ref), Ok(Some(_)));
+        let entries = Arc::new(PackEntries {
+            disk,
+            registered,
+            present,
+        });
         match self.packs.lock() {
             Ok(mut map) => Some(map.entry(pack_ref.to_string()).or_insert(entries).clone()),
             Err(_) => Some(entries),
@@ -108,6 +134,17 @@ impl ActionCatalog for SyncCatalog {
         v.sort();
         v.dedup();
         v
+    }
+
+    fn has_pack(&self, pack_ref: &str) -> bool {
+        self.builtin.has_pack(pack_ref) || self.pack(pack_ref).is_some_and(|p| p.present)
+    }
+
+    fn pack_sources(&self) -> String {
+        format!(
+            "the registered packs and the packs folder {}",
+            self.packs_base_dir.display()
+        )
     }
 }
 
@@ -148,6 +185,15 @@ impl ActionCatalog for Recorder<'_> {
         }
         self.inner.refs_in_pack(pack_ref)
     }
+    fn has_pack(&self, pack_ref: &str) -> bool {
+        if let Ok(mut p) = self.packs.lock() {
+            p.insert(pack_ref.to_string());
+        }
+        self.inner.has_pack(pack_ref)
+    }
+    fn pack_sources(&self) -> String {
+        self.inner.pack_sources()
+    }
 }
 
 /// Hex sha256 of what `catalog` answers now for these questions; equal
@@ -161,6 +207,19 @@ pub fn fingerprint(catalog: &dyn ActionCatalog, lookups: &[String], packs: &[Str
         .iter()
         .map(|p| (p.as_str(), catalog.refs_in_pack(p)))
         .collect();
-    let text = serde_json::to_string(&(answers, listed)).unwrap_or_default();
+    // Packs that are present without any ref (`unknown-pack` or not):
+    // appended only when there are some, so fingerprints stored before
+    // this answer existed stay equal.
+    let empty_present: Vec<&str> = listed
+        .iter()
+        .filter(|(p, refs)| refs.is_empty() && catalog.has_pack(p))
+        .map(|(p, _)| *p)
+        .collect();
+    let text = if empty_present.is_empty() {
+        serde_json::to_string(&(answers, listed))
+    } else {
+        serde_json::to_string(&(answers, listed, empty_present))
+    }
+    .unwrap_or_default();
     hex::encode(Sha256::digest(text.as_bytes()))
 }

@@ -23,6 +23,7 @@
 mod catalog;
 mod locks;
 mod pool;
+pub mod register;
 mod snippet;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -212,7 +213,10 @@ struct Listed {
 }
 
 fn list(packs_base_dir: &Path, pack_ref: &str) -> Result<(PathBuf, Vec<Listed>), LoadError> {
-    let pack_dir = packs_base_dir.join(pack_ref);
+    list_at(packs_base_dir.join(pack_ref), pack_ref)
+}
+
+fn list_at(pack_dir: PathBuf, pack_ref: &str) -> Result<(PathBuf, Vec<Listed>), LoadError> {
     let files = list_workflow_files(&pack_dir)?;
     let mut seen: HashMap<String, String> = HashMap::new();
     let mut out = Vec::with_capacity(files.len());
@@ -220,18 +224,8 @@ fn list(packs_base_dir: &Path, pack_ref: &str) -> Result<(PathBuf, Vec<Listed>),
         let r#ref = format!("{pack_ref}.{}", f.name);
         let rel = f.file_for(pack_ref);
         let refused = if !f.has_valid_name() {
-            Some(
-                Diagnostic::new(
-                    Code::FileUnreadable,
-                    format!(
-                        "'{}' is not a valid workflow name; names match ^[A-Za-z0-9_-]+$",
-                        f.name
-                    ),
-                    1,
-                    1,
-                )
-                .with_hint("rename the file, e.g. with underscores instead of dots"),
-            )
+            // Checked in `process` (its content too); never registered.
+            None
         } else if let Some(first) = seen.get(&f.name) {
             Some(
                 Diagnostic::new(
@@ -243,7 +237,7 @@ fn list(packs_base_dir: &Path, pack_ref: &str) -> Result<(PathBuf, Vec<Listed>),
                     1,
                     1,
                 )
-                .with_hint("keep only one of the .yaml and .yml files"),
+                .with_hint("keep only one of the two files (.yaml, .yml and .workflow.yaml name the same workflow)"),
             )
         } else {
             seen.insert(f.name.clone(), f.rel_path.clone());
@@ -396,10 +390,29 @@ fn process(
     if let Some(d) = &l.refused {
         return result(failed_one(d.clone()));
     }
+    let bad_name = l.file.name_diagnostic(pack_ref);
     let bytes = match read_workflow_file(&l.file.path, pack_dir, max_bytes) {
         Ok(b) => b,
-        Err(e) => return result(failed_one(e.to_diagnostic(Some(&l.r#ref), Some(&l.rel)))),
+        Err(e) => {
+            let mut o = failed_one(e.to_diagnostic(Some(&l.r#ref), Some(&l.rel)));
+            if let Outcome::Failed { validation, .. } = &mut o {
+                validation.diagnostics.splice(0..0, bad_name);
+            }
+            return result(o);
+        }
     };
+    if let Some(d) = bad_name {
+        // The content is checked and reported; the file is not registered.
+        let ctx = SourceContext {
+            pack_ref,
+            name: &l.file.name,
+            file: Some(&l.rel),
+        };
+        let mut validation = crate::workflow::check(&bytes, &ctx, catalog);
+        validation.diagnostics.insert(0, d);
+        let source = String::from_utf8(bytes).ok();
+        return result(Outcome::Failed { validation, source });
+    }
     let Some(existing) = existing else {
         let ctx = SourceContext {
             pack_ref,
@@ -489,7 +502,36 @@ pub fn sync_pack(
 ) -> Result<SyncReport, SyncError> {
     // All of it, the sequential parts and the commit included, at the
     // background pool's lower priority.
-    pool::run(|| sync_pack_in_pool(store, packs_base_dir, limits, pack_ref, options))
+    pool::run(|| sync_pack_in_pool(store, packs_base_dir, limits, pack_ref, options, None))
+}
+
+/// A dry-run sync of a pack folder staged at `staged_dir` (an upload not
+/// yet swapped in) as if it were `{packs_base_dir}/{pack_ref}`: the same
+/// report, against the same catalog (other packs' actions from their
+/// folders, registered workflows), writing nothing. The pack need not be
+/// registered yet. Blocking.
+pub fn dry_run_staged(
+    store: &Store,
+    packs_base_dir: &Path,
+    staged_dir: &Path,
+    limits: SyncLimits,
+    pack_ref: &str,
+) -> Result<SyncReport, SyncError> {
+    let options = SyncOptions {
+        dry_run: true,
+        prune: true,
+        user: String::new(),
+    };
+    pool::run(|| {
+        sync_pack_in_pool(
+            store,
+            packs_base_dir,
+            limits,
+            pack_ref,
+            options,
+            Some(staged_dir),
+        )
+    })
 }
 
 fn sync_pack_in_pool(
@@ -498,10 +540,11 @@ fn sync_pack_in_pool(
     limits: SyncLimits,
     pack_ref: &str,
     options: SyncOptions,
+    staged_dir: Option<&Path>,
 ) -> Result<SyncReport, SyncError> {
     let start = Instant::now();
     let started = OffsetDateTime::now_utc();
-    if store.get_pack(pack_ref)?.is_none() {
+    if staged_dir.is_none() && store.get_pack(pack_ref)?.is_none() {
         return Err(SyncError::PackNotFound(pack_ref.to_string()));
     }
     let existing: HashMap<String, WorkflowHead> = store
@@ -530,7 +573,11 @@ fn sync_pack_in_pool(
     // Position in `report.workflows` of each upsert, to fill ids after commit.
     let mut upsert_slots: HashMap<String, usize> = HashMap::new();
 
-    match list(packs_base_dir, pack_ref) {
+    let listing = match staged_dir {
+        Some(dir) => list_at(dir.to_path_buf(), pack_ref),
+        None => list(packs_base_dir, pack_ref),
+    };
+    match listing {
         Err(e) => {
             report.errors.push(match e {
                 LoadError::DirectoryNotFound(_) => DIRECTORY_NOT_FOUND.to_string(),
@@ -544,13 +591,20 @@ fn sync_pack_in_pool(
             report.missing.sort();
         }
         Ok((pack_dir, listed)) => {
-            let catalog = SyncCatalog::new(
+            let mut catalog = SyncCatalog::new(
                 store.clone(),
                 packs_base_dir.to_path_buf(),
                 limits.max_file_bytes,
             );
+            if let Some(dir) = staged_dir {
+                catalog = catalog.with_staged(pack_ref, dir.to_path_buf());
+            }
             let memo = Memo::default();
             report.loaded_count = listed.len() as u64;
+            report.diagnostics.extend(with_snippets(
+                &crate::pack::skipped_workflow_files(&pack_dir, pack_ref),
+                None,
+            ));
             let present: HashSet<&str> = listed.iter().map(|l| l.file.name.as_str()).collect();
             let encode = changes.is_some();
             for batch in listed.chunks(BATCH) {
@@ -776,6 +830,10 @@ fn validate_pack_in_pool(
                 limits.max_file_bytes,
             );
             report.validated_count = listed.len() as u64;
+            report.diagnostics.extend(with_snippets(
+                &crate::pack::skipped_workflow_files(&pack_dir, pack_ref),
+                None,
+            ));
             let memo = Memo::default();
             for batch in listed.chunks(BATCH) {
                 let results: Vec<FileResult> = batch

@@ -42,13 +42,30 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(
     open: impl FnOnce(&Path) -> attune::store::Store + Send + 'static,
 ) -> TestApp {
+    spawn_app_configured(open, |_| {}).await
+}
+
+/// [`spawn_app`] with a configuration changed by `tweak` (limits and the like).
+pub async fn spawn_app_tweaked(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_configured(
+        |dir| attune::store::Store::open(dir).expect("open store"),
+        tweak,
+    )
+    .await
+}
+
+async fn spawn_app_configured(
+    open: impl FnOnce(&Path) -> attune::store::Store + Send + 'static,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let config = Config {
+    let mut config = Config {
         data_dir: data_dir.path().to_path_buf(),
         packs_base_dir: data_dir.path().join("packs"),
         admin_password: Some(attune::config::Secret::new(ADMIN_PASSWORD)),
         ..Config::default()
     };
+    tweak(&mut config);
     let (state, _) = tokio::task::spawn_blocking(move || {
         let store = open(&config.data_dir);
         AppState::with_store(config, store)

@@ -14,6 +14,7 @@ mod health;
 mod helpers;
 mod hostile_files;
 mod ops;
+mod pack_delivery;
 mod packs;
 mod roles;
 mod rules;

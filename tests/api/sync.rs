@@ -191,7 +191,7 @@ async fn a_broken_file_keeps_the_good_version_registered_and_flagged_stale() {
         .map(|d| d["code"].as_str().expect("code"))
         .collect();
     assert!(codes.contains(&"missing-field"), "{codes:?}");
-    assert!(codes.contains(&"undefined-action"), "{codes:?}");
+    assert!(codes.contains(&"unknown-pack"), "{codes:?}");
 
     let wf = app.workflow(&token, "my_pack.broken").await;
     assert_eq!(wf.body["data"]["id"], id);

@@ -63,8 +63,8 @@ async fn validation_answers_the_seeds_example_and_registers_nothing() {
     assert_eq!(missing["snippet"]["start_line"], 1);
     let undefined = diags
         .iter()
-        .find(|d| d["code"] == "undefined-action")
-        .expect("undefined-action");
+        .find(|d| d["code"] == "unknown-pack")
+        .expect("unknown-pack");
     assert_eq!(undefined["line"], 4);
     assert!(
         undefined["snippet"]["lines"]

@@ -143,7 +143,7 @@ async fn a_workflow_is_created_through_the_api_and_checked_like_a_file() {
         .iter()
         .map(|d| d["code"].as_str().expect("code"))
         .collect();
-    assert_eq!(codes, ["missing-field", "undefined-action"]);
+    assert_eq!(codes, ["missing-field", "unknown-pack"]);
     assert_eq!(bad.body["diagnostics"][1]["line"], 4);
     assert_eq!(app.workflow(&token, "p.broken").await.status, 404);
 

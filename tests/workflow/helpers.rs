@@ -22,7 +22,8 @@ pub fn data_catalog() -> PackCatalog {
 }
 
 /// The expectation text of one file: `severity code line:column path |
-/// message` per diagnostic, `suppressed N`, then the verdict.
+/// message` per diagnostic (with its hint's lines and its proposed edit
+/// indented below), `suppressed N`, then the verdict.
 pub fn render(o: &FileOutcome) -> String {
     let mut s = String::new();
     for d in &o.validation.diagnostics {
@@ -31,6 +32,13 @@ pub fn render(o: &FileOutcome) -> String {
             "{} {} {}:{} {} | {}",
             d.severity, d.code, d.line, d.column, d.path, d.message
         );
+        // The hint, one line per line of it, then the proposed edit.
+        for (i, l) in d.hint.as_deref().unwrap_or("").lines().enumerate() {
+            let _ = writeln!(s, "  {} {l}", if i == 0 { "hint:" } else { "     " });
+        }
+        if let Some(f) = &d.fix {
+            let _ = writeln!(s, "  fix: {}+{} -> {}", f.offset, f.len, f.text);
+        }
     }
     if o.validation.suppressed > 0 {
         let _ = writeln!(s, "suppressed {}", o.validation.suppressed);

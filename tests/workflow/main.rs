@@ -4,8 +4,10 @@
 mod cli;
 mod corpus;
 mod data;
+mod expressions_doc;
 mod generated;
 mod helpers;
+mod hints;
 mod props;
 mod rules_doc;
 mod schema;

@@ -38,6 +38,15 @@ pub trait ActionCatalog: Sync {
     fn lookup(&self, action_ref: &str) -> Option<ActionInfo>;
     /// Every action and workflow ref of a pack (for did-you-mean hints).
     fn refs_in_pack(&self, pack_ref: &str) -> Vec<String>;
+    /// Whether the pack is present at all (it may have no actions): tells
+    /// `unknown-pack` from `undefined-action`.
+    fn has_pack(&self, pack_ref: &str) -> bool {
+        !self.refs_in_pack(pack_ref).is_empty()
+    }
+    /// Where packs are looked for, said in the `unknown-pack` hint.
+    fn pack_sources(&self) -> String {
+        "the packs folder".to_string()
+    }
 }
 
 /// A catalog backed by a map from ref to info; the building block of the
@@ -172,6 +181,17 @@ impl<'a> LayeredCatalog<'a> {
 impl ActionCatalog for LayeredCatalog<'_> {
     fn lookup(&self, action_ref: &str) -> Option<ActionInfo> {
         self.layers.iter().find_map(|c| c.lookup(action_ref))
+    }
+    fn has_pack(&self, pack_ref: &str) -> bool {
+        self.layers.iter().any(|c| c.has_pack(pack_ref))
+    }
+    fn pack_sources(&self) -> String {
+        // The first layer is the one that reads packs (the built-ins say
+        // nothing useful).
+        self.layers
+            .first()
+            .map(|c| c.pack_sources())
+            .unwrap_or_else(|| "the packs folder".to_string())
     }
     fn refs_in_pack(&self, pack_ref: &str) -> Vec<String> {
         let mut v: Vec<String> = self

@@ -64,6 +64,8 @@ macro_rules! codes {
 
 codes! {
     FileUnreadable = "file-unreadable", Error, "the file is not a regular file inside the pack, is not UTF-8, or cannot be read";
+    InvalidWorkflowName = "invalid-workflow-name", Error, "the file name does not make a valid workflow name (^[A-Za-z0-9_-]+$ once the extension and .workflow are dropped)";
+    SkippedFile = "skipped-file", Warning, "a file in workflows/ looks like a workflow but is not read (its extension is not lowercase .yaml/.yml, or its name is not UTF-8)";
     FileTooLarge = "file-too-large", Error, "the file is larger than max_workflow_file_bytes";
     YamlSyntax = "yaml-syntax", Error, "the file is not well-formed YAML (one document, no duplicate keys)";
     YamlLimits = "yaml-limits", Error, "alias expansion or nesting exceeds the parser's budget";
@@ -78,7 +80,8 @@ codes! {
     ReservedName = "reserved-name", Error, "a task uses a reserved name";
     FieldTooLong = "field-too-long", Error, "a field exceeds its maximum length";
     InvalidActionRef = "invalid-action-ref", Error, "an action ref is not of the form pack.action";
-    UndefinedAction = "undefined-action", Error, "an action ref resolves to no action, workflow or built-in";
+    UndefinedAction = "undefined-action", Error, "an action ref names a present pack that has no such action or workflow";
+    UnknownPack = "unknown-pack", Error, "an action ref names a pack that is not present where packs are looked for";
     InvalidRetry = "invalid-retry", Error, "a retry policy is invalid";
     InvalidIteration = "invalid-iteration", Error, "batch_size or concurrency is below 1";
     InvalidDecision = "invalid-decision", Error, "a legacy decision entry is malformed";
@@ -105,7 +108,11 @@ impl Code {
     pub fn suppressible(self) -> bool {
         !matches!(
             self,
-            Code::YamlSyntax | Code::YamlLimits | Code::FileUnreadable | Code::FileTooLarge
+            Code::YamlSyntax
+                | Code::YamlLimits
+                | Code::FileUnreadable
+                | Code::FileTooLarge
+                | Code::SkippedFile
         )
     }
 }
@@ -134,6 +141,29 @@ pub struct Diagnostic {
     pub path: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// The edit the hint proposes, when it proposes text: applying it makes
+    /// this diagnostic go away without introducing an error (a property the
+    /// tests check over every case). The hint always quotes `fix.text`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Fix>,
+}
+
+/// A proposed edit of the file: replace the `len` bytes at byte `offset`
+/// (of the file as read, BOM included) with `text`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fix {
+    pub offset: usize,
+    pub len: usize,
+    pub text: String,
+}
+
+impl Fix {
+    /// `src` with the edit applied; `None` when the range is not in `src`.
+    pub fn apply(&self, src: &str) -> Option<String> {
+        let end = self.offset.checked_add(self.len)?;
+        let (before, after) = (src.get(..self.offset)?, src.get(end..)?);
+        Some(format!("{before}{}{after}", self.text))
+    }
 }
 
 impl Diagnostic {
@@ -149,6 +179,7 @@ impl Diagnostic {
             column,
             path: String::new(),
             hint: None,
+            fix: None,
         }
     }
 
@@ -184,7 +215,7 @@ mod tests {
             let j = serde_json::to_string(&c).unwrap();
             assert_eq!(j, format!("\"{}\"", c.as_str()));
         }
-        assert_eq!(Code::ALL.len(), 35);
+        assert_eq!(Code::ALL.len(), 38);
     }
 
     #[test]

@@ -30,6 +30,6 @@ pub mod yaml;
 pub use catalog::{
     ActionCatalog, ActionInfo, ActionKind, BuiltinCatalog, LayeredCatalog, MapCatalog, ParamInfo,
 };
-pub use diagnostic::{Code, Diagnostic, Severity};
+pub use diagnostic::{Code, Diagnostic, Fix, Severity};
 pub use model::{SourceContext, Validation, Workflow, is_valid_name, is_valid_pack_ref};
 pub use validate::{check, validate, validate_text, validate_with_limits};

@@ -77,7 +77,7 @@ pub fn is_valid_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// A pack ref: `^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$` and no `..`.
+/// A pack ref: `^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`, no `..`, no trailing `.`.
 pub fn is_valid_pack_ref(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
@@ -86,6 +86,7 @@ pub fn is_valid_pack_ref(s: &str) -> bool {
         && b.iter()
             .all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-')
         && !s.contains("..")
+        && !s.ends_with('.')
 }
 
 #[cfg(test)]
@@ -100,6 +101,7 @@ mod tests {
         assert!(is_valid_pack_ref("aws.ec2"));
         assert!(!is_valid_pack_ref("../etc"));
         assert!(!is_valid_pack_ref("a..b"));
+        assert!(!is_valid_pack_ref("a."));
         assert!(!is_valid_pack_ref(".a"));
         assert!(!is_valid_pack_ref(&"a".repeat(129)));
     }

@@ -3,7 +3,8 @@
 //! Constructors are the only way in, so code holding a `PackRef` never
 //! re-checks it (and never builds a path from an unchecked string).
 
-/// A validated pack ref: `^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`, never `..`.
+/// A validated pack ref: `^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`, never `..`,
+/// never ending in `.`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PackRef(String);
 
@@ -41,6 +42,11 @@ impl PackRef {
         if s.contains("..") {
             return Err(format!(
                 "invalid pack ref '{shown}': it must not contain '..'"
+            ));
+        }
+        if s.ends_with('.') {
+            return Err(format!(
+                "invalid pack ref '{shown}': it must not end with '.' (workflow refs would contain '..'); remove the trailing dot"
             ));
         }
         Ok(PackRef(s.to_string()))
@@ -87,6 +93,7 @@ mod tests {
             ("a/b", "'/'"),
             (".x", "start with"),
             ("a..b", "'..'"),
+            ("a.", "end with '.'"),
             ("a b", "' '"),
             ("é", "start with"),
             ("aé", "'é'"),
@@ -103,7 +110,7 @@ mod tests {
         let long = "x".repeat(128);
         let too_long = "x".repeat(129);
         for s in [
-            "core", "a.b", "a..b", ".x", "-x", "x-", "a/b", "", "é", &long, &too_long, "A_1",
+            "core", "a.b", "a..b", "a.", ".x", "-x", "x-", "a/b", "", "é", &long, &too_long, "A_1",
         ] {
             assert_eq!(
                 PackRef::parse(s).is_ok(),

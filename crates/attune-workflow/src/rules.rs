@@ -40,6 +40,20 @@ pub fn explain(code: Code) -> RuleDoc {
             "Make the file a regular UTF-8 text file inside the pack folder (replace a symlink \
              by the file it points to, re-save the file as UTF-8).",
         ),
+        Code::InvalidWorkflowName => (
+            "A workflow's name is its file name (without `.yaml`, `.yml` and `.workflow`), and \
+             its ref is `{pack}.{name}`: a name with dots or spaces would make a ref that \
+             cannot be told from a pack ref or used in a URL, so the file is not registered. \
+             Its content is still checked, so every other problem shows at once.",
+            "Rename the file using letters, digits, `_` and `-` (the hint proposes a name).",
+        ),
+        Code::SkippedFile => (
+            "Only `*.yaml` and `*.yml` files with a UTF-8 name are workflow files. A file \
+             that looks like one (`DEPLOY.YAML`, a name in another encoding) would otherwise \
+             be left out without a word, and its workflow would silently not exist.",
+            "Rename the file with a lowercase `.yaml` or `.yml` extension and a UTF-8 name, \
+             or move it out of `workflows/` if it is not a workflow.",
+        ),
         Code::FileTooLarge => (
             "A workflow file larger than `max_workflow_file_bytes` is refused before it is \
              read, so one huge or runaway file cannot exhaust the appliance's memory.",
@@ -125,6 +139,14 @@ pub fn explain(code: Code) -> RuleDoc {
              built-in `core` actions do not define fails when it is reached.",
             "Correct the ref (the hint proposes the closest one), add the action file under \
              the pack's `actions/`, or register the workflow it names.",
+        ),
+        Code::UnknownPack => (
+            "A task that calls an action of a pack that is not installed fails when it is \
+             reached; unlike `undefined-action`, the fix is not in the ref but in what is \
+             installed next to the pack.",
+            "Install the pack in the packs folder (or register it), or, for `attune \
+             validate` in a pack's own repository, name the folder holding its dependencies \
+             with `--packs-path DIR`.",
         ),
         Code::InvalidRetry => (
             "A retry policy with a count outside 1–100, a negative delay, an unknown backoff \

@@ -98,6 +98,7 @@ pub fn workflow_schema() -> Value {
                     "join": {"type": "integer", "minimum": 0},
                     "tasks": {"$ref": "#/$defs/taskList"},
                     "permission_set_refs": {},
+                    "permission_set_ref": {"deprecated": true, "description": "upstream's alias of permission_set_refs (non-canonical-form)"},
                     "worker_selector": {},
                     "worker_tolerations": {},
                     "worker_affinity": {},
@@ -112,7 +113,8 @@ pub fn workflow_schema() -> Value {
                 "properties": {
                     "when": condition,
                     "publish": {"$ref": "#/$defs/publish"},
-                    "do": do_list
+                    "do": do_list,
+                    "__chart_meta__": {"description": "upstream's visual builder: how the edge is drawn"}
                 }
             },
             "legacyTransition": {

@@ -4,7 +4,7 @@
 //! JSON-Schema form). Pure: bytes and a catalog in, a `Validation` out.
 
 use super::catalog::{ActionCatalog, is_json_schema_form, split_ref};
-use super::diagnostic::{Code, Diagnostic};
+use super::diagnostic::{Code, Diagnostic, Fix};
 use super::expr::{self, ExprScope};
 use super::model::{SourceContext, Validation, Workflow, is_valid_name};
 use super::suppress::Suppressions;
@@ -51,11 +51,16 @@ pub const TASK_KEYS: &[&str] = &[
     "join",
     "tasks",
     "permission_set_refs",
+    // Upstream's alias of permission_set_refs (non-canonical-form).
+    "permission_set_ref",
     "worker_selector",
     "worker_tolerations",
     "worker_affinity",
     "__chart_meta__",
 ];
+
+/// The legacy transition keys (their value names tasks).
+const TRANSITION_KEYS: &[&str] = &["on_success", "on_failure", "on_complete", "on_timeout"];
 
 const LEGACY_KEYS: &[&str] = &[
     "on_success",
@@ -70,8 +75,10 @@ const LEGACY_KEYS: &[&str] = &[
 /// names are no longer computed (keeps hostile files linear).
 const HINT_BUDGET: usize = 100;
 
-/// The keys of a `next` transition.
-pub const NEXT_KEYS: &[&str] = &["when", "publish", "do"];
+/// The keys of a `next` transition. `__chart_meta__` is where upstream's
+/// visual builder keeps an edge's drawing; accepted and kept like the
+/// task-level one.
+pub const NEXT_KEYS: &[&str] = &["when", "publish", "do", "__chart_meta__"];
 /// The keys of a retry policy.
 pub const RETRY_KEYS: &[&str] = &["count", "delay", "backoff", "max_delay", "on_error"];
 const DECISION_KEYS: &[&str] = &["when", "default", "next"];
@@ -324,9 +331,32 @@ impl<'a> Checker<'a> {
                 continue;
             }
             let p = path.key(k);
-            let hint = special_key_hint(what, k).or_else(|| {
-                did_you_mean(k, known.iter().copied()).map(|s| format!("did you mean '{s}'?"))
-            });
+            // Never propose a key the mapping already has: that would be a
+            // duplicate key.
+            let absent = |c: &&str| map.get(c).is_none();
+            let special = special_key_proposal(what, k).filter(absent);
+            let proposal =
+                special.or_else(|| did_you_mean(k, known.iter().copied().filter(absent)));
+            let (hint, fix) = match proposal {
+                // A transition under its dashed name was never checked:
+                // propose the rename only when its targets are tasks of
+                // this list (else the edit would bring an unknown-task).
+                Some(m)
+                    if TRANSITION_KEYS.contains(&m) && !self.names_local_tasks(&e.value, path) =>
+                {
+                    (
+                        Some(format!(
+                            "attune spells it `{m}`; note that it names a task that is not in this task list"
+                        )),
+                        None,
+                    )
+                }
+                Some(m) => (
+                    Some(format!("did you mean '{m}'?")),
+                    self.scalar_fix(&e.key, m),
+                ),
+                None => (special_key_hint(what, k), None),
+            };
             let d = self.push(
                 Code::UnknownKey,
                 format!("unknown key '{k}' in {what}"),
@@ -334,7 +364,38 @@ impl<'a> Checker<'a> {
                 &p,
             );
             d.hint = hint;
+            d.fix = fix;
         }
+    }
+
+    /// True when `value` is a task name or a list of task names, all in the
+    /// task list of the task at `task_path`.
+    fn names_local_tasks(&self, value: &Node, task_path: &Loc<'_>) -> bool {
+        let task_path = task_path.to_string();
+        let list = task_path
+            .rsplit_once('[')
+            .map(|(l, _)| l)
+            .unwrap_or(&task_path);
+        let known = |n: &Node| {
+            n.as_str()
+                .is_some_and(|s| self.all_tasks.get(s).is_some_and(|l| l == list))
+        };
+        match value.as_seq() {
+            Some(items) => !items.is_empty() && items.iter().all(known),
+            None => known(value),
+        }
+    }
+
+    /// The edit that replaces the whole scalar `node` by `text`, when the
+    /// source spells the scalar verbatim.
+    fn scalar_fix(&self, node: &Node, text: &str) -> Option<Fix> {
+        let len = node.as_str()?.len();
+        let (offset, len) = node.source_range(self.src, 0, len)?;
+        Some(Fix {
+            offset,
+            len,
+            text: text.to_string(),
+        })
     }
 
     // ---------------------------------------------------------------- root
@@ -656,18 +717,19 @@ impl<'a> Checker<'a> {
                             match it.as_str() {
                                 Some(s) if prop_names.iter().any(|p| p == s) => {}
                                 Some(s) => {
-                                    let hint =
-                                        did_you_mean(s, prop_names.iter().map(String::as_str))
-                                            .map(|m| format!("did you mean '{m}'?"));
-                                    self.push(
+                                    let m = did_you_mean(s, prop_names.iter().map(String::as_str));
+                                    let hint = m.map(|m| format!("did you mean '{m}'?"));
+                                    let fix = m.and_then(|m| self.scalar_fix(it, m));
+                                    let d = self.push(
                                         Code::InvalidSchema,
                                         format!(
                                             "required names '{s}', which is not in {key}.properties"
                                         ),
                                         it.pos,
                                         &path,
-                                    )
-                                    .hint = hint;
+                                    );
+                                    d.hint = hint;
+                                    d.fix = fix;
                                 }
                                 None => {
                                     self.push(
@@ -757,18 +819,21 @@ impl<'a> Checker<'a> {
             };
             if !ok {
                 let found = t.found_text();
-                let hint = t
+                let m = t
                     .as_str()
-                    .and_then(|s| did_you_mean(s, JSON_TYPES.iter().copied()))
+                    .and_then(|s| did_you_mean(s, JSON_TYPES.iter().copied()));
+                let fix = m.and_then(|m| self.scalar_fix(t, m));
+                let hint = m
                     .map(|m| format!("did you mean '{m}'?"))
                     .unwrap_or_else(|| format!("use one of: {}", JSON_TYPES.join(", ")));
-                self.push(
+                let d = self.push(
                     Code::InvalidSchema,
                     format!("{key} '{name}' has an unknown type '{found}'"),
                     t.pos,
                     &path.key("type"),
-                )
-                .hint = Some(hint);
+                );
+                d.hint = Some(hint);
+                d.fix = fix;
             }
         }
         if let Some(r) = def.get("required")
@@ -885,7 +950,7 @@ impl<'a> Checker<'a> {
                     path,
                 )
                 .hint = Some(format!(
-                    "this looks like StackStorm Orquesta syntax (tasks keyed by name); attune uses a list: `tasks:\\n  - name: {first}\\n    action: ...`"
+                    "this looks like StackStorm Orquesta syntax (tasks keyed by name); attune uses a list:\ntasks:\n  - name: {first}\n    action: ..."
                 ));
                 return None;
             }
@@ -1020,6 +1085,26 @@ impl<'a> Checker<'a> {
             return None;
         }
         self.unknown_keys(t, TASK_KEYS, path, "a task");
+        if let Some(e) = t.entry("permission_set_ref") {
+            let both = t.get("permission_set_refs").is_some();
+            let fix = if both {
+                None
+            } else {
+                self.scalar_fix(&e.key, "permission_set_refs")
+            };
+            let d = self.push(
+                Code::NonCanonicalForm,
+                "`permission_set_ref` is upstream's alias of `permission_set_refs`",
+                e.key.pos,
+                &path.key("permission_set_ref"),
+            );
+            d.hint = Some(if both {
+                "remove `permission_set_ref`; `permission_set_refs` is given and wins".to_string()
+            } else {
+                "did you mean 'permission_set_refs'?".to_string()
+            });
+            d.fix = fix;
+        }
         // name
         let name = match t.get("name") {
             None => {
@@ -1072,16 +1157,27 @@ impl<'a> Checker<'a> {
                     let found = ty
                         .scalar_text()
                         .unwrap_or_else(|| ty.type_name().to_string());
-                    let hint = did_you_mean(&found, ["action", "parallel", "workflow"])
+                    // Only a type the task's other fields fit: `parallel`
+                    // has `tasks`, the others an `action`.
+                    let fits: &[&str] = match (t.get("tasks").is_some(), t.get("action").is_some())
+                    {
+                        (true, false) => &["parallel"],
+                        (false, true) => &["action", "workflow"],
+                        _ => &[],
+                    };
+                    let m = did_you_mean(&found, fits.iter().copied());
+                    let fix = m.and_then(|m| self.scalar_fix(ty, m));
+                    let hint = m
                         .map(|m| format!("did you mean '{m}'?"))
                         .unwrap_or_else(|| "use action, parallel or workflow".to_string());
-                    self.push(
+                    let d = self.push(
                         Code::InvalidTaskType,
                         format!("Task '{name}' has an invalid type '{found}'"),
                         ty.pos,
                         &path.key("type"),
-                    )
-                    .hint = Some(hint);
+                    );
+                    d.hint = Some(hint);
+                    d.fix = fix;
                     ttype = "";
                 }
             }
@@ -1105,7 +1201,7 @@ impl<'a> Checker<'a> {
             Some(a) => match a.as_str() {
                 Some(s) => {
                     action_ref = s.to_string();
-                    action_info = self.check_action_ref(a, s, &name, &path.key("action"));
+                    action_info = self.check_action_ref(t, a, s, &name, &path.key("action"));
                 }
                 None => self.wrong_type(a, "action", "a string `pack.action`", &path.key("action")),
             },
@@ -1245,11 +1341,23 @@ impl<'a> Checker<'a> {
                     || k == "type"
                     || k == "next"
                     || k == "tasks"
+                    || k == "permission_set_ref"
                     || LEGACY_KEYS.contains(&k)
                 {
                     continue;
                 }
                 m.insert(k.to_string(), e.value.to_json());
+            }
+            // The alias, normalized: a list, under the canonical key.
+            if let Some(v) = t.get("permission_set_ref")
+                && !m.contains_key("permission_set_refs")
+            {
+                let v = match v.to_json() {
+                    Value::Array(a) => Value::Array(a),
+                    Value::Null => Value::Array(Vec::new()),
+                    other => Value::Array(vec![other]),
+                };
+                m.insert("permission_set_refs".into(), v);
             }
         }
         m.insert("next".into(), Value::Array(next));
@@ -1261,6 +1369,7 @@ impl<'a> Checker<'a> {
 
     fn check_action_ref(
         &mut self,
+        task_node: &Node,
         node: &Node,
         s: &str,
         task: &str,
@@ -1283,23 +1392,67 @@ impl<'a> Checker<'a> {
         if let Some(info) = self.catalog.lookup(s) {
             return Some(info);
         }
-        let pack = split_ref(s).map(|(p, _)| p).unwrap_or("");
+        let (pack, action_name) = split_ref(s).unwrap_or(("", s));
         let refs = self.catalog.refs_in_pack(pack);
-        let hint = match did_you_mean_ref(s, &refs) {
+        if refs.is_empty() && pack != self.ctx.pack_ref && !self.catalog.has_pack(pack) {
+            let sources = self.catalog.pack_sources();
+            let d = self.push(
+                Code::UnknownPack,
+                // The seed's message, whichever of the two it is; the code
+                // and the hint tell them apart.
+                format!("Task '{task}' references undefined action '{s}'"),
+                node.pos,
+                path,
+            );
+            d.hint = Some(format!(
+                "pack '{pack}' is not present: packs are looked for in {sources}; install pack '{pack}' there, or name the folder holding it with `attune validate --packs-path DIR`"
+            ));
+            return None;
+        }
+        let m = did_you_mean_ref(s, &refs);
+        // A ref whose required inputs the task does not give would trade
+        // this error for missing-input: say so instead of proposing it.
+        let missing: Vec<String> = m
+            .and_then(|m| self.catalog.lookup(m))
+            .and_then(|info| info.parameters)
+            .map(|ps| {
+                let given: Vec<String> = task_node
+                    .get("input")
+                    .and_then(Node::as_map)
+                    .map(|es| es.iter().filter_map(|e| e.key.scalar_text()).collect())
+                    .unwrap_or_default();
+                ps.into_iter()
+                    .filter(|p| p.required && !p.has_default && !given.contains(&p.name))
+                    .map(|p| p.name)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let fix = m
+            .filter(|_| missing.is_empty())
+            .and_then(|m| self.scalar_fix(node, m));
+        let hint = match m {
+            Some(m) if !missing.is_empty() => format!(
+                "the closest is '{m}', which also needs input {}; add it under `input` and write `action: {m}`",
+                missing
+                    .iter()
+                    .map(|p| format!("'{p}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Some(m) => format!("did you mean '{m}'?"),
             None if refs.is_empty() => format!(
-                "pack '{pack}' has no actions or workflows here; add actions/{}.yaml to pack '{pack}' or fix the ref",
-                split_ref(s).map(|(_, n)| n).unwrap_or(s)
+                "pack '{pack}' has no actions or workflows here; add actions/{action_name}.yaml to pack '{pack}' or fix the ref"
             ),
             None => format!("pack '{pack}' has: {}", preview(&refs)),
         };
-        self.push(
+        let d = self.push(
             Code::UndefinedAction,
             format!("Task '{task}' references undefined action '{s}'"),
             node.pos,
             path,
-        )
-        .hint = Some(hint);
+        );
+        d.hint = Some(hint);
+        d.fix = fix;
         None
     }
 
@@ -1344,29 +1497,37 @@ impl<'a> Checker<'a> {
                 if params.iter().any(|p| p.name == k) {
                     continue;
                 }
-                let hint = did_you_mean(&k, params.iter().map(|p| p.name.as_str()))
-                    .map(|m| format!("did you mean '{m}'?"))
-                    .or_else(|| {
-                        (!params.is_empty()).then(|| {
-                            format!(
-                                "'{action}' declares: {}",
-                                params
-                                    .iter()
-                                    .map(|p| p.name.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            )
-                        })
-                    });
-                self.push(
+                // Never propose an input the task already passes.
+                let m = did_you_mean(
+                    &k,
+                    params
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .filter(|c| !given.iter().any(|g| g == c)),
+                );
+                let fix = m.and_then(|m| self.scalar_fix(&e.key, m));
+                let hint = m.map(|m| format!("did you mean '{m}'?")).or_else(|| {
+                    (!params.is_empty()).then(|| {
+                        format!(
+                            "'{action}' declares: {}",
+                            params
+                                .iter()
+                                .map(|p| p.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    })
+                });
+                let d = self.push(
                     Code::UnexpectedInput,
                     format!(
                         "Task '{task}' passes input '{k}' that action '{action}' does not declare"
                     ),
                     e.key.pos,
                     &path.key("input").key(&k),
-                )
-                .hint = hint;
+                );
+                d.hint = hint;
+                d.fix = fix;
             }
         }
     }
@@ -1427,18 +1588,21 @@ impl<'a> Checker<'a> {
                 Some("constant" | "linear" | "exponential") => {}
                 _ => {
                     let found = b.found_text();
-                    let hint = did_you_mean(&found, ["constant", "linear", "exponential"])
+                    let m = did_you_mean(&found, ["constant", "linear", "exponential"]);
+                    let fix = m.and_then(|m| self.scalar_fix(b, m));
+                    let hint = m
                         .map(|m| format!("did you mean '{m}'?"))
                         .unwrap_or_else(|| "use constant, linear or exponential".to_string());
-                    self.push(
+                    let d = self.push(
                         Code::InvalidRetry,
                         format!(
                             "retry backoff must be constant, linear or exponential, found '{found}'"
                         ),
                         b.pos,
                         &path.key("backoff"),
-                    )
-                    .hint = Some(hint);
+                    );
+                    d.hint = Some(hint);
+                    d.fix = fix;
                 }
             }
         }
@@ -1882,25 +2046,39 @@ impl<'a> Checker<'a> {
         if local.contains(name) {
             return;
         }
-        let hint = match self.all_tasks.get(name) {
-            Some(list) => Some(format!(
-                "'{name}' is defined in another task list ({list}); transitions stay within their own list"
-            )),
+        let (hint, fix) = match self.all_tasks.get(name) {
+            Some(list) => (
+                Some(format!(
+                    "'{name}' is defined in another task list ({list}); transitions stay within their own list"
+                )),
+                None,
+            ),
             // Hints cost a string distance per candidate: on hostile input
-            // with thousands of problems, stop computing them.
+            // with thousands of problems, stop computing them. The task the
+            // transition leaves is never proposed (a loop onto itself is not
+            // what a typo meant).
             None if self.diags.len() < HINT_BUDGET => {
-                did_you_mean(name, local.iter().map(String::as_str))
-                    .map(|m| format!("did you mean '{m}'?"))
+                match did_you_mean(
+                    name,
+                    local.iter().map(String::as_str).filter(|c| *c != task),
+                ) {
+                    Some(m) => (
+                        Some(format!("did you mean '{m}'?")),
+                        self.scalar_fix(node, m),
+                    ),
+                    None => (None, None),
+                }
             }
-            None => None,
+            None => (None, None),
         };
-        self.push(
+        let d = self.push(
             Code::UnknownTask,
             format!("Task '{task}' references non-existent task '{name}'"),
             node.pos,
             path,
-        )
-        .hint = hint;
+        );
+        d.hint = hint;
+        d.fix = fix;
     }
 
     fn check_publish(&mut self, p: &Node, path: &Loc<'_>) -> Option<Value> {
@@ -2066,8 +2244,24 @@ impl<'a> Checker<'a> {
         for issue in issues {
             let code = Code::parse(issue.code).unwrap_or(Code::ExpressionSyntax);
             let pos = node.pos_in_value(self.src, issue.offset);
+            let fix = issue.fix.and_then(|f| {
+                let (offset, len) = node.source_range(self.src, f.offset, f.offset + f.len)?;
+                // The edit stays on one line of a plain scalar's source, or
+                // inside the quotes it is in: a quote or a newline in the
+                // text would change the YAML around it.
+                let text = match node.style {
+                    yaml::Style::Plain if f.text.contains(": ") || f.text.contains(" #") => {
+                        return None;
+                    }
+                    yaml::Style::SingleQuoted => f.text.replace('\'', "''"),
+                    yaml::Style::DoubleQuoted => f.text.replace('\\', "\\\\").replace('"', "\\\""),
+                    _ => f.text,
+                };
+                (!text.contains('\n')).then_some(Fix { offset, len, text })
+            });
             let d = self.push(code, issue.message, pos, path);
             d.hint = issue.hint;
+            d.fix = fix;
         }
     }
 }
@@ -2228,9 +2422,17 @@ fn special_key_hint(what: &str, k: &str) -> Option<String> {
         ("the workflow", "input") => {
             Some("workflow inputs are declared under `parameters`".to_string())
         }
-        ("a task", "on-success" | "on-failure" | "on-complete" | "on-timeout") => {
-            Some(format!("did you mean '{}'?", k.replace('-', "_")))
-        }
+        _ => None,
+    }
+}
+
+/// A key proposed for a known misspelling (dashes for underscores).
+fn special_key_proposal(what: &str, k: &str) -> Option<&'static str> {
+    match (what, k) {
+        ("a task", "on-success") => Some("on_success"),
+        ("a task", "on-failure") => Some("on_failure"),
+        ("a task", "on-complete") => Some("on_complete"),
+        ("a task", "on-timeout") => Some("on_timeout"),
         _ => None,
     }
 }
@@ -2286,7 +2488,7 @@ mod tests {
         assert!(v.workflow.is_none());
         assert_eq!(
             codes(&v),
-            [("missing-field", 1, 1), ("undefined-action", 4, 13)]
+            [("missing-field", 1, 1), ("unknown-pack", 4, 13)]
         );
     }
 

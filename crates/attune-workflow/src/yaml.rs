@@ -241,9 +241,48 @@ impl Node {
     /// position. Exact for plain and quoted single-line scalars without
     /// escapes and for literal (`|`) blocks; otherwise the scalar's start.
     pub fn pos_in_value(&self, src: &str, value_offset: usize) -> Pos {
-        let Some(value) = self.as_str() else {
-            return self.pos;
-        };
+        match self.as_str() {
+            Some(value) => self.pos_in_value_inner(src, value_offset, value),
+            None => self.pos,
+        }
+    }
+
+    /// The byte range in `src` of `value[start..end]` of this string scalar,
+    /// as (offset, length), when the source spells that part verbatim there;
+    /// `None` otherwise. What a proposed edit ([`crate::Fix`]) needs.
+    pub fn source_range(&self, src: &str, start: usize, end: usize) -> Option<(usize, usize)> {
+        let value = self.as_str()?;
+        let part = value.get(start..end)?;
+        if self.style == Style::SingleQuoted && value.contains('\'') {
+            // `''` in the source is one `'` in the value: walk both.
+            let body = src.get(self.pos.offset + 1..)?;
+            let (mut si, mut from) = (0usize, None);
+            for (vi, c) in value.char_indices() {
+                if vi == start {
+                    from = Some(si);
+                }
+                if vi == end {
+                    let from = from?;
+                    return Some((self.pos.offset + 1 + from, si - from));
+                }
+                let spelled = if c == '\'' {
+                    "''"
+                } else {
+                    &value[vi..vi + c.len_utf8()]
+                };
+                if !body.get(si..)?.starts_with(spelled) {
+                    return None;
+                }
+                si += spelled.len();
+            }
+            let from = if start == value.len() { si } else { from? };
+            return (end == value.len()).then_some((self.pos.offset + 1 + from, si - from));
+        }
+        let at = self.pos_in_value(src, start).offset;
+        (src.get(at..at.checked_add(part.len())?)? == part).then_some((at, part.len()))
+    }
+
+    fn pos_in_value_inner(&self, src: &str, value_offset: usize, value: &str) -> Pos {
         let value_offset = value_offset.min(value.len());
         let prefix = match value.get(..value_offset) {
             Some(p) => p,
@@ -370,7 +409,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Document, YamlError> {
         let (ev, span) = match parser.next_event() {
             None => break,
             Some(Ok(x)) => x,
-            Some(Err(e)) => return Err(b.scan_error(&e)),
+            Some(Err(e)) => return Err(at_the_tab(text, base, b.scan_error(&e))),
         };
         match ev {
             Event::StreamEnd => break,
@@ -448,6 +487,39 @@ enum Frame {
         seen: Option<HashSet<String>>,
         merges: Vec<Node>,
     },
+}
+
+/// saphyr reports a tab where it gave up scanning (often the end of the
+/// line before); point at the tab itself: the first one from there on.
+fn at_the_tab(text: &str, base: usize, mut e: YamlError) -> YamlError {
+    if e.kind != YamlErrorKind::Syntax || !e.message.contains("tab") {
+        return e;
+    }
+    let from = e.pos.offset.min(text.len());
+    let Some(k) = text.get(from..).and_then(|t| t.find('\t')) else {
+        return e;
+    };
+    let at = from + k;
+    let before = &text[..at];
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let line = before.matches('\n').count() as u32 + 1;
+    // The BOM is no column.
+    let col_from = if line_start == 0 { base } else { line_start };
+    let column = text
+        .get(col_from.min(at)..at)
+        .map(|t| t.chars().count())
+        .unwrap_or(0) as u32
+        + 1;
+    e.pos = Pos {
+        line,
+        column,
+        offset: at,
+    };
+    if !e.message.contains("use spaces") {
+        e.message
+            .push_str("; indent with spaces, YAML does not allow tabs there");
+    }
+    e
 }
 
 struct Builder {

@@ -3,7 +3,7 @@
 //! Errors carry the offset of the offending character and, where a common
 //! mistake is recognisable (`&&`, `||`, `!`, `=`, `?:`, `~`), a hint.
 
-use super::ExprError;
+use super::{ExprError, ExprFix};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Tok {
@@ -50,6 +50,7 @@ fn err(offset: usize, len: usize, message: impl Into<String>, hint: Option<&str>
         len,
         message: message.into(),
         hint: hint.map(str::to_owned),
+        fix: None,
     }
 }
 
@@ -141,18 +142,24 @@ fn lex(src: &str, out: &mut Vec<Token>, strings: &mut Vec<String>) -> Result<(),
             }
             b'!' if two(b'=') => (Tok::Ne, 2),
             b'!' => {
-                return Err(err(i, 1, "unexpected '!'", Some("use 'not' to negate")));
+                let mut e = err(i, 1, "unexpected '!'", Some("use 'not' to negate"));
+                e.fix = Some(Box::new(ExprFix::new(i, 1, "not ")));
+                return Err(e);
             }
             b'<' if two(b'=') => (Tok::Le, 2),
             b'<' => (Tok::Lt, 1),
             b'>' if two(b'=') => (Tok::Ge, 2),
             b'>' => (Tok::Gt, 1),
             b'|' if two(b'|') => {
-                return Err(err(i, 2, "unexpected '||'", Some("use 'or'")));
+                let mut e = err(i, 2, "unexpected '||'", Some("use 'or'"));
+                e.fix = Some(Box::new(ExprFix::new(i, 2, " or ")));
+                return Err(e);
             }
             b'|' => (Tok::Pipe, 1),
             b'&' if two(b'&') => {
-                return Err(err(i, 2, "unexpected '&&'", Some("use 'and'")));
+                let mut e = err(i, 2, "unexpected '&&'", Some("use 'and'"));
+                e.fix = Some(Box::new(ExprFix::new(i, 2, " and ")));
+                return Err(e);
             }
             b'?' => {
                 return Err(err(

@@ -38,6 +38,7 @@
 
 pub mod ast;
 pub mod eval;
+pub mod filters;
 pub mod lexer;
 pub mod parser;
 
@@ -72,6 +73,8 @@ pub struct ExprIssue {
     pub len: usize,
     pub message: String,
     pub hint: Option<String>,
+    /// The edit the hint proposes, in the same offsets as `offset`.
+    pub fix: Option<ExprFix>,
 }
 
 /// A syntax error in one expression; `offset` is relative to the expression.
@@ -81,6 +84,34 @@ pub struct ExprError {
     pub len: usize,
     pub message: String,
     pub hint: Option<String>,
+    /// The edit the hint proposes, relative to the expression (boxed: the
+    /// parser's recursion carries this error in every frame's result).
+    pub fix: Option<Box<ExprFix>>,
+}
+
+/// A proposed edit: replace `len` bytes at `offset` with `text`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExprFix {
+    pub offset: usize,
+    pub len: usize,
+    pub text: String,
+}
+
+impl ExprFix {
+    pub fn new(offset: usize, len: usize, text: impl Into<String>) -> Self {
+        ExprFix {
+            offset,
+            len,
+            text: text.into(),
+        }
+    }
+
+    fn shifted(self, by: usize) -> Self {
+        ExprFix {
+            offset: self.offset + by,
+            ..self
+        }
+    }
 }
 
 pub const SYNTAX: &str = "expression-syntax";
@@ -294,6 +325,7 @@ fn check_segments(s: &str, scope: &ExprScope, fast: bool, out: &mut Vec<ExprIssu
             len: 2,
             message: "unterminated template block: '{{' has no matching '}}'".into(),
             hint: Some("close the expression with '}}'".into()),
+            fix: None,
         }),
         Segment::Statement { start, end } => out.push(ExprIssue {
             code: SYNTAX,
@@ -301,6 +333,7 @@ fn check_segments(s: &str, scope: &ExprScope, fast: bool, out: &mut Vec<ExprIssu
             len: end - start,
             message: "jinja statements ('{% … %}') are not supported".into(),
             hint: Some(STATEMENT_HINT.into()),
+            fix: None,
         }),
     });
 }
@@ -343,6 +376,7 @@ fn check_block(
                 len,
                 message,
                 hint: e.hint,
+                fix: e.fix.map(|f| (*f).shifted(start)),
             });
             None
         }
@@ -436,6 +470,19 @@ impl Checker<'_, '_> {
             len: span.len(),
             message,
             hint,
+            fix: None,
+        });
+    }
+
+    /// A did-you-mean: `proposal` replaces the text at `span`.
+    fn report_proposal(&mut self, code: &'static str, span: Span, message: String, proposal: &str) {
+        self.out.push(ExprIssue {
+            code,
+            offset: self.base + span.start,
+            len: span.len(),
+            message,
+            hint: Some(format!("did you mean '{proposal}'?")),
+            fix: Some(ExprFix::new(self.base + span.start, span.len(), proposal)),
         });
     }
 
@@ -481,9 +528,28 @@ impl Checker<'_, '_> {
         }
         self.check_name(name, Span::new(name_at, name_at + name.len()));
         if let Some((field, field_at)) = second {
+            if name == "pack" && field == "config" {
+                self.pack_config(name_at, field_at + field.len());
+            }
             self.check_member(name, field, Span::new(field_at, field_at + field.len()));
         }
         true
+    }
+
+    /// `pack.config` spanning `start..end` was just reported as the unknown
+    /// name `pack`: propose `config` for the whole of it.
+    fn pack_config(&mut self, start: usize, end: usize) {
+        let at = self.base + start;
+        if let Some(last) = self.out.last_mut()
+            && last.code == UNKNOWN_VARIABLE
+            && last.offset == at
+        {
+            last.hint = Some(
+                "the pack's configuration is the `config` namespace: write `config` instead of `pack.config`"
+                    .into(),
+            );
+            last.fix = Some(ExprFix::new(at, end - start, "config"));
+        }
     }
 
     fn walk(&mut self, e: &Expr) {
@@ -504,6 +570,9 @@ impl Checker<'_, '_> {
             ExprKind::Member(obj, field) => {
                 self.walk(obj);
                 if let ExprKind::Name(ns) = &obj.kind {
+                    if ns == "pack" && field.name == "config" {
+                        self.pack_config(obj.span.start, field.span.end);
+                    }
                     self.check_member(ns, &field.name, field.span);
                 }
             }
@@ -547,16 +616,14 @@ impl Checker<'_, '_> {
         if self.iteration_only(f, span) || FUNCTIONS.contains(&f) {
             return;
         }
-        let hint = match did_you_mean(f, FUNCTIONS.iter().copied()) {
-            Some(s) => format!("did you mean '{s}'?"),
-            None => format!("the built-in functions are: {}", FUNCTIONS.join(", ")),
-        };
-        self.report(
-            UNKNOWN_FUNCTION,
-            span,
-            format!("unknown function '{f}'"),
-            Some(hint),
-        );
+        let message = format!("unknown function '{f}'");
+        match did_you_mean(f, FUNCTIONS.iter().copied()) {
+            Some(s) => self.report_proposal(UNKNOWN_FUNCTION, span, message, s),
+            None => {
+                let hint = format!("the built-in functions are: {}", FUNCTIONS.join(", "));
+                self.report(UNKNOWN_FUNCTION, span, message, Some(hint));
+            }
+        }
     }
 
     fn check_name(&mut self, n: &str, span: Span) {
@@ -569,27 +636,29 @@ impl Checker<'_, '_> {
         if params.contains(n) {
             return;
         }
-        let hint = if self.scope.tasks.contains(n) {
-            Some(format!("did you mean 'task.{n}'?"))
-        } else {
-            let candidates = NAMESPACES
-                .iter()
-                .copied()
-                .chain(self.scope.vars.iter().map(String::as_str))
-                .chain(params.iter().map(String::as_str));
-            match did_you_mean(n, candidates) {
-                Some(s) => Some(format!("did you mean '{s}'?")),
-                None => Some(format!(
-                    "declare '{n}' under `parameters` or `vars`, or use a namespace such as `workflow.{n}`"
-                )),
+        let message = format!("unknown name '{n}': not a namespace, a variable or a parameter");
+        if self.scope.tasks.contains(n) {
+            return self.report_proposal(UNKNOWN_VARIABLE, span, message, &format!("task.{n}"));
+        }
+        if n == "pack" {
+            // `pack.config.x` (upstream's docs): the pack's configuration is
+            // the `config` namespace; the caller proposes the edit when it
+            // sees the `.config` member.
+            let hint = "the pack's configuration is the `config` namespace: write `config.<key>`";
+            return self.report(UNKNOWN_VARIABLE, span, message, Some(hint.into()));
+        }
+        let candidates = NAMESPACES
+            .iter()
+            .copied()
+            .chain(self.scope.vars.iter().map(String::as_str))
+            .chain(params.iter().map(String::as_str));
+        match did_you_mean(n, candidates) {
+            Some(s) => self.report_proposal(UNKNOWN_VARIABLE, span, message, s),
+            None => {
+                let hint = format!("declare '{n}' under `parameters` or `vars`");
+                self.report(UNKNOWN_VARIABLE, span, message, Some(hint));
             }
-        };
-        self.report(
-            UNKNOWN_VARIABLE,
-            span,
-            format!("unknown name '{n}': not a namespace, a variable or a parameter"),
-            hint,
-        );
+        }
     }
 
     fn check_member(&mut self, ns: &str, key: &str, span: Span) {
@@ -605,16 +674,26 @@ impl Checker<'_, '_> {
         if set.contains(key) {
             return;
         }
-        let hint = match did_you_mean(key, set.iter().map(String::as_str)) {
-            Some(s) => format!("did you mean '{s}'?"),
-            None if what == "task" => "no task in this workflow has that name".to_string(),
-            None => format!("declare '{key}' under {section}"),
-        };
         let message = if what == "task" {
             format!("task '{key}' does not exist in this workflow")
         } else {
             format!("{what} '{key}' is not declared in {section}")
         };
-        self.report(UNKNOWN_VARIABLE, span, message, Some(hint));
+        let quoted = span.len() != key.len();
+        match did_you_mean(key, set.iter().map(String::as_str)) {
+            // `ns['key']`: the span is the string literal, quotes included.
+            Some(s) if quoted => {
+                self.report_proposal(UNKNOWN_VARIABLE, span, message, &format!("'{s}'"))
+            }
+            Some(s) => self.report_proposal(UNKNOWN_VARIABLE, span, message, s),
+            None => {
+                let hint = if what == "task" {
+                    "no task in this workflow has that name".to_string()
+                } else {
+                    format!("declare '{key}' under {section}")
+                };
+                self.report(UNKNOWN_VARIABLE, span, message, Some(hint));
+            }
+        }
     }
 }

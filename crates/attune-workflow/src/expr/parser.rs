@@ -11,12 +11,12 @@
 //! [`MAX_DEPTH`]; beyond that the input is refused as "expression nested too
 //! deeply".
 
-use super::ExprError;
 use super::ast::{
     BinOp, Expr, ExprKind, Ident, PREC_ADD, PREC_AND, PREC_CMP, PREC_MUL, PREC_NOT, PREC_OR, Span,
     UnaryOp,
 };
 use super::lexer::{Tok, Token, Tokens, tokenize};
+use super::{ExprError, ExprFix};
 
 /// Maximum nesting depth and tree height of an expression.
 pub const MAX_DEPTH: usize = 128;
@@ -65,6 +65,7 @@ fn too_deep(offset: usize, len: usize) -> ExprError {
         hint: Some(format!(
             "split the expression; at most {MAX_DEPTH} levels of nesting are allowed"
         )),
+        fix: None,
     }
 }
 
@@ -83,6 +84,7 @@ impl<'a> Parser<'a> {
                 len: self.src.len(),
                 message: "empty expression".into(),
                 hint: Some("write an expression between '{{' and '}}'".into()),
+                fix: None,
             });
         }
         let (expr, _) = self.expr()?;
@@ -140,6 +142,7 @@ impl<'a> Parser<'a> {
             len: t.end - t.start,
             message,
             hint,
+            fix: None,
         }
     }
 
@@ -431,33 +434,17 @@ impl<'a> Parser<'a> {
         Ok((entries, h, end))
     }
 
-    /// `x | name(args)`: Jinja filters are not supported; the hint spells the
-    /// function form with the actual operand, filter name and arguments.
+    /// `x | name(args) | …`: Jinja filters are not supported. The hint
+    /// gives the whole chain in function form, with the edit, or says
+    /// plainly which filter has no equivalent ([`super::filters`]).
     fn filter_error(&self, operand: &Expr, pipe: &Token) -> ExprError {
-        let lhs = self
-            .src
-            .get(operand.span.start..operand.span.end)
-            .unwrap_or("x");
-        let name_tok = self.peek_at(1);
-        let hint = if name_tok.tok == Tok::Word {
-            let name = self.text(&name_tok);
-            let mut args = String::new();
-            let open = self.peek_at(2);
-            if open.tok == Tok::LParen
-                && let Some(inner) = paren_contents(self.src, open.start)
-                && !inner.trim().is_empty()
-            {
-                args = format!(", {}", inner.trim());
-            }
-            format!("filters are not supported; use the function form: {name}({lhs}{args})")
-        } else {
-            "filters are not supported; use the function form, e.g. length(x)".to_string()
-        };
+        let (hint, fix) = super::filters::proposal(self.src, operand.span, pipe.start);
         ExprError {
             offset: pipe.start,
             len: 1,
             message: "unexpected '|': jinja filters are not supported".into(),
             hint: Some(hint),
+            fix: fix.map(Box::new),
         }
     }
 
@@ -471,10 +458,15 @@ impl<'a> Parser<'a> {
                 "jinja tests ('x is defined') are not supported".to_string(),
                 Some("compare explicitly, e.g. x != null".to_string()),
             ),
-            Tok::Word if self.text(t) == "not" => (
-                "unexpected 'not'".to_string(),
-                Some("did you mean 'not in'?".to_string()),
-            ),
+            Tok::Word if self.text(t) == "not" => {
+                let mut e = self.error_at(
+                    t,
+                    "unexpected 'not'".to_string(),
+                    Some("did you mean 'not in'?".to_string()),
+                );
+                e.fix = Some(Box::new(ExprFix::new(t.start, t.end - t.start, "not in")));
+                return e;
+            }
             Tok::RParen | Tok::RBrack | Tok::RBrace => (
                 format!("unmatched {}", self.describe(t)),
                 Some("remove it or add the opening bracket".to_string()),
@@ -489,35 +481,4 @@ impl<'a> Parser<'a> {
         };
         self.error_at(t, message, hint)
     }
-}
-
-/// The text between the `(` at `open` and its matching `)`, skipping quoted
-/// strings; `None` when it is never closed.
-fn paren_contents(src: &str, open: usize) -> Option<&str> {
-    let b = src.as_bytes();
-    let mut depth = 0usize;
-    let mut j = open;
-    while j < b.len() {
-        match b[j] {
-            q @ (b'\'' | b'"') => {
-                j += 1;
-                while j < b.len() && b[j] != q {
-                    if b[j] == b'\\' {
-                        j += 1;
-                    }
-                    j += 1;
-                }
-            }
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return src.get(open + 1..j);
-                }
-            }
-            _ => {}
-        }
-        j += 1;
-    }
-    None
 }

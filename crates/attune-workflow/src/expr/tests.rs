@@ -264,9 +264,10 @@ fn filters_are_refused_with_the_function_form_in_the_hint() {
     assert_eq!(
         e.hint.as_deref(),
         Some(
-            "filters are not supported; use the function form: map(workflow.packs, attribute='pack_path')"
+            "filters are not supported, and `| map` has no equivalent: attune's expressions cannot map over a list; publish the values you need from the task that produces them, or iterate with `with_items`"
         )
     );
+    assert_eq!(e.fix, None);
     // A lexical error before any parse error is still reported first.
     assert_eq!(perr("a = b | length").offset, 2);
     let e = perr("task.a.result.items | length > 0");
@@ -436,7 +437,16 @@ fn unknown_bare_name_is_reported_with_hints() {
     assert_eq!(hint.as_deref(), Some("did you mean 'environment'?"));
     let (_, text, hint) = one("{{ 1 + zzz_unknown }}");
     assert_eq!(text, "zzz_unknown");
-    assert!(hint.unwrap().contains("workflow.zzz_unknown"));
+    assert_eq!(
+        hint.as_deref(),
+        Some("declare 'zzz_unknown' under `parameters` or `vars`")
+    );
+    let (_, text, hint) = one("{{ pack.config.registry }}");
+    assert_eq!(text, "pack");
+    assert!(
+        hint.unwrap()
+            .contains("write `config` instead of `pack.config`")
+    );
 }
 
 #[test]
