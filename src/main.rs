@@ -50,6 +50,8 @@ enum Command {
     /// Pack archives: `attune pack build DIR -o FILE`
     #[command(subcommand)]
     Pack(cli::pack::PackCommand),
+    /// Language server for editors (LSP over stdio): the validator as you type
+    Lsp(cli::lsp::LspArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +72,9 @@ fn main() -> ExitCode {
         }
         Some(Command::Pack(cmd)) => {
             return exit_status(cli::pack::run(&cmd, &mut std::io::stdout().lock()));
+        }
+        Some(Command::Lsp(args)) => {
+            return exit_status(cli::lsp::run(&args));
         }
         Some(Command::Schema) => {
             return exit_status(cli::schema::run_schema(&mut std::io::stdout().lock()));

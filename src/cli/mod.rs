@@ -2,6 +2,7 @@
 
 pub mod backup;
 pub mod pack;
+pub mod lsp;
 pub mod restore;
 pub mod schema;
 pub mod secret;

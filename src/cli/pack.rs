@@ -32,6 +32,10 @@ pub struct BuildArgs {
     /// Largest file read, in bytes (max_workflow_file_bytes)
     #[arg(long, default_value_t = 1_048_576, value_name = "BYTES")]
     pub max_file_bytes: u64,
+    /// A packs folder of the pack's dependencies, as for `attune validate
+    /// --packs-path` (repeatable)
+    #[arg(long = "packs-path", value_name = "DIR")]
+    pub packs_path: Vec<PathBuf>,
 }
 
 /// Runs a pack command; returns the exit status.
@@ -74,6 +78,7 @@ fn build(args: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
             format: Format::Text,
             max_file_bytes: args.max_file_bytes,
             rules_url: DEFAULT_RULES_URL.to_string(),
+            packs_path: args.packs_path.clone(),
         },
         out,
     )?;

@@ -116,6 +116,12 @@ const BUILTIN_FILES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The embedded metadata files of the built-in `core` actions, as (action
+/// name, YAML text): what the editor shows on hover.
+pub fn builtin_sources() -> &'static [(&'static str, &'static str)] {
+    BUILTIN_FILES
+}
+
 /// The built-in `core` actions, embedded in the binary.
 #[derive(Debug, Clone)]
 pub struct BuiltinCatalog {

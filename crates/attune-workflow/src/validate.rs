@@ -14,7 +14,8 @@ use std::collections::VecDeque;
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
-const TOP_KEYS: &[&str] = &[
+/// The top-level keys of the workflow format (also the editor's key completion).
+pub const TOP_KEYS: &[&str] = &[
     "ref",
     "label",
     "description",
@@ -28,7 +29,8 @@ const TOP_KEYS: &[&str] = &[
     "cancellation_policy",
 ];
 
-const TASK_KEYS: &[&str] = &[
+/// The keys of a task.
+pub const TASK_KEYS: &[&str] = &[
     "name",
     "type",
     "action",
@@ -73,10 +75,12 @@ const LEGACY_KEYS: &[&str] = &[
 /// names are no longer computed (keeps hostile files linear).
 const HINT_BUDGET: usize = 100;
 
-/// `__chart_meta__` is where upstream's visual builder keeps an edge's
-/// drawing; accepted and kept like the task-level one.
-const NEXT_KEYS: &[&str] = &["when", "publish", "do", "__chart_meta__"];
-const RETRY_KEYS: &[&str] = &["count", "delay", "backoff", "max_delay", "on_error"];
+/// The keys of a `next` transition. `__chart_meta__` is where upstream's
+/// visual builder keeps an edge's drawing; accepted and kept like the
+/// task-level one.
+pub const NEXT_KEYS: &[&str] = &["when", "publish", "do", "__chart_meta__"];
+/// The keys of a retry policy.
+pub const RETRY_KEYS: &[&str] = &["count", "delay", "backoff", "max_delay", "on_error"];
 const DECISION_KEYS: &[&str] = &["when", "default", "next"];
 const RESERVED: &[&str] = &[
     "parameters",

@@ -1,0 +1,860 @@
+//! The main loop: initialize, open documents (the editor's text wins over
+//! the disk's), the debounce, the checker thread, and the request handlers.
+//!
+//! Checks: an edit schedules its document `debounce` later; when due, the
+//! document's text and the current catalog go to the checker thread as a
+//! job with a generation number. The checker drops a job whose document
+//! was edited (or closed) since (a newer generation exists), both before it
+//! starts and before it publishes, so a new edit cancels a check in flight:
+//! its result is never published. Jobs queued for one document collapse
+//! to the newest.
+
+use crate::analysis::Analysis;
+use crate::diag::{self, DocContext};
+use crate::features::{self, View};
+use crate::text::LineIndex;
+use crate::transport::{self, Incoming, Outgoing, codes};
+use crate::workspace::{Catalog, FileRole, Workspace};
+use lsp_server::{Message, Notification, Request, RequestId, Response, ResponseError};
+use lsp_types::{
+    CodeActionKind, CodeActionOptions, CodeActionParams, CodeActionProviderCapability,
+    CompletionOptions, CompletionParams, DidChangeTextDocumentParams, DidChangeWatchedFilesParams,
+    DidCloseTextDocumentParams, DidOpenTextDocumentParams, DocumentSymbolParams,
+    GotoDefinitionParams, HoverParams, HoverProviderCapability, InitializeParams, OneOf,
+    PublishDiagnosticsParams, ReferenceParams, RenameOptions, RenameParams, ServerCapabilities,
+    ServerInfo, TextDocumentPositionParams, TextDocumentSyncCapability, TextDocumentSyncKind, Url,
+};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::io::{self, BufReader, Read, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How the server behaves; `initializationOptions` may override each.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Wait after an edit before checking (`debounceMs`).
+    pub debounce: Duration,
+    /// Base of the `codeDescription` links, `{rules_url}#{code}` (`rulesUrl`):
+    /// an appliance's `/docs/rules`, or any copy of docs/RULES.md.
+    pub rules_url: String,
+    /// Largest document or file checked (`maxFileBytes`), as `attune validate`.
+    pub max_file_bytes: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            debounce: Duration::from_millis(150),
+            // As `attune validate`: an appliance on its default address.
+            rules_url: format!(
+                "http://127.0.0.1:8080{}",
+                attune_workflow::rules::RULES_PATH
+            ),
+            max_file_bytes: 1_048_576,
+        }
+    }
+}
+
+struct Doc {
+    text: Arc<str>,
+    li: Arc<LineIndex>,
+    version: i32,
+    role: Option<FileRole>,
+    ctx: Option<DocContext>,
+    path: Option<PathBuf>,
+    analysis: Option<Arc<Analysis>>,
+}
+
+struct Job {
+    uri: Url,
+    generation: u64,
+    version: i32,
+    text: Arc<str>,
+    li: Arc<LineIndex>,
+    ctx: DocContext,
+    catalog: Arc<Catalog>,
+    max_bytes: u64,
+    rules_url: Arc<str>,
+}
+
+type Latest = Arc<Mutex<HashMap<Url, u64>>>;
+
+/// The output stream, shared by the main loop and the checker; a frame is
+/// written whole under the lock (no writer thread between a result and the
+/// pipe).
+#[derive(Clone)]
+struct Out(Arc<Mutex<Box<dyn Write + Send>>>);
+
+impl Out {
+    fn new(w: impl Write + Send + 'static) -> Out {
+        Out(Arc::new(Mutex::new(Box::new(io::BufWriter::new(w)))))
+    }
+    fn send(&self, o: Outgoing) -> io::Result<()> {
+        let mut w = self
+            .0
+            .lock()
+            .map_err(|_| io::Error::other("the output lock is poisoned"))?;
+        transport::write_frame(&mut *w, o)
+    }
+}
+
+struct Server {
+    out: Out,
+    opts: Options,
+    ws: Workspace,
+    docs: HashMap<Url, Doc>,
+    pending: HashMap<Url, Instant>,
+    generation: u64,
+    latest: Latest,
+    jobs: Sender<Job>,
+    shutdown: bool,
+    watch_dynamic: bool,
+    next_id: i32,
+}
+
+/// Serve LSP on `input`/`output` until `exit` or the end of the input.
+/// Returns the process exit status: 0 after `shutdown` + `exit`, 1 otherwise.
+pub fn run(
+    input: impl Read + Send + 'static,
+    output: impl Write + Send + 'static,
+    opts: Options,
+) -> io::Result<i32> {
+    let (in_tx, in_rx) = mpsc::channel::<Incoming>();
+    let out = Out::new(output);
+    std::thread::Builder::new()
+        .name("lsp-reader".into())
+        .spawn(move || {
+            let mut r = BufReader::with_capacity(1 << 16, input);
+            while let Ok(Some(f)) = transport::read_frame(&mut r) {
+                if in_tx.send(f).is_err() {
+                    break;
+                }
+            }
+        })?;
+    let latest: Latest = Arc::default();
+    let (job_tx, job_rx) = mpsc::channel::<Job>();
+    let checker_thread = {
+        let out = out.clone();
+        let latest = latest.clone();
+        std::thread::Builder::new()
+            .name("lsp-checker".into())
+            .spawn(move || checker(job_rx, out, latest))?
+    };
+    let mut s = Server {
+        out,
+        opts,
+        ws: Workspace::default(),
+        docs: HashMap::new(),
+        pending: HashMap::new(),
+        generation: 0,
+        latest,
+        jobs: job_tx,
+        shutdown: false,
+        watch_dynamic: false,
+        next_id: 1,
+    };
+    let code = s.main_loop(&in_rx);
+    // Closing the job queue ends the checker after its current batch.
+    drop(s);
+    let _ = checker_thread.join();
+    Ok(code)
+}
+
+fn checker(rx: Receiver<Job>, out: Out, latest: Latest) {
+    let current = |uri: &Url, generation: u64| {
+        latest
+            .lock()
+            .map(|m| m.get(uri) == Some(&generation))
+            .unwrap_or(false)
+    };
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while let Ok(j) = rx.try_recv() {
+            batch.push(j);
+        }
+        for job in batch {
+            if !current(&job.uri, job.generation) {
+                continue;
+            }
+            let (max, rules) = (job.max_bytes, job.rules_url.clone());
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                let diags = diag::check(&job.text, &job.ctx, job.catalog.as_ref(), max);
+                let analysis = (!diags.is_empty() && job.text.len() as u64 <= max).then(|| {
+                    let dup = diags
+                        .iter()
+                        .any(|d| d.code == attune_workflow::Code::DuplicateTask);
+                    Analysis::for_diagnostics(&job.text, dup)
+                });
+                diag::to_lsp(
+                    &diags,
+                    &job.text,
+                    &job.li,
+                    analysis.as_ref(),
+                    &job.uri,
+                    &rules,
+                )
+            }));
+            let Ok(diagnostics) = r else { continue };
+            if !current(&job.uri, job.generation) {
+                continue;
+            }
+            let params = PublishDiagnosticsParams {
+                uri: job.uri,
+                diagnostics,
+                version: Some(job.version),
+            };
+            let n = Notification::new("textDocument/publishDiagnostics".into(), params);
+            if out
+                .send(Outgoing::Message(Message::Notification(n)))
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
+fn err(code: i32, msg: impl Into<String>) -> ResponseError {
+    ResponseError {
+        code,
+        message: msg.into(),
+        data: None,
+    }
+}
+
+fn params<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, ResponseError> {
+    serde_json::from_value(v)
+        .map_err(|e| err(codes::INVALID_PARAMS, format!("invalid params: {e}")))
+}
+
+impl Server {
+    fn send(&self, m: Message) {
+        let _ = self.out.send(Outgoing::Message(m));
+    }
+
+    fn respond(&self, id: RequestId, r: Result<Value, ResponseError>) {
+        let resp = Response {
+            id,
+            response_result: r,
+        };
+        self.send(Message::Response(resp));
+    }
+
+    fn invalid(&self, id: Option<RequestId>, code: i32, message: String) {
+        match id {
+            Some(id) => self.respond(id, Err(err(code, message))),
+            None => {
+                let _ = self.out.send(Outgoing::NullIdError { code, message });
+            }
+        }
+    }
+
+    fn main_loop(&mut self, rx: &Receiver<Incoming>) -> i32 {
+        let mut initialized = false;
+        loop {
+            let next_due = self.pending.values().min().copied();
+            let msg = match next_due {
+                Some(due) => {
+                    let now = Instant::now();
+                    if due <= now {
+                        self.run_due();
+                        continue;
+                    }
+                    match rx.recv_timeout(due - now) {
+                        Ok(m) => m,
+                        Err(RecvTimeoutError::Timeout) => {
+                            self.run_due();
+                            continue;
+                        }
+                        Err(RecvTimeoutError::Disconnected) => return 1,
+                    }
+                }
+                None => match rx.recv() {
+                    Ok(m) => m,
+                    Err(_) => return 1,
+                },
+            };
+            let m = match msg {
+                Incoming::Invalid { id, code, message } => {
+                    self.invalid(id, code, message);
+                    continue;
+                }
+                Incoming::Message(m) => m,
+            };
+            match m {
+                Message::Request(req) => {
+                    if !initialized {
+                        if req.method == "initialize" {
+                            let id = req.id.clone();
+                            let r = self.initialize(req.params);
+                            initialized = r.is_ok();
+                            self.respond(id, r);
+                        } else {
+                            self.respond(
+                                req.id,
+                                Err(err(
+                                    codes::SERVER_NOT_INITIALIZED,
+                                    "the server is not initialized; send initialize first",
+                                )),
+                            );
+                        }
+                        continue;
+                    }
+                    if self.shutdown {
+                        self.respond(
+                            req.id,
+                            Err(err(
+                                codes::INVALID_REQUEST,
+                                "the server is shutting down; send exit",
+                            )),
+                        );
+                        continue;
+                    }
+                    let id = req.id.clone();
+                    let method = req.method.clone();
+                    let r = catch_unwind(AssertUnwindSafe(|| self.request(req)));
+                    match r {
+                        Ok(r) => self.respond(id, r),
+                        Err(_) => self.respond(
+                            id,
+                            Err(err(
+                                codes::INTERNAL_ERROR,
+                                format!(
+                                    "internal error while answering {method}; the server goes on"
+                                ),
+                            )),
+                        ),
+                    }
+                }
+                Message::Notification(n) => {
+                    if n.method == "exit" {
+                        return if self.shutdown { 0 } else { 1 };
+                    }
+                    if !initialized {
+                        continue;
+                    }
+                    let _ = catch_unwind(AssertUnwindSafe(|| self.notification(n)));
+                }
+                Message::Response(_) => {}
+            }
+        }
+    }
+
+    fn initialize(&mut self, p: Value) -> Result<Value, ResponseError> {
+        let raw = p.clone();
+        let p: InitializeParams = params(p)?;
+        if let Some(o) = raw.get("initializationOptions").filter(|o| o.is_object()) {
+            if let Some(ms) = o.get("debounceMs").and_then(Value::as_u64) {
+                self.opts.debounce = Duration::from_millis(ms.min(10_000));
+            }
+            if let Some(u) = o.get("rulesUrl").and_then(Value::as_str)
+                && Url::parse(u).is_ok()
+            {
+                self.opts.rules_url = u.trim_end_matches('#').to_string();
+            }
+            if let Some(b) = o.get("maxFileBytes").and_then(Value::as_u64) {
+                self.opts.max_file_bytes = b.clamp(1, transport::MAX_MESSAGE_BYTES as u64);
+            }
+        }
+        let mut roots: Vec<PathBuf> = p
+            .workspace_folders
+            .iter()
+            .flatten()
+            .filter_map(|f| f.uri.to_file_path().ok())
+            .collect();
+        #[allow(deprecated)]
+        if roots.is_empty() {
+            if let Some(u) = &p.root_uri
+                && let Ok(path) = u.to_file_path()
+            {
+                roots.push(path);
+            } else if let Some(r) = &p.root_path {
+                roots.push(PathBuf::from(r));
+            }
+        }
+        self.ws = Workspace::new(&roots, self.opts.max_file_bytes);
+        self.watch_dynamic = p
+            .capabilities
+            .workspace
+            .as_ref()
+            .and_then(|w| w.did_change_watched_files.as_ref())
+            .and_then(|d| d.dynamic_registration)
+            .unwrap_or(false);
+        let caps = ServerCapabilities {
+            text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
+            completion_provider: Some(CompletionOptions {
+                trigger_characters: Some(vec![".".into(), " ".into(), "[".into(), "{".into()]),
+                ..CompletionOptions::default()
+            }),
+            hover_provider: Some(HoverProviderCapability::Simple(true)),
+            definition_provider: Some(OneOf::Left(true)),
+            references_provider: Some(OneOf::Left(true)),
+            document_symbol_provider: Some(OneOf::Left(true)),
+            rename_provider: Some(OneOf::Right(RenameOptions {
+                prepare_provider: Some(true),
+                work_done_progress_options: Default::default(),
+            })),
+            code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+                code_action_kinds: Some(vec![
+                    CodeActionKind::QUICKFIX,
+                    CodeActionKind::REFACTOR_REWRITE,
+                ]),
+                ..CodeActionOptions::default()
+            })),
+            ..ServerCapabilities::default()
+        };
+        Ok(json!({
+            "capabilities": caps,
+            "serverInfo": ServerInfo { name: "attune".into(), version: Some(env!("CARGO_PKG_VERSION").into()) },
+        }))
+    }
+
+    fn log(&self, msg: String) {
+        let n = Notification::new(
+            "window/logMessage".into(),
+            json!({"type": 3, "message": msg}),
+        );
+        self.send(Message::Notification(n));
+    }
+
+    fn notification(&mut self, n: Notification) {
+        match n.method.as_str() {
+            "initialized" => {
+                self.log(format!(
+                    "attune lsp: {} packs, {} actions and workflows in the catalog",
+                    self.ws.packs.len(),
+                    self.ws.catalog.len()
+                ));
+                if self.watch_dynamic {
+                    let id = self.next_id;
+                    self.next_id += 1;
+                    let req = Request::new(
+                        RequestId::from(format!("attune-watch-{id}")),
+                        "client/registerCapability".into(),
+                        json!({"registrations": [{
+                            "id": "attune-watch-yaml",
+                            "method": "workspace/didChangeWatchedFiles",
+                            "registerOptions": {"watchers": [{"globPattern": "**/*.{yaml,yml}"}]}
+                        }]}),
+                    );
+                    self.send(Message::Request(req));
+                }
+            }
+            "textDocument/didOpen" => {
+                let Ok(p) = serde_json::from_value::<DidOpenTextDocumentParams>(n.params) else {
+                    return;
+                };
+                let d = p.text_document;
+                self.open(d.uri, d.text, d.version);
+            }
+            "textDocument/didChange" => {
+                let Ok(p) = serde_json::from_value::<DidChangeTextDocumentParams>(n.params) else {
+                    return;
+                };
+                // Full sync: the last change holds the whole text.
+                let Some(c) = p.content_changes.into_iter().last() else {
+                    return;
+                };
+                if c.range.is_some() && !self.docs.contains_key(&p.text_document.uri) {
+                    return;
+                }
+                self.change(p.text_document.uri, c.text, p.text_document.version);
+            }
+            "textDocument/didClose" => {
+                let Ok(p) = serde_json::from_value::<DidCloseTextDocumentParams>(n.params) else {
+                    return;
+                };
+                self.close(p.text_document.uri);
+            }
+            "workspace/didChangeWatchedFiles" => {
+                let Ok(p) = serde_json::from_value::<DidChangeWatchedFilesParams>(n.params) else {
+                    return;
+                };
+                let mut changed = false;
+                for c in p.changes {
+                    if self.docs.contains_key(&c.uri) {
+                        continue;
+                    }
+                    if let Ok(path) = c.uri.to_file_path() {
+                        changed |= self.ws.file_changed(&path, None);
+                    }
+                }
+                if changed {
+                    self.recheck_workflows();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn open(&mut self, uri: Url, text: String, version: i32) {
+        let path = uri.to_file_path().ok();
+        let mut role = None;
+        let mut ctx = None;
+        if let Some(p) = &path
+            && let Some((i, r)) = self.ws.classify(p)
+        {
+            role = Some(r);
+            if r == FileRole::Workflow {
+                ctx = Some(DocContext {
+                    pack_ref: self.ws.packs[i].pack_ref.clone(),
+                    name: p
+                        .file_stem()
+                        .and_then(|s| s.to_str())
+                        .unwrap_or_default()
+                        .to_string(),
+                });
+            }
+        }
+        let li = Arc::new(LineIndex::new(&text));
+        self.docs.insert(
+            uri.clone(),
+            Doc {
+                text: Arc::from(text),
+                li,
+                version,
+                role,
+                ctx,
+                path,
+                analysis: None,
+            },
+        );
+        self.after_edit(&uri);
+    }
+
+    fn change(&mut self, uri: Url, text: String, version: i32) {
+        let Some(d) = self.docs.get_mut(&uri) else {
+            // A change for a document never opened: treat it as opened.
+            self.open(uri, text, version);
+            return;
+        };
+        d.li = Arc::new(LineIndex::new(&text));
+        d.text = Arc::from(text);
+        d.version = version;
+        d.analysis = None;
+        self.after_edit(&uri);
+    }
+
+    fn after_edit(&mut self, uri: &Url) {
+        let Some(d) = self.docs.get(uri) else { return };
+        match d.role {
+            Some(FileRole::Workflow) => {
+                let path = d.path.clone();
+                if let Some(p) = path {
+                    let text = d.text.clone();
+                    if self.ws.file_changed(&p, Some(&text)) {
+                        self.recheck_workflows();
+                        return;
+                    }
+                }
+                self.schedule(uri.clone());
+            }
+            Some(FileRole::Action) => {
+                let (p, text) = (d.path.clone(), d.text.clone());
+                if let Some(p) = p
+                    && self.ws.file_changed(&p, Some(&text))
+                {
+                    self.recheck_workflows();
+                }
+            }
+            None => {}
+        }
+    }
+
+    fn close(&mut self, uri: Url) {
+        let Some(d) = self.docs.remove(&uri) else {
+            return;
+        };
+        self.pending.remove(&uri);
+        if let Ok(mut m) = self.latest.lock() {
+            m.remove(&uri);
+        }
+        if d.role == Some(FileRole::Action)
+            && let Some(p) = &d.path
+            && self.ws.file_changed(p, None)
+        {
+            self.recheck_workflows();
+        }
+        if d.role == Some(FileRole::Workflow) {
+            let params = PublishDiagnosticsParams {
+                uri,
+                diagnostics: Vec::new(),
+                version: None,
+            };
+            self.send(Message::Notification(Notification::new(
+                "textDocument/publishDiagnostics".into(),
+                params,
+            )));
+        }
+    }
+
+    fn schedule(&mut self, uri: Url) {
+        self.generation += 1;
+        if let Ok(mut m) = self.latest.lock() {
+            m.insert(uri.clone(), self.generation);
+        }
+        self.pending
+            .insert(uri, Instant::now() + self.opts.debounce);
+    }
+
+    fn recheck_workflows(&mut self) {
+        let uris: Vec<Url> = self
+            .docs
+            .iter()
+            .filter(|(_, d)| d.role == Some(FileRole::Workflow))
+            .map(|(u, _)| u.clone())
+            .collect();
+        for u in uris {
+            self.schedule(u);
+        }
+    }
+
+    fn run_due(&mut self) {
+        let now = Instant::now();
+        let due: Vec<Url> = self
+            .pending
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(u, _)| u.clone())
+            .collect();
+        for uri in due {
+            self.pending.remove(&uri);
+            let Some(d) = self.docs.get(&uri) else {
+                continue;
+            };
+            let Some(ctx) = d.ctx.clone() else { continue };
+            let generation = self
+                .latest
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&uri).copied())
+                .unwrap_or(0);
+            let _ = self.jobs.send(Job {
+                uri: uri.clone(),
+                generation,
+                version: d.version,
+                text: d.text.clone(),
+                li: d.li.clone(),
+                ctx,
+                catalog: self.ws.catalog.clone(),
+                max_bytes: self.opts.max_file_bytes,
+                rules_url: Arc::from(self.opts.rules_url.as_str()),
+            });
+        }
+    }
+
+    fn analysis(&mut self, uri: &Url) -> Option<Arc<Analysis>> {
+        let max = self.opts.max_file_bytes;
+        let d = self.docs.get_mut(uri)?;
+        if d.analysis.is_none() {
+            let a = if d.text.len() as u64 <= max {
+                Analysis::new(&d.text)
+            } else {
+                Analysis::default()
+            };
+            d.analysis = Some(Arc::new(a));
+        }
+        d.analysis.clone()
+    }
+
+    fn request(&mut self, req: Request) -> Result<Value, ResponseError> {
+        let method = req.method.as_str();
+        if method == "shutdown" {
+            self.shutdown = true;
+            return Ok(Value::Null);
+        }
+        let uri = doc_uri(method, &req.params);
+        let known = matches!(
+            method,
+            "textDocument/completion"
+                | "textDocument/hover"
+                | "textDocument/definition"
+                | "textDocument/references"
+                | "textDocument/documentSymbol"
+                | "textDocument/prepareRename"
+                | "textDocument/rename"
+                | "textDocument/codeAction"
+        );
+        if !known {
+            return Err(err(
+                codes::METHOD_NOT_FOUND,
+                format!("method '{method}' is not supported by attune lsp"),
+            ));
+        }
+        let Some(uri) = uri else {
+            return Err(err(
+                codes::INVALID_PARAMS,
+                "invalid params: textDocument.uri is missing",
+            ));
+        };
+        let Some(analysis) = self.analysis(&uri) else {
+            // Not an open document: nothing to say about it.
+            return Ok(Value::Null);
+        };
+        let Some(d) = self.docs.get(&uri) else {
+            return Ok(Value::Null);
+        };
+        let Some(ctx) = d.ctx.clone() else {
+            return Ok(Value::Null);
+        };
+        let catalog = self.ws.catalog.clone();
+        let text = d.text.clone();
+        let li = d.li.clone();
+        let v = View {
+            uri: &uri,
+            text: &text,
+            li: &li,
+            analysis: &analysis,
+            catalog: &catalog,
+            ctx: &ctx,
+        };
+        let off_of = |p: &TextDocumentPositionParams| li.offset(&text, p.position);
+        let to = |x: Result<Value, serde_json::Error>| {
+            x.map_err(|e| {
+                err(
+                    codes::INTERNAL_ERROR,
+                    format!("cannot encode the answer: {e}"),
+                )
+            })
+        };
+        match method {
+            "textDocument/completion" => {
+                let p: CompletionParams = params(req.params)?;
+                to(serde_json::to_value(features::completion(
+                    &v,
+                    p.text_document_position.position,
+                )))
+            }
+            "textDocument/hover" => {
+                let p: HoverParams = params(req.params)?;
+                to(serde_json::to_value(features::hover(
+                    &v,
+                    off_of(&p.text_document_position_params),
+                )))
+            }
+            "textDocument/definition" => {
+                let p: GotoDefinitionParams = params(req.params)?;
+                to(serde_json::to_value(features::definition(
+                    &v,
+                    off_of(&p.text_document_position_params),
+                )))
+            }
+            "textDocument/references" => {
+                let p: ReferenceParams = params(req.params)?;
+                to(serde_json::to_value(features::references(
+                    &v,
+                    off_of(&p.text_document_position),
+                    p.context.include_declaration,
+                )))
+            }
+            "textDocument/documentSymbol" => {
+                let _p: DocumentSymbolParams = params(req.params)?;
+                to(serde_json::to_value(features::symbols(&v)))
+            }
+            "textDocument/prepareRename" => {
+                let p: TextDocumentPositionParams = params(req.params)?;
+                to(serde_json::to_value(features::prepare_rename(
+                    &v,
+                    off_of(&p),
+                )))
+            }
+            "textDocument/rename" => {
+                let p: RenameParams = params(req.params)?;
+                let off = off_of(&p.text_document_position);
+                match features::rename(&v, off, &p.new_name) {
+                    Ok(e) => to(serde_json::to_value(e)),
+                    Err(m) => Err(err(codes::INVALID_PARAMS, m)),
+                }
+            }
+            "textDocument/codeAction" => {
+                let p: CodeActionParams = params(req.params)?;
+                let diags = diag::check(&text, &ctx, catalog.as_ref(), self.opts.max_file_bytes);
+                to(serde_json::to_value(features::code_actions(
+                    &v,
+                    p.range,
+                    &diags,
+                    &self.opts.rules_url,
+                )))
+            }
+            _ => Err(err(
+                codes::METHOD_NOT_FOUND,
+                format!("method '{method}' is not supported"),
+            )),
+        }
+    }
+}
+
+fn doc_uri(_method: &str, p: &Value) -> Option<Url> {
+    let s = p.get("textDocument")?.get("uri")?.as_str()?;
+    Url::parse(s).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for SharedBuf {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn job(uri: &Url, generation: u64, version: i32, text: &str) -> Job {
+        Job {
+            uri: uri.clone(),
+            generation,
+            version,
+            text: Arc::from(text),
+            li: Arc::new(LineIndex::new(text)),
+            ctx: DocContext {
+                pack_ref: "p".into(),
+                name: "w".into(),
+            },
+            catalog: Arc::new(Catalog::default()),
+            max_bytes: 1 << 20,
+            rules_url: Arc::from("http://x/docs/rules"),
+        }
+    }
+
+    #[test]
+    fn a_superseded_check_is_never_published() {
+        let uri = Url::parse("file:///p/workflows/w.yaml").unwrap();
+        let other = Url::parse("file:///p/workflows/v.yaml").unwrap();
+        let latest: Latest = Arc::default();
+        latest.lock().unwrap().insert(uri.clone(), 2);
+        latest.lock().unwrap().insert(other.clone(), 7);
+        let (jtx, jrx) = mpsc::channel();
+        let buf = SharedBuf::default();
+        let otx = Out::new(buf.clone());
+        // Generation 1 was superseded by an edit (generation 2) before it ran.
+        jtx.send(job(&uri, 1, 1, "tasks: []\n")).unwrap();
+        jtx.send(job(&uri, 2, 2, "version: 1\n")).unwrap();
+        jtx.send(job(&other, 6, 3, "x: [\n")).unwrap();
+        drop(jtx);
+        checker(jrx, otx, latest);
+        let bytes = buf.0.lock().unwrap().clone();
+        let mut r = BufReader::new(&bytes[..]);
+        let frames = std::iter::from_fn(|| transport::read_frame(&mut r).ok().flatten());
+        let published: Vec<(String, Option<i32>)> = frames
+            .filter_map(|o| match o {
+                Incoming::Message(Message::Notification(n)) => {
+                    let p: PublishDiagnosticsParams = serde_json::from_value(n.params).ok()?;
+                    Some((p.uri.to_string(), p.version))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(published, [(uri.to_string(), Some(2))]);
+    }
+}
