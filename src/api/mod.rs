@@ -147,7 +147,8 @@ impl PageParams {
     }
 }
 
-/// Every route under the 2 MiB request-body limit.
+/// Every route of the API, each declared once with its minimum role (and
+/// its body kind: JSON under the 2 MiB limit, or streaming).
 pub fn routes() -> routes::Routes {
     routes::Routes::new()
         .merge(health::router())
@@ -159,7 +160,6 @@ pub fn routes() -> routes::Routes {
         .merge(runs::router())
         .merge(admin::router())
         .merge(users::router())
-        .merge(pack_delivery::router())
         .merge(tokens::router())
         .merge(audit::router())
         .merge(openapi::router())

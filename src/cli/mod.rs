@@ -1,8 +1,8 @@
 //! Command implementations; `src/main.rs` parses arguments and calls in.
 
 pub mod backup;
-pub mod pack;
 pub mod lsp;
+pub mod pack;
 pub mod restore;
 pub mod schema;
 pub mod secret;

@@ -556,9 +556,15 @@ fn edit(
     }
 }
 
+/// The name a hint proposes: "did you mean 'x'?", or "the closest is 'x'"
+/// (the core's wording when the closest name needs more than the rename,
+/// such as a required input, so it carries no one-edit fix).
 fn did_you_mean(hint: &str) -> Option<&str> {
-    let rest = hint.split("did you mean '").nth(1)?;
-    rest.split("'?").next()
+    if let Some(rest) = hint.split("did you mean '").nth(1) {
+        return rest.split("'?").next();
+    }
+    let rest = hint.split("the closest is '").nth(1)?;
+    rest.split('\'').next()
 }
 
 /// The quoted name of a message that the covered text is, or holds.
@@ -603,8 +609,30 @@ pub fn code_actions(
             rules_url,
         )
         .pop();
-        // Did you mean.
-        if let Some(sugg) = d.hint.as_deref().and_then(did_you_mean) {
+        // The core's own proposed edit (every proposal is text the
+        // validator accepts), else the did-you-mean of the hint.
+        if let Some(fix) = d.fix.as_ref().filter(|f| {
+            f.offset
+                .checked_add(f.len)
+                .is_some_and(|end| v.text.get(f.offset..end).is_some())
+        }) {
+            let shown: String = fix.text.chars().take(60).collect();
+            let title = if shown.contains('\n') || shown.len() < fix.text.len() {
+                "apply the hint's fix".to_string()
+            } else {
+                format!("change to '{shown}'")
+            };
+            out.push(edit(
+                v,
+                title,
+                vec![TextEdit {
+                    range: v.li.range(v.text, fix.offset, fix.offset + fix.len),
+                    new_text: fix.text.clone(),
+                }],
+                lsp.clone(),
+                true,
+            ));
+        } else if let Some(sugg) = d.hint.as_deref().and_then(did_you_mean) {
             let covered = &v.text[s..e];
             let bad = bad_name(&d.message, covered).unwrap_or(covered);
             let new_text = if covered == bad {
