@@ -55,8 +55,7 @@ impl SyncCatalog {
         // Loaded outside the lock; two threads may both load a pack, the
         // results are equal and the first insert wins.
         let mut disk = PackCatalog::default();
-        let dir = self.packs_base_dir.join(pack_ref);
-        if dir.is_dir() {
+        if let Ok(dir) = crate::pack::pack_dir_within(&self.packs_base_dir, pack_ref) {
             add_pack(&mut disk, &dir, pack_ref, self.max_bytes);
         }
         let registered = self

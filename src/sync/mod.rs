@@ -212,7 +212,11 @@ struct Listed {
 }
 
 fn list(packs_base_dir: &Path, pack_ref: &str) -> Result<(PathBuf, Vec<Listed>), LoadError> {
-    let pack_dir = packs_base_dir.join(pack_ref);
+    let pack_dir = match crate::pack::pack_dir_within(packs_base_dir, pack_ref) {
+        Ok(dir) => dir,
+        Err(e @ LoadError::Outside { .. }) => return Err(e),
+        Err(_) => packs_base_dir.join(pack_ref),
+    };
     let files = list_workflow_files(&pack_dir)?;
     let mut seen: HashMap<String, String> = HashMap::new();
     let mut out = Vec::with_capacity(files.len());

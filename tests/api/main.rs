@@ -21,6 +21,7 @@ mod roles;
 mod rules;
 mod runs;
 mod seed_examples;
+mod symlinks;
 mod sync;
 mod tokens;
 mod users;
