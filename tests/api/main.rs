@@ -23,6 +23,7 @@ mod runs;
 mod seed_examples;
 mod symlinks;
 mod sync;
+mod tls;
 mod tokens;
 mod users;
 mod validate;
