@@ -71,6 +71,28 @@ pub enum LogFormat {
 pub struct ServerConfig {
     pub host: String,
     pub port: u16,
+    /// Extra host names accepted in `Host` on a loopback bind (DNS
+    /// rebinding protection), and put in a self-signed certificate.
+    pub allowed_hosts: Vec<String>,
+    pub tls: TlsConfig,
+}
+
+/// `server.tls.*`
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// PEM certificate chain; re-read on SIGHUP.
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key; re-read on SIGHUP.
+    pub key_file: Option<PathBuf>,
+    /// Generate a key and certificate in the data dir at first start.
+    pub self_signed: bool,
+}
+
+impl TlsConfig {
+    /// Whether the server speaks TLS.
+    pub fn enabled(&self) -> bool {
+        self.self_signed || self.cert_file.is_some() || self.key_file.is_some()
+    }
 }
 
 /// `auth.*`
@@ -138,6 +160,8 @@ impl Default for Config {
             server: ServerConfig {
                 host: "127.0.0.1".into(),
                 port: 8080,
+                allowed_hosts: Vec::new(),
+                tls: TlsConfig::default(),
             },
             admin_password: None,
             max_workflow_file_bytes: 1024 * 1024,
@@ -170,6 +194,10 @@ pub const KEYS: &[&str] = &[
     "data_dir",
     "server.host",
     "server.port",
+    "server.allowed_hosts",
+    "server.tls.cert_file",
+    "server.tls.key_file",
+    "server.tls.self_signed",
     "admin_password",
     "max_workflow_file_bytes",
     "max_pack_archive_bytes",
@@ -414,6 +442,44 @@ impl Config {
                     .and_then(|s| s.trim().parse::<u16>().ok())
                     .ok_or_else(|| invalid("expected a port number 0-65535"))?;
             }
+            "server.allowed_hosts" => {
+                let names: Option<Vec<String>> = match raw {
+                    RawValue::Json(serde_json::Value::Array(items)) => items
+                        .iter()
+                        .map(|v| v.as_str().map(|s| s.trim().to_string()))
+                        .collect(),
+                    other => other.as_text().map(|t| {
+                        t.split(',')
+                            .map(|s| s.trim().to_string())
+                            .filter(|s| !s.is_empty())
+                            .collect()
+                    }),
+                };
+                self.server.allowed_hosts = names
+                    .filter(|n| n.iter().all(|h| valid_host(h)))
+                    .ok_or_else(|| {
+                        invalid("expected a list of host names (YAML list, or comma-separated)")
+                    })?;
+            }
+            "server.tls.cert_file" | "server.tls.key_file" => {
+                let path = raw
+                    .as_text()
+                    .filter(|s| !s.trim().is_empty())
+                    .map(PathBuf::from)
+                    .ok_or_else(|| invalid("expected a file path"))?;
+                if key == "server.tls.cert_file" {
+                    self.server.tls.cert_file = Some(path);
+                } else {
+                    self.server.tls.key_file = Some(path);
+                }
+            }
+            "server.tls.self_signed" => {
+                self.server.tls.self_signed = match raw.as_text().as_deref().map(str::trim) {
+                    Some("true") => true,
+                    Some("false") => false,
+                    _ => return Err(invalid("expected true or false")),
+                };
+            }
             "admin_password" => {
                 let text = raw
                     .as_text()
@@ -564,7 +630,7 @@ mod file {
     use crate::workflow::yaml::{self, Node, NodeKind};
 
     /// Sections whose keys are nested one level (`server: {port: 1}`).
-    const SECTIONS: &[&str] = &["server", "auth", "log"];
+    const SECTIONS: &[&str] = &["server", "server.tls", "auth", "backup", "audit", "log"];
 
     pub(super) fn entries(
         path: &Path,
@@ -621,7 +687,7 @@ mod file {
             } else {
                 format!("{prefix}.{name}")
             };
-            if prefix.is_empty() && SECTIONS.contains(&name.as_str()) {
+            if SECTIONS.contains(&key.as_str()) {
                 match &entry.value.kind {
                     NodeKind::Map(_) => collect(path, &entry.value, &key, out)?,
                     NodeKind::Null => {}

@@ -18,6 +18,7 @@ pub use attune_workflow::refs;
 mod state;
 pub mod store;
 pub mod sync;
+pub mod tls;
 pub mod web;
 pub use attune_workflow as workflow;
 
@@ -70,13 +71,103 @@ pub fn app(state: AppState) -> axum::Router {
 
 /// The HTTP application; `limits.request_timeout` bounds every request.
 pub fn app_with_limits(state: AppState, limits: &ServerLimits) -> axum::Router {
+    let state_config = state.config.clone();
     api::router(state)
         .merge(web::router())
         .layer(axum::middleware::from_fn_with_state(
             limits.request_timeout,
             api::request_deadline,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            HostPolicy::of(&state_config),
+            check_host,
+        ))
         .layer(axum::middleware::from_fn(web::security_headers))
+}
+
+/// What `check_host` accepts: on a loopback bind, only loopback names and
+/// `server.allowed_hosts` in `Host` (a DNS-rebinding page cannot reach the
+/// API through a name it controls); with TLS, HSTS is sent.
+#[derive(Debug, Clone)]
+pub struct HostPolicy {
+    loopback_only: Option<Arc<Vec<String>>>,
+    hsts: bool,
+}
+
+impl HostPolicy {
+    fn of(config: &config::Config) -> HostPolicy {
+        let host = config.server.host.trim_matches(['[', ']']);
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        HostPolicy {
+            loopback_only: loopback.then(|| {
+                Arc::new(
+                    config
+                        .server
+                        .allowed_hosts
+                        .iter()
+                        .map(|h| h.to_ascii_lowercase())
+                        .collect(),
+                )
+            }),
+            hsts: config.server.tls.enabled(),
+        }
+    }
+}
+
+/// The name of a `Host` header value, without port and brackets.
+fn host_name(value: &str) -> String {
+    let v = value.trim();
+    let name = if let Some(rest) = v.strip_prefix('[') {
+        rest.split(']').next().unwrap_or_default()
+    } else {
+        match v.rsplit_once(':') {
+            Some((n, port)) if port.chars().all(|c| c.is_ascii_digit()) => n,
+            _ => v,
+        }
+    };
+    name.to_ascii_lowercase()
+}
+
+async fn check_host(
+    axum::extract::State(policy): axum::extract::State<HostPolicy>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if let Some(allowed) = &policy.loopback_only {
+        let host = req
+            .headers()
+            .get(axum::http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(host_name);
+        if let Some(name) = host {
+            let ok = name == "localhost"
+                || name.ends_with(".localhost")
+                || name
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+                || allowed.contains(&name);
+            if !ok {
+                return api::ApiError::Forbidden(format!(
+                    "host '{}' is not accepted on this loopback-only server; add it to \
+                     server.allowed_hosts if you reach attune through it",
+                    name.chars().take(64).collect::<String>()
+                ))
+                .into_response();
+            }
+        }
+    }
+    let mut res = next.run(req).await;
+    if policy.hsts {
+        res.headers_mut().insert(
+            axum::http::header::STRICT_TRANSPORT_SECURITY,
+            axum::http::HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    res
 }
 
 /// Serves [`app`] on `listener` with the default [`ServerLimits`] until
@@ -97,6 +188,7 @@ pub async fn serve_with_limits(
     limits: ServerLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let tls = state.tls.clone();
     let app = app_with_limits(state, &limits);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
@@ -139,11 +231,41 @@ pub async fn serve_with_limits(
                         .insert(ConnectInfo::<SocketAddr>(remote));
                     req
                 });
-        let conn =
-            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-        let conn = graceful.watch(conn);
+        let watcher = graceful.watcher();
+        let builder = builder.clone();
+        let tls = tls.clone();
+        let handshake_limit = limits.header_read_timeout;
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let result = match tls {
+                None => {
+                    let conn = builder
+                        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+                    watcher.watch(conn).await
+                }
+                Some(tls) => {
+                    // A client that does not finish its handshake in time,
+                    // or speaks plain HTTP to the TLS port, is dropped.
+                    match tokio::time::timeout(handshake_limit, tls.acceptor().accept(stream)).await
+                    {
+                        Ok(Ok(stream)) => {
+                            let conn = builder.serve_connection(
+                                TokioIo::new(stream),
+                                TowerToHyperService::new(service),
+                            );
+                            watcher.watch(conn).await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, peer = %remote, "TLS handshake failed");
+                            Ok(())
+                        }
+                        Err(_) => {
+                            tracing::debug!(peer = %remote, "TLS handshake timed out");
+                            Ok(())
+                        }
+                    }
+                }
+            };
+            if let Err(e) = result {
                 tracing::debug!(error = %e, peer = %remote, "connection ended with an error");
             }
             drop(permit);

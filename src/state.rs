@@ -17,6 +17,8 @@ pub struct AppState {
     pub sync_locks: Arc<crate::sync::PackLocks>,
     /// Permits of concurrent online backups (`backup.max_concurrent`).
     pub backup_slots: Arc<tokio::sync::Semaphore>,
+    /// TLS in force (set by `attune serve` when `server.tls` is on).
+    pub tls: Option<Arc<crate::tls::Tls>>,
 }
 
 /// Errors while preparing the state before the server listens.
@@ -57,6 +59,7 @@ impl AppState {
                 config: Arc::new(config),
                 sync_locks: Arc::new(crate::sync::PackLocks::new()),
                 backup_slots,
+                tls: None,
             },
             admin,
         ))

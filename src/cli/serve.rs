@@ -95,7 +95,8 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
     let addr = format!("{}:{}", config.server.host, config.server.port);
     let packs_dir = config.packs_base_dir.clone();
     let data_dir = config.data_dir.clone();
-    let (state, admin) = tokio::task::spawn_blocking(move || AppState::init(config))
+    let tls = crate::tls::setup(&config)?;
+    let (mut state, admin) = tokio::task::spawn_blocking(move || AppState::init(config))
         .await
         .context("start-up task failed")?
         .map_err(|e| match e {
@@ -109,6 +110,21 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || prepare_packs(&st))
         .await
         .context("start-up task failed")?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    if let Some((tls, generated)) = &tls {
+        state.tls = Some(tls.clone());
+        eprintln!(
+            "TLS certificate {}{} SHA-256 fingerprint {}",
+            tls.cert_file().display(),
+            if *generated {
+                " (self-signed, generated now)"
+            } else {
+                ""
+            },
+            tls.fingerprint()
+        );
+        reload_on_sighup(tls.clone())?;
+    }
     let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {
         anyhow::anyhow!(
@@ -150,9 +166,20 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
         AdminBootstrap::CreatedWithConfiguredPassword => "the password from ATTUNE__ADMIN_PASSWORD",
         AdminBootstrap::Existing => "your password",
     };
-    eprintln!("listening on http://{local}");
+    if tls.is_none() && !local.ip().is_loopback() {
+        tracing::warn!(address = %local, "serving plain HTTP on a non-loopback address");
+        eprintln!(
+            "\n\
+             WARNING: attune serves plain HTTP on {local}, reachable from the network:\n\
+             \x20 passwords and bearer tokens cross it in clear text. Turn TLS on\n\
+             \x20 (server.tls.self_signed: true, or server.tls.cert_file and\n\
+             \x20 server.tls.key_file), or bind server.host to 127.0.0.1 behind a\n\
+             \x20 TLS-terminating proxy.\n"
+        );
+    }
+    eprintln!("listening on {scheme}://{local}");
     eprintln!(
-        "log in as '{ADMIN_LOGIN}' with {password_hint}: curl -s -X POST http://{local}/auth/login -H 'Content-Type: application/json' -d '{{\"login\":\"{ADMIN_LOGIN}\",\"password\":\"...\"}}'"
+        "log in as '{ADMIN_LOGIN}' with {password_hint}: curl -s -X POST {scheme}://{local}/auth/login -H 'Content-Type: application/json' -d '{{\"login\":\"{ADMIN_LOGIN}\",\"password\":\"...\"}}'"
     );
     crate::serve(listener, state, shutdown)
         .await
@@ -207,6 +234,36 @@ pub fn prepare_packs(state: &AppState) {
         }
         Err(e) => tracing::warn!(error = %e, "cannot register pack folders at start-up"),
     }
+}
+
+/// Re-reads the TLS certificate and key on every SIGHUP; new connections
+/// use the new pair, open ones keep theirs. A bad pair is logged and the
+/// one in force stays.
+#[cfg(unix)]
+fn reload_on_sighup(tls: std::sync::Arc<crate::tls::Tls>) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hup = signal(SignalKind::hangup()).context("cannot install the SIGHUP handler")?;
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            let t = tls.clone();
+            match tokio::task::spawn_blocking(move || t.reload()).await {
+                Ok(Ok(fingerprint)) => {
+                    tracing::info!(%fingerprint, "TLS certificate reloaded");
+                    eprintln!("TLS certificate reloaded, SHA-256 fingerprint {fingerprint}");
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "TLS reload failed; the certificate in force stays")
+                }
+                Err(e) => tracing::error!(error = %e, "TLS reload task failed"),
+            }
+        }
+    });
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn reload_on_sighup(_tls: std::sync::Arc<crate::tls::Tls>) -> anyhow::Result<()> {
+    Ok(())
 }
 
 /// Installs the SIGTERM and SIGINT (ctrl-c) handlers now, so a signal that

@@ -95,6 +95,17 @@ pub enum LoadError {
     /// The pack has no `workflows/` folder (or the pack folder is missing).
     #[error("Directory not found")]
     DirectoryNotFound(PathBuf),
+    /// The pack folder, or its `workflows/` or `actions/` folder, resolves
+    /// (through a symbolic link) outside where it must stay; nothing in it
+    /// is read or listed.
+    #[error(
+        "{what} resolves outside {boundary} (a symbolic link?); it is not read: move the files \
+         there instead of linking to them"
+    )]
+    Outside {
+        what: String,
+        boundary: &'static str,
+    },
     #[error("cannot read {}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -204,7 +215,35 @@ pub fn skipped_workflow_files(pack_dir: &Path, pack_ref: &str) -> Vec<Diagnostic
     out
 }
 
+/// `base/pack_ref`, refused when it resolves outside `base` (a pack folder
+/// that is a symbolic link to elsewhere): check it before listing a pack.
+pub fn pack_dir_within(base: &Path, pack_ref: &str) -> Result<PathBuf, LoadError> {
+    let dir = base.join(pack_ref);
+    let (Ok(real_base), Ok(real_dir)) = (std::fs::canonicalize(base), std::fs::canonicalize(&dir))
+    else {
+        return Err(LoadError::DirectoryNotFound(dir));
+    };
+    if !real_dir.starts_with(&real_base) || real_dir == real_base {
+        return Err(LoadError::Outside {
+            what: format!("pack folder '{pack_ref}'"),
+            boundary: "packs_base_dir",
+        });
+    }
+    Ok(dir)
+}
+
 fn list_yaml(dir: &Path, sub: &str) -> Result<Vec<WorkflowFile>, LoadError> {
+    // The folder itself must resolve inside its pack: a `workflows/` that
+    // links elsewhere is neither listed nor read.
+    if let (Some(pack), Ok(real)) = (dir.parent(), std::fs::canonicalize(dir))
+        && let Ok(real_pack) = std::fs::canonicalize(pack)
+        && !real.starts_with(&real_pack)
+    {
+        return Err(LoadError::Outside {
+            what: format!("the {sub}/ folder"),
+            boundary: "its pack folder",
+        });
+    }
     let rd = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -308,6 +347,26 @@ pub fn read_workflow_file(
                 unreadable(format!("cannot open the file: {}", io_reason(&e)), None)
             }
         })?;
+    // Where the opened file really is (every directory on the way resolved,
+    // with no window between check and open): it must be inside the pack.
+    if let Ok(real) = std::fs::read_link(format!(
+        "/proc/self/fd/{}",
+        std::os::fd::AsRawFd::as_raw_fd(&file)
+    )) {
+        let pack = std::fs::canonicalize(pack_dir).map_err(|e| {
+            unreadable(
+                format!("cannot resolve the pack folder: {}", io_reason(&e)),
+                None,
+            )
+        })?;
+        if !real.starts_with(&pack) {
+            return Err(unreadable(
+                "file resolves outside the pack folder (a symbolic link on the way); it is not read"
+                    .to_string(),
+                Some("copy the files into the pack instead of linking a folder"),
+            ));
+        }
+    }
     let fmeta = file
         .metadata()
         .map_err(|e| unreadable(format!("cannot read the file: {}", io_reason(&e)), None))?;
@@ -418,8 +477,11 @@ pub fn load_pack_catalog(
 ) -> PackCatalog {
     let mut pc = PackCatalog::default();
     for pack in pack_refs {
-        let dir = packs_base_dir.join(pack);
-        add_pack(&mut pc, &dir, pack, max_bytes);
+        match pack_dir_within(packs_base_dir, pack) {
+            Ok(dir) => add_pack(&mut pc, &dir, pack, max_bytes),
+            Err(e @ LoadError::Outside { .. }) => pc.problems.push((pack.clone(), e.to_string())),
+            Err(_) => add_pack(&mut pc, &packs_base_dir.join(pack), pack, max_bytes),
+        }
     }
     pc
 }

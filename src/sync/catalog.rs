@@ -68,11 +68,13 @@ impl SyncCatalog {
         // results are equal and the first insert wins.
         let mut disk = PackCatalog::default();
         let dir = match &self.staged {
-            Some((r, dir)) if r == pack_ref => dir.clone(),
-            _ => self.packs_base_dir.join(pack_ref),
+            Some((r, dir)) if r == pack_ref => Some(dir.clone()),
+            // A folder resolving outside packs_base_dir is never read.
+            _ => crate::pack::pack_dir_within(&self.packs_base_dir, pack_ref).ok(),
         };
-        if dir.is_dir() {
-            add_pack(&mut disk, &dir, pack_ref, self.max_bytes);
+        let dir = dir.filter(|d| d.is_dir());
+        if let Some(dir) = &dir {
+            add_pack(&mut disk, dir, pack_ref, self.max_bytes);
         }
         // A staged pack replaces its folder wholesale (an upload prunes), so
         // only its staged files count, not what is registered now.
@@ -93,7 +95,7 @@ impl SyncCatalog {
                 tracing::warn!(pack = pack_ref, error = %e, "cannot list registered workflows");
                 BTreeSet::new()
             });
-        let present = dir.is_dir() || matches!(self.store.get_pack(pack_ref), Ok(Some(_)));
+        let present = dir.is_some() || matches!(self.store.get_pack(pack_ref), Ok(Some(_)));
         let entries = Arc::new(PackEntries {
             disk,
             registered,

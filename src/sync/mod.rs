@@ -213,7 +213,12 @@ struct Listed {
 }
 
 fn list(packs_base_dir: &Path, pack_ref: &str) -> Result<(PathBuf, Vec<Listed>), LoadError> {
-    list_at(packs_base_dir.join(pack_ref), pack_ref)
+    let pack_dir = match crate::pack::pack_dir_within(packs_base_dir, pack_ref) {
+        Ok(dir) => dir,
+        Err(e @ LoadError::Outside { .. }) => return Err(e),
+        Err(_) => packs_base_dir.join(pack_ref),
+    };
+    list_at(pack_dir, pack_ref)
 }
 
 fn list_at(pack_dir: PathBuf, pack_ref: &str) -> Result<(PathBuf, Vec<Listed>), LoadError> {

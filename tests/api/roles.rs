@@ -198,3 +198,32 @@ fn no_route_is_served_outside_the_route_table() {
          Routes::add and a minimum role): {offenders:?}"
     );
 }
+
+/// docs/SECURITY.md's role table lists every route with the role the route
+/// table declares (so the document cannot drift from the code).
+#[test]
+fn the_security_document_lists_every_route_with_its_role() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/SECURITY.md"),
+    )
+    .expect("docs/SECURITY.md");
+    let routes = attune::api::routes();
+    let missing: Vec<String> = routes
+        .declared()
+        .iter()
+        .map(|r| {
+            format!(
+                "| `{} {}` | {} |",
+                r.method.to_uppercase(),
+                r.path,
+                r.access.as_str()
+            )
+        })
+        .filter(|line| !doc.contains(line.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "add these rows to the role table of docs/SECURITY.md:\n{}",
+        missing.join("\n")
+    );
+}

@@ -1,6 +1,6 @@
 // Entry point: hash router, page shell (nav, session, logout) and focus
 // handling. Routes: #/login #/packs #/packs/{ref} #/packs/{ref}/runs
-// #/runs/{id} #/workflows/{ref} #/validate #/tokens
+// #/runs/{id} #/workflows/{ref} #/validate #/tokens #/audit
 
 import { h, clear } from './dom.js';
 import { api, getSession, clearSession, setLoginMessage, ApiError } from './api.js';
@@ -11,6 +11,7 @@ import { runsView, runView } from './views/runs.js';
 import { workflowView } from './views/workflow.js';
 import { validateView } from './views/validate.js';
 import { tokensView } from './views/tokens.js';
+import { auditView } from './views/audit.js';
 
 const routes = [
   { re: /^\/login$/, view: loginView, nav: null, public: true },
@@ -21,6 +22,7 @@ const routes = [
   { re: /^\/workflows\/([^/]+)$/, view: workflowView, nav: 'packs', keys: ['ref'] },
   { re: /^\/validate$/, view: validateView, nav: 'validate' },
   { re: /^\/tokens$/, view: tokensView, nav: 'tokens' },
+  { re: /^\/audit$/, view: auditView, nav: 'audit' },
 ];
 
 const main = document.getElementById('main');
@@ -51,7 +53,8 @@ async function updateSessionBar(route) {
       me = null;
     }
   }
-  document.getElementById('who').textContent = signedIn && me ? me.login : '';
+  document.getElementById('who').textContent = signedIn && me ? `${me.login} (${me.role})` : '';
+  for (const a of document.querySelectorAll('#topnav [data-admin]')) a.hidden = !(me && me.role === 'admin');
 }
 
 async function render() {
