@@ -526,6 +526,7 @@ pub async fn deliver(
         max_unpacked_bytes: state.config.max_pack_unpacked_bytes,
         max_file_bytes: state.config.max_workflow_file_bytes,
     };
+    let started = std::time::Instant::now();
     let (staging, manifest, unpacked) = blocking(move || {
         file.seek(SeekFrom::Start(0))
             .map_err(|e| ApiError::Internal(format!("cannot rewind the archive: {e}")))?;
@@ -553,6 +554,7 @@ pub async fn deliver(
         }
     })
     .await?;
+    let unpack_ms = started.elapsed().as_millis();
     let pack_ref = manifest.pack_ref.clone();
     // Two uploads of one pack, or an upload and a sync, run one after the other.
     let _guard = state.sync_locks.lock(pack_ref.as_str()).await;
@@ -560,7 +562,7 @@ pub async fn deliver(
     let base = state.config.packs_base_dir.clone();
     let sync_limits = state.sync_limits();
     let user = user.to_string();
-    let (created, sync, pack) = blocking(move || {
+    let (created, sync, pack, staging, swap_ms) = blocking(move || {
         let r = pack_ref.as_str();
         let registered = store.get_pack(r)?.is_some();
         let target = base.join(r);
@@ -578,11 +580,13 @@ pub async fn deliver(
         let staged = staging.path().join("pack");
         if dry_run {
             let sync = crate::sync::dry_run_staged(&store, &base, &staged, sync_limits, r)?;
-            return Ok((!registered, sync, None));
+            return Ok((!registered, sync, None, staging, 0));
         }
+        let swap_start = std::time::Instant::now();
         staging
             .swap_into(&target)
             .map_err(|e| ApiError::Internal(format!("cannot swap the pack folder in: {e}")))?;
+        let swap_ms = swap_start.elapsed().as_millis();
         let (_, created) =
             register::apply_manifest(&store, &manifest, true).map_err(from_register)?;
         let sync = crate::sync::sync_pack(
@@ -596,12 +600,23 @@ pub async fn deliver(
                 user: user.clone(),
             },
         )?;
-        // The previous folder (now in the staging folder) goes with it.
-        drop(staging);
         let pack = store.get_pack(r)?;
-        Ok((created, sync, pack))
+        Ok((created, sync, pack, staging, swap_ms))
     })
     .await?;
+    // The staging folder (holding the previous pack folder after a swap) is
+    // removed after the answer; a crash first leaves it to start-up recovery.
+    tokio::task::spawn_blocking(move || drop(staging));
+    tracing::info!(
+        pack = %sync.pack_ref,
+        dry_run,
+        files = unpacked.files,
+        bytes = unpacked.bytes,
+        unpack_ms,
+        swap_ms,
+        sync_ms = sync.duration_ms,
+        "pack upload"
+    );
     let pack = match pack {
         Some(p) => Some(view(state, p).await?),
         None => None,

@@ -906,3 +906,41 @@ async fn pack_build_validates_first_and_writes_the_bytes_the_api_exports() {
     assert_eq!(code, Some(1));
     assert!(stdout.contains("yaml-syntax"), "{stdout}");
 }
+
+#[tokio::test]
+async fn concurrent_uploads_of_one_pack_serialize() {
+    let app = spawn_app().await;
+    let token = with_demo(&app).await;
+    let archive = |label: &str| {
+        let files: Vec<(String, Vec<u8>)> = demo_entries("", "demo")
+            .into_iter()
+            .map(|(n, d)| {
+                if n == "pack.yaml" {
+                    (n, format!("ref: demo\nlabel: {label}\nversion: '1'\n").into_bytes())
+                } else {
+                    (n, d)
+                }
+            })
+            .collect();
+        let entries: Vec<E> = files.iter().map(|(n, d)| E::File(n, d.clone())).collect();
+        tgz(&entries)
+    };
+    let body = json!({});
+    let sync = app.post("/api/v1/packs/demo/workflows/sync", Some(&token), &body);
+    let (a, b, s) = tokio::join!(
+        upload(&app, &token, archive("One"), &[("force", "true")]),
+        upload(&app, &token, archive("Two"), &[("force", "true")]),
+        sync
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(b.status, 200, "{}", b.body);
+    assert_eq!(s.status, 200, "{}", s.body);
+    // The last one to run holds: folder and record agree.
+    let on_disk = std::fs::read_to_string(base(&app).join("demo/pack.yaml")).unwrap();
+    let label = app.get_pack(&token, "demo").await.body["data"]["label"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(on_disk.contains(&format!("label: {label}\n")), "{on_disk} vs {label}");
+    assert_eq!(top_names(&base(&app)), ["demo"]);
+}
