@@ -46,7 +46,11 @@ enum Command {
     /// Validate workflow files offline (no database, no server); exit 1 on errors
     Validate(cli::validate::ValidateArgs),
     /// Print the JSON Schema of the workflow format
-    Schema,
+    Schema {
+        /// The schema of graph-only files (an action's workflow_file) instead
+        #[arg(long)]
+        graph: bool,
+    },
     /// Pack archives: `attune pack build DIR -o FILE`
     #[command(subcommand)]
     Pack(cli::pack::PackCommand),
@@ -76,8 +80,13 @@ fn main() -> ExitCode {
         Some(Command::Lsp(args)) => {
             return exit_status(cli::lsp::run(&args));
         }
-        Some(Command::Schema) => {
-            return exit_status(cli::schema::run_schema(&mut std::io::stdout().lock()));
+        Some(Command::Schema { graph }) => {
+            let out = &mut std::io::stdout().lock();
+            return exit_status(if graph {
+                cli::schema::run_graph_schema(out)
+            } else {
+                cli::schema::run_schema(out)
+            });
         }
     };
     match result {

@@ -562,7 +562,7 @@ pub async fn deliver(
     let base = state.config.packs_base_dir.clone();
     let sync_limits = state.sync_limits();
     let user = user.to_string();
-    let (created, sync, pack, staging, swap_ms) = blocking(move || {
+    let (created, sync, pack, swap_ms) = blocking(move || {
         let r = pack_ref.as_str();
         let registered = store.get_pack(r)?.is_some();
         let target = base.join(r);
@@ -580,7 +580,7 @@ pub async fn deliver(
         let staged = staging.path().join("pack");
         if dry_run {
             let sync = crate::sync::dry_run_staged(&store, &base, &staged, sync_limits, r)?;
-            return Ok((!registered, sync, None, staging, 0));
+            return Ok((!registered, sync, None, 0));
         }
         let swap_start = std::time::Instant::now();
         staging
@@ -600,13 +600,12 @@ pub async fn deliver(
                 user: user.clone(),
             },
         )?;
+        // The previous folder (now in the staging folder) goes with it.
+        drop(staging);
         let pack = store.get_pack(r)?;
-        Ok((created, sync, pack, staging, swap_ms))
+        Ok((created, sync, pack, swap_ms))
     })
     .await?;
-    // The staging folder (holding the previous pack folder after a swap) is
-    // removed after the answer; a crash first leaves it to start-up recovery.
-    tokio::task::spawn_blocking(move || drop(staging));
     tracing::info!(
         pack = %sync.pack_ref,
         dry_run,

@@ -35,6 +35,7 @@ pub fn router() -> Routes {
         .add(Access::Operator, endpoint!(update_workflow))
         .add(Access::Operator, endpoint!(delete_workflow))
         .add(Access::Viewer, endpoint!(workflow_schema))
+        .add(Access::Viewer, endpoint!(workflow_graph_schema))
 }
 
 /// A workflow as lists show it.
@@ -474,4 +475,14 @@ pub async fn delete_workflow(
         (status = 401, body = ErrorBody)))]
 pub async fn workflow_schema(_user: AuthUser) -> axum::Json<serde_json::Value> {
     axum::Json(crate::workflow::schema::workflow_schema())
+}
+
+/// The JSON Schema of graph-only files: an action-linked workflow's
+/// `workflow_file` (upstream's layout).
+#[utoipa::path(get, path = "/api/v1/schema/workflow-graph.json", tag = "schema",
+    security(("bearer" = [])),
+    responses((status = 200, description = "JSON Schema (draft 2020-12)", body = Object),
+        (status = 401, body = ErrorBody)))]
+pub async fn workflow_graph_schema(_user: AuthUser) -> axum::Json<serde_json::Value> {
+    axum::Json(crate::workflow::schema::graph_schema())
 }

@@ -62,13 +62,23 @@ struct PackJob {
     dir: PathBuf,
     pack_ref: String,
     files: Vec<WorkflowFile>,
-    /// `skipped-file` warnings of the pack's workflows folder.
+    /// The warnings of listing the pack (`skipped-file`, `shadowed-workflow`).
     skipped: Vec<Diagnostic>,
 }
 
 struct Checked {
     display: String,
+    /// An action-linked workflow's action file, as shown.
+    action_display: Option<String>,
     outcome: FileOutcome,
+}
+
+/// The path shown for a diagnostic: the action file's for those in it.
+fn display_of(c: &Checked, d: &Diagnostic) -> String {
+    match (&c.action_display, &c.outcome.action) {
+        (Some(shown), Some((file, _))) if d.file.as_deref() == Some(file.as_str()) => shown.clone(),
+        _ => c.display.clone(),
+    }
 }
 
 /// Run `attune validate`; returns the exit status. Usage errors are printed
@@ -143,22 +153,29 @@ pub fn run_validate(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<
         .par_iter()
         .map(|(j, f)| Checked {
             display: display_path(&f.path),
+            action_display: f
+                .linked
+                .as_ref()
+                .map(|l| display_path(&j.dir.join(&l.action_rel))),
             outcome: pack::load_and_validate(f, &j.dir, &j.pack_ref, args.max_file_bytes, &catalog),
         })
         .collect();
     for j in &jobs {
         for d in &j.skipped {
-            let name = d
+            let prefix = format!("{}/", j.pack_ref);
+            let rel = d
                 .file
                 .as_deref()
-                .and_then(|f| f.rsplit('/').next())
+                .and_then(|f| f.strip_prefix(&prefix))
                 .unwrap_or("");
             checked.push(Checked {
-                display: display_path(&j.dir.join("workflows").join(name)),
+                display: display_path(&j.dir.join(rel)),
+                action_display: None,
                 outcome: FileOutcome {
                     r#ref: d.r#ref.clone().unwrap_or_default(),
                     file: d.file.clone().unwrap_or_default(),
                     source: None,
+                    action: None,
                     validation: crate::workflow::Validation {
                         workflow: None,
                         diagnostics: vec![d.clone()],
@@ -194,12 +211,12 @@ fn dir_name(p: &Path) -> Option<String> {
     canon.file_name()?.to_str().map(str::to_string)
 }
 
-/// The workflow files of a pack folder; none when it has no workflows/
-/// (a pack of actions only).
-fn pack_files(dir: &Path) -> Result<Vec<WorkflowFile>, String> {
-    match pack::list_workflow_files(dir) {
-        Ok(f) => Ok(f),
-        Err(pack::LoadError::DirectoryNotFound(_)) => Ok(Vec::new()),
+/// The workflow files of a pack folder and the warnings of listing it;
+/// none when it has no workflows (a pack of actions only).
+fn pack_files(dir: &Path, pack_ref: &str) -> Result<pack::PackListing, String> {
+    match pack::list_pack(dir, pack_ref, pack::ACTION_FILE_MAX_BYTES) {
+        Ok(l) => Ok(l),
+        Err(pack::LoadError::DirectoryNotFound(_)) => Ok(pack::PackListing::default()),
         Err(e) => Err(format!("{}: {e}", dir.display())),
     }
 }
@@ -246,15 +263,24 @@ fn collect_jobs(paths: &[PathBuf]) -> Result<Vec<PackJob>, String> {
                 .parent()
                 .filter(|x| !x.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
-            let (dir, pack_ref) = if dir_name(parent).as_deref() == Some("workflows") {
-                let d = parent
-                    .parent()
-                    .filter(|x| !x.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."));
-                (d.to_path_buf(), dir_name(d))
-            } else {
-                (parent.to_path_buf(), dir_name(parent))
+            let up = |x: &Path| {
+                x.parent()
+                    .filter(|y| !y.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."))
+                    .to_path_buf()
             };
+            // `pack/workflows/x.yaml`, `pack/actions/workflows/x.yaml`, or
+            // a file in a folder that is taken as the pack.
+            let in_workflows = dir_name(parent).as_deref() == Some("workflows");
+            let in_actions = in_workflows && dir_name(&up(parent)).as_deref() == Some("actions");
+            let dir = if in_actions {
+                up(&up(parent))
+            } else if in_workflows {
+                up(parent)
+            } else {
+                parent.to_path_buf()
+            };
+            let pack_ref = dir_name(&dir);
             let pack_ref = pack_ref.unwrap_or_else(|| "pack".to_string());
             let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
             let name = stem.strip_suffix(".workflow").unwrap_or(stem).to_string();
@@ -263,11 +289,26 @@ fn collect_jobs(paths: &[PathBuf]) -> Result<Vec<PackJob>, String> {
                 .and_then(|s| s.to_str())
                 .unwrap_or_default()
                 .to_string();
-            let rel_sub = if dir_name(parent).as_deref() == Some("workflows") {
+            let rel_sub = if in_actions {
+                format!("actions/workflows/{file_name}")
+            } else if in_workflows {
                 format!("workflows/{file_name}")
             } else {
                 file_name
             };
+            // As the pack lists it (an action may link to it).
+            let listed = pack::list_pack(&dir, &pack_ref, pack::ACTION_FILE_MAX_BYTES)
+                .ok()
+                .and_then(|l| l.files.into_iter().find(|f| f.rel_path == rel_sub));
+            if let Some(f) = listed {
+                jobs.push(PackJob {
+                    dir,
+                    pack_ref,
+                    files: vec![f],
+                    skipped: Vec::new(),
+                });
+                continue;
+            }
             jobs.push(PackJob {
                 dir,
                 pack_ref,
@@ -275,6 +316,7 @@ fn collect_jobs(paths: &[PathBuf]) -> Result<Vec<PackJob>, String> {
                     name,
                     rel_path: rel_sub,
                     path: p.clone(),
+                    linked: None,
                 }],
                 skipped: Vec::new(),
             });
@@ -282,13 +324,12 @@ fn collect_jobs(paths: &[PathBuf]) -> Result<Vec<PackJob>, String> {
         }
         if is_pack_dir(p) {
             let pack_ref = dir_name(p).unwrap_or_else(|| "pack".to_string());
-            let files = pack_files(p)?;
-            let skipped = pack::skipped_workflow_files(p, &pack_ref);
+            let l = pack_files(p, &pack_ref)?;
             jobs.push(PackJob {
                 dir: p.clone(),
                 pack_ref,
-                files,
-                skipped,
+                files: l.files,
+                skipped: l.warnings,
             });
             continue;
         }
@@ -300,13 +341,12 @@ fn collect_jobs(paths: &[PathBuf]) -> Result<Vec<PackJob>, String> {
             ));
         }
         for (dir, pack_ref) in packs {
-            let files = pack_files(&dir)?;
-            let skipped = pack::skipped_workflow_files(&dir, &pack_ref);
+            let l = pack_files(&dir, &pack_ref)?;
             jobs.push(PackJob {
                 dir,
                 pack_ref,
-                files,
-                skipped,
+                files: l.files,
+                skipped: l.warnings,
             });
         }
     }
@@ -349,9 +389,8 @@ fn plural(n: usize, word: &str) -> String {
 
 fn write_text(out: &mut dyn Write, checked: &[Checked], packs: usize) -> std::io::Result<()> {
     for c in checked {
-        let src = c.outcome.source.as_deref();
         for d in &c.outcome.validation.diagnostics {
-            write_one(out, &c.display, src, d)?;
+            write_one(out, &display_of(c, d), c.outcome.source_of(d), d)?;
         }
     }
     let t = totals(checked);
@@ -562,11 +601,22 @@ fn level(s: Severity) -> &'static str {
 fn write_sarif(out: &mut dyn Write, checked: &[Checked], rules_url: &str) -> anyhow::Result<()> {
     let items: Vec<(String, &[Diagnostic])> = checked
         .iter()
-        .map(|c| {
-            (
-                c.display.clone(),
-                c.outcome.validation.diagnostics.as_slice(),
-            )
+        .flat_map(|c| {
+            let ds = c.outcome.validation.diagnostics.as_slice();
+            // One group per file shown (an action-linked workflow's
+            // diagnostics sit in two files).
+            let mut groups: Vec<(String, &[Diagnostic])> = Vec::new();
+            let mut start = 0;
+            for i in 1..=ds.len() {
+                if i == ds.len() || display_of(c, &ds[i]) != display_of(c, &ds[start]) {
+                    groups.push((display_of(c, &ds[start]), &ds[start..i]));
+                    start = i;
+                }
+            }
+            if ds.is_empty() {
+                groups.push((c.display.clone(), ds));
+            }
+            groups
         })
         .collect();
     serde_json::to_writer_pretty(&mut *out, &sarif(&items, rules_url))?;

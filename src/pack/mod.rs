@@ -31,6 +31,29 @@ pub struct WorkflowFile {
     pub rel_path: String,
     /// Full path.
     pub path: PathBuf,
+    /// Set for an action-linked workflow: `path` is its graph-only file.
+    pub linked: Option<LinkedFile>,
+}
+
+/// The action file of an action-linked workflow (upstream's layout:
+/// `actions/x.yaml` with `workflow_file: workflows/x.workflow.yaml`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedFile {
+    /// `actions/{file name}`, relative to the pack folder.
+    pub action_rel: String,
+    pub action_path: PathBuf,
+    /// Why the link cannot be followed (`invalid-workflow-file`): the
+    /// message and the position of `workflow_file`'s value.
+    pub problem: Option<(String, u32, u32)>,
+}
+
+/// What a pack folder holds: its workflow files (standalone and
+/// action-linked, sorted by file) and the warnings of listing it.
+#[derive(Debug, Clone, Default)]
+pub struct PackListing {
+    pub files: Vec<WorkflowFile>,
+    /// `skipped-file` and `shadowed-workflow` warnings.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl WorkflowFile {
@@ -145,11 +168,178 @@ impl ReadError {
     }
 }
 
-/// List the `*.yaml`/`*.yml` entries of `pack_dir/workflows`, sorted by file
-/// name. Other files are ignored; entries that are not regular files are
-/// listed (reading them reports why they are refused).
+/// The workflow files of a pack ([`list_pack`] without its warnings).
 pub fn list_workflow_files(pack_dir: &Path) -> Result<Vec<WorkflowFile>, LoadError> {
-    list_yaml(&pack_dir.join("workflows"), "workflows")
+    list_pack(pack_dir, "", ACTION_FILE_MAX_BYTES).map(|l| l.files)
+}
+
+/// The largest action file read while listing (its `workflow_file`).
+pub const ACTION_FILE_MAX_BYTES: u64 = 1024 * 1024;
+
+/// List a pack's workflows, as upstream's loader finds them:
+/// - `workflows/*.yaml|yml` (standalone workflow files);
+/// - every action file `actions/*.yaml` with `workflow_file` (relative to
+///   `actions/`): an action-linked workflow named by the action, whose
+///   graph-only file may be anywhere inside the pack (a link that is
+///   missing, leaves the pack or is shared by two actions is listed with
+///   its problem, reported as `invalid-workflow-file` on the action file);
+/// - `actions/workflows/*.yaml|yml` no action links to (standalone).
+///
+/// `.workflow` is dropped from file names (`x.workflow.yaml` is `x`). When
+/// two layouts define the same workflow, the action-linked one wins, then
+/// `actions/workflows/`, then `workflows/` (upstream's order); each loser
+/// gets a `shadowed-workflow` warning and is not listed. Entries that are
+/// not regular files are listed (reading them reports why). Error only
+/// when the pack has neither `workflows/` nor any of the above.
+pub fn list_pack(
+    pack_dir: &Path,
+    pack_ref: &str,
+    max_bytes: u64,
+) -> Result<PackListing, LoadError> {
+    let standalone = list_yaml(&pack_dir.join("workflows"), "workflows");
+    let graphs = match list_yaml(&pack_dir.join("actions/workflows"), "actions/workflows") {
+        Err(LoadError::DirectoryNotFound(_)) => Vec::new(),
+        other => other?,
+    };
+    let mut linked: Vec<WorkflowFile> = Vec::new();
+    let mut claimed: std::collections::BTreeMap<String, String> = Default::default();
+    for a in list_action_files(pack_dir).unwrap_or_default() {
+        let Ok(bytes) = read_workflow_file(&a.path, pack_dir, max_bytes.min(ACTION_FILE_MAX_BYTES))
+        else {
+            continue;
+        };
+        let text = String::from_utf8(bytes).unwrap_or_default();
+        let Ok(meta) = parse_action_metadata(&text, &a.name, pack_ref) else {
+            continue;
+        };
+        let Some((wf, pos)) = meta.workflow_file else {
+            continue;
+        };
+        let name = crate::workflow::catalog::split_ref(&meta.r#ref)
+            .filter(|(p, _)| *p == pack_ref || pack_ref.is_empty())
+            .map(|(_, n)| n.to_string())
+            .unwrap_or_else(|| a.name.clone());
+        let (rel, mut problem) = match resolve_in_pack("actions", &wf) {
+            None => (
+                String::new(),
+                Some(format!(
+                    "workflow_file '{wf}' leaves the pack folder; it is not read"
+                )),
+            ),
+            Some(rel) => {
+                let problem = if !pack_dir.join(&rel).exists() {
+                    Some(format!(
+                        "workflow_file '{wf}' does not exist (looked for {rel} in the pack)"
+                    ))
+                } else {
+                    None
+                };
+                (rel, problem)
+            }
+        };
+        if problem.is_none() {
+            if let Some(first) = claimed.get(&rel) {
+                problem = Some(format!(
+                    "workflow_file '{wf}' is already the graph of {first}; each action needs its own graph file"
+                ));
+            } else {
+                claimed.insert(rel.clone(), a.rel_path.clone());
+            }
+        }
+        linked.push(WorkflowFile {
+            name,
+            path: if rel.is_empty() {
+                a.path.clone()
+            } else {
+                pack_dir.join(&rel)
+            },
+            rel_path: if rel.is_empty() {
+                a.rel_path.clone()
+            } else {
+                rel
+            },
+            linked: Some(LinkedFile {
+                action_rel: a.rel_path.clone(),
+                action_path: a.path.clone(),
+                problem: problem.map(|m| (m, pos.line, pos.column)),
+            }),
+        });
+    }
+    let no_workflows = matches!(standalone, Err(LoadError::DirectoryNotFound(_)));
+    if no_workflows && linked.is_empty() && graphs.is_empty() {
+        return Err(LoadError::DirectoryNotFound(pack_dir.join("workflows")));
+    }
+    let standalone = match standalone {
+        Err(LoadError::DirectoryNotFound(_)) => Vec::new(),
+        other => other?,
+    };
+    let mut warnings = skipped_workflow_files(pack_dir, pack_ref);
+    // Winners first: linked, then actions/workflows/, then workflows/.
+    let mut by_name: std::collections::BTreeMap<String, String> = Default::default();
+    let mut files = Vec::new();
+    let graphs = graphs
+        .into_iter()
+        .filter(|g| !claimed.contains_key(&g.rel_path));
+    for f in linked.into_iter().chain(graphs).chain(standalone) {
+        // Two files of one folder (`a.yaml`, `a.yml`) are both listed: the
+        // sync refuses the second as defined twice.
+        let same_folder = |w: &String| {
+            f.linked.is_none()
+                && w.rsplit_once('/').map(|(d, _)| d) == f.rel_path.rsplit_once('/').map(|(d, _)| d)
+        };
+        if let Some(winner) = by_name.get(&f.name)
+            && !same_folder(winner)
+        {
+            if f.linked.is_none() && f.has_valid_name() {
+                let r = format!("{pack_ref}.{}", f.name);
+                warnings.push(
+                    Diagnostic::new(
+                        Code::ShadowedWorkflow,
+                        format!(
+                            "workflow '{}' is also defined by {winner}, which wins; this file is not read",
+                            f.name
+                        ),
+                        1,
+                        1,
+                    )
+                    .with_source(Some(&r), Some(&f.file_for(pack_ref)))
+                    .with_hint(format!(
+                        "remove this file or rename it; upstream Attune, too, takes {winner}"
+                    )),
+                );
+                continue;
+            }
+        } else {
+            let origin = match &f.linked {
+                Some(l) => format!("the action-linked {} ({})", l.action_rel, f.rel_path),
+                None => f.rel_path.clone(),
+            };
+            by_name.insert(f.name.clone(), origin);
+        }
+        files.push(f);
+    }
+    files.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
+    warnings.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok(PackListing { files, warnings })
+}
+
+/// `rel` (as written in a file of `base/`) as a path inside the pack,
+/// `None` when it is absolute or climbs out of the pack.
+fn resolve_in_pack(base: &str, rel: &str) -> Option<String> {
+    if rel.starts_with('/') || rel.contains('\\') || rel.contains('\0') {
+        return None;
+    }
+    let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty()).collect();
+    for c in rel.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            c => parts.push(c),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
 }
 
 /// List the `*.yaml`/`*.yml` entries of `pack_dir/actions`, sorted; an
@@ -289,6 +479,7 @@ fn list_yaml(dir: &Path, sub: &str) -> Result<Vec<WorkflowFile>, LoadError> {
             name: stem.to_string(),
             rel_path: format!("{sub}/{file_name}"),
             path: entry.path(),
+            linked: None,
         });
     }
     out.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
@@ -543,7 +734,21 @@ pub struct FileOutcome {
     pub file: String,
     /// The text, when it could be read (for source snippets).
     pub source: Option<String>,
+    /// An action-linked workflow's action file (relative to
+    /// `packs_base_dir`) and its text, when read: the diagnostics whose
+    /// `file` it is take their snippets from it.
+    pub action: Option<(String, Option<String>)>,
     pub validation: crate::workflow::Validation,
+}
+
+impl FileOutcome {
+    /// The source text a diagnostic of this outcome points into.
+    pub fn source_of(&self, d: &Diagnostic) -> Option<&str> {
+        match &self.action {
+            Some((file, text)) if d.file.as_deref() == Some(file.as_str()) => text.as_deref(),
+            _ => self.source.as_deref(),
+        }
+    }
 }
 
 /// Read `f` safely and check it (a bad file name, an unreadable or too
@@ -565,6 +770,9 @@ pub fn load_and_validate(
         suppressed: 0,
     };
     let bad_name = f.name_diagnostic(pack_ref);
+    if let Some(l) = &f.linked {
+        return load_linked(f, l, pack_dir, pack_ref, max_bytes, catalog, bad_name);
+    }
     match read_workflow_file(&f.path, pack_dir, max_bytes) {
         Err(e) => {
             let d = e.to_diagnostic(Some(&r#ref), Some(&file));
@@ -574,6 +782,7 @@ pub fn load_and_validate(
                 r#ref,
                 file,
                 source: None,
+                action: None,
                 validation: v,
             }
         }
@@ -589,9 +798,102 @@ pub fn load_and_validate(
                 r#ref,
                 file,
                 source: String::from_utf8(bytes).ok(),
+                action: None,
                 validation,
             }
         }
+    }
+}
+
+/// The `invalid-workflow-file` error of an action-linked workflow whose
+/// link cannot be followed (on its action file); `None` otherwise.
+pub fn link_problem(f: &WorkflowFile, pack_ref: &str) -> Option<Diagnostic> {
+    let l = f.linked.as_ref()?;
+    let (message, line, column) = l.problem.as_ref()?;
+    Some(
+        Diagnostic::new(Code::InvalidWorkflowFile, message.clone(), *line, *column)
+            .with_source(
+                Some(&format!("{pack_ref}.{}", f.name)),
+                Some(&format!("{pack_ref}/{}", l.action_rel)),
+            )
+            .with_path("workflow_file")
+            .with_hint(
+                "workflow_file is relative to actions/: write e.g. `workflow_file: workflows/NAME.workflow.yaml` for actions/workflows/NAME.workflow.yaml",
+            ),
+    )
+}
+
+/// [`load_and_validate`] for an action-linked workflow: its action file and
+/// graph-only file read safely and checked as one workflow.
+fn load_linked(
+    f: &WorkflowFile,
+    l: &LinkedFile,
+    pack_dir: &Path,
+    pack_ref: &str,
+    max_bytes: u64,
+    catalog: &dyn ActionCatalog,
+    bad_name: Option<Diagnostic>,
+) -> FileOutcome {
+    use crate::workflow::{LinkedAction, SourceContext, Validation, check_linked};
+    let r#ref = format!("{pack_ref}.{}", f.name);
+    let file = f.file_for(pack_ref);
+    let action_file = format!("{pack_ref}/{}", l.action_rel);
+    let outcome =
+        |source: Option<String>, action_text: Option<String>, mut diagnostics: Vec<Diagnostic>| {
+            diagnostics.splice(0..0, bad_name.clone());
+            FileOutcome {
+                r#ref: r#ref.clone(),
+                file: file.clone(),
+                source,
+                action: Some((action_file.clone(), action_text)),
+                validation: Validation {
+                    workflow: None,
+                    diagnostics,
+                    suppressed: 0,
+                },
+            }
+        };
+    let action_bytes = match read_workflow_file(&l.action_path, pack_dir, max_bytes) {
+        Ok(b) => b,
+        Err(e) => {
+            return outcome(
+                None,
+                None,
+                vec![e.to_diagnostic(Some(&r#ref), Some(&action_file))],
+            );
+        }
+    };
+    let action_text = String::from_utf8(action_bytes.clone()).ok();
+    if let Some(d) = link_problem(f, pack_ref) {
+        return outcome(None, action_text, vec![d]);
+    }
+    let graph = match read_workflow_file(&f.path, pack_dir, max_bytes) {
+        Ok(b) => b,
+        Err(e) => {
+            return outcome(
+                None,
+                action_text,
+                vec![e.to_diagnostic(Some(&r#ref), Some(&file))],
+            );
+        }
+    };
+    let ctx = SourceContext {
+        pack_ref,
+        name: &f.name,
+        file: Some(&file),
+    };
+    let action = LinkedAction {
+        text: &action_bytes,
+        file: Some(&action_file),
+    };
+    let mut validation = check_linked(&graph, action, &ctx, catalog);
+    validation.diagnostics.splice(0..0, bad_name.clone());
+    FileOutcome {
+        r#ref: r#ref.clone(),
+        file: file.clone(),
+        source: String::from_utf8(graph).ok(),
+        action: Some((action_file.clone(), action_text)),
+        validation,
     }
 }
 

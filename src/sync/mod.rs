@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::pack::{LoadError, WorkflowFile, list_workflow_files, read_workflow_file};
+use crate::pack::{LoadError, WorkflowFile, read_workflow_file};
 use crate::store::codec::JsonText;
 use crate::store::{
     ContentMeta, NewRun, PendingChanges, RunCounts, RunSummary, Store, StoreError, WorkflowContent,
@@ -212,17 +212,20 @@ struct Listed {
     refused: Option<Diagnostic>,
 }
 
-fn list(packs_base_dir: &Path, pack_ref: &str) -> Result<(PathBuf, Vec<Listed>), LoadError> {
+type ListResult = Result<(PathBuf, Vec<Listed>, Vec<Diagnostic>), LoadError>;
+
+fn list(packs_base_dir: &Path, pack_ref: &str, max_bytes: u64) -> ListResult {
     let pack_dir = match crate::pack::pack_dir_within(packs_base_dir, pack_ref) {
         Ok(dir) => dir,
         Err(e @ LoadError::Outside { .. }) => return Err(e),
         Err(_) => packs_base_dir.join(pack_ref),
     };
-    list_at(pack_dir, pack_ref)
+    list_at(pack_dir, pack_ref, max_bytes)
 }
 
-fn list_at(pack_dir: PathBuf, pack_ref: &str) -> Result<(PathBuf, Vec<Listed>), LoadError> {
-    let files = list_workflow_files(&pack_dir)?;
+fn list_at(pack_dir: PathBuf, pack_ref: &str, max_bytes: u64) -> ListResult {
+    let listing = crate::pack::list_pack(&pack_dir, pack_ref, max_bytes)?;
+    let files = listing.files;
     let mut seen: HashMap<String, String> = HashMap::new();
     let mut out = Vec::with_capacity(files.len());
     for f in files {
@@ -256,7 +259,7 @@ fn list_at(pack_dir: PathBuf, pack_ref: &str) -> Result<(PathBuf, Vec<Listed>), 
             refused,
         });
     }
-    Ok((pack_dir, out))
+    Ok((pack_dir, out, listing.warnings))
 }
 
 /// What became of one file.
@@ -318,6 +321,9 @@ struct FileResult {
     r#ref: String,
     rel: String,
     outcome: Outcome,
+    /// An action-linked workflow's action file (relative to the packs
+    /// folder) and its text, for the snippets of its diagnostics.
+    action: Option<(String, String)>,
 }
 
 /// A valid file's record encoded for the pending changes (`None` for
@@ -339,8 +345,10 @@ fn failed_one(d: Diagnostic) -> Outcome {
 /// With `keep_workflow` false the workflow moves into the content instead
 /// of being copied (`Validation::workflow` is then None): a sync holds every
 /// file's content until its one transaction commits, so one copy matters.
+#[allow(clippy::too_many_arguments)]
 fn validate_recorded(
     bytes: &[u8],
+    action: Option<crate::workflow::LinkedAction<'_>>,
     pack_ref: &str,
     name: &str,
     rel: Option<&str>,
@@ -354,7 +362,10 @@ fn validate_recorded(
         name,
         file: rel,
     };
-    let mut validation = validate(bytes, &ctx, &recorder);
+    let mut validation = match action {
+        Some(a) => crate::workflow::validate_linked(bytes, a, &ctx, &recorder),
+        None => validate(bytes, &ctx, &recorder),
+    };
     let (deps, dep_packs) = recorder.into_deps();
     let workflow = if keep_workflow {
         validation.workflow.clone()
@@ -387,14 +398,43 @@ fn process(
     existing: Option<&HashMap<String, WorkflowHead>>,
     memo: &Memo,
 ) -> FileResult {
+    let mut action: Option<(String, String)> = None;
+    let mut action_bytes: Vec<u8> = Vec::new();
+    if let Some(link) = &l.file.linked {
+        let action_rel = format!("{pack_ref}/{}", link.action_rel);
+        match read_workflow_file(&link.action_path, pack_dir, max_bytes) {
+            Ok(b) => {
+                action = Some((action_rel, String::from_utf8_lossy(&b).into_owned()));
+                action_bytes = b;
+            }
+            Err(e) => {
+                return FileResult {
+                    r#ref: l.r#ref.clone(),
+                    rel: l.rel.clone(),
+                    outcome: failed_one(e.to_diagnostic(Some(&l.r#ref), Some(&action_rel))),
+                    action: None,
+                };
+            }
+        }
+    }
     let result = |outcome| FileResult {
         r#ref: l.r#ref.clone(),
         rel: l.rel.clone(),
         outcome,
+        action: action.clone(),
     };
     if let Some(d) = &l.refused {
         return result(failed_one(d.clone()));
     }
+    if let Some(d) = crate::pack::link_problem(&l.file, pack_ref) {
+        return result(failed_one(d));
+    }
+    let linked = action
+        .as_ref()
+        .map(|(file, _)| crate::workflow::LinkedAction {
+            text: &action_bytes,
+            file: Some(file.as_str()),
+        });
     let bad_name = l.file.name_diagnostic(pack_ref);
     let bytes = match read_workflow_file(&l.file.path, pack_dir, max_bytes) {
         Ok(b) => b,
@@ -413,7 +453,10 @@ fn process(
             name: &l.file.name,
             file: Some(&l.rel),
         };
-        let mut validation = crate::workflow::check(&bytes, &ctx, catalog);
+        let mut validation = match linked {
+            Some(a) => crate::workflow::check_linked(&bytes, a, &ctx, catalog),
+            None => crate::workflow::check(&bytes, &ctx, catalog),
+        };
         validation.diagnostics.insert(0, d);
         let source = String::from_utf8(bytes).ok();
         return result(Outcome::Failed { validation, source });
@@ -424,11 +467,22 @@ fn process(
             name: &l.file.name,
             file: Some(&l.rel),
         };
-        let validation = crate::workflow::check(&bytes, &ctx, catalog);
+        let validation = match linked {
+            Some(a) => crate::workflow::check_linked(&bytes, a, &ctx, catalog),
+            None => crate::workflow::check(&bytes, &ctx, catalog),
+        };
         let source = String::from_utf8(bytes).ok();
         return result(Outcome::Checked { validation, source });
     };
-    let hash = content_hash(&bytes);
+    // An action-linked workflow changes when either of its files does.
+    let hash = if linked.is_some() {
+        let mut both = bytes.clone();
+        both.push(0);
+        both.extend_from_slice(&action_bytes);
+        content_hash(&both)
+    } else {
+        content_hash(&bytes)
+    };
     if let Some(rec) = existing.get(&l.file.name)
         && !rec.stale
         && rec.content_hash == hash
@@ -444,6 +498,7 @@ fn process(
     }
     let (validation, content) = validate_recorded(
         &bytes,
+        linked,
         pack_ref,
         &l.file.name,
         Some(&l.rel),
@@ -478,9 +533,27 @@ fn warning_messages(v: &Validation) -> Vec<String> {
 }
 
 fn with_snippets(diags: &[Diagnostic], source: Option<&str>) -> Vec<ReportDiagnostic> {
+    with_snippets_in(diags, source, None)
+}
+
+/// Snippets from `source`, or from the action file's text for the
+/// diagnostics in it (an action-linked workflow).
+fn with_snippets_in(
+    diags: &[Diagnostic],
+    source: Option<&str>,
+    action: Option<&(String, String)>,
+) -> Vec<ReportDiagnostic> {
     diags
         .iter()
-        .map(|d| ReportDiagnostic::new(d.clone(), source))
+        .map(|d| {
+            let src = match action {
+                Some((file, text)) if d.file.as_deref() == Some(file.as_str()) => {
+                    Some(text.as_str())
+                }
+                _ => source,
+            };
+            ReportDiagnostic::new(d.clone(), src)
+        })
         .collect()
 }
 
@@ -579,8 +652,8 @@ fn sync_pack_in_pool(
     let mut upsert_slots: HashMap<String, usize> = HashMap::new();
 
     let listing = match staged_dir {
-        Some(dir) => list_at(dir.to_path_buf(), pack_ref),
-        None => list(packs_base_dir, pack_ref),
+        Some(dir) => list_at(dir.to_path_buf(), pack_ref, limits.max_file_bytes),
+        None => list(packs_base_dir, pack_ref, limits.max_file_bytes),
     };
     match listing {
         Err(e) => {
@@ -595,7 +668,7 @@ fn sync_pack_in_pool(
                 .collect();
             report.missing.sort();
         }
-        Ok((pack_dir, listed)) => {
+        Ok((pack_dir, listed, list_warnings)) => {
             let mut catalog = SyncCatalog::new(
                 store.clone(),
                 packs_base_dir.to_path_buf(),
@@ -606,10 +679,9 @@ fn sync_pack_in_pool(
             }
             let memo = Memo::default();
             report.loaded_count = listed.len() as u64;
-            report.diagnostics.extend(with_snippets(
-                &crate::pack::skipped_workflow_files(&pack_dir, pack_ref),
-                None,
-            ));
+            report
+                .diagnostics
+                .extend(with_snippets(&list_warnings, None));
             let present: HashSet<&str> = listed.iter().map(|l| l.file.name.as_str()).collect();
             let encode = changes.is_some();
             for batch in listed.chunks(BATCH) {
@@ -640,9 +712,11 @@ fn sync_pack_in_pool(
                     match r.outcome {
                         Outcome::Unchanged { record, source } => {
                             let diags = stored_diagnostics(&record);
-                            report
-                                .diagnostics
-                                .extend(with_snippets(&diags, source.as_deref()));
+                            report.diagnostics.extend(with_snippets_in(
+                                &diags,
+                                source.as_deref(),
+                                r.action.as_ref(),
+                            ));
                             report.workflows.push(SyncedWorkflow {
                                 ref_name: record.r#ref.clone(),
                                 created: false,
@@ -657,9 +731,10 @@ fn sync_pack_in_pool(
                             validation,
                         } => {
                             counts.suppressed += validation.suppressed as u64;
-                            report.diagnostics.extend(with_snippets(
+                            report.diagnostics.extend(with_snippets_in(
                                 &validation.diagnostics,
                                 Some(&content.source),
+                                r.action.as_ref(),
                             ));
                             let known = existing.get(&content.name);
                             let status = if known.is_some() {
@@ -682,9 +757,11 @@ fn sync_pack_in_pool(
                         Outcome::Failed { validation, source }
                         | Outcome::Checked { validation, source } => {
                             counts.suppressed += validation.suppressed as u64;
-                            report
-                                .diagnostics
-                                .extend(with_snippets(&validation.diagnostics, source.as_deref()));
+                            report.diagnostics.extend(with_snippets_in(
+                                &validation.diagnostics,
+                                source.as_deref(),
+                                r.action.as_ref(),
+                            ));
                             let errors = error_messages(&validation);
                             let first = errors.first().cloned().unwrap_or_default();
                             report
@@ -821,24 +898,23 @@ fn validate_pack_in_pool(
         duration_ms: 0,
     };
     let mut counts = RunCounts::default();
-    match list(packs_base_dir, pack_ref) {
+    match list(packs_base_dir, pack_ref, limits.max_file_bytes) {
         Err(e) => {
             report.load_error = Some(match e {
                 LoadError::DirectoryNotFound(_) => DIRECTORY_NOT_FOUND.to_string(),
                 other => format!("Failed to load workflows: {other}"),
             });
         }
-        Ok((pack_dir, listed)) => {
+        Ok((pack_dir, listed, list_warnings)) => {
             let catalog = SyncCatalog::new(
                 store.clone(),
                 packs_base_dir.to_path_buf(),
                 limits.max_file_bytes,
             );
             report.validated_count = listed.len() as u64;
-            report.diagnostics.extend(with_snippets(
-                &crate::pack::skipped_workflow_files(&pack_dir, pack_ref),
-                None,
-            ));
+            report
+                .diagnostics
+                .extend(with_snippets(&list_warnings, None));
             let memo = Memo::default();
             for batch in listed.chunks(BATCH) {
                 let results: Vec<FileResult> = batch
@@ -875,9 +951,11 @@ fn validate_pack_in_pool(
                     if !warnings.is_empty() {
                         report.warnings.insert(r.r#ref.clone(), warnings);
                     }
-                    report
-                        .diagnostics
-                        .extend(with_snippets(&validation.diagnostics, source.as_deref()));
+                    report.diagnostics.extend(with_snippets_in(
+                        &validation.diagnostics,
+                        source.as_deref(),
+                        r.action.as_ref(),
+                    ));
                 }
             }
         }
@@ -957,6 +1035,7 @@ pub fn prepare_workflow(
     );
     let (validation, content) = validate_recorded(
         yaml.as_bytes(),
+        None,
         pack_ref,
         name,
         None,

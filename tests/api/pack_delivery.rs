@@ -916,7 +916,10 @@ async fn concurrent_uploads_of_one_pack_serialize() {
             .into_iter()
             .map(|(n, d)| {
                 if n == "pack.yaml" {
-                    (n, format!("ref: demo\nlabel: {label}\nversion: '1'\n").into_bytes())
+                    (
+                        n,
+                        format!("ref: demo\nlabel: {label}\nversion: '1'\n").into_bytes(),
+                    )
                 } else {
                     (n, d)
                 }
@@ -941,6 +944,9 @@ async fn concurrent_uploads_of_one_pack_serialize() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(on_disk.contains(&format!("label: {label}\n")), "{on_disk} vs {label}");
+    assert!(
+        on_disk.contains(&format!("label: {label}\n")),
+        "{on_disk} vs {label}"
+    );
     assert_eq!(top_names(&base(&app)), ["demo"]);
 }

@@ -534,3 +534,73 @@ async fn a_sync_past_the_spill_point_registers_every_file_and_leaves_nothing_beh
     assert_eq!(ids, stored.iter().map(|w| w.id).collect());
     assert_eq!(data_dir_names(&app), names);
 }
+
+/// Upstream's action-linked layout: `actions/deploy_app.yaml` names its
+/// graph-only file; sync registers the pair as `my_pack.deploy_app`, with
+/// what the action supplies, and a problem in the action file comes with
+/// that file's name and snippet.
+#[tokio::test]
+async fn a_sync_registers_action_linked_workflows() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    app.new_pack(&token, "my_pack").await;
+    let dir = app.pack_dir("my_pack");
+    std::fs::create_dir_all(dir.join("actions/workflows")).expect("mkdir");
+    let write = |rel: &str, text: &str| std::fs::write(dir.join(rel), text).expect("write");
+    write(
+        "actions/deploy_app.yaml",
+        "ref: my_pack.deploy_app\nlabel: Deploy the app\ndescription: linked\ntags: [deploy]\nworkflow_file: workflows/deploy_app.workflow.yaml\nparameters:\n  env: {type: string, required: true}\n",
+    );
+    write(
+        "actions/workflows/deploy_app.workflow.yaml",
+        "version: \"1.0.0\"\ntasks:\n  - name: go\n    action: core.echo\n    input:\n      message: \"{{ parameters.env }}\"\n",
+    );
+    write(
+        "actions/broken.yaml",
+        "label: Broken\nworkflow_file: workflows/broken.workflow.yaml\nparameters:\n  env:\n    type: strng\n",
+    );
+    write(
+        "actions/workflows/broken.workflow.yaml",
+        "version: \"1.0.0\"\ntasks:\n  - name: go\n    action: core.noop\n",
+    );
+
+    let reply = app.sync(&token, "my_pack", "").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let data = &reply.body["data"];
+    assert_eq!(data["loaded_count"], 2, "{data}");
+    assert_eq!(data["registered_count"], 1, "{data}");
+    let deploy = entry(&reply, "my_pack.deploy_app");
+    assert_eq!(deploy["status"], "created");
+    let wf = app.workflow(&token, "my_pack.deploy_app").await;
+    assert_eq!(wf.status, 200, "{}", wf.body);
+    assert_eq!(wf.body["data"]["label"], "Deploy the app");
+    assert_eq!(wf.body["data"]["tags"], json!(["deploy"]));
+    let bad = data["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .find(|d| d["code"] == "invalid-schema")
+        .expect("invalid-schema");
+    assert_eq!(bad["file"], "my_pack/actions/broken.yaml");
+    assert_eq!(bad["line"], 5);
+    assert!(
+        bad["snippet"]["lines"]
+            .as_array()
+            .expect("lines")
+            .iter()
+            .any(|l| l == "    type: strng"),
+        "{bad}"
+    );
+    // Unchanged on a second sync; a change to the action file alone is
+    // seen.
+    let again = app.sync(&token, "my_pack", "").await;
+    assert_eq!(entry(&again, "my_pack.deploy_app")["status"], "unchanged");
+    write(
+        "actions/deploy_app.yaml",
+        "ref: my_pack.deploy_app\nlabel: Deploy it\nworkflow_file: workflows/deploy_app.workflow.yaml\nparameters:\n  env: {type: string, required: true}\n",
+    );
+    let third = app.sync(&token, "my_pack", "").await;
+    assert_eq!(entry(&third, "my_pack.deploy_app")["status"], "updated");
+    let wf = app.workflow(&token, "my_pack.deploy_app").await;
+    assert_eq!(wf.body["data"]["label"], "Deploy it");
+}

@@ -44,6 +44,7 @@ fn corpus_verdicts_are_pinned() {
             examples.clone(),
             "examples".to_string(),
             pack::WorkflowFile {
+                linked: None,
                 name: name.to_string(),
                 rel_path: format!("{name}.yaml"),
                 path: examples.join(format!("{name}.yaml")),

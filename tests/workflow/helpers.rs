@@ -32,6 +32,11 @@ pub fn render(o: &FileOutcome) -> String {
             "{} {} {}:{} {} | {}",
             d.severity, d.code, d.line, d.column, d.path, d.message
         );
+        // The file, when it is not the case's own (an action-linked
+        // workflow's action file).
+        if d.file.as_deref() != Some(o.file.as_str()) {
+            let _ = writeln!(s, "  in: {}", d.file.as_deref().unwrap_or("-"));
+        }
         // The hint, one line per line of it, then the proposed edit.
         for (i, l) in d.hint.as_deref().unwrap_or("").lines().enumerate() {
             let _ = writeln!(s, "  {} {l}", if i == 0 { "hint:" } else { "     " });

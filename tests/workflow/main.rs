@@ -2,6 +2,7 @@
 //! `attune validate` / `attune schema` commands, as one test binary.
 
 mod cli;
+mod compat;
 mod corpus;
 mod data;
 mod expressions_doc;

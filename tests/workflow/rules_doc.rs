@@ -47,6 +47,14 @@ fn entries() -> Vec<Entry> {
                 .or_else(|| n.strip_suffix(".YAML"))
                 .map(str::to_string)
         })
+        // Action-linked cases are named by their action file.
+        .chain(
+            std::fs::read_dir(dir.join("../actions"))
+                .expect("tests/data/actions")
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter_map(|n| n.strip_suffix(".yaml").map(str::to_string)),
+        )
         .collect();
     names.sort();
     Code::ALL
@@ -67,24 +75,32 @@ fn entries() -> Vec<Entry> {
             let expected = read(&dir.join(format!("{fail_name}.expected")));
             Entry {
                 code,
-                fail_yaml: {
-                    let lower = dir.join(format!("{fail_name}.yaml"));
-                    if lower.exists() {
-                        read(&lower)
-                    } else {
-                        read(&dir.join(format!("{fail_name}.YAML")))
-                    }
-                },
+                fail_yaml: case_text(&dir, &fail_name),
                 fail_expected: expected
                     .lines()
                     .filter(|l| l.split(' ').nth(1) == Some(c))
                     .map(str::to_string)
                     .collect(),
-                ok_yaml: read(&dir.join(format!("{c}-ok.yaml"))),
+                ok_yaml: case_text(&dir, &format!("{c}-ok")),
                 fail_name,
             }
         })
         .collect()
+}
+
+/// A case's YAML: `workflows/<name>.yaml` (or `.YAML`), else the action
+/// file `actions/<name>.yaml` of an action-linked case.
+fn case_text(dir: &Path, name: &str) -> String {
+    for p in [
+        dir.join(format!("{name}.yaml")),
+        dir.join(format!("{name}.YAML")),
+        dir.join(format!("../actions/{name}.yaml")),
+    ] {
+        if p.exists() {
+            return read(&p);
+        }
+    }
+    panic!("no case file for {name}")
 }
 
 /// At most [`MAX_EXAMPLE_LINES`] lines, with a note for what was cut.

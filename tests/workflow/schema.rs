@@ -99,3 +99,34 @@ fn schema_declares_draft_2020_12_and_documents_task_keys() {
         assert!(task.get(key).is_some(), "{key}");
     }
 }
+
+/// The graph-only files of the action-linked cases that attune accepts
+/// validate against the graph schema; a graph without `tasks` does not.
+#[test]
+fn graph_files_validate_against_the_graph_schema() {
+    let graph = jsonschema::draft202012::new(&attune::workflow::schema::graph_schema())
+        .expect("the graph schema compiles");
+    let dir = data_dir();
+    let pc = data_catalog();
+    let builtins = BuiltinCatalog::new();
+    let cat = LayeredCatalog::new(vec![&pc, &builtins]);
+    let mut checked = 0;
+    for f in pack::list_workflow_files(&dir).unwrap() {
+        if f.linked.is_none() {
+            continue;
+        }
+        let o = pack::load_and_validate(&f, &dir, "data", CASE_MAX_BYTES, &cat);
+        let (Some(text), false) = (o.source.as_deref(), o.validation.has_errors()) else {
+            continue;
+        };
+        let doc = parse(text, &Limits::default()).expect("parses");
+        let errors: Vec<String> = graph
+            .iter_errors(&doc.root.to_json())
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", f.name);
+        checked += 1;
+    }
+    assert!(checked >= 2, "only {checked} graph files");
+    assert!(!graph.is_valid(&serde_json::json!({"version": "1.0.0"})));
+}

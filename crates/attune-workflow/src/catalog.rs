@@ -212,6 +212,9 @@ pub struct ActionMeta {
     pub r#ref: String,
     /// `None` when the file's `parameters` could not be understood.
     pub parameters: Option<Vec<ParamInfo>>,
+    /// `workflow_file` (upstream's action-linked workflows: relative to
+    /// the `actions/` folder) with the position of its value.
+    pub workflow_file: Option<(String, yaml::Pos)>,
 }
 
 /// Parse an action metadata file. `file_stem` is the name used when the file
@@ -242,7 +245,14 @@ pub fn parse_action_metadata(
         Some(p) if p.is_null() => Some(Vec::new()),
         Some(p) => params_from_node(p),
     };
-    Ok(ActionMeta { r#ref, parameters })
+    let workflow_file = root
+        .get("workflow_file")
+        .and_then(|n| n.as_str().map(|s| (s.to_string(), n.pos)));
+    Ok(ActionMeta {
+        r#ref,
+        parameters,
+        workflow_file,
+    })
 }
 
 /// True when a parameters mapping is in JSON-Schema form.

@@ -65,6 +65,8 @@ macro_rules! codes {
 codes! {
     FileUnreadable = "file-unreadable", Error, "the file is not a regular file inside the pack, is not UTF-8, or cannot be read";
     InvalidWorkflowName = "invalid-workflow-name", Error, "the file name does not make a valid workflow name (^[A-Za-z0-9_-]+$ once the extension and .workflow are dropped)";
+    InvalidWorkflowFile = "invalid-workflow-file", Error, "an action's workflow_file is missing, leaves the pack, or is another action's graph file";
+    ShadowedWorkflow = "shadowed-workflow", Warning, "a workflow file defines a workflow that an action-linked one (or actions/workflows/) also defines, and is not read";
     SkippedFile = "skipped-file", Warning, "a file in workflows/ looks like a workflow but is not read (its extension is not lowercase .yaml/.yml, or its name is not UTF-8)";
     FileTooLarge = "file-too-large", Error, "the file is larger than max_workflow_file_bytes";
     YamlSyntax = "yaml-syntax", Error, "the file is not well-formed YAML (one document, no duplicate keys)";
@@ -113,6 +115,8 @@ impl Code {
                 | Code::FileUnreadable
                 | Code::FileTooLarge
                 | Code::SkippedFile
+                | Code::ShadowedWorkflow
+                | Code::InvalidWorkflowFile
         )
     }
 }
@@ -215,7 +219,7 @@ mod tests {
             let j = serde_json::to_string(&c).unwrap();
             assert_eq!(j, format!("\"{}\"", c.as_str()));
         }
-        assert_eq!(Code::ALL.len(), 38);
+        assert_eq!(Code::ALL.len(), 40);
     }
 
     #[test]

@@ -32,4 +32,7 @@ pub use catalog::{
 };
 pub use diagnostic::{Code, Diagnostic, Fix, Severity};
 pub use model::{SourceContext, Validation, Workflow, is_valid_name, is_valid_pack_ref};
-pub use validate::{check, validate, validate_text, validate_with_limits};
+pub use validate::{
+    ACTION_KEYS, LinkedAction, check, check_linked, validate, validate_linked, validate_text,
+    validate_with_limits,
+};

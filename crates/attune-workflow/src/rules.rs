@@ -47,6 +47,21 @@ pub fn explain(code: Code) -> RuleDoc {
              Its content is still checked, so every other problem shows at once.",
             "Rename the file using letters, digits, `_` and `-` (the hint proposes a name).",
         ),
+        Code::InvalidWorkflowFile => (
+            "An action-linked workflow (upstream's layout) is its action file plus the \
+             graph-only file its `workflow_file` names, relative to `actions/`. A link to a \
+             file that does not exist, that leaves the pack folder (never read: a pack must \
+             not make the appliance read other files) or that another action already uses \
+             leaves the action without a workflow.",
+            "Point `workflow_file` at the action's own graph file inside the pack, e.g. \
+             `workflows/deploy_app.workflow.yaml` for `actions/workflows/deploy_app.workflow.yaml`.",
+        ),
+        Code::ShadowedWorkflow => (
+            "Two files define the same workflow ref; only one can be registered. As \
+             upstream Attune does, the action-linked workflow wins over \
+             `actions/workflows/`, which wins over `workflows/`, and the loser is not read.",
+            "Remove or rename the losing file, so that what is registered is what you read.",
+        ),
         Code::SkippedFile => (
             "Only `*.yaml` and `*.yml` files with a UTF-8 name are workflow files. A file \
              that looks like one (`DEPLOY.YAML`, a name in another encoding) would otherwise \

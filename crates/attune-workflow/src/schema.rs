@@ -13,6 +13,27 @@ use serde_json::{Value, json};
 
 const NAME_PATTERN: &str = "^[A-Za-z0-9_-]+$";
 
+/// The graph-only file of an action-linked workflow (upstream's layout,
+/// `actions/workflows/{name}.workflow.yaml`): the workflow schema less what
+/// the action file supplies (`ref`, `label`, `description`, `tags`,
+/// `parameters`, `output`), which are accepted here but ignored (a warning).
+pub fn graph_schema() -> Value {
+    let mut s = workflow_schema();
+    s["title"] = json!("attune graph-only workflow file");
+    s["description"] = json!(
+        "The graph of an action-linked workflow (the file an action's workflow_file names): version, vars, tasks, output_map. The action file supplies ref, label, description, tags, parameters and output."
+    );
+    if let Some(props) = s["properties"].as_object_mut() {
+        for k in crate::validate::ACTION_KEYS {
+            props.insert(
+                (*k).to_string(),
+                json!({"deprecated": true, "description": "ignored here: the action file supplies it"}),
+            );
+        }
+    }
+    s
+}
+
 /// The workflow format as a JSON Schema.
 pub fn workflow_schema() -> Value {
     let json_types = json!([

@@ -112,7 +112,7 @@ pub fn validate_text(text: &str, ctx: &SourceContext, catalog: &dyn ActionCatalo
 /// For callers that report and store nothing (`attune validate`, validation
 /// runs): about a fifth less work per file.
 pub fn check(src: &[u8], ctx: &SourceContext, catalog: &dyn ActionCatalog) -> Validation {
-    run(src, ctx, catalog, &Limits::default(), false)
+    run(src, None, ctx, catalog, &Limits::default(), false)
 }
 
 /// Validate a workflow file with explicit YAML budgets.
@@ -122,23 +122,96 @@ pub fn validate_with_limits(
     catalog: &dyn ActionCatalog,
     limits: &Limits,
 ) -> Validation {
-    run(src, ctx, catalog, limits, true)
+    run(src, None, ctx, catalog, limits, true)
+}
+
+/// The action file of an action-linked workflow (upstream's layout): it
+/// supplies `ref`, `label`, `description`, `tags`, `parameters` and
+/// `output`; the graph-only file (`workflow_file`) supplies the rest.
+#[derive(Debug, Clone, Copy)]
+pub struct LinkedAction<'a> {
+    pub text: &'a [u8],
+    /// The action file relative to `packs_base_dir`, for its diagnostics.
+    pub file: Option<&'a str>,
+}
+
+/// The keys an action-linked workflow takes from its action file.
+pub const ACTION_KEYS: &[&str] = &[
+    "ref",
+    "label",
+    "description",
+    "tags",
+    "parameters",
+    "output",
+];
+
+/// Validate an action-linked workflow: the graph-only file `graph` and its
+/// action file as one workflow. Diagnostics about what the action supplies
+/// (parameters, label, …) carry the action's file and positions; the rest
+/// the graph file's (`ctx.file`).
+pub fn validate_linked(
+    graph: &[u8],
+    action: LinkedAction<'_>,
+    ctx: &SourceContext,
+    catalog: &dyn ActionCatalog,
+) -> Validation {
+    run(graph, Some(action), ctx, catalog, &Limits::default(), true)
+}
+
+/// [`validate_linked`] without the normalized definition (as [`check`]).
+pub fn check_linked(
+    graph: &[u8],
+    action: LinkedAction<'_>,
+    ctx: &SourceContext,
+    catalog: &dyn ActionCatalog,
+) -> Validation {
+    run(graph, Some(action), ctx, catalog, &Limits::default(), false)
+}
+
+/// Adds `by` to the offset of every node of `n` (the action file's nodes
+/// live after the graph file's text in the checker's source).
+fn shift(n: &mut Node, by: usize) {
+    n.pos.offset += by;
+    match &mut n.kind {
+        NodeKind::Seq(items) => items.iter_mut().for_each(|i| shift(i, by)),
+        NodeKind::Map(entries) => {
+            for e in entries {
+                shift(&mut e.key, by);
+                shift(&mut e.value, by);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn run(
     src: &[u8],
+    linked: Option<LinkedAction<'_>>,
     ctx: &SourceContext,
     catalog: &dyn ActionCatalog,
     limits: &Limits,
     normalize: bool,
 ) -> Validation {
     let wref = ctx.workflow_ref();
+    let action_file = linked.and_then(|l| l.file);
     let finish = |mut diags: Vec<Diagnostic>, suppressed: usize, wf: Option<Workflow>| {
         for d in &mut diags {
             d.r#ref = Some(wref.clone());
-            d.file = ctx.file.map(str::to_string);
+            // The checker marks the action file's diagnostics.
+            if d.file.is_some() {
+                d.file = action_file.map(str::to_string);
+            } else {
+                d.file = ctx.file.map(str::to_string);
+            }
         }
-        diags.sort_by_key(|d| (d.line, d.column));
+        // Graph file first, then the action file's; each by position.
+        diags.sort_by_key(|d| {
+            (
+                d.file.as_deref() == action_file && action_file.is_some(),
+                d.line,
+                d.column,
+            )
+        });
         let workflow = if diags.iter().any(Diagnostic::is_error) {
             None
         } else {
@@ -165,19 +238,98 @@ fn run(
             return finish(vec![d], 0, None);
         }
     };
-    let doc = match yaml::parse(text, limits) {
+    let parse_err = |e: yaml::YamlError| {
+        let code = match e.kind {
+            YamlErrorKind::Syntax => Code::YamlSyntax,
+            YamlErrorKind::Limits => Code::YamlLimits,
+        };
+        Diagnostic::new(code, e.message, e.pos.line, e.pos.column)
+    };
+    let mut doc = match yaml::parse(text, limits) {
         Ok(d) => d,
-        Err(e) => {
-            let code = match e.kind {
-                YamlErrorKind::Syntax => Code::YamlSyntax,
-                YamlErrorKind::Limits => Code::YamlLimits,
-            };
-            let d = Diagnostic::new(code, e.message, e.pos.line, e.pos.column);
-            return finish(vec![d], 0, None);
+        Err(e) => return finish(vec![parse_err(e)], 0, None),
+    };
+    // An action-linked workflow: the checker's source is the graph file's
+    // text, a newline, then the action file's, so every node's offset
+    // points into one string; the action's nodes are marked by offset.
+    let mut joined = String::new();
+    let mut action_base = usize::MAX;
+    let mut action_text = "";
+    let mut early = Vec::new();
+    if let Some(l) = linked {
+        let in_action = |mut d: Diagnostic| {
+            d.file = Some(String::new());
+            d
+        };
+        let atext = match std::str::from_utf8(l.text) {
+            Ok(t) => t,
+            Err(e) => {
+                let at = e.valid_up_to();
+                let (line, column) = line_col(l.text, at);
+                let d = Diagnostic::new(
+                    Code::FileUnreadable,
+                    format!("file is not valid UTF-8 (invalid byte at offset {at})"),
+                    line,
+                    column,
+                )
+                .with_hint("save the file as UTF-8");
+                return finish(vec![in_action(d)], 0, None);
+            }
+        };
+        let mut adoc = match yaml::parse(atext, limits) {
+            Ok(d) => d,
+            Err(e) => return finish(vec![in_action(parse_err(e))], 0, None),
+        };
+        action_base = text.len() + 1;
+        shift(&mut adoc.root, action_base);
+        for dup in &mut adoc.duplicates {
+            dup.pos.offset += action_base;
         }
+        joined = format!("{text}\n{atext}");
+        action_text = atext;
+        let graph_root_pos = doc.root.pos;
+        let mut entries: Vec<yaml::Entry> = Vec::new();
+        if let NodeKind::Map(es) = std::mem::replace(&mut doc.root.kind, NodeKind::Null) {
+            for e in es {
+                match e.key_str() {
+                    Some(k) if ACTION_KEYS.contains(&k) => {
+                        let mut d = Diagnostic::new(
+                            Code::UnknownKey,
+                            format!(
+                                "key '{k}' in a graph-only file is ignored: the action file supplies it"
+                            ),
+                            e.key.pos.line,
+                            e.key.pos.column,
+                        )
+                        .with_path(k.to_string());
+                        d.hint = Some(format!("remove `{k}` here; set it in the action file"));
+                        early.push(d);
+                    }
+                    _ => entries.push(e),
+                }
+            }
+        }
+        if let NodeKind::Map(aes) = &adoc.root.kind {
+            for e in aes {
+                if e.key_str().is_some_and(|k| ACTION_KEYS.contains(&k)) {
+                    entries.push(e.clone());
+                }
+            }
+        }
+        doc.root = Node {
+            kind: NodeKind::Map(entries),
+            pos: graph_root_pos,
+            style: doc.root.style,
+        };
+        doc.duplicates.extend(adoc.duplicates);
+    }
+    let checker_src = if linked.is_some() {
+        joined.as_str()
+    } else {
+        text
     };
     let mut c = Checker {
-        src: text,
+        src: checker_src,
         ctx,
         catalog,
         diags: Vec::new(),
@@ -187,7 +339,9 @@ fn run(
         task_set: HashSet::new(),
         normalize,
         memo: None,
+        action_base,
     };
+    c.diags.append(&mut early);
     for dup in &doc.duplicates {
         c.push(
             Code::YamlSyntax,
@@ -202,13 +356,33 @@ fn run(
     }
     let wf = c.check_root(&doc.root);
     let sup = Suppressions::scan(text);
+    let action_sup = Suppressions::scan(action_text);
     let before = c.diags.len();
-    let diags: Vec<Diagnostic> = if sup.is_empty() {
+    let mut diags: Vec<Diagnostic> = if sup.is_empty() && action_sup.is_empty() {
         c.diags
     } else {
-        c.diags.into_iter().filter(|d| !sup.silences(d)).collect()
+        c.diags
+            .into_iter()
+            .filter(|d| {
+                if d.file.is_some() {
+                    !action_sup.silences(d)
+                } else {
+                    !sup.silences(d)
+                }
+            })
+            .collect()
     };
     let suppressed = before - diags.len();
+    if linked.is_some() {
+        // Edits in the action file: offsets into that file.
+        for d in &mut diags {
+            if let Some(f) = &mut d.fix
+                && f.offset >= action_base
+            {
+                f.offset -= action_base;
+            }
+        }
+    }
     finish(diags, suppressed, wf)
 }
 
@@ -275,6 +449,9 @@ struct Checker<'a> {
     /// issues, and workflows repeat their templates (`{{ succeeded() }}`,
     /// `{{ parameters.env }}`).
     memo: Option<ExprMemo>,
+    /// Where the action file's text starts in `src` (an action-linked
+    /// workflow); `usize::MAX` otherwise.
+    action_base: usize,
 }
 
 #[derive(Default)]
@@ -293,8 +470,12 @@ impl<'a> Checker<'a> {
         pos: Pos,
         path: &Loc<'_>,
     ) -> &mut Diagnostic {
-        self.diags
-            .push(Diagnostic::new(code, msg, pos.line, pos.column).with_path(path.to_string()));
+        let mut d = Diagnostic::new(code, msg, pos.line, pos.column).with_path(path.to_string());
+        if pos.offset >= self.action_base {
+            // In the action file; `finish` names it.
+            d.file = Some(String::new());
+        }
+        self.diags.push(d);
         let last = self.diags.len() - 1;
         &mut self.diags[last]
     }
