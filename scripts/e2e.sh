@@ -59,7 +59,7 @@ mkdir -p "$tmp/packs" "$tmp/data"
 password="e2e-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 
 ATTUNE__ADMIN_PASSWORD="$password" "${CARGO_TARGET_DIR:-target}/debug/attune" serve \
-  --packs-dir "$tmp/packs" --data-dir "$tmp/data" --port 0 \
+  --packs-dir "$tmp/packs" --data-dir "$tmp/data" --port 0 --watch \
   >"$tmp/server.log" 2>&1 &
 server_pid=$!
 

@@ -129,6 +129,27 @@ pub struct LogConfig {
     pub format: LogFormat,
 }
 
+/// `watch`, `watch_*`: watch mode (see `crate::watch`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchConfig {
+    /// Watch the packs folder and sync changed packs by themselves.
+    pub enabled: bool,
+    /// Quiet time after a pack's last change before it is synced.
+    pub debounce_ms: u64,
+    /// Poll instead of using inotify even when inotify works.
+    pub poll: bool,
+    /// Interval of the polling fallback.
+    pub poll_interval_ms: u64,
+}
+
+/// `metrics.*`: `GET /metrics`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    /// When set, a scrape must send `Authorization: Bearer <token>`.
+    pub token: Option<Secret>,
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -150,6 +171,8 @@ pub struct Config {
     pub backup: BackupConfig,
     pub audit: AuditConfig,
     pub log: LogConfig,
+    pub watch: WatchConfig,
+    pub metrics: MetricsConfig,
 }
 
 impl Default for Config {
@@ -184,6 +207,16 @@ impl Default for Config {
             log: LogConfig {
                 format: LogFormat::Text,
             },
+            watch: WatchConfig {
+                enabled: false,
+                debounce_ms: 300,
+                poll: false,
+                poll_interval_ms: 1000,
+            },
+            metrics: MetricsConfig {
+                enabled: false,
+                token: None,
+            },
         }
     }
 }
@@ -211,10 +244,16 @@ pub const KEYS: &[&str] = &[
     "backup.write_timeout",
     "audit.max_entries",
     "log.format",
+    "watch",
+    "watch_debounce_ms",
+    "watch_poll",
+    "watch_poll_interval_ms",
+    "metrics.enabled",
+    "metrics.token",
 ];
 
 /// Keys whose values are never echoed in messages.
-const SECRET_KEYS: &[&str] = &["admin_password", "auth.jwt_secret"];
+const SECRET_KEYS: &[&str] = &["admin_password", "auth.jwt_secret", "metrics.token"];
 
 /// The environment variable of a key (`server.port` → `ATTUNE__SERVER__PORT`).
 pub fn env_name(key: &str) -> String {
@@ -567,6 +606,40 @@ impl Config {
                     _ => return Err(invalid("expected 'text' or 'json'")),
                 };
             }
+            "watch" | "watch_poll" | "metrics.enabled" => {
+                let on = raw
+                    .as_text()
+                    .and_then(|s| parse_bool(&s))
+                    .ok_or_else(|| invalid("expected true or false"))?;
+                match key {
+                    "watch" => self.watch.enabled = on,
+                    "watch_poll" => self.watch.poll = on,
+                    _ => self.metrics.enabled = on,
+                }
+            }
+            "watch_debounce_ms" => {
+                self.watch.debounce_ms = raw
+                    .as_text()
+                    .and_then(|s| s.trim().parse::<u64>().ok())
+                    .filter(|n| (10..=60_000).contains(n))
+                    .ok_or_else(|| invalid("expected milliseconds between 10 and 60000"))?;
+            }
+            "watch_poll_interval_ms" => {
+                self.watch.poll_interval_ms = raw
+                    .as_text()
+                    .and_then(|s| s.trim().parse::<u64>().ok())
+                    .filter(|n| (100..=3_600_000).contains(n))
+                    .ok_or_else(|| invalid("expected milliseconds between 100 and 3600000"))?;
+            }
+            "metrics.token" => {
+                let text = raw
+                    .as_text()
+                    .filter(|s| s.len() >= 16 && s.bytes().all(|b| b.is_ascii_graphic()))
+                    .ok_or_else(|| {
+                        invalid("expected a token of at least 16 printable characters, no spaces")
+                    })?;
+                self.metrics.token = Some(Secret::new(text));
+            }
             _ => {
                 return Err(ConfigError::UnknownKey {
                     key: key.to_string(),
@@ -576,6 +649,15 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+/// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`).
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
     }
 }
 
@@ -630,7 +712,15 @@ mod file {
     use crate::workflow::yaml::{self, Node, NodeKind};
 
     /// Sections whose keys are nested one level (`server: {port: 1}`).
-    const SECTIONS: &[&str] = &["server", "server.tls", "auth", "backup", "audit", "log"];
+    const SECTIONS: &[&str] = &[
+        "server",
+        "server.tls",
+        "auth",
+        "backup",
+        "audit",
+        "log",
+        "metrics",
+    ];
 
     pub(super) fn entries(
         path: &Path,
@@ -750,6 +840,30 @@ mod tests {
         assert_eq!(c.max_workflow_file_bytes, 1_048_576);
         assert_eq!(c.auth.access_token_ttl, 3600);
         assert_eq!(c.auth.refresh_token_ttl, 604_800);
+    }
+
+    #[test]
+    fn watch_and_metrics_keys_load_from_env_and_check_their_values() {
+        let c = Config::load(&env(&[
+            ("ATTUNE__WATCH", "true"),
+            ("ATTUNE__WATCH_DEBOUNCE_MS", "50"),
+            ("ATTUNE__WATCH_POLL", "yes"),
+            ("ATTUNE__METRICS__ENABLED", "1"),
+            ("ATTUNE__METRICS__TOKEN", "0123456789abcdef"),
+        ]))
+        .unwrap();
+        assert!(c.watch.enabled && c.watch.poll && c.metrics.enabled);
+        assert_eq!(c.watch.debounce_ms, 50);
+        assert_eq!(c.metrics.token.unwrap().expose(), "0123456789abcdef");
+        let e = Config::load(&env(&[("ATTUNE__WATCH", "sometimes")])).unwrap_err();
+        assert!(e.to_string().contains("expected true or false"), "{e}");
+        let e = Config::load(&env(&[("ATTUNE__WATCH_DEBOUNCE_MS", "0")])).unwrap_err();
+        assert!(e.to_string().contains("between 10 and 60000"), "{e}");
+        let e = Config::load(&env(&[("ATTUNE__METRICS__TOKEN", "short secret")])).unwrap_err();
+        assert!(!e.to_string().contains("short secret"), "{e}");
+        let d = Config::default();
+        assert!(!d.watch.enabled && !d.metrics.enabled);
+        assert_eq!(d.watch.debounce_ms, 300);
     }
 
     #[test]

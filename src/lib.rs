@@ -13,12 +13,15 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod events;
+pub mod metrics;
 pub mod pack;
 pub use attune_workflow::refs;
 mod state;
 pub mod store;
 pub mod sync;
 pub mod tls;
+pub mod watch;
 pub mod web;
 pub use attune_workflow as workflow;
 
@@ -189,6 +192,12 @@ pub async fn serve_with_limits(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let tls = state.tls.clone();
+    let server_stop = state.shutdown.clone();
+    let _watch = state
+        .config
+        .watch
+        .enabled
+        .then(|| watch::start(state.clone()));
     let app = app_with_limits(state, &limits);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
@@ -224,11 +233,17 @@ pub async fn serve_with_limits(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        // Cancelled by a handler to close this connection (a slow event
+        // subscriber).
+        let close = tokio_util::sync::CancellationToken::new();
+        let close_req = close.clone();
         let service =
             app.clone()
                 .map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
                     req.extensions_mut()
                         .insert(ConnectInfo::<SocketAddr>(remote));
+                    req.extensions_mut()
+                        .insert(api::events::CloseConnection(close_req.clone()));
                     req
                 });
         let watcher = graceful.watcher();
@@ -236,42 +251,56 @@ pub async fn serve_with_limits(
         let tls = tls.clone();
         let handshake_limit = limits.header_read_timeout;
         tokio::spawn(async move {
-            let result = match tls {
-                None => {
-                    let conn = builder
-                        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-                    watcher.watch(conn).await
-                }
-                Some(tls) => {
-                    // A client that does not finish its handshake in time,
-                    // or speaks plain HTTP to the TLS port, is dropped.
-                    match tokio::time::timeout(handshake_limit, tls.acceptor().accept(stream)).await
-                    {
-                        Ok(Ok(stream)) => {
-                            let conn = builder.serve_connection(
-                                TokioIo::new(stream),
-                                TowerToHyperService::new(service),
-                            );
-                            watcher.watch(conn).await
-                        }
-                        Ok(Err(e)) => {
-                            tracing::debug!(error = %e, peer = %remote, "TLS handshake failed");
-                            Ok(())
-                        }
-                        Err(_) => {
-                            tracing::debug!(peer = %remote, "TLS handshake timed out");
-                            Ok(())
+            let serve = async move {
+                match tls {
+                    None => {
+                        let conn = builder.serve_connection(
+                            TokioIo::new(stream),
+                            TowerToHyperService::new(service),
+                        );
+                        watcher.watch(conn).await
+                    }
+                    Some(tls) => {
+                        // A client that does not finish its handshake in
+                        // time, or speaks plain HTTP to the TLS port, is
+                        // dropped.
+                        match tokio::time::timeout(handshake_limit, tls.acceptor().accept(stream))
+                            .await
+                        {
+                            Ok(Ok(stream)) => {
+                                let conn = builder.serve_connection(
+                                    TokioIo::new(stream),
+                                    TowerToHyperService::new(service),
+                                );
+                                watcher.watch(conn).await
+                            }
+                            Ok(Err(e)) => {
+                                tracing::debug!(error = %e, peer = %remote, "TLS handshake failed");
+                                Ok(())
+                            }
+                            Err(_) => {
+                                tracing::debug!(peer = %remote, "TLS handshake timed out");
+                                Ok(())
+                            }
                         }
                     }
                 }
             };
-            if let Err(e) = result {
-                tracing::debug!(error = %e, peer = %remote, "connection ended with an error");
+            tokio::select! {
+                result = serve => if let Err(e) = result {
+                    tracing::debug!(error = %e, peer = %remote, "connection ended with an error");
+                },
+                () = close.cancelled() => {
+                    tracing::debug!(peer = %remote, "connection closed by the server");
+                }
             }
             drop(permit);
         });
     }
     drop(listener);
+    // Ends event streams and the watcher: open streams would otherwise
+    // hold the graceful shutdown forever.
+    server_stop.cancel();
     graceful.shutdown().await;
     Ok(())
 }

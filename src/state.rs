@@ -4,8 +4,12 @@
 use std::sync::Arc;
 
 use crate::auth::{self, AdminBootstrap, TokenKeys, TokenTtls};
+use tokio_util::sync::CancellationToken;
+
 use crate::config::Config;
+use crate::events::{Event, EventBus, RunEventCounts};
 use crate::store::{Store, StoreError};
+use crate::sync::{SyncError, SyncOptions, SyncReport, ValidateReport};
 
 /// Shared state of the HTTP layer.
 #[derive(Clone, Debug)]
@@ -15,6 +19,17 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Serializes syncs (and workflow writes) of one pack.
     pub sync_locks: Arc<crate::sync::PackLocks>,
+    /// What happened (runs finished, packs changed), for `/api/v1/events`.
+    pub events: EventBus,
+    /// Prometheus series (`/metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Watch mode's state, for `/health` and `/metrics`.
+    pub watch: Arc<crate::watch::WatchStatus>,
+    /// Cancelled when the server shuts down: ends event streams and the
+    /// watcher, so a graceful shutdown does not wait for them.
+    pub shutdown: CancellationToken,
+    /// Outstanding `/api/v1/events` tickets.
+    pub tickets: Arc<crate::events::Tickets>,
     /// Permits of concurrent online backups (`backup.max_concurrent`).
     pub backup_slots: Arc<tokio::sync::Semaphore>,
     /// TLS in force (set by `attune serve` when `server.tls` is on).
@@ -58,6 +73,11 @@ impl AppState {
                 keys: Arc::new(TokenKeys::from_secret(&secret)),
                 config: Arc::new(config),
                 sync_locks: Arc::new(crate::sync::PackLocks::new()),
+                events: EventBus::new(),
+                metrics: Arc::new(crate::metrics::Metrics::new()),
+                watch: Arc::new(crate::watch::WatchStatus::default()),
+                shutdown: CancellationToken::new(),
+                tickets: Arc::new(crate::events::Tickets::default()),
                 backup_slots,
                 tls: None,
             },
@@ -70,6 +90,171 @@ impl AppState {
         crate::sync::SyncLimits {
             max_file_bytes: self.config.max_workflow_file_bytes,
         }
+    }
+
+    /// Syncs a pack under its lock on the blocking pool (so two syncs of
+    /// one pack never overlap and a big pack never stalls requests), then
+    /// publishes `run_finished`. Every sync of the server goes through
+    /// here: the API, the auto-sync after a pack write, watch mode.
+    pub async fn run_sync(
+        &self,
+        pack_ref: &str,
+        options: SyncOptions,
+    ) -> Result<SyncReport, SyncError> {
+        let trigger = options.trigger;
+        let dry_run = options.dry_run;
+        let _guard = self.sync_locks.lock(pack_ref).await;
+        let store = self.store.clone();
+        let base = self.config.packs_base_dir.clone();
+        let limits = self.sync_limits();
+        let r = pack_ref.to_string();
+        let start = std::time::Instant::now();
+        // The request's audit scope (none for a watch sync) follows the
+        // work onto the blocking pool.
+        let scope = crate::store::audit::AuditScope::current();
+        let result = tokio::task::spawn_blocking(move || {
+            crate::store::audit::on_thread(scope, || {
+                crate::sync::sync_pack(&store, &base, limits, &r, options)
+            })
+        })
+        .await
+        .map_err(|e| SyncError::Task(e.to_string()))
+        .and_then(|r| r);
+        let seconds = start.elapsed().as_secs_f64();
+        let report = match result {
+            Ok(report) => report,
+            Err(e) => {
+                if !matches!(e, SyncError::PackNotFound(_)) {
+                    self.metrics
+                        .run_finished(pack_ref, "sync", trigger, "error", seconds, None);
+                }
+                return Err(e);
+            }
+        };
+        if !dry_run {
+            let outcome = if report.errors.is_empty() {
+                "ok"
+            } else {
+                "failed"
+            };
+            self.metrics.run_finished(
+                pack_ref,
+                "sync",
+                trigger,
+                outcome,
+                seconds,
+                Some(&report.diagnostics),
+            );
+            let count = |n: usize| n as u64;
+            self.events.publish(Event::RunFinished {
+                pack_ref: report.pack_ref.clone(),
+                run_kind: "sync".into(),
+                trigger,
+                ok: report.errors.is_empty(),
+                run_id: report.run_id,
+                counts: RunEventCounts {
+                    loaded: report.loaded_count,
+                    registered: report.registered_count,
+                    created: count(
+                        report
+                            .workflows
+                            .iter()
+                            .filter(|w| w.status == crate::sync::WorkflowStatus::Created)
+                            .count(),
+                    ),
+                    updated: count(
+                        report
+                            .workflows
+                            .iter()
+                            .filter(|w| w.status == crate::sync::WorkflowStatus::Updated)
+                            .count(),
+                    ),
+                    unchanged: report.unchanged_count,
+                    failed: count(report.failed.len()),
+                    missing: count(report.missing.len()),
+                    errors: count(
+                        report
+                            .diagnostics
+                            .iter()
+                            .filter(|d| d.diagnostic.is_error())
+                            .count(),
+                    ),
+                    warnings: count(
+                        report
+                            .diagnostics
+                            .iter()
+                            .filter(|d| !d.diagnostic.is_error())
+                            .count(),
+                    ),
+                },
+            });
+        }
+        Ok(report)
+    }
+
+    /// Validates a pack on the blocking pool (recording the run), then
+    /// publishes `run_finished`.
+    pub async fn run_validate(
+        &self,
+        pack_ref: &str,
+        user: &str,
+    ) -> Result<ValidateReport, SyncError> {
+        let store = self.store.clone();
+        let base = self.config.packs_base_dir.clone();
+        let limits = self.sync_limits();
+        let r = pack_ref.to_string();
+        let login = user.to_string();
+        let start = std::time::Instant::now();
+        let scope = crate::store::audit::AuditScope::current();
+        let result = tokio::task::spawn_blocking(move || {
+            crate::store::audit::on_thread(scope, || {
+                crate::sync::validate_pack(&store, &base, limits, &r, &login)
+            })
+        })
+        .await
+        .map_err(|e| SyncError::Task(e.to_string()))
+        .and_then(|r| r);
+        let seconds = start.elapsed().as_secs_f64();
+        let trigger = crate::sync::Trigger::Api;
+        let report = match result {
+            Ok(report) => report,
+            Err(e) => {
+                if !matches!(e, SyncError::PackNotFound(_)) {
+                    self.metrics
+                        .run_finished(pack_ref, "validate", trigger, "error", seconds, None);
+                }
+                return Err(e);
+            }
+        };
+        let ok = report.error_count == 0 && report.load_error.is_none();
+        self.metrics.run_finished(
+            pack_ref,
+            "validate",
+            trigger,
+            if ok { "ok" } else { "failed" },
+            seconds,
+            Some(&report.diagnostics),
+        );
+        let errors = report
+            .diagnostics
+            .iter()
+            .filter(|d| d.diagnostic.is_error())
+            .count() as u64;
+        self.events.publish(Event::RunFinished {
+            pack_ref: report.pack_ref.clone(),
+            run_kind: "validate".into(),
+            trigger,
+            ok,
+            run_id: report.run_id,
+            counts: RunEventCounts {
+                loaded: report.validated_count,
+                failed: report.error_count,
+                errors,
+                warnings: report.diagnostics.len() as u64 - errors,
+                ..RunEventCounts::default()
+            },
+        });
+        Ok(report)
     }
 
     /// Token lifetimes from the configuration.

@@ -142,6 +142,7 @@ pub async fn login(
     let attempt = limiter
         .begin(&body.login, ip, Instant::now())
         .map_err(|wait| {
+            state.metrics.login_throttled();
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             ApiError::TooManyRequests {
                 message: format!(
@@ -161,7 +162,12 @@ pub async fn login(
             Ok(auth::check_credentials(store, &body.login, &body.password)
                 .and_then(|user| auth::start_session(store, &keys, &user, ttls)))
         })
-        .await??;
+        .await?
+        .inspect_err(|e| {
+            if matches!(e, auth::AuthError::BadCredentials) {
+                state.metrics.login_failed();
+            }
+        })?;
     limiter.succeeded(attempt);
     Ok(no_store(Envelope::with_message(pair.into(), "Logged in")))
 }

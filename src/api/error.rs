@@ -196,6 +196,7 @@ impl From<SyncError> for ApiError {
         match e {
             e @ SyncError::PackNotFound(_) => ApiError::NotFound(e.to_string()),
             SyncError::Store(s) => s.into(),
+            SyncError::Task(m) => ApiError::Internal(format!("sync task failed: {m}")),
         }
     }
 }

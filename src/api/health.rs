@@ -22,6 +22,9 @@ pub struct Health {
     pub version: &'static str,
     /// `ok` or `error`.
     pub database: &'static str,
+    /// Watch mode: `off`, `inotify` or `polling` (with the reason), the
+    /// packs waiting to be synced and the syncs running.
+    pub watch: crate::watch::WatchReport,
 }
 
 /// Health of the appliance: 200 when the database answers reads and
@@ -36,6 +39,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
         status: if db_ok { "ok" } else { "degraded" },
         version: env!("CARGO_PKG_VERSION"),
         database: if db_ok { "ok" } else { "error" },
+        watch: state.watch.report(),
     };
     let status = if db_ok {
         StatusCode::OK

@@ -12,8 +12,10 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod health;
+pub mod metrics;
 pub mod openapi;
 pub mod openapi_rules;
 pub mod pack_delivery;
@@ -159,6 +161,8 @@ pub fn routes() -> routes::Routes {
         .merge(workflows::router())
         .merge(runs::router())
         .merge(admin::router())
+        .merge(events::router())
+        .merge(metrics::router())
         .merge(users::router())
         .merge(tokens::router())
         .merge(audit::router())
@@ -167,11 +171,22 @@ pub fn routes() -> routes::Routes {
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
-    routes()
+    let router = routes()
         .into_router(&state)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(CatchPanicLayer::custom(panic_response));
+    // The request series cost a little per request: recorded only when
+    // metrics are on.
+    let router = if state.config.metrics.enabled {
+        router.layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record,
+        ))
+    } else {
+        router
+    };
+    router
         .layer(axum::Extension(Arc::new(
             crate::auth::ratelimit::LoginLimiter::default(),
         )))

@@ -23,6 +23,9 @@ use super::routes::{Access, Routes, endpoint};
         crate::sync::SyncedWorkflow,
         crate::sync::FailedWorkflow,
         crate::sync::WorkflowStatus,
+        crate::sync::Trigger,
+        crate::events::Event,
+        crate::watch::WatchReport,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -30,6 +33,8 @@ use super::routes::{Access, Routes, endpoint};
         (name = "pack workflows", description = "The sync and validate endpoints of the pack-workflows API document"),
         (name = "pack delivery", description = "Packs onto the appliance: discover, register from disk, upload an archive, export"),
         (name = "workflows"), (name = "runs"), (name = "schema"), (name = "admin"), (name = "users"), (name = "tokens"), (name = "audit"),
+        (name = "events", description = "Server-sent events: runs finished, packs changed"),
+        (name = "metrics", description = "Prometheus metrics (metrics.enabled, metrics.token)"),
         (name = "openapi"),
     )
 )]
@@ -48,6 +53,15 @@ impl Modify for BearerAuth {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some("access token from POST /auth/login"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("metrics.token from the configuration"))
                     .build(),
             ),
         );

@@ -197,6 +197,15 @@ async fn register_one(
             .map_err(from_register)
     })
     .await?;
+    state.events.publish(if done.created {
+        crate::events::Event::PackCreated {
+            pack_ref: pack_ref.as_str().to_string(),
+        }
+    } else {
+        crate::events::Event::PackUpdated {
+            pack_ref: pack_ref.as_str().to_string(),
+        }
+    });
     Ok(RegisteredPack {
         pack: view(state, done.pack).await?,
         created: done.created,
@@ -598,6 +607,7 @@ pub async fn deliver(
                 dry_run: false,
                 prune: true,
                 user: user.clone(),
+                trigger: crate::sync::Trigger::Api,
             },
         )?;
         // The previous folder (now in the staging folder) goes with it.
@@ -616,6 +626,14 @@ pub async fn deliver(
         sync_ms = sync.duration_ms,
         "pack upload"
     );
+    if let Some(p) = &pack {
+        let pack_ref = p.pack_ref.clone();
+        state.events.publish(if created {
+            crate::events::Event::PackCreated { pack_ref }
+        } else {
+            crate::events::Event::PackUpdated { pack_ref }
+        });
+    }
     let pack = match pack {
         Some(p) => Some(view(state, p).await?),
         None => None,

@@ -16,7 +16,7 @@ use super::workflows::WorkflowView;
 use super::{Envelope, ListEnvelope, PageParams};
 use crate::AppState;
 use crate::refs::PackRef;
-use crate::sync::{self, SyncError, SyncOptions, SyncReport, ValidateReport};
+use crate::sync::{self, SyncOptions, SyncReport, ValidateReport};
 
 pub fn router() -> Routes {
     Routes::new()
@@ -40,28 +40,13 @@ pub struct SyncParams {
     pub prune: Option<bool>,
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, SyncError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let scope = crate::store::audit::AuditScope::current();
-    tokio::task::spawn_blocking(move || crate::store::audit::on_thread(scope, f))
-        .await
-        .map_err(|e| ApiError::Internal(format!("sync task failed: {e}")))?
-        .map_err(ApiError::from)
-}
-
-/// Runs a sync of `pack_ref` under its lock.
+/// Runs a sync of `pack_ref` under its lock (see [`AppState::run_sync`]).
 pub async fn run_sync(
     state: &AppState,
     pack_ref: &PackRef,
     options: SyncOptions,
 ) -> Result<SyncReport, ApiError> {
-    let _guard = state.sync_locks.lock(pack_ref.as_str()).await;
-    let store = state.store.clone();
-    let base = state.config.packs_base_dir.clone();
-    let limits = state.sync_limits();
-    let r = pack_ref.as_str().to_string();
-    blocking(move || sync::sync_pack(&store, &base, limits, &r, options)).await
+    Ok(state.run_sync(pack_ref.as_str(), options).await?)
 }
 
 /// Sync the pack's workflow files into the database.
@@ -83,6 +68,7 @@ pub async fn sync_workflows(
         dry_run: params.dry_run.unwrap_or(false),
         prune: params.prune.unwrap_or(false),
         user: user.login,
+        trigger: sync::Trigger::Api,
     };
     let report = run_sync(&state, &pack_ref, options).await?;
     Ok(Envelope::with_message(report, SYNCED_MESSAGE))
@@ -102,12 +88,7 @@ pub async fn validate_workflows(
     PackRefPath(pack_ref): PackRefPath,
 ) -> Result<Envelope<ValidateReport>, ApiError> {
     super::require_pack(&state, &pack_ref).await?;
-    let store = state.store.clone();
-    let base = state.config.packs_base_dir.clone();
-    let limits = state.sync_limits();
-    let r = pack_ref.as_str().to_string();
-    let report =
-        blocking(move || sync::validate_pack(&store, &base, limits, &r, &user.login)).await?;
+    let report = state.run_validate(pack_ref.as_str(), &user.login).await?;
     Ok(Envelope::with_message(report, VALIDATED_MESSAGE))
 }
 

@@ -17,6 +17,7 @@ use super::extract::{AuthUser, Json, PackRefPath, Query};
 use super::routes::{Access, Routes, endpoint};
 use super::{Envelope, ListEnvelope, PageParams};
 use crate::AppState;
+use crate::events::Event;
 use crate::refs::PackRef;
 use crate::store::{NewPack, Pack, PackUpdate, RunSummary};
 
@@ -226,6 +227,7 @@ pub async fn after_pack_write(state: &AppState, pack: &PackRef, user: &str) {
         dry_run: false,
         prune: false,
         user: user.to_string(),
+        trigger: crate::sync::Trigger::Auto,
     };
     if let Err(e) = super::pack_workflows::run_sync(state, pack, options).await {
         tracing::warn!(pack = %pack, error = %e, "auto-sync failed");
@@ -307,6 +309,9 @@ pub async fn create_pack(
         is_standard: body.is_standard,
     };
     let pack = state.store.call(move |s| s.create_pack(new)).await?;
+    state.events.publish(Event::PackCreated {
+        pack_ref: pack_ref.as_str().to_string(),
+    });
     after_pack_write(&state, &pack_ref, &user.login).await;
     let pack = reread(&state, &pack_ref).await?.unwrap_or(pack);
     Ok((
@@ -385,6 +390,9 @@ pub async fn update_pack(
     };
     let r = pack_ref.as_str().to_string();
     let pack = state.store.call(move |s| s.update_pack(&r, update)).await?;
+    state.events.publish(Event::PackUpdated {
+        pack_ref: pack_ref.as_str().to_string(),
+    });
     after_pack_write(&state, &pack_ref, &user.login).await;
     let pack = reread(&state, &pack_ref).await?.unwrap_or(pack);
     Ok(Envelope::with_message(
@@ -408,6 +416,9 @@ pub async fn delete_pack(
     // workflows and its runs in one transaction.
     let _guard = state.sync_locks.lock(pack_ref.as_str()).await;
     let pack = state.store.call(move |s| s.delete_pack_cascade(&r)).await?;
+    state.events.publish(Event::PackDeleted {
+        pack_ref: pack_ref.as_str().to_string(),
+    });
     Ok(Envelope::with_message(
         pack.into(),
         format!("Pack '{pack_ref}' deleted"),

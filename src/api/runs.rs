@@ -13,7 +13,7 @@ use super::{Envelope, ListEnvelope, PageParams};
 use crate::AppState;
 use crate::refs::PackRef;
 use crate::store::{RunCounts, RunRecord};
-use crate::sync::{DiagnosticSchema, FailedWorkflow, SyncedWorkflow};
+use crate::sync::{DiagnosticSchema, FailedWorkflow, SyncedWorkflow, Trigger};
 
 pub fn router() -> Routes {
     Routes::new()
@@ -62,8 +62,12 @@ pub struct RunView {
     pub pack_ref: String,
     /// `sync` or `validate`.
     pub kind: String,
-    /// Login of the user who started it.
+    /// Login of the user who started it; empty when no user did (a
+    /// watch sync).
     pub user: String,
+    /// What started it: `api` (a request), `auto` (the sync after a pack
+    /// was created or updated) or `watch` (a change on disk).
+    pub trigger: Trigger,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub started: OffsetDateTime,
@@ -80,6 +84,11 @@ impl From<&RunRecord> for RunView {
             pack_ref: r.pack_ref.clone(),
             kind: r.kind.clone(),
             user: r.user.clone(),
+            trigger: r
+                .details
+                .get("trigger")
+                .and_then(|t| serde_json::from_value(t.clone()).ok())
+                .unwrap_or_default(),
             started: r.started,
             duration_ms: r.duration_ms,
             dry_run: r.dry_run,

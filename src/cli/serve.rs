@@ -30,6 +30,9 @@ pub struct ServeArgs {
     /// Log format: text or json (log.format)
     #[arg(long, value_name = "FORMAT")]
     pub log_format: Option<String>,
+    /// Watch the packs folder and sync changed packs by themselves (watch)
+    #[arg(long)]
+    pub watch: bool,
     /// Register every valid pack folder that is not registered yet, at
     /// start-up (register_packs_on_start)
     #[arg(long)]
@@ -40,12 +43,14 @@ impl ServeArgs {
     /// The configuration these flags select.
     pub fn load_config(&self) -> anyhow::Result<Config> {
         let register = self.register_packs.then(|| "true".to_string());
+        let watch = self.watch.then(|| "true".to_string());
         let flags = [
             super::flag("packs_base_dir", "--packs-dir", self.packs_dir.as_ref()),
             super::flag("data_dir", "--data-dir", self.data_dir.as_ref()),
             super::flag("server.host", "--host", self.host.as_ref()),
             super::flag("server.port", "--port", self.port.as_ref()),
             super::flag("log.format", "--log-format", self.log_format.as_ref()),
+            super::flag("watch", "--watch", watch.as_ref()),
             super::flag(
                 "register_packs_on_start",
                 "--register-packs",
@@ -211,6 +216,7 @@ pub fn prepare_packs(state: &AppState) {
                 dry_run: false,
                 prune: true,
                 user: "attune".to_string(),
+                trigger: crate::sync::Trigger::Auto,
             };
             match crate::sync::sync_pack(&state.store, base, limits, &r, options) {
                 Ok(_) => tracing::info!(pack = %r, "synced a pack an interrupted upload touched"),

@@ -21,6 +21,7 @@ mod pending;
 mod role;
 mod runs;
 mod secrets;
+mod stats;
 pub mod tables;
 mod tokens;
 mod users;
@@ -36,6 +37,7 @@ pub use packs::{NewPack, Pack, PackUpdate, RunSummary, pack_not_found_message};
 pub use pending::PendingChanges;
 pub use role::Role;
 pub use runs::{NewRun, RUNS_KEPT_PER_PACK, RunCounts, RunRecord};
+pub use stats::WorkflowCounts;
 pub use tokens::{ApiToken, LAST_USED_RESOLUTION_SECS, Refresh, Session};
 pub use users::{USER_FORMAT, User, UserChange};
 pub use workflows::{

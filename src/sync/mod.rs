@@ -62,8 +62,48 @@ pub struct SyncLimits {
 pub struct SyncOptions {
     pub dry_run: bool,
     pub prune: bool,
-    /// Login of the user who asked (recorded in the run).
+    /// Login of the user who asked (recorded in the run); empty when no
+    /// user did (a watch sync).
     pub user: String,
+    /// What started the sync (recorded in the run).
+    pub trigger: Trigger,
+}
+
+/// What started a sync or validation.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Trigger {
+    /// A request to the sync or validate endpoint.
+    #[default]
+    Api,
+    /// The sync that follows creating or updating a pack.
+    Auto,
+    /// A change in the pack's folder seen by watch mode.
+    Watch,
+}
+
+impl Trigger {
+    /// The lowercase name, as in run records and metrics labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Api => "api",
+            Trigger::Auto => "auto",
+            Trigger::Watch => "watch",
+        }
+    }
+}
+
+/// The run record of a sync: the report plus its trigger. The trigger
+/// lives in the details (free JSON) rather than in a new record field, so
+/// the record format is unchanged; a run without it was started through
+/// the API.
+#[derive(Serialize)]
+struct SyncDetails<'a> {
+    #[serde(flatten)]
+    report: &'a SyncReport,
+    trigger: Trigger,
 }
 
 /// What happened to a registered workflow.
@@ -154,6 +194,9 @@ pub enum SyncError {
     PackNotFound(String),
     #[error(transparent)]
     Store(StoreError),
+    /// The blocking task running the sync failed (a bug; logged).
+    #[error("sync task failed: {0}")]
+    Task(String),
 }
 
 impl From<StoreError> for SyncError {
@@ -599,6 +642,7 @@ pub fn dry_run_staged(
         dry_run: true,
         prune: true,
         user: String::new(),
+        trigger: Trigger::Api,
     };
     pool::run(|| {
         sync_pack_in_pool(
@@ -840,7 +884,11 @@ fn sync_pack_in_pool(
         dry_run: false,
         prune: options.prune,
         counts,
-        details: JsonText::from_value(&report).unwrap_or_default(),
+        details: JsonText::from_value(&SyncDetails {
+            report: &report,
+            trigger: options.trigger,
+        })
+        .unwrap_or_default(),
     };
     let (run_id, upserted) = store.commit_sync(pack_ref, changes, run, summary)?;
     for (r, u) in upserted {
@@ -1085,6 +1133,7 @@ mod tests {
             dry_run,
             prune: false,
             user: "tester".into(),
+            trigger: Trigger::Api,
         };
         let dry = sync_pack(&store, &packs, LIMITS, "p", opts(true)).unwrap();
         assert_eq!(dry.run_id, None);

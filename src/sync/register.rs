@@ -150,6 +150,7 @@ pub fn register_folder(
             dry_run: false,
             prune,
             user: user.to_string(),
+            trigger: super::Trigger::Api,
         },
     )?;
     let pack = store

@@ -39,9 +39,13 @@ async fn syncs_and_validations_are_recorded_newest_first_with_their_report() {
             "pack_ref",
             "prune",
             "started",
+            "trigger",
             "user"
         ]
     );
+    assert_eq!(runs[0]["trigger"], "api");
+    // The auto-sync after the create (the oldest run of p).
+    assert_eq!(runs[2]["trigger"], "auto");
     assert_eq!(
         runs[0]["counts"],
         json!({"loaded": 2, "registered": 1, "created": 0, "updated": 0, "unchanged": 1,

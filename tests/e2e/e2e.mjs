@@ -304,6 +304,28 @@ await step('Sync with prune shows the plan and removes nothing before confirmati
   await page.locator(`#pack-workflows tr[data-ref="${PACK}.deploy"]`).waitFor();
 });
 
+await step('with the pack page open, a file changed on disk shows its new diagnostic without a reload (watch mode, live events)', async () => {
+  await page.reload();
+  await page.locator(`#pack-workflows tr[data-ref="${PACK}.deploy"]`).waitFor();
+  await page.locator('#live-state[data-state="on"]').waitFor();
+  await page.evaluate(() => {
+    window.__sameDocument = true;
+  });
+  fs.writeFileSync(workflowFile, BROKEN);
+  const diag = page.locator('.result-sync .diag[data-code="unknown-task"]').first();
+  await diag.waitFor();
+  const loc = (await diag.locator('.loc').textContent()) || '';
+  assert(loc.endsWith(`deploy.yaml:${BROKEN_LINE}:${BROKEN_COLUMN}`), `location was '${loc}'`);
+  await page.locator('#live-updated', { hasText: 'updated just now' }).waitFor();
+  await page.locator('#results', { hasText: 'file change on disk' }).waitFor();
+  assert(await page.evaluate(() => window.__sameDocument === true), 'the page was reloaded');
+  await shot('pack-live-update.png');
+  // Fixed again on disk: the error goes away, still without a reload.
+  fs.writeFileSync(workflowFile, FIXED);
+  await diag.waitFor({ state: 'detached' });
+  assert(await page.evaluate(() => window.__sameDocument === true), 'the page was reloaded');
+});
+
 await step('the paste-YAML page marks the error on the text as you type', async () => {
   await page.click('#topnav a[href="#/validate"]');
   await page.locator('#v-yaml').waitFor();

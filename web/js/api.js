@@ -45,6 +45,9 @@ export function setLoginMessage(m) {
 export function toLogin(message) {
   clearSession();
   if (message) loginMessage = message;
+  // Already on the way to the login page (two requests failed at once,
+  // e.g. a view's and the live stream's): one redirect, one message.
+  if (location.hash.startsWith('#/login')) return;
   const here = location.hash.replace(/^#/, '');
   const next = here && !here.startsWith('/login') ? `?next=${encodeURIComponent(here)}` : '';
   location.hash = `#/login${next}`;

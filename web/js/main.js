@@ -27,7 +27,7 @@ const routes = [
 
 const main = document.getElementById('main');
 let generation = 0;
-let cleanup = null;
+let cleanups = [];
 let me = null;
 
 function parseHash() {
@@ -59,13 +59,12 @@ async function updateSessionBar(route) {
 
 async function render() {
   const gen = ++generation;
-  if (cleanup) {
+  for (const fn of cleanups.splice(0)) {
     try {
-      cleanup();
+      fn();
     } catch {
       /* a view's cleanup must not stop navigation */
     }
-    cleanup = null;
   }
   const { path, query } = parseHash();
   let route = null;
@@ -97,7 +96,7 @@ async function render() {
     query,
     alive: () => gen === generation,
     onCleanup: (fn) => {
-      cleanup = fn;
+      cleanups.push(fn);
     },
     setTitle: (t) => {
       document.title = t ? `${t} · attune` : 'attune';

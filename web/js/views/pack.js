@@ -6,6 +6,7 @@ import { api, listAll, enc, ApiError } from '../api.js';
 import { timeAgo, fmtTime, summaryStatus, plural, parseTime } from '../format.js';
 import { renderResult } from '../results.js';
 import { countTasks } from '../graph.js';
+import { onEvent, freshness } from '../live.js';
 import { downloadArchive } from '../delivery.js';
 
 function summaryLine(title, summary, kind) {
@@ -48,12 +49,14 @@ export async function packView(root, params, ctx) {
   const validateBtn = h('button', { type: 'button', class: 'btn', id: 'btn-validate' }, 'Validate');
   const syncBtn = h('button', { type: 'button', class: 'btn btn-primary', id: 'btn-sync' }, 'Sync');
   const busy = h('span', { class: 'busy muted', role: 'status' });
+  const stamp = h('span', { class: 'live-stamp', id: 'live-updated', hidden: true, role: 'status' });
   const actions = h('div', { class: 'panel actions-bar' },
     validateBtn,
     syncBtn,
     h('label', { class: 'check' }, dryRun, ' Dry run'),
     h('label', { class: 'check' }, prune, ' Prune missing workflows'),
-    busy);
+    busy,
+    stamp);
 
   add(root, head, summaries, actions, resultArea, workflowsArea);
 
@@ -110,7 +113,12 @@ export async function packView(root, params, ctx) {
     busy.textContent = text || '';
     validateBtn.disabled = syncBtn.disabled = !!text;
   };
-  const show = (node) => {
+  // Who put the result on screen: 'user' (a button's answer, a dialog),
+  // 'latest' (the last recorded run, at open or from a live event). Live
+  // updates replace only the latter, never a dialog or an answer.
+  let owner = 'latest';
+  const show = (node, who = 'user') => {
+    owner = who;
     clear(resultArea).appendChild(node);
   };
   const fail = (err) => {
@@ -230,6 +238,38 @@ export async function packView(root, params, ctx) {
     syncBtn.textContent = dryRun.checked ? 'Plan sync (dry run)' : prune.checked ? 'Sync and prune…' : 'Sync';
   });
 
+  // Live: a run of this pack finished (a watch sync after an edit on
+  // disk, another user's sync) or the pack changed: reload in place.
+  const live = freshness(stamp);
+  const showRun = async (runId) => {
+    const env = await api('GET', `/api/v1/runs/${enc(runId)}`);
+    if (!ctx.alive()) return;
+    const run = env.data || {};
+    const by = run.trigger === 'watch' ? ' (file change on disk)' : run.user ? ` (by ${run.user})` : '';
+    if (owner !== 'latest' && resultArea.firstChild) return;
+    show(renderResult(run, run.kind, { title: `Latest ${run.kind === 'validate' ? 'validation' : 'sync'}${by}` }), 'latest');
+  };
+  const offLive = onEvent(async (e) => {
+    if (!ctx.alive()) return;
+    if (e.kind === 'pack_deleted' && e.pack_ref === ref) {
+      show(h('div', { class: 'notice notice-error', role: 'alert' }, badge('warning', 'deleted'), ' This pack was deleted. ', h('a', { href: '#/packs' }, 'Back to packs')));
+      return;
+    }
+    const mine = e.pack_ref === ref && (e.kind === 'run_finished' || e.kind === 'pack_updated');
+    if (!mine && e.kind !== 'reconnected') return;
+    try {
+      await refresh();
+      if (e.kind === 'run_finished' && e.run_id && !busy.textContent) await showRun(e.run_id);
+      if (ctx.alive()) live.mark();
+    } catch (err) {
+      fail(err);
+    }
+  });
+  ctx.onCleanup(() => {
+    offLive();
+    live.stop();
+  });
+
   await loadPack();
   if (!ctx.alive()) return;
   // Show the most recent recorded result right away.
@@ -240,7 +280,7 @@ export async function packView(root, params, ctx) {
     tasks.push(api('GET', `/api/v1/runs/${enc(latest.run_id)}`).then((env) => {
       if (!ctx.alive() || resultArea.firstChild) return;
       const run = env.data || {};
-      show(renderResult(run, run.kind, { title: `Latest ${run.kind === 'validate' ? 'validation' : 'sync'}` }));
+      show(renderResult(run, run.kind, { title: `Latest ${run.kind === 'validate' ? 'validation' : 'sync'}` }), 'latest');
     }).catch(() => {}));
   }
   await Promise.all(tasks);

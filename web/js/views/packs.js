@@ -4,6 +4,7 @@
 import { h, add, badge, clear, toast } from '../dom.js';
 import { api, listAll, enc, ApiError } from '../api.js';
 import { timeAgo, fmtTime, summaryStatus, statusRank, plural } from '../format.js';
+import { onEvent, freshness } from '../live.js';
 import { availablePanel, uploadPanel } from '../delivery.js';
 
 const REF_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -158,6 +159,38 @@ export async function packsView(root, _params, ctx) {
     draw();
   });
   tableWrap.appendChild(h('p', { class: 'loading' }, 'Loading packs…'));
+  // Live: any run or pack change reloads the list in place (coalesced).
+  const stamp = h('span', { class: 'live-stamp', id: 'live-updated', hidden: true, role: 'status' });
+  countNote.after(stamp);
+  const live = freshness(stamp);
+  let reloading = null;
+  const reload = () => {
+    reloading ||= (async () => {
+      try {
+        const packs = await listAll('/api/v1/packs');
+        if (!ctx.alive()) return;
+        state.packs = packs;
+        draw();
+        live.mark();
+      } catch {
+        /* the next event retries */
+      } finally {
+        reloading = null;
+      }
+    })();
+  };
+  const offLive = onEvent((e) => {
+    if (!ctx.alive()) return;
+    // Folders on disk appeared or went: the "not registered" panel.
+    if (e.kind === 'discovery_changed' || e.kind === 'reconnected' || e.kind === 'pack_created' || e.kind === 'pack_deleted') {
+      available.load().catch(() => {});
+    }
+    if (e.kind !== 'discovery_changed') reload();
+  });
+  ctx.onCleanup(() => {
+    offLive();
+    live.stop();
+  });
   const [packs] = await Promise.all([listAll('/api/v1/packs'), available.load()]);
   state.packs = packs;
   if (!ctx.alive()) return;

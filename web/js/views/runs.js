@@ -5,6 +5,7 @@ import { h, add, badge, clear } from '../dom.js';
 import { api, enc } from '../api.js';
 import { timeAgo, fmtTime, fmtDuration, plural } from '../format.js';
 import { renderResult } from '../results.js';
+import { onEvent, freshness } from '../live.js';
 
 function runStatus(run) {
   const c = run.counts || {};
@@ -51,7 +52,7 @@ export async function runsView(root, params, ctx) {
           h('td', {}, runStatus(r)),
           h('td', { class: 'muted' }, countsText(r)),
           h('td', {}, r.dry_run ? badge('info', 'dry run') : null, r.prune ? badge('info', 'prune') : null),
-          h('td', {}, r.user || ''),
+          h('td', {}, r.user || (r.trigger === 'watch' ? 'watch (file change)' : '')),
           h('td', { class: 'num' }, fmtDuration(r.duration_ms))))))
       : h('p', { class: 'empty' }, 'No runs recorded yet. Press Validate or Sync on the pack page.'));
     clear(pager);
@@ -66,6 +67,25 @@ export async function runsView(root, params, ctx) {
         h('button', { type: 'button', class: 'btn btn-small', disabled: page >= meta.total_pages, onClick: () => go(page + 1) }, 'Older →'));
     }
   };
+  // Live: a new run of this pack shows up at the top of page 1.
+  const stamp = h('span', { class: 'live-stamp', id: 'live-updated', hidden: true, role: 'status' });
+  root.querySelector('.page-actions')?.prepend(stamp);
+  const live = freshness(stamp);
+  const offLive = onEvent(async (e) => {
+    if (!ctx.alive() || page !== 1) return;
+    if ((e.kind === 'run_finished' && e.pack_ref === ref) || e.kind === 'reconnected') {
+      try {
+        await load();
+        live.mark();
+      } catch {
+        /* the next event retries */
+      }
+    }
+  });
+  ctx.onCleanup(() => {
+    offLive();
+    live.stop();
+  });
   await load();
 }
 
@@ -81,11 +101,21 @@ export async function runView(root, params, ctx) {
         h('p', { class: 'crumbs' }, h('a', { href: '#/packs' }, 'Packs'), ' / ', h('a', { href: `#/packs/${enc(run.pack_ref)}` }, run.pack_ref), ' / ', h('a', { href: `#/packs/${enc(run.pack_ref)}/runs` }, 'runs'), ' / '),
         h('h1', {}, `${run.kind === 'validate' ? 'Validation' : 'Sync'} run`, h('span', { class: 'h1-sub' }, fmtTime(run.started))),
         h('p', { class: 'meta-line' },
-          h('span', {}, `by ${run.user || 'unknown'}`),
+          h('span', {}, run.trigger === 'watch' ? 'by watch mode (file change on disk)' : `by ${run.user || 'unknown'}`),
           h('span', {}, fmtDuration(run.duration_ms)),
           run.dry_run ? badge('info', 'dry run') : null,
           run.prune ? badge('info', 'prune') : null,
           h('span', { class: 'muted' }, countsText(run)),
           run.counts?.suppressed ? h('span', { class: 'muted' }, `${run.counts.suppressed} suppressed`) : null))),
     renderResult(run, run.kind, { title: 'Results', hideRunLink: true }));
+  // A run never changes; a newer one of the same pack is announced here.
+  const newer = h('p', { class: 'notice live-newer', id: 'live-newer', hidden: true, role: 'status' });
+  root.querySelector('.page-head')?.after(newer);
+  const offLive = onEvent((e) => {
+    if (!ctx.alive() || e.kind !== 'run_finished' || e.pack_ref !== run.pack_ref || !e.run_id || String(e.run_id) === String(id)) return;
+    newer.hidden = false;
+    clear(newer).append(`A newer ${e.run_kind} run of ${run.pack_ref} finished just now${e.trigger === 'watch' ? ' (file change on disk)' : ''}: `,
+      h('a', { href: `#/runs/${enc(e.run_id)}` }, `open run ${e.run_id}`));
+  });
+  ctx.onCleanup(offLive);
 }
