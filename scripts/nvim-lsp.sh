@@ -49,7 +49,7 @@ expect "7:7-7:17 severity=1 code=missing-input Task 'build' is missing required 
 expect "code=unexpected-input"
 expect "10:14-10:19 severity=1 code=unknown-task Task 'build' references non-existent task 'verfy' | hint: did you mean 'verify'?"
 expect "12:13-12:24 severity=1 code=undefined-action"
-expect "did you mean 'demo.deploy'?"
+expect "hint: the closest is 'demo.deploy'"
 expect "completion: build,verify"
 if grep -q '^ERROR' "$tmp/out.txt"; then fail=1; fi
 [ "$fail" = 0 ] && echo "nvim-lsp: ok"

@@ -259,8 +259,40 @@ pub fn start_session(
     let expires = time::OffsetDateTime::now_utc()
         .checked_add(time::Duration::seconds(ttl))
         .unwrap_or(time::OffsetDateTime::now_utc() + time::Duration::days(36500));
-    let session = store.create_session(user.id, &jti, expires)?;
-    issue_pair_in(keys, user, ttls, session.id, &jti)
+    match store.create_session(user.id, &jti, expires) {
+        Ok(session) => issue_pair_in(keys, user, ttls, session.id, &jti),
+        // A full disk (or a failed database) must not lock people out:
+        // the pair is then tied to no stored session, like the tokens of
+        // `attune token`. Its refresh token is refused ("no session"), so
+        // the login lasts one access-token lifetime; a password change
+        // still revokes it.
+        Err(e @ (StoreError::DiskFull | StoreError::Unavailable(_))) => {
+            tracing::warn!(user = %user.login, error = %e,
+                "login without a stored session: the database refuses writes");
+            Ok(TokenPair {
+                access_token: keys.issue_in_session(
+                    user.id,
+                    &user.login,
+                    user.token_gen,
+                    TokenType::Access,
+                    ttls.access,
+                    None,
+                    None,
+                )?,
+                refresh_token: keys.issue_in_session(
+                    user.id,
+                    &user.login,
+                    user.token_gen,
+                    TokenType::Refresh,
+                    ttls.refresh,
+                    None,
+                    Some(jti),
+                )?,
+                expires_in: ttls.access,
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Exchanges a refresh token for a new pair (rotation): the refresh token

@@ -250,12 +250,27 @@ async fn a_sync_on_a_full_disk_answers_500_and_the_server_recovers_without_a_res
     assert_eq!(health.status, 503, "{}", health.body);
     assert_eq!(health.body["database"], "error");
     assert_eq!(health.body["status"], "degraded");
-    // Reads keep working; writes, logins included (a login starts a
-    // session), keep answering 500.
+    // Reads and logins keep working; writes keep answering 500. A login
+    // on a full disk stores no session: its access token reads, its
+    // refresh token is refused (log in again).
     assert_eq!(app.pack_workflows(&token, "first").await.len(), 5);
-    app.login_with("admin", crate::helpers::ADMIN_PASSWORD)
-        .await
-        .assert_error(500, "INSUFFICIENT_STORAGE");
+    let login = app
+        .login_with("admin", crate::helpers::ADMIN_PASSWORD)
+        .await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    let full_token = login.body["data"]["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_string();
+    assert_eq!(app.pack_workflows(&full_token, "first").await.len(), 5);
+    let refresh = app
+        .post(
+            "/auth/refresh",
+            None,
+            &serde_json::json!({"refresh_token": login.body["data"]["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(refresh.status, 401, "{}", refresh.body);
     app.sync(&token, "second", "")
         .await
         .assert_error(500, "INSUFFICIENT_STORAGE");
