@@ -287,9 +287,13 @@ pub struct BinaryApp {
     lines: mpsc::Receiver<String>,
 }
 
-/// Command for the attune binary with a clean attune environment.
+/// Command for the attune binary with a clean attune environment: the
+/// binary cargo built for the tests, or the one named by `ATTUNE_TEST_BIN`
+/// (CI runs the TLS tests against the shipped `target/dist/attune`).
 pub fn attune_command() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_attune"));
+    let bin = std::env::var_os("ATTUNE_TEST_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_attune").into());
+    let mut cmd = Command::new(bin);
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("ATTUNE") {
             cmd.env_remove(&name);
