@@ -262,7 +262,8 @@ async fn prepare(
         sync::prepare_workflow(&store, &base, limits, &pack, &name, &yaml)
     })
     .await
-    .map_err(|e| ApiError::Internal(format!("validation task failed: {e}")))
+    .map_err(|e| ApiError::Internal(format!("validation task failed: {e}")))?
+    .map_err(ApiError::from)
 }
 
 /// List workflows.

@@ -161,28 +161,17 @@ pub fn run_validate(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<
         })
         .collect();
     for j in &jobs {
-        for d in &j.skipped {
-            let prefix = format!("{}/", j.pack_ref);
-            let rel = d
-                .file
-                .as_deref()
-                .and_then(|f| f.strip_prefix(&prefix))
-                .unwrap_or("");
-            checked.push(Checked {
-                display: display_path(&j.dir.join(rel)),
-                action_display: None,
-                outcome: FileOutcome {
-                    r#ref: d.r#ref.clone().unwrap_or_default(),
-                    file: d.file.clone().unwrap_or_default(),
-                    source: None,
-                    action: None,
-                    validation: crate::workflow::Validation {
-                        workflow: None,
-                        diagnostics: vec![d.clone()],
-                        suppressed: 0,
-                    },
-                },
-            });
+        checked.extend(j.skipped.iter().map(|d| pack_level(j, d)));
+    }
+
+    // Action files of the checked packs that could not be used.
+    for d in &pc.problems {
+        let file = d.file.as_deref().unwrap_or("");
+        if let Some(j) = jobs
+            .iter()
+            .find(|j| file.starts_with(&format!("{}/", j.pack_ref)))
+        {
+            checked.push(pack_level(j, d));
         }
     }
 
@@ -193,6 +182,32 @@ pub fn run_validate(args: &ValidateArgs, out: &mut dyn Write) -> anyhow::Result<
     }
     let any_error = checked.iter().any(|c| c.outcome.validation.has_errors());
     Ok(i32::from(any_error))
+}
+
+/// A diagnostic of a pack's listing or of one of its action files, shown
+/// as the result of its own file.
+fn pack_level(j: &PackJob, d: &Diagnostic) -> Checked {
+    let prefix = format!("{}/", j.pack_ref);
+    let rel = d
+        .file
+        .as_deref()
+        .and_then(|f| f.strip_prefix(&prefix))
+        .unwrap_or("");
+    Checked {
+        display: display_path(&j.dir.join(rel)),
+        action_display: None,
+        outcome: FileOutcome {
+            r#ref: d.r#ref.clone().unwrap_or_default(),
+            file: d.file.clone().unwrap_or_default(),
+            source: None,
+            action: None,
+            validation: crate::workflow::Validation {
+                workflow: None,
+                diagnostics: vec![d.clone()],
+                suppressed: 0,
+            },
+        },
+    }
 }
 
 fn display_path(p: &Path) -> String {

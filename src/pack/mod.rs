@@ -629,8 +629,9 @@ fn io_reason(e: &std::io::Error) -> String {
 #[derive(Debug, Default)]
 pub struct PackCatalog {
     pub catalog: MapCatalog,
-    /// `(file relative to packs_base_dir, reason)` for action files skipped.
-    pub problems: Vec<(String, String)>,
+    /// Why action files (or a pack folder) were skipped: one diagnostic
+    /// each, on the file (relative to `packs_base_dir`).
+    pub problems: Vec<Diagnostic>,
     /// Every pack added, with or without actions.
     pub packs: BTreeSet<String>,
     /// The folders packs were read from, for the `unknown-pack` hint.
@@ -670,7 +671,10 @@ pub fn load_pack_catalog(
     for pack in pack_refs {
         match pack_dir_within(packs_base_dir, pack) {
             Ok(dir) => add_pack(&mut pc, &dir, pack, max_bytes),
-            Err(e @ LoadError::Outside { .. }) => pc.problems.push((pack.clone(), e.to_string())),
+            Err(e @ LoadError::Outside { .. }) => pc.problems.push(
+                Diagnostic::new(Code::FileUnreadable, e.to_string(), 1, 1)
+                    .with_source(None, Some(pack)),
+            ),
             Err(_) => add_pack(&mut pc, &packs_base_dir.join(pack), pack, max_bytes),
         }
     }
@@ -687,7 +691,7 @@ pub fn add_pack(pc: &mut PackCatalog, pack_dir: &Path, pack_ref: &str, max_bytes
                 let text = match read_workflow_file(&f.path, pack_dir, max_bytes) {
                     Ok(b) => String::from_utf8(b).unwrap_or_default(),
                     Err(e) => {
-                        pc.problems.push((rel, e.message));
+                        pc.problems.push(e.to_diagnostic(None, Some(&rel)));
                         continue;
                     }
                 };
@@ -699,13 +703,14 @@ pub fn add_pack(pc: &mut PackCatalog, pack_dir: &Path, pack_ref: &str, max_bytes
                             parameters: meta.parameters,
                         },
                     ),
-                    Err(e) => pc.problems.push((rel, e)),
+                    Err(d) => pc.problems.push(d.with_source(None, Some(&rel))),
                 }
             }
         }
-        Err(e) => pc
-            .problems
-            .push((format!("{pack_ref}/actions"), e.to_string())),
+        Err(e) => pc.problems.push(
+            Diagnostic::new(Code::FileUnreadable, e.to_string(), 1, 1)
+                .with_source(None, Some(&format!("{pack_ref}/actions"))),
+        ),
     }
     if let Ok(files) = list_workflow_files(pack_dir) {
         for f in files {
@@ -1040,7 +1045,10 @@ mod tests {
         assert!(c.lookup("mypack.renamed").unwrap().parameters.unwrap()[0].required);
         assert_eq!(c.lookup("mypack.flow").unwrap().kind, ActionKind::Workflow);
         assert_eq!(c.problems.len(), 1);
-        assert_eq!(c.problems[0].0, "mypack/actions/broken.yaml");
+        assert_eq!(
+            c.problems[0].file.as_deref(),
+            Some("mypack/actions/broken.yaml")
+        );
         assert_eq!(
             c.refs_in_pack("mypack"),
             ["mypack.deploy", "mypack.flow", "mypack.renamed"]

@@ -3,6 +3,13 @@
 //! (loaded lazily, once per pack), and the workflows registered in the
 //! store. A [`Recorder`] notes what one file's validation asked, so its
 //! fingerprint can be checked again later without validating the file.
+//!
+//! The packs a workflow refers to are known only once it is parsed, so
+//! they are read when first asked for (reading every pack up front would
+//! cost every sync a scan of every registered workflow). A store read that
+//! fails is never taken for "no such action": the catalog keeps the first
+//! failure and the sync or validation asks [`SyncCatalog::failure`] before
+//! it writes anything, and fails with that error.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -11,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use sha2::{Digest, Sha256};
 
 use crate::pack::{PackCatalog, add_pack};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::workflow::catalog::split_ref;
 use crate::workflow::{ActionCatalog, ActionInfo, ActionKind, BuiltinCatalog, is_valid_pack_ref};
 
@@ -34,6 +41,9 @@ pub struct SyncCatalog {
     packs: Mutex<HashMap<String, Arc<PackEntries>>>,
     /// A pack read from a staging folder instead of its own folder.
     staged: Option<(String, PathBuf)>,
+    /// The first store read that failed; the answers given since are not
+    /// to be trusted.
+    failed: Mutex<Option<StoreError>>,
 }
 
 impl SyncCatalog {
@@ -45,6 +55,34 @@ impl SyncCatalog {
             store,
             packs: Mutex::new(HashMap::new()),
             staged: None,
+            failed: Mutex::new(None),
+        }
+    }
+
+    /// The first store read that failed while answering, if any: the
+    /// validations that used this catalog must then be thrown away.
+    pub fn failure(&self) -> Result<(), StoreError> {
+        match self.failed.lock().ok().and_then(|mut f| f.take()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Why action files of `pack_ref` could not be used (a broken action
+    /// file, an unreadable `actions/` folder): one diagnostic each, on the
+    /// file. Loads the pack if no validation asked for it yet.
+    pub fn pack_problems(&self, pack_ref: &str) -> Vec<crate::workflow::Diagnostic> {
+        self.pack(pack_ref)
+            .map(|p| p.disk.problems.clone())
+            .unwrap_or_default()
+    }
+
+    fn record_failure(&self, e: StoreError) {
+        tracing::warn!(error = %e, "store read failed while building the action catalog");
+        if let Ok(mut f) = self.failed.lock()
+            && f.is_none()
+        {
+            *f = Some(e);
         }
     }
 
@@ -84,18 +122,24 @@ impl SyncCatalog {
         } else {
             self.store.pack_workflow_names(pack_ref)
         };
-        let registered = registered
-            .map(|names| {
-                names
-                    .into_iter()
-                    .map(|n| format!("{pack_ref}.{n}"))
-                    .collect()
-            })
-            .unwrap_or_else(|e| {
-                tracing::warn!(pack = pack_ref, error = %e, "cannot list registered workflows");
-                BTreeSet::new()
-            });
-        let present = dir.is_some() || matches!(self.store.get_pack(pack_ref), Ok(Some(_)));
+        let registered = match registered {
+            Ok(names) => names
+                .into_iter()
+                .map(|n| format!("{pack_ref}.{n}"))
+                .collect(),
+            Err(e) => {
+                self.record_failure(e);
+                return None;
+            }
+        };
+        let present = dir.is_some()
+            || match self.store.get_pack(pack_ref) {
+                Ok(p) => p.is_some(),
+                Err(e) => {
+                    self.record_failure(e);
+                    return None;
+                }
+            };
         let entries = Arc::new(PackEntries {
             disk,
             registered,

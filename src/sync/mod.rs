@@ -726,6 +726,9 @@ fn sync_pack_in_pool(
             report
                 .diagnostics
                 .extend(with_snippets(&list_warnings, None));
+            report
+                .diagnostics
+                .extend(with_snippets(&catalog.pack_problems(pack_ref), None));
             let present: HashSet<&str> = listed.iter().map(|l| l.file.name.as_str()).collect();
             let encode = changes.is_some();
             for batch in listed.chunks(BATCH) {
@@ -752,6 +755,9 @@ fn sync_pack_in_pool(
                         (r, encoded)
                     })
                     .collect();
+                // A failed store read behind a catalog answer fails the
+                // sync before anything is written.
+                catalog.failure()?;
                 for (r, encoded) in results {
                     match r.outcome {
                         Outcome::Unchanged { record, source } => {
@@ -963,6 +969,9 @@ fn validate_pack_in_pool(
             report
                 .diagnostics
                 .extend(with_snippets(&list_warnings, None));
+            report
+                .diagnostics
+                .extend(with_snippets(&catalog.pack_problems(pack_ref), None));
             let memo = Memo::default();
             for batch in listed.chunks(BATCH) {
                 let results: Vec<FileResult> = batch
@@ -979,6 +988,7 @@ fn validate_pack_in_pool(
                         )
                     })
                     .collect();
+                catalog.failure()?;
                 for r in results {
                     let (validation, source) = match r.outcome {
                         Outcome::Valid {
@@ -1067,7 +1077,8 @@ pub struct PreparedWorkflow {
 }
 
 /// Validates a YAML text as workflow `name` of `pack_ref` against the same
-/// catalog a sync would use. Blocking.
+/// catalog a sync would use; a store read failing on the way is the
+/// error, never a diagnostic. Blocking.
 pub fn prepare_workflow(
     store: &Store,
     packs_base_dir: &Path,
@@ -1075,7 +1086,7 @@ pub fn prepare_workflow(
     pack_ref: &str,
     name: &str,
     yaml: &str,
-) -> PreparedWorkflow {
+) -> Result<PreparedWorkflow, StoreError> {
     let catalog = SyncCatalog::new(
         store.clone(),
         packs_base_dir.to_path_buf(),
@@ -1091,12 +1102,13 @@ pub fn prepare_workflow(
         content_hash(yaml.as_bytes()),
         true,
     );
+    catalog.failure()?;
     let diagnostics = with_snippets(&validation.diagnostics, Some(yaml));
-    PreparedWorkflow {
+    Ok(PreparedWorkflow {
         validation,
         content,
         diagnostics,
-    }
+    })
 }
 
 #[cfg(test)]

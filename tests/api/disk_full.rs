@@ -26,6 +26,8 @@ use crate::helpers::spawn_app_with;
 #[derive(Debug, Default)]
 struct Disk {
     full: AtomicBool,
+    /// Reads fail as well (a dying disk), for the catalog test.
+    unreadable: AtomicBool,
 }
 
 impl Disk {
@@ -63,6 +65,9 @@ impl StorageBackend for FullableBackend {
     }
 
     fn read(&self, offset: u64, out: &mut [u8]) -> io::Result<()> {
+        if self.disk.unreadable.load(Ordering::SeqCst) {
+            return Err(io::Error::other("read error (test disk)"));
+        }
         self.inner.read(offset, out)
     }
 
@@ -112,9 +117,11 @@ impl StorageBackend for FullableBackend {
     }
 }
 
-/// Opens the database file through [`FullableBackend`].
+/// Opens the database file through [`FullableBackend`]; `uncached`: with
+/// no page cache, so every read reaches the backend.
 struct FullableStorage {
     disk: Arc<Disk>,
+    uncached: bool,
 }
 
 impl Storage for FullableStorage {
@@ -125,7 +132,11 @@ impl Storage for FullableStorage {
             .create(true)
             .truncate(false)
             .open(path)?;
-        database_builder().create_with_backend(FullableBackend {
+        let mut builder = database_builder();
+        if self.uncached {
+            builder.set_cache_size(0);
+        }
+        builder.create_with_backend(FullableBackend {
             inner: FileBackend::new(file)?,
             disk: self.disk.clone(),
         })
@@ -138,7 +149,25 @@ impl Storage for FullableStorage {
 }
 
 fn open_store(dir: &Path, disk: &Arc<Disk>) -> Store {
-    Store::open_with(dir, Arc::new(FullableStorage { disk: disk.clone() })).expect("open store")
+    Store::open_with(
+        dir,
+        Arc::new(FullableStorage {
+            disk: disk.clone(),
+            uncached: false,
+        }),
+    )
+    .expect("open store")
+}
+
+fn open_uncached_store(dir: &Path, disk: &Arc<Disk>) -> Store {
+    Store::open_with(
+        dir,
+        Arc::new(FullableStorage {
+            disk: disk.clone(),
+            uncached: true,
+        }),
+    )
+    .expect("open store")
 }
 
 fn pack(r: &str) -> NewPack {
@@ -285,4 +314,72 @@ async fn a_sync_on_a_full_disk_answers_500_and_the_server_recovers_without_a_res
     assert_eq!(app.pack_workflows(&token, "first").await.len(), 5);
     assert_eq!(app.pack_workflows(&token, "second").await.len(), 5);
     assert_eq!(app.state.store.reopens(), 1);
+}
+
+/// A store read that fails behind the action catalog is kept and fails the
+/// validation: it is never answered as "no such action" (which a sync
+/// would commit as `undefined-action` on a good workflow).
+#[test]
+fn a_store_read_failing_behind_the_catalog_is_an_error_not_a_missing_action() {
+    use attune::workflow::ActionCatalog;
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Arc::new(Disk::default());
+    let store = open_uncached_store(dir.path(), &disk);
+    store.create_pack(pack("lib")).expect("pack");
+    let packs = dir.path().join("packs");
+    std::fs::create_dir_all(&packs).unwrap();
+
+    let healthy = attune::sync::SyncCatalog::new(store.clone(), packs.clone(), 1 << 20);
+    assert!(healthy.has_pack("lib"));
+    assert!(healthy.failure().is_ok());
+
+    let catalog = attune::sync::SyncCatalog::new(store.clone(), packs.clone(), 1 << 20);
+    disk.unreadable.store(true, Ordering::SeqCst);
+    assert!(catalog.lookup("lib.build").is_none());
+    let err = catalog.failure().expect_err("the failed read is kept");
+    assert!(
+        matches!(err, StoreError::Unavailable(_)),
+        "a read error, not an empty pack: {err:?}"
+    );
+    // Taken once: the caller has it.
+    assert!(catalog.failure().is_ok());
+    disk.unreadable.store(false, Ordering::SeqCst);
+}
+
+/// A sync whose store reads fail ends with the store's error and writes
+/// nothing: no workflow, no run record.
+#[test]
+fn a_sync_whose_store_reads_fail_fails_and_commits_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Arc::new(Disk::default());
+    let store = open_uncached_store(dir.path(), &disk);
+    store.create_pack(pack("app")).expect("pack");
+    let packs = dir.path().join("packs");
+    std::fs::create_dir_all(packs.join("app/workflows")).unwrap();
+    std::fs::write(packs.join("app/workflows/one.yaml"), good_workflow("One")).unwrap();
+    let options = || attune::sync::SyncOptions {
+        dry_run: false,
+        prune: false,
+        user: "test".into(),
+        trigger: attune::sync::Trigger::Api,
+    };
+    let limits = attune::sync::SyncLimits {
+        max_file_bytes: 1 << 20,
+    };
+
+    disk.unreadable.store(true, Ordering::SeqCst);
+    let result = attune::sync::sync_pack(&store, &packs, limits, "app", options());
+    disk.unreadable.store(false, Ordering::SeqCst);
+    match result {
+        Err(attune::sync::SyncError::Store(_)) => {}
+        other => panic!("expected the store's error, got {other:?}"),
+    }
+    // What the file holds, read afresh: nothing of the failed sync.
+    drop(store);
+    let store = Store::open(dir.path()).expect("reopen");
+    assert!(store.pack_workflow_names("app").unwrap().is_empty());
+    assert!(store.list_runs(Some("app"), 1, 10).unwrap().0.is_empty());
+    // The disk works again: the same sync registers the workflow.
+    let report = attune::sync::sync_pack(&store, &packs, limits, "app", options()).expect("sync");
+    assert_eq!(report.registered_count, 1);
 }

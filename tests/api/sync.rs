@@ -604,3 +604,38 @@ async fn a_sync_registers_action_linked_workflows() {
     let wf = app.workflow(&token, "my_pack.deploy_app").await;
     assert_eq!(wf.body["data"]["label"], "Deploy it");
 }
+
+/// An action file that cannot be used is reported on that file (not only
+/// as `undefined-action` on the workflows that call it), in syncs and
+/// validation runs alike.
+#[tokio::test]
+async fn a_broken_action_file_is_a_diagnostic_on_that_file() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    app.new_pack(&token, "p").await;
+    let dir = app.pack_dir("p");
+    std::fs::create_dir_all(dir.join("actions")).expect("mkdir");
+    std::fs::write(
+        dir.join("actions/broken.yaml"),
+        "ref: p.broken\nparameters: [\n",
+    )
+    .expect("write");
+    app.write_workflow("p", "one.yaml", &crate::fixtures::good_workflow("One"));
+    for path in [
+        "/api/v1/packs/p/workflows/sync",
+        "/api/v1/packs/p/workflows/validate",
+    ] {
+        let reply = app.post(path, Some(&token), &json!({})).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let d = reply.body["data"]["diagnostics"]
+            .as_array()
+            .expect("diagnostics")
+            .iter()
+            .find(|d| d["file"] == "p/actions/broken.yaml")
+            .unwrap_or_else(|| panic!("no diagnostic on the action file: {}", reply.body))
+            .clone();
+        assert_eq!(d["code"], "yaml-syntax", "{d}");
+        assert_eq!(d["severity"], "error", "{d}");
+        assert!(d["line"].as_u64().is_some_and(|l| l >= 2), "{d}");
+    }
+}

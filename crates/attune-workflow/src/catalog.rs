@@ -2,6 +2,7 @@
 //! embedded built-in `core` actions, and the pure parser of action metadata
 //! files (`actions/*.yaml`) shared with the on-disk loader in `src/pack/`.
 
+use super::diagnostic::{Code, Diagnostic};
 use super::yaml::{self, Limits, Node, NodeKind};
 use std::collections::BTreeMap;
 
@@ -224,10 +225,27 @@ pub fn parse_action_metadata(
     text: &str,
     file_stem: &str,
     pack_ref: &str,
-) -> Result<ActionMeta, String> {
-    let root = yaml::parse_document(text, &Limits::default()).map_err(|e| e.to_string())?;
+) -> Result<ActionMeta, Diagnostic> {
+    let root = yaml::parse_document(text, &Limits::default()).map_err(|e| {
+        let code = match e.kind {
+            yaml::YamlErrorKind::Syntax => Code::YamlSyntax,
+            yaml::YamlErrorKind::Limits => Code::YamlLimits,
+        };
+        Diagnostic::new(
+            code,
+            format!("action file is not usable: {}", e.message),
+            e.pos.line,
+            e.pos.column,
+        )
+    })?;
     if root.as_map().is_none() {
-        return Err("action metadata is not a mapping".to_string());
+        return Err(Diagnostic::new(
+            Code::NotAMapping,
+            "action file is not usable: its document is not a mapping".to_string(),
+            root.pos.line,
+            root.pos.column,
+        )
+        .with_hint("an action file is a mapping with ref, parameters, …"));
     }
     let r#ref = match root.get("ref").and_then(Node::as_str) {
         Some(r) if !r.is_empty() => r.to_string(),
