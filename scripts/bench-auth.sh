@@ -45,9 +45,9 @@ start() { # start SCHEME [extra env...]
     [ -n "$ADDR" ] || { cat "$WORK/server.log" >&2; exit 1; }
     URL="$scheme://$ADDR"
     JWT="$(curl -sk -X POST "$URL/auth/login" -H 'Content-Type: application/json' \
-        -d "{\"login\":\"admin\",\"password\":\"$PASSWORD\"}" | jq -r .access_token)"
+        -d "{\"login\":\"admin\",\"password\":\"$PASSWORD\"}" | jq -r .data.access_token)"
     APIT="$(curl -sk -X POST "$URL/api/v1/tokens" -H "Authorization: Bearer $JWT" \
-        -H 'Content-Type: application/json' -d '{"name":"bench","role":"viewer"}' | jq -r .token)"
+        -H 'Content-Type: application/json' -d '{"name":"bench","role":"viewer"}' | jq -r .data.token)"
     [[ "$JWT" == ey* && "$APIT" == att_* ]] || { echo "bench-auth: no tokens ($JWT / $APIT)" >&2; exit 1; }
     [ "$(curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $APIT" "$URL/api/v1/packs/demo")" = 200 ] \
         || { echo "bench-auth: API token refused" >&2; exit 1; }
