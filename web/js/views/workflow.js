@@ -4,7 +4,7 @@
 import { h, add, badge, clear, toast } from '../dom.js';
 import { api, enc, ApiError } from '../api.js';
 import { timeAgo, fmtTime, plural } from '../format.js';
-import { renderGraph, countTasks } from '../graph.js';
+import { computeLayout, drawGraph, countTasks, countGroups, taskAtPath, DRAW_ON_DEMAND_OVER, COLLAPSE_OVER } from '../graph.js';
 import { renderDiagnosticList, countSeverities, renderCounts } from '../diagnostics.js';
 
 /** Source text with line numbers; lines in `marks` (Map line -> severity) are marked. */
@@ -30,32 +30,118 @@ export function graphLegend() {
     item('sw-entry', 'entry task'), item('sw-unreachable', 'unreachable'), item('sw-parallel', 'parallel group'));
 }
 
-/** Graph + toolbar + task details panel. */
+/**
+ * Graph + toolbar + task details panel. The layout runs in a Web Worker and
+ * the SVG is built in slices, so the panel is returned at once with a
+ * "laying out" note and fills in. Past COLLAPSE_OVER tasks parallel groups
+ * start collapsed (expand one from its details, or all from the toolbar);
+ * past DRAW_ON_DEMAND_OVER the graph is drawn when asked. The element has
+ * update(definition) (same shape, newer definition: no redraw) and ready
+ * (a promise for the first drawing).
+ */
 export function graphPanel(definition) {
+  let def = definition || {};
+  const tasks = () => (Array.isArray(def.tasks) ? def.tasks : []);
+  const n = countTasks(tasks());
+  const groups = countGroups(tasks());
   const details = h('div', { class: 'task-details', id: 'task-details', 'aria-live': 'polite' },
     h('p', { class: 'muted' }, 'Select a task (click, or Tab then Enter) to see its definition.'));
+  const state = { collapse: undefined, expanded: new Set() };
   let selected = null;
-  const svg = renderGraph(definition, {
-    onSelect: (name, task, el) => {
-      if (selected) selected.classList.remove('selected');
-      selected = el;
-      el.classList.add('selected');
-      add(clear(details), 
-        h('h3', {}, 'Task ', h('code', {}, name)),
-        h('pre', { class: 'json' }, JSON.stringify(task, null, 2)));
-    },
-  });
-  const viewport = h('div', { class: 'graph-viewport', tabindex: 0, 'aria-label': 'Task graph, scrollable' }, svg);
+  let generation = 0;
+  const viewport = h('div', { class: 'graph-viewport', tabindex: 0, 'aria-label': 'Task graph, scrollable', 'aria-busy': 'true' });
+  const note = h('span', { class: 'muted graph-note', role: 'status' });
   const fit = h('button', { type: 'button', class: 'btn btn-small', 'aria-pressed': 'false', title: 'shrink the graph to fit the frame' }, 'Fit to frame');
   fit.addEventListener('click', () => {
     const on = fit.getAttribute('aria-pressed') !== 'true';
     fit.setAttribute('aria-pressed', String(on));
     viewport.classList.toggle('fit', on);
   });
-  const n = countTasks(definition?.tasks || []);
-  return h('div', { class: 'graph-panel' },
-    h('div', { class: 'graph-toolbar' }, h('span', { class: 'muted' }, plural(n, 'task')), fit, graphLegend()),
+  const groupsBtn = h('button', { type: 'button', class: 'btn btn-small', id: 'graph-groups', hidden: true });
+  groupsBtn.addEventListener('click', () => {
+    if (state.collapse) {
+      state.collapse = false;
+    } else {
+      state.collapse = true;
+      state.expanded.clear();
+    }
+    draw();
+  });
+
+  const onSelect = (name, path, el) => {
+    const task = taskAtPath(tasks(), path);
+    if (selected) selected.classList.remove('selected');
+    selected = el;
+    el.classList.add('selected');
+    const collapsed = el.classList.contains('task-collapsed');
+    const expand = collapsed
+      ? h('button', { type: 'button', class: 'btn btn-small', id: 'expand-group', onClick: () => {
+        state.expanded.add(path);
+        draw();
+      } }, 'Expand this group')
+      : null;
+    add(clear(details),
+      h('h3', {}, 'Task ', h('code', {}, name)),
+      expand,
+      h('pre', { class: 'json' }, JSON.stringify(task, null, 2)));
+  };
+
+  const draw = async () => {
+    const my = ++generation;
+    viewport.setAttribute('aria-busy', 'true');
+    if (n > COLLAPSE_OVER) note.textContent = `laying out ${plural(n, 'task')}…`;
+    if (!viewport.querySelector('svg.task-graph')) clear(viewport).appendChild(h('p', { class: 'graph-placeholder muted' }, `Laying out ${plural(n, 'task')}…`));
+    const started = performance.now();
+    let svg;
+    let result;
+    try {
+      result = await computeLayout(tasks(), state);
+      if (my !== generation) return;
+      svg = await drawGraph(result.layout, { onSelect, isCurrent: () => my === generation });
+    } catch (err) {
+      if (my !== generation) return;
+      note.textContent = '';
+      clear(viewport).appendChild(h('p', { class: 'notice notice-error' }, `cannot draw the graph: ${err && err.message ? err.message : err}`));
+      viewport.removeAttribute('aria-busy');
+      return;
+    }
+    if (!svg || my !== generation) return;
+    const total = performance.now() - started;
+    svg.dataset.layoutMs = result.ms.toFixed(1);
+    svg.dataset.layoutIn = result.where;
+    svg.dataset.renderMs = total.toFixed(1);
+    selected = null;
+    clear(viewport).appendChild(svg);
+    viewport.removeAttribute('aria-busy');
+    state.collapse = result.layout.collapse;
+    // Small graphs look as they always did: no group button, no timing note.
+    const big = n > COLLAPSE_OVER;
+    groupsBtn.hidden = groups === 0 || !big;
+    groupsBtn.textContent = state.collapse ? `Expand all ${plural(groups, 'group')}` : 'Collapse groups';
+    note.textContent = big ? `drawn in ${Math.round(total)} ms${state.collapse && groups ? '; parallel groups collapsed' : ''}` : '';
+  };
+
+  const panel = h('div', { class: 'graph-panel' },
+    h('div', { class: 'graph-toolbar' }, h('span', { class: 'muted' }, plural(n, 'task')), fit, groupsBtn, note, graphLegend()),
     h('div', { class: 'graph-body' }, viewport, details));
+  panel.update = (next) => {
+    def = next || {};
+  };
+  // A replaced panel stops drawing (its layout answer is dropped).
+  panel.dispose = () => {
+    generation++;
+  };
+  if (n > DRAW_ON_DEMAND_OVER) {
+    let release;
+    panel.ready = new Promise((resolve) => (release = resolve));
+    viewport.removeAttribute('aria-busy');
+    viewport.appendChild(h('p', { class: 'graph-placeholder' },
+      `This workflow has ${plural(n, 'task')}; drawing its graph takes a moment. `,
+      h('button', { type: 'button', class: 'btn btn-small', id: 'draw-graph', onClick: () => draw().then(release) }, 'Draw the graph')));
+  } else {
+    panel.ready = draw();
+  }
+  return panel;
 }
 
 export async function workflowView(root, params, ctx) {
