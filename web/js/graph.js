@@ -8,8 +8,8 @@
 
 import { s } from './dom.js';
 import {
-  analyze, layoutScope, layoutGraph, classifyWhen, countTasks, reduceTasks, shapeKey, taskAtPath, stripTasks, truncate,
-  MARGIN, GROUP_HEAD, CHAR_W, SUB_CHAR_W, LABEL_CHAR_W, COLLAPSE_OVER,
+  analyze, layoutScope, layoutGraph, classifyWhen, countTasks, reduceTasks, shapeKey, taskAtPath, stripTasks, truncate, placeLabels, BoxGrid,
+  MARGIN, GROUP_HEAD, CHAR_W, SUB_CHAR_W, COLLAPSE_OVER,
 } from './layout.js';
 
 export { analyze, layoutScope, layoutGraph, classifyWhen, countTasks, reduceTasks, shapeKey, taskAtPath, COLLAPSE_OVER };
@@ -100,6 +100,9 @@ export function computeLayout(tasks, options = {}) {
 
 // ---- drawing ----------------------------------------------------------------
 
+/** Past this many tasks only the part of the graph near the viewport is in the DOM. */
+export const VIRTUAL_OVER = COLLAPSE_OVER;
+
 function cubicPath(pts) {
   let d = `M${pts[0].x.toFixed(1)},${pts[0].y.toFixed(1)}`;
   for (let i = 1; i < pts.length; i++) {
@@ -115,162 +118,254 @@ function cubicPath(pts) {
   return d;
 }
 
-function cubicAt(a, b, t) {
-  const my = (b.y - a.y) / 2;
-  const p1 = { x: a.x, y: a.y + my };
-  const p2 = { x: b.x, y: b.y - my };
-  const u = 1 - t;
-  return {
-    x: u * u * u * a.x + 3 * u * u * t * p1.x + 3 * u * t * t * p2.x + t * t * t * b.x,
-    y: u * u * u * a.y + 3 * u * u * t * p1.y + 3 * u * t * t * p2.y + t * t * t * b.y,
-  };
+function edgePath(e) {
+  if (e.self) {
+    const { x, y1, y2 } = e.loop;
+    return `M${x},${y1} C${x + 38},${y1 - 14} ${x + 38},${y2 + 14} ${x + 2},${y2}`;
+  }
+  return cubicPath(e.points);
 }
 
-function overlaps(a, b) {
-  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+/** "label → target" of each node's outgoing edges, for its description. */
+function outgoingOf(layout) {
+  const outgoing = layout.nodes.map(() => []);
+  for (const e of layout.edges) outgoing[e.from].push(`${e.labels.join('/')} → ${layout.nodes[e.to].name}`);
+  return outgoing;
 }
 
-/** Boxes in a uniform grid: "does this box overlap any" without a scan of all. */
-class BoxGrid {
-  constructor(cell = 160) {
-    this.cell = cell;
-    this.cells = new Map();
-    this.big = [];
-  }
+/** The path and the label of one edge. */
+function edgeParts(layout, e, ids) {
+  if (!e.label) placeLabels(layout);
+  const names = `${layout.nodes[e.from].name} → ${layout.nodes[e.to].name}`;
+  const cls = ['edge', `edge-${e.kind}`, e.back && 'edge-back', e.self && 'edge-self'].filter(Boolean).join(' ');
+  const label = e.label;
+  const titleText = `${names}: ${e.full.length ? e.full.join(' | ') : label.text}${e.back || e.self ? ' (cycle)' : ''}`;
+  const marker = `url(#${ids.prefix}-arrow-${e.back || e.self ? 'back' : e.kind})`;
+  const path = s('path', { class: cls, d: edgePath(e), 'marker-end': marker, dataset: { from: layout.nodes[e.from].name, to: layout.nodes[e.to].name } }, s('title', {}, titleText));
+  const tag = s('g', { class: `edge-label label-${e.back || e.self ? 'back' : e.kind}` },
+    s('rect', { x: label.x.toFixed(1), y: label.y.toFixed(1), width: label.w.toFixed(1), height: label.h, rx: 3 }),
+    s('text', { x: (label.x + label.w / 2).toFixed(1), y: (label.y + label.h - 4).toFixed(1), 'text-anchor': 'middle' }, label.text),
+    s('title', {}, titleText));
+  return [path, tag];
+}
 
-  range(b) {
-    const c = this.cell;
-    return [Math.floor(b.x / c), Math.floor((b.x + b.w) / c), Math.floor(b.y / c), Math.floor((b.y + b.h) / c)];
+/** One task's <g> (a group with its inner scope); yields while building a group. */
+function* nodePart(layout, v, ids, outgoing, parentUnreachable, nested) {
+  const entry = !nested && layout.entries.has(v.id);
+  const unreachable = parentUnreachable || (!nested && !layout.reachable.has(v.id));
+  const parallel = !!v.inner;
+  const out = outgoing[v.id];
+  const description = [`task ${v.name}`, v.sub, entry ? 'entry task' : null, unreachable ? 'unreachable' : null,
+    v.collapsed ? 'collapsed group: select it to expand' : null,
+    out.length ? `next: ${out.join(', ')}` : 'no transitions'].filter(Boolean).join('; ');
+  const cls = ['task-node', (parallel || v.collapsed) && 'task-parallel', v.collapsed && 'task-collapsed', entry && 'task-entry', unreachable && 'task-unreachable', `type-${v.type || 'action'}`].filter(Boolean).join(' ');
+  const node = s('g', { class: cls, dataset: { task: v.name, path: v.path }, transform: `translate(${v.x.toFixed(1)},${v.y.toFixed(1)})`, tabindex: 0, role: 'button', 'aria-label': description });
+  node.appendChild(s('title', {}, description));
+  if (parallel) {
+    node.appendChild(s('rect', { class: 'group-box', width: v.w, height: v.h, rx: 8 }));
+    node.appendChild(s('text', { class: 'node-name', x: 12, y: 18 }, truncate(v.name, Math.floor((v.w - 120) / CHAR_W) + 8)));
+    node.appendChild(s('text', { class: 'node-sub group-sub', x: v.w - 10, y: 18, 'text-anchor': 'end' }, `parallel · ${v.groupSize ?? v.inner.nodes.length}`));
+    const inner = yield* drawScope(v.inner, ids, unreachable, true);
+    inner.setAttribute('transform', `translate(${((v.w - (v.inner.width - 2 * MARGIN)) / 2 - MARGIN).toFixed(1)},${GROUP_HEAD - MARGIN})`);
+    node.appendChild(inner);
+  } else {
+    node.appendChild(s('rect', { class: v.collapsed ? 'node-box collapsed-box' : 'node-box', width: v.w, height: v.h, rx: 6 }));
+    const maxName = Math.floor((v.w - 20) / CHAR_W);
+    const maxSub = Math.floor((v.w - 20) / SUB_CHAR_W);
+    node.appendChild(s('text', { class: 'node-name', x: 10, y: 19 }, truncate(v.name, maxName)));
+    node.appendChild(s('text', { class: 'node-sub', x: 10, y: 36 }, truncate(v.sub, maxSub)));
   }
-
-  add(b) {
-    const [x0, x1, y0, y1] = this.range(b);
-    if ((x1 - x0 + 1) * (y1 - y0 + 1) > 64) {
-      this.big.push(b);
-      return;
-    }
-    for (let i = x0; i <= x1; i++) {
-      for (let j = y0; j <= y1; j++) {
-        const key = `${i},${j}`;
-        const list = this.cells.get(key);
-        if (list) list.push(b);
-        else this.cells.set(key, [b]);
-      }
-    }
+  if (entry) {
+    node.appendChild(s('g', { class: 'tag tag-entry', transform: 'translate(8,-9)' },
+      s('rect', { width: 40, height: 14, rx: 7 }), s('text', { x: 20, y: 10.5, 'text-anchor': 'middle' }, 'entry')));
   }
+  if (unreachable && !parentUnreachable) {
+    node.appendChild(s('g', { class: 'tag tag-unreachable', transform: `translate(${v.w - 84},-9)` },
+      s('rect', { width: 76, height: 14, rx: 7 }), s('text', { x: 38, y: 10.5, 'text-anchor': 'middle' }, 'unreachable')));
+  }
+  return node;
+}
 
-  hits(b) {
-    for (const o of this.big) if (overlaps(o, b)) return true;
-    const [x0, x1, y0, y1] = this.range(b);
-    for (let i = x0; i <= x1; i++) {
-      for (let j = y0; j <= y1; j++) {
-        const list = this.cells.get(`${i},${j}`);
-        if (list) for (const o of list) if (overlaps(o, b)) return true;
-      }
-    }
-    return false;
+function drain(steps) {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
   }
 }
 
-/** Builds one scope's <g>; yields after each element so the caller can slice. */
+/** Builds one whole scope's <g>; yields after each element so the caller can slice. */
 function* drawScope(layout, ids, parentUnreachable, nested = false) {
   const g = s('g', { class: 'scope' });
   const edgeLayer = s('g', { class: 'edges' });
   const nodeLayer = s('g', { class: 'nodes' });
   const labelLayer = s('g', { class: 'edge-labels' });
-  const boxes = new BoxGrid();
-  for (const v of layout.nodes) boxes.add({ x: v.x, y: v.y, w: v.w, h: v.h });
-  const outgoing = layout.nodes.map(() => []);
-
+  const outgoing = outgoingOf(layout);
   for (const e of layout.edges) {
-    const names = `${layout.nodes[e.from].name} → ${layout.nodes[e.to].name}`;
-    const label = e.labels.join(' / ');
-    outgoing[e.from].push(`${e.labels.join('/')} → ${layout.nodes[e.to].name}`);
-    const cls = ['edge', `edge-${e.kind}`, e.back && 'edge-back', e.self && 'edge-self'].filter(Boolean).join(' ');
-    const titleText = `${names}: ${e.full.length ? e.full.join(' | ') : label}${e.back || e.self ? ' (cycle)' : ''}`;
-    let d;
-    let anchor;
-    if (e.self) {
-      const { x, y1, y2 } = e.loop;
-      d = `M${x},${y1} C${x + 38},${y1 - 14} ${x + 38},${y2 + 14} ${x + 2},${y2}`;
-      anchor = { x: x + 30, y: (y1 + y2) / 2 };
-    } else {
-      d = cubicPath(e.points);
-    }
-    const marker = `url(#${ids.prefix}-arrow-${e.back || e.self ? 'back' : e.kind})`;
-    edgeLayer.appendChild(s('path', { class: cls, d, 'marker-end': marker, dataset: { from: layout.nodes[e.from].name, to: layout.nodes[e.to].name } }, s('title', {}, titleText)));
-
-    // Label placement: along the first segment, avoiding earlier labels and nodes.
-    const w = label.length * LABEL_CHAR_W + 8;
-    const hgt = 15;
-    let box = null;
-    if (e.self) {
-      box = { x: anchor.x, y: anchor.y - hgt / 2, w, h: hgt };
-    } else {
-      const a = e.points[0];
-      const b = e.points[1];
-      for (const t of [0.5, 0.35, 0.65, 0.22, 0.78, 0.12, 0.88]) {
-        const p = cubicAt(a, b, t);
-        const cand = { x: p.x - w / 2, y: p.y - hgt / 2, w, h: hgt };
-        if (!boxes.hits(cand)) {
-          box = cand;
-          break;
-        }
-      }
-      if (!box) {
-        const p = cubicAt(a, b, 0.5);
-        box = { x: p.x + 4, y: p.y - hgt / 2, w, h: hgt };
-      }
-    }
-    boxes.add(box);
-    labelLayer.appendChild(s('g', { class: `edge-label label-${e.back || e.self ? 'back' : e.kind}` },
-      s('rect', { x: box.x.toFixed(1), y: box.y.toFixed(1), width: box.w.toFixed(1), height: hgt, rx: 3 }),
-      s('text', { x: (box.x + box.w / 2).toFixed(1), y: (box.y + hgt - 4).toFixed(1), 'text-anchor': 'middle' }, label),
-      s('title', {}, titleText)));
+    const [path, tag] = edgeParts(layout, e, ids);
+    edgeLayer.appendChild(path);
+    labelLayer.appendChild(tag);
     yield;
   }
-
   for (const v of layout.nodes) {
-    const entry = !nested && layout.entries.has(v.id);
-    const unreachable = parentUnreachable || (!nested && !layout.reachable.has(v.id));
-    const parallel = !!v.inner;
-    const out = outgoing[v.id];
-    const description = [`task ${v.name}`, v.sub, entry ? 'entry task' : null, unreachable ? 'unreachable' : null,
-      v.collapsed ? 'collapsed group: select it to expand' : null,
-      out.length ? `next: ${out.join(', ')}` : 'no transitions'].filter(Boolean).join('; ');
-    const cls = ['task-node', (parallel || v.collapsed) && 'task-parallel', v.collapsed && 'task-collapsed', entry && 'task-entry', unreachable && 'task-unreachable', `type-${v.type || 'action'}`].filter(Boolean).join(' ');
-    const node = s('g', { class: cls, dataset: { task: v.name, path: v.path }, transform: `translate(${v.x.toFixed(1)},${v.y.toFixed(1)})`, tabindex: 0, role: 'button', 'aria-label': description });
-    node.appendChild(s('title', {}, description));
-    if (parallel) {
-      node.appendChild(s('rect', { class: 'group-box', width: v.w, height: v.h, rx: 8 }));
-      node.appendChild(s('text', { class: 'node-name', x: 12, y: 18 }, truncate(v.name, Math.floor((v.w - 120) / CHAR_W) + 8)));
-      node.appendChild(s('text', { class: 'node-sub group-sub', x: v.w - 10, y: 18, 'text-anchor': 'end' }, `parallel · ${v.groupSize ?? v.inner.nodes.length}`));
-      const inner = yield* drawScope(v.inner, ids, unreachable, true);
-      inner.setAttribute('transform', `translate(${((v.w - (v.inner.width - 2 * MARGIN)) / 2 - MARGIN).toFixed(1)},${GROUP_HEAD - MARGIN})`);
-      node.appendChild(inner);
-    } else {
-      node.appendChild(s('rect', { class: v.collapsed ? 'node-box collapsed-box' : 'node-box', width: v.w, height: v.h, rx: 6 }));
-      const maxName = Math.floor((v.w - 20) / CHAR_W);
-      const maxSub = Math.floor((v.w - 20) / SUB_CHAR_W);
-      node.appendChild(s('text', { class: 'node-name', x: 10, y: 19 }, truncate(v.name, maxName)));
-      node.appendChild(s('text', { class: 'node-sub', x: 10, y: 36 }, truncate(v.sub, maxSub)));
-    }
-    if (entry) {
-      node.appendChild(s('g', { class: 'tag tag-entry', transform: 'translate(8,-9)' },
-        s('rect', { width: 40, height: 14, rx: 7 }), s('text', { x: 20, y: 10.5, 'text-anchor': 'middle' }, 'entry')));
-    }
-    if (unreachable && !parentUnreachable) {
-      node.appendChild(s('g', { class: 'tag tag-unreachable', transform: `translate(${v.w - 84},-9)` },
-        s('rect', { width: 76, height: 14, rx: 7 }), s('text', { x: 38, y: 10.5, 'text-anchor': 'middle' }, 'unreachable')));
-    }
-    nodeLayer.appendChild(node);
+    nodeLayer.appendChild(yield* nodePart(layout, v, ids, outgoing, parentUnreachable, nested));
     yield;
   }
   g.append(edgeLayer, nodeLayer, labelLayer);
   return g;
 }
 
-/** Builds the whole <svg>; yields while building; returns the element. */
+function boundsOfEdge(e) {
+  if (e.self) {
+    const { x, y1, y2 } = e.loop;
+    return { x, y: y1 - 14, w: 40, h: y2 - y1 + 28 };
+  }
+  let x0 = Infinity;
+  let x1 = -Infinity;
+  let y0 = Infinity;
+  let y1 = -Infinity;
+  for (const p of e.points) {
+    x0 = Math.min(x0, p.x);
+    x1 = Math.max(x1, p.x);
+    y0 = Math.min(y0, p.y);
+    y1 = Math.max(y1, p.y);
+  }
+  return { x: x0 - 8, y: y0 - 8, w: x1 - x0 + 16, h: y1 - y0 + 16 };
+}
+
+function union(a, b) {
+  const x = Math.min(a.x, b.x);
+  const y = Math.min(a.y, b.y);
+  return { x, y, w: Math.max(a.x + a.w, b.x + b.w) - x, h: Math.max(a.y + a.h, b.y + b.h) - y };
+}
+
+/**
+ * A big graph's top scope, drawn near the viewport only: tasks and edges
+ * are indexed in a grid; attach(scroller) draws what is within one screen
+ * of the visible part and keeps that window up to date on scroll and
+ * resize. Nodes stay <g class="task-node">, edges <path class="edge">.
+ */
+class VirtualScope {
+  constructor(svg, layout, ids) {
+    this.svg = svg;
+    this.layout = layout;
+    this.ids = ids;
+    this.outgoing = outgoingOf(layout);
+    this.edgeLayer = s('g', { class: 'edges' });
+    this.nodeLayer = s('g', { class: 'nodes' });
+    this.labelLayer = s('g', { class: 'edge-labels' });
+    const g = s('g', { class: 'scope scope-virtual' }, this.edgeLayer, this.nodeLayer, this.labelLayer);
+    svg.appendChild(g);
+    this.grid = new BoxGrid(512);
+    layout.nodes.forEach((v, i) => this.grid.add({ x: v.x, y: v.y - 10, w: v.w + (v.extraRight || 0), h: v.h + 10 }, `n${i}`));
+    layout.edges.forEach((e, i) => {
+      if (!e.label) placeLabels(layout);
+      this.grid.add(union(boundsOfEdge(e), e.label), `e${i}`);
+    });
+    this.live = new Map();
+    this.safe = null;
+    this.frame = 0;
+    this.onScroll = () => {
+      if (!this.frame) {
+        this.frame = requestAnimationFrame(() => {
+          this.frame = 0;
+          this.update();
+        });
+      }
+    };
+  }
+
+  attach(scroller) {
+    this.detach();
+    this.scroller = scroller;
+    scroller.addEventListener('scroll', this.onScroll, { passive: true });
+    window.addEventListener('resize', this.onScroll);
+    window.addEventListener('scroll', this.onScroll, { passive: true });
+    this.update();
+  }
+
+  detach() {
+    if (!this.scroller) return;
+    this.scroller.removeEventListener('scroll', this.onScroll);
+    window.removeEventListener('resize', this.onScroll);
+    window.removeEventListener('scroll', this.onScroll);
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    this.scroller = null;
+  }
+
+  /** The visible part of the graph, in graph coordinates (null if not shown). */
+  visible() {
+    if (!this.scroller || !this.svg.isConnected) return null;
+    const r = this.svg.getBoundingClientRect();
+    const vr = this.scroller.getBoundingClientRect();
+    if (!r.width || !r.height) return null;
+    const scale = r.width / this.layout.width;
+    const top = Math.max(vr.top, 0);
+    const bottom = Math.min(vr.bottom, window.innerHeight || vr.bottom);
+    return { x: (vr.left - r.left) / scale, y: (top - r.top) / scale, w: vr.width / scale, h: Math.max(0, bottom - top) / scale };
+  }
+
+  update() {
+    const vis = this.visible();
+    if (!vis) return;
+    const s0 = this.safe;
+    if (s0 && vis.x >= s0.x && vis.y >= s0.y && vis.x + vis.w <= s0.x + s0.w && vis.y + vis.h <= s0.y + s0.h) return;
+    const grow = (k) => ({ x: vis.x - k * vis.w, y: vis.y - k * vis.h, w: vis.w * (1 + 2 * k), h: vis.h * (1 + 2 * k) });
+    this.safe = grow(0.5);
+    const want = this.grid.query(grow(1));
+    for (const [key, els] of this.live) {
+      if (want.has(key)) continue;
+      for (const el of els) el.remove();
+      this.live.delete(key);
+    }
+    for (const key of want) {
+      if (this.live.has(key)) continue;
+      const i = Number(key.slice(1));
+      if (key[0] === 'n') {
+        const el = drain(nodePart(this.layout, this.layout.nodes[i], this.ids, this.outgoing, false, false));
+        this.nodeLayer.appendChild(el);
+        this.live.set(key, [el]);
+      } else {
+        const [path, tag] = edgeParts(this.layout, this.layout.edges[i], this.ids);
+        this.edgeLayer.appendChild(path);
+        this.labelLayer.appendChild(tag);
+        this.live.set(key, [path, tag]);
+      }
+    }
+    this.svg.dataset.drawnNodes = String([...this.live.keys()].filter((k) => k[0] === 'n').length);
+  }
+}
+
+/**
+ * The whole graph at a glance (Fit to frame on a big graph): boxes and
+ * edges only, no text, no labels; a task's name is its tooltip.
+ */
+function* buildOverview(layout) {
+  const svg = s('svg', {
+    class: 'task-graph task-overview',
+    viewBox: `0 0 ${Math.ceil(layout.width)} ${Math.ceil(layout.height)}`,
+    width: Math.ceil(layout.width),
+    height: Math.ceil(layout.height),
+    role: 'img',
+    'aria-label': `overview of a task graph with ${layout.taskCount ?? layout.nodes.length} tasks`,
+  });
+  const edges = s('g', { class: 'edges' });
+  const nodes = s('g', { class: 'nodes' });
+  for (const e of layout.edges) {
+    edges.appendChild(s('path', { class: ['edge', `edge-${e.kind}`, e.back && 'edge-back'].filter(Boolean).join(' '), d: edgePath(e) }));
+    yield;
+  }
+  for (const v of layout.nodes) {
+    const cls = ['task-node', `type-${v.type || 'action'}`, layout.entries.has(v.id) && 'task-entry', !layout.reachable.has(v.id) && 'task-unreachable'].filter(Boolean).join(' ');
+    nodes.appendChild(s('g', { class: cls, transform: `translate(${v.x.toFixed(1)},${v.y.toFixed(1)})` },
+      s('rect', { class: v.inner ? 'group-box' : 'node-box', width: v.w, height: v.h, rx: 6 }), s('title', {}, v.name)));
+    yield;
+  }
+  svg.append(edges, nodes);
+  return svg;
+}
+
+/** Builds the <svg>; yields while building; returns the element. */
 function* buildSvg(layout, opts) {
   const prefix = `g${++graphSeq}`;
   const total = layout.taskCount ?? layout.nodes.length;
@@ -288,7 +383,13 @@ function* buildSvg(layout, opts) {
       s('path', { d: 'M0,0 L10,5 L0,10 z' })));
   }
   svg.appendChild(defs);
-  svg.appendChild(yield* drawScope(layout, { prefix }, false));
+  const virtual = opts.virtual ?? total > VIRTUAL_OVER;
+  if (virtual) {
+    svg.virtual = new VirtualScope(svg, layout, { prefix });
+    svg.dataset.virtual = 'true';
+  } else {
+    svg.appendChild(yield* drawScope(layout, { prefix }, false));
+  }
   svg.dataset.taskCount = String(total);
   if (opts.onSelect) {
     // One listener for the whole graph: the innermost task node wins.
@@ -320,10 +421,13 @@ function nextTurn() {
 /**
  * Draw a laid-out graph in slices of SLICE_MS, yielding to the page in
  * between. Resolves to the <svg>, or null once isCurrent() says false.
- * opts.onSelect(name, path, element) on click or Enter.
+ * opts.onSelect(name, path, element) on click or Enter; opts.virtual
+ * (default: past VIRTUAL_OVER tasks): the svg then has .virtual, whose
+ * attach(scroller) draws the part near the view; opts.overview: boxes and
+ * edges only.
  */
 export async function drawGraph(layout, opts = {}) {
-  const steps = buildSvg(layout, opts);
+  const steps = opts.overview ? buildOverview(layout) : buildSvg(layout, opts);
   let sliceStart = performance.now();
   for (;;) {
     const r = steps.next();
@@ -344,11 +448,23 @@ export function renderGraph(definition, opts = {}) {
   const tasks = (definition && Array.isArray(definition.tasks)) ? definition.tasks : [];
   const layout = layoutGraph(tasks, opts.layout || {});
   const onSelect = opts.onSelect ? (name, path, el) => opts.onSelect(name, taskAtPath(tasks, path), el) : null;
-  const steps = buildSvg(layout, { onSelect });
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
+  return drain(buildSvg(layout, { onSelect, virtual: false }));
+}
+
+/**
+ * A graph wider than its frame opens scrolled to its first entry task (or
+ * first task), not to its left edge.
+ */
+export function scrollToEntry(scroller, svg, layout) {
+  if (!scroller || !svg || layout.width <= scroller.clientWidth) return;
+  const first = [...layout.entries][0] ?? 0;
+  const v = layout.nodes[first];
+  if (!v) return;
+  const r = svg.getBoundingClientRect();
+  const vr = scroller.getBoundingClientRect();
+  const scale = r.width / layout.width || 1;
+  const left = r.left - vr.left + scroller.scrollLeft;
+  scroller.scrollLeft = Math.max(0, left + (v.x + v.w / 2) * scale - scroller.clientWidth / 2);
 }
 
 /** Number of parallel groups (with tasks) anywhere in a task list. */

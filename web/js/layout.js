@@ -12,8 +12,9 @@
 //     crossings between two layers are counted as inversions with a Fenwick
 //     tree, O(E log V) instead of the pairwise O(E²);
 //  4. x coordinates pulled towards neighbour barycenters while keeping the
-//     order and a minimum separation (linear per layer, 8 rounds); each
-//     layer is a row.
+//     order and a minimum separation (linear per layer, 8 rounds, 4 past
+//     SMALL_GRAPH tasks); the sideways drift of long graphs is removed;
+//     each layer is a row.
 //
 // Parallel tasks are groups laid out recursively inside their box. Past
 // COLLAPSE_OVER tasks, groups are collapsed by default (one box each) and
@@ -41,6 +42,8 @@ const MAX_DEPTH = 6;
 /** Dummy nodes allowed: this many per task and edge (at least DUMMY_MIN_BUDGET). */
 const DUMMY_BUDGET_PER_ITEM = 3;
 const DUMMY_MIN_BUDGET = 3000;
+/** Drift removal on big graphs: half the moving-average window, in layers. */
+const DRIFT_WINDOW = 12;
 /** Straightening a long edge tries the median and at most this many more x positions. */
 const STRAIGHTEN_CANDIDATES = 8;
 
@@ -450,11 +453,41 @@ export function layoutScope(tasks, depth = 0, opts = {}, path = '') {
     }
     place(ids, desired);
   };
-  for (let iter = 0; iter < 8; iter++) {
+  const rounds = sweeps > 4 ? 8 : 4;
+  for (let iter = 0; iter < rounds; iter++) {
     for (let l = 1; l < layerCount; l++) relax(l, true, false);
     for (let l = layerCount - 2; l >= 0; l--) relax(l, false, true);
   }
   for (let l = 0; l < layerCount; l++) relax(l, true, true);
+
+  // Long graphs: the relaxation pulls each layer towards the one above, so a
+  // long graph drifts sideways layer after layer (a diagonal band several
+  // times wider than any layer). Remove the drift: shift each layer by the
+  // moving average (over 2 * DRIFT_WINDOW + 1 layers) of its middle; nearby
+  // layers move by almost the same amount, so edges keep their shape.
+  if (layerCount > 2 * DRIFT_WINDOW + 1) {
+    const mid = new Float64Array(layerCount);
+    let prev = 0;
+    for (let l = 0; l < layerCount; l++) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const v of layers[l]) {
+        if (all[v].dummy) continue;
+        lo = Math.min(lo, cx[v] - all[v].w / 2);
+        hi = Math.max(hi, cx[v] + all[v].w / 2);
+      }
+      mid[l] = Number.isFinite(lo) ? (lo + hi) / 2 : prev;
+      prev = mid[l];
+    }
+    const prefix = new Float64Array(layerCount + 1);
+    for (let l = 0; l < layerCount; l++) prefix[l + 1] = prefix[l] + mid[l];
+    for (let l = 0; l < layerCount; l++) {
+      const a = Math.max(0, l - DRIFT_WINDOW);
+      const b = Math.min(layerCount, l + DRIFT_WINDOW + 1);
+      const shift = (prefix[b] - prefix[a]) / (b - a);
+      for (const v of layers[l]) cx[v] -= shift;
+    }
+  }
 
   // Straighten dummy chains where the neighbours in each layer leave room.
   const posInLayer = new Int32Array(N);
@@ -565,15 +598,126 @@ export function layoutScope(tasks, depth = 0, opts = {}, path = '') {
   };
 }
 
+function cubicAt(a, b, t) {
+  const my = (b.y - a.y) / 2;
+  const p1 = { x: a.x, y: a.y + my };
+  const p2 = { x: b.x, y: b.y - my };
+  const u = 1 - t;
+  return {
+    x: u * u * u * a.x + 3 * u * u * t * p1.x + 3 * u * t * t * p2.x + t * t * t * b.x,
+    y: u * u * u * a.y + 3 * u * u * t * p1.y + 3 * u * t * t * p2.y + t * t * t * b.y,
+  };
+}
+
+function overlaps(a, b) {
+  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+/** Boxes in a uniform grid: "does this box overlap any" without a scan of all. */
+export class BoxGrid {
+  constructor(cell = 160) {
+    this.cell = cell;
+    this.cells = new Map();
+    this.big = [];
+  }
+
+  range(b) {
+    const c = this.cell;
+    return [Math.floor(b.x / c), Math.floor((b.x + b.w) / c), Math.floor(b.y / c), Math.floor((b.y + b.h) / c)];
+  }
+
+  add(b, item = b) {
+    const [x0, x1, y0, y1] = this.range(b);
+    if ((x1 - x0 + 1) * (y1 - y0 + 1) > 64) {
+      this.big.push([b, item]);
+      return;
+    }
+    for (let i = x0; i <= x1; i++) {
+      for (let j = y0; j <= y1; j++) {
+        const key = `${i},${j}`;
+        const list = this.cells.get(key);
+        if (list) list.push([b, item]);
+        else this.cells.set(key, [[b, item]]);
+      }
+    }
+  }
+
+  hits(b) {
+    for (const [o] of this.big) if (overlaps(o, b)) return true;
+    const [x0, x1, y0, y1] = this.range(b);
+    for (let i = x0; i <= x1; i++) {
+      for (let j = y0; j <= y1; j++) {
+        const list = this.cells.get(`${i},${j}`);
+        if (list) for (const [o] of list) if (overlaps(o, b)) return true;
+      }
+    }
+    return false;
+  }
+
+  /** The items whose boxes overlap b (each once). */
+  query(b, out = new Set()) {
+    for (const [o, item] of this.big) if (overlaps(o, b)) out.add(item);
+    const [x0, x1, y0, y1] = this.range(b);
+    for (let i = x0; i <= x1; i++) {
+      for (let j = y0; j <= y1; j++) {
+        const list = this.cells.get(`${i},${j}`);
+        if (list) for (const [o, item] of list) if (overlaps(o, b)) out.add(item);
+      }
+    }
+    return out;
+  }
+}
+
+export const LABEL_H = 15;
+
+/**
+ * Edge labels, placed along each edge's first segment where they overlap no
+ * box and no earlier label (greedy, in edge order): e.label = {text, x, y,
+ * w, h}. Recursively into groups.
+ */
+export function placeLabels(layout) {
+  const boxes = new BoxGrid();
+  for (const v of layout.nodes) boxes.add({ x: v.x, y: v.y, w: v.w, h: v.h });
+  for (const e of layout.edges) {
+    const text = e.labels.join(' / ');
+    const w = text.length * LABEL_CHAR_W + 8;
+    const hgt = LABEL_H;
+    let box = null;
+    if (e.self) {
+      const { x, y1, y2 } = e.loop;
+      box = { x: x + 30, y: (y1 + y2) / 2 - hgt / 2, w, h: hgt };
+    } else {
+      const a = e.points[0];
+      const b = e.points[1];
+      for (const t of [0.5, 0.35, 0.65, 0.22, 0.78, 0.12, 0.88]) {
+        const p = cubicAt(a, b, t);
+        const cand = { x: p.x - w / 2, y: p.y - hgt / 2, w, h: hgt };
+        if (!boxes.hits(cand)) {
+          box = cand;
+          break;
+        }
+      }
+      if (!box) {
+        const p = cubicAt(a, b, 0.5);
+        box = { x: p.x + 4, y: p.y - hgt / 2, w, h: hgt };
+      }
+    }
+    boxes.add(box);
+    e.label = { text, ...box };
+  }
+  for (const v of layout.nodes) if (v.inner) placeLabels(v.inner);
+  return layout;
+}
+
 /**
  * The whole graph of a task list. options: {collapse: true | false |
  * undefined (collapse past COLLAPSE_OVER tasks), expanded: [group paths]}.
- * Adds {taskCount, collapsedDefault, groups (count of parallel groups)}.
+ * Adds {taskCount, collapse} and the edge labels' places (placeLabels).
  */
 export function layoutGraph(tasks, options = {}) {
   const total = countTasks(tasks);
   const collapse = options.collapse ?? total > COLLAPSE_OVER;
-  const layout = layoutScope(tasks, 0, { collapse, expanded: new Set(options.expanded || []), total });
+  const layout = placeLabels(layoutScope(tasks, 0, { collapse, expanded: new Set(options.expanded || []), total }));
   layout.taskCount = total;
   layout.collapse = collapse;
   return layout;

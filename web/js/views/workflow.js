@@ -4,7 +4,7 @@
 import { h, add, badge, clear, toast } from '../dom.js';
 import { api, enc, ApiError } from '../api.js';
 import { timeAgo, fmtTime, plural } from '../format.js';
-import { computeLayout, drawGraph, countTasks, countGroups, taskAtPath, DRAW_ON_DEMAND_OVER, COLLAPSE_OVER } from '../graph.js';
+import { computeLayout, drawGraph, scrollToEntry, countTasks, countGroups, taskAtPath, DRAW_ON_DEMAND_OVER, COLLAPSE_OVER } from '../graph.js';
 import { renderDiagnosticList, countSeverities, renderCounts } from '../diagnostics.js';
 
 /** Source text with line numbers; lines in `marks` (Map line -> severity) are marked. */
@@ -21,6 +21,9 @@ export function sourceView(text, marks = new Map(), label = 'source') {
         h('span', { class: 'src' }, line));
     }));
 }
+
+/** Past this many lines (or COLLAPSE_OVER tasks) the YAML and JSON panels open on demand. */
+const LAZY_SOURCE_LINES = 3000;
 
 export function graphLegend() {
   const item = (cls, text) => h('li', {}, h('span', { class: `legend-swatch ${cls}`, 'aria-hidden': 'true' }), text);
@@ -52,10 +55,36 @@ export function graphPanel(definition) {
   const viewport = h('div', { class: 'graph-viewport', tabindex: 0, 'aria-label': 'Task graph, scrollable', 'aria-busy': 'true' });
   const note = h('span', { class: 'muted graph-note', role: 'status' });
   const fit = h('button', { type: 'button', class: 'btn btn-small', 'aria-pressed': 'false', title: 'shrink the graph to fit the frame' }, 'Fit to frame');
-  fit.addEventListener('click', () => {
+  // The drawn graph and its layout; a big graph's overview (Fit to frame).
+  let current = null;
+  let overview = null;
+  let first = true;
+  const showGraph = (svg) => {
+    clear(viewport).appendChild(svg);
+    if (svg.virtual) svg.virtual.attach(viewport);
+  };
+  fit.addEventListener('click', async () => {
     const on = fit.getAttribute('aria-pressed') !== 'true';
     fit.setAttribute('aria-pressed', String(on));
     viewport.classList.toggle('fit', on);
+    if (!current || !current.svg.virtual) return;
+    // A big graph drawn near the view only: at a glance it is its overview.
+    if (on) {
+      current.svg.virtual.detach();
+      const my = generation;
+      if (!overview || overview.layout !== current.layout) {
+        note.textContent = 'drawing the overview…';
+        const svg = await drawGraph(current.layout, { overview: true, isCurrent: () => my === generation });
+        if (!svg || my !== generation || fit.getAttribute('aria-pressed') !== 'true') return;
+        overview = { layout: current.layout, svg };
+        note.textContent = 'overview: boxes and edges only; turn Fit to frame off to read the tasks';
+      }
+      clear(viewport).appendChild(overview.svg);
+      viewport.scrollLeft = 0;
+    } else {
+      note.textContent = '';
+      showGraph(current.svg);
+    }
   });
   const groupsBtn = h('button', { type: 'button', class: 'btn btn-small', id: 'graph-groups', hidden: true });
   groupsBtn.addEventListener('click', () => {
@@ -111,7 +140,17 @@ export function graphPanel(definition) {
     svg.dataset.layoutIn = result.where;
     svg.dataset.renderMs = total.toFixed(1);
     selected = null;
-    clear(viewport).appendChild(svg);
+    if (current && current.svg.virtual) current.svg.virtual.detach();
+    current = { svg, layout: result.layout };
+    if (fit.getAttribute('aria-pressed') === 'true' && svg.virtual) {
+      fit.setAttribute('aria-pressed', 'false');
+      viewport.classList.remove('fit');
+    }
+    showGraph(svg);
+    if (first) {
+      first = false;
+      scrollToEntry(viewport, svg, result.layout);
+    }
     viewport.removeAttribute('aria-busy');
     state.collapse = result.layout.collapse;
     // Small graphs look as they always did: no group button, no timing note.
@@ -130,6 +169,7 @@ export function graphPanel(definition) {
   // A replaced panel stops drawing (its layout answer is dropped).
   panel.dispose = () => {
     generation++;
+    if (current && current.svg.virtual) current.svg.virtual.detach();
   };
   if (n > DRAW_ON_DEMAND_OVER) {
     let release;
@@ -189,8 +229,28 @@ export async function workflowView(root, params, ctx) {
       ['Tags', (wf.tags || []).length ? h('span', { class: 'tags' }, wf.tags.map((t) => h('span', { class: 'tag-chip' }, t))) : h('span', { class: 'muted' }, 'none')],
     ].map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v))));
 
+  // Big workflows: the JSON and the YAML are built when their panel opens
+  // (tens of thousands of lines would otherwise be drawn with the page).
+  const sourceLines = typeof wf.source === 'string' ? wf.source.split('\n').length : 0;
+  const lazy = countTasks(def.tasks || []) > COLLAPSE_OVER || sourceLines > LAZY_SOURCE_LINES;
+  const lazyPanel = (title, build) => {
+    const details = h('details', { open: !lazy }, h('summary', {}, h('span', { class: 'summary-title' }, title)));
+    let built = false;
+    details.ensure = () => {
+      if (built) return;
+      built = true;
+      details.appendChild(build());
+    };
+    if (!lazy) details.ensure();
+    else details.addEventListener('toggle', () => details.open && details.ensure());
+    return details;
+  };
+  const jsonPanel = lazyPanel('Normalized definition (JSON)', () => h('pre', { class: 'json', tabindex: 0 }, JSON.stringify(def, null, 2)));
+  const yamlPanel = lazyPanel(lazy ? `Original YAML (${plural(sourceLines, 'line')})` : 'Original YAML', () => (wf.source !== undefined && wf.source !== null ? sourceView(wf.source, marks, 'yaml') : h('p', { class: 'muted' }, 'The original source is not available.')));
+
   // A diagnostic's location jumps to its line in the original YAML below.
   const showLine = (d) => {
+    yamlPanel.ensure();
     const row = document.getElementById(`yaml-L${d.line}`);
     if (!row) return;
     const details = row.closest('details');
@@ -206,6 +266,8 @@ export async function workflowView(root, params, ctx) {
       ? h('section', { class: 'panel' }, h('h2', {}, plural(wf.warnings.length, 'warning')), h('ul', { class: 'messages' }, wf.warnings.map((w) => h('li', {}, badge('warning', 'warning'), ' ', w))))
       : null;
 
+  const graph = graphPanel(def);
+  ctx.onCleanup(() => graph.dispose());
   add(root, 
     h('div', { class: 'page-head' },
       h('div', {},
@@ -220,12 +282,8 @@ export async function workflowView(root, params, ctx) {
     wf.stale ? h('p', { class: 'notice notice-warning' }, badge('warning', 'stale'), ' The file on disk has errors, so this registered version is the last good one. Validate the pack to see them.') : null,
     h('section', { class: 'panel' }, h('h2', {}, 'Details'), meta),
     warnings,
-    h('section', { class: 'panel', id: 'graph' }, h('h2', {}, 'Task graph'), graphPanel(def)),
+    h('section', { class: 'panel', id: 'graph' }, h('h2', {}, 'Task graph'), graph),
     h('div', { class: 'two-col' },
-      h('section', { class: 'panel' },
-        h('details', { open: true }, h('summary', {}, h('span', { class: 'summary-title' }, 'Normalized definition (JSON)')),
-          h('pre', { class: 'json', tabindex: 0 }, JSON.stringify(def, null, 2)))),
-      h('section', { class: 'panel' },
-        h('details', { open: true }, h('summary', {}, h('span', { class: 'summary-title' }, 'Original YAML')),
-          wf.source !== undefined && wf.source !== null ? sourceView(wf.source, marks, 'yaml') : h('p', { class: 'muted' }, 'The original source is not available.')))));
+      h('section', { class: 'panel' }, jsonPanel),
+      h('section', { class: 'panel' }, yamlPanel)));
 }
