@@ -410,6 +410,40 @@ await step('a 1,200-task workflow: laid out in the worker, drawn near the view, 
   assert((await page.locator('.source .sl').count()) === 0, 'the YAML was drawn before it was opened');
 });
 
+await step('a pack of 120 workflows lists them 50 per page, with a search', async () => {
+  const dir = path.join(PACKS_DIR, 'many', 'workflows');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(PACKS_DIR, 'many', 'pack.yaml'), 'ref: many\nlabel: Many workflows\nversion: "1.0.0"\n');
+  for (let i = 0; i < 120; i++) {
+    const name = `wf_${String(i).padStart(3, '0')}`;
+    fs.writeFileSync(path.join(dir, `${name}.yaml`), `label: ${i === 77 ? 'Needle in the haystack' : `Workflow ${i}`}\nversion: "1.0.0"\ntasks:\n  - name: only\n    action: core.noop\n`);
+  }
+  const status = await page.evaluate(async () => {
+    const token = JSON.parse(sessionStorage.getItem('attune.session')).access_token;
+    const res = await fetch('/api/v1/packs/register', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ ref: 'many' }),
+    });
+    return res.status;
+  });
+  assert(status >= 200 && status < 300, `register answered ${status}`);
+  await page.goto(`${BASE}/#/packs/many`);
+  await page.locator('#pack-workflows tr[data-ref="many.wf_000"]').waitFor();
+  assert((await page.locator('#pack-workflows tbody tr').count()) === 50, 'page 1 has 50 rows');
+  await page.locator('#wf-pager', { hasText: 'page 1 of 3' }).waitFor();
+  await page.click('#wf-next');
+  await page.locator('#pack-workflows tr[data-ref="many.wf_050"]').waitFor();
+  assert((await page.locator('#pack-workflows tr[data-ref="many.wf_000"]').count()) === 0, 'page 1 rows left');
+  await page.click('#wf-next');
+  await page.locator('#pack-workflows tr[data-ref="many.wf_119"]').waitFor();
+  assert((await page.locator('#pack-workflows tbody tr').count()) === 20, 'page 3 has 20 rows');
+  await page.fill('#wf-search', 'needle');
+  await page.locator('#pack-workflows tr[data-ref="many.wf_077"]').waitFor();
+  await page.locator('#pack-workflows tbody tr').nth(1).waitFor({ state: 'detached' });
+  assert((await page.locator('#wf-pager button').count()) === 0, 'one page of results has no pager');
+});
+
 await step('the packs page lists the pack with its sync status', async () => {
   await page.click('#topnav a[href="#/packs"]');
   const row = page.locator(`.packs-table tr[data-ref="${PACK}"]`);
