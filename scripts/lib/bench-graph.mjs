@@ -227,7 +227,8 @@ try {
       } else if (oldTooSlow[shape]) {
         beforeNote = 'not run (smaller size timed out)';
       }
-      const ratio = before.length ? `${(Math.min(...before) / Math.min(...after)).toFixed(0)}×` : '—';
+      const r = before.length ? Math.min(...before) / Math.min(...after) : null;
+      const ratio = r === null ? '—' : `${r >= 10 ? r.toFixed(0) : r.toFixed(1)}×`;
       console.log(`| ${shape} | ${n} | ${beforeNote || range(before)} | ${range(after)} | ${ratio} | ${info.crossings} crossings, ${Math.round(info.width)}×${Math.round(info.height)} px |`);
       results.layout.push({ shape, n, before, beforeNote, after, crossings: info.crossings, width: info.width, height: info.height });
     }
@@ -303,6 +304,25 @@ try {
         await toGraph();
         await p.waitForTimeout(300);
         await p.screenshot({ path: path.join(SHOTS, `workflow-graph-${n}.png`) });
+        // Scrolled to the first collapsed group, selected: its details offer to expand it.
+        const vp = p.locator('#graph .graph-viewport');
+        const group = p.locator('#graph .task-collapsed').first();
+        for (let k = 0; k < 80 && (await group.count()) === 0; k++) {
+          await vp.evaluate((el) => (el.scrollTop += el.clientHeight / 2));
+          await p.waitForTimeout(50);
+        }
+        if (await group.count()) {
+          await group.evaluate((el) => {
+            const vpEl = el.closest('.graph-viewport');
+            vpEl.scrollTop += el.getBoundingClientRect().top - vpEl.getBoundingClientRect().top - vpEl.clientHeight / 3;
+          });
+          await p.waitForTimeout(100);
+          await group.click();
+          await p.locator('#expand-group').waitFor();
+          await toGraph();
+          await p.screenshot({ path: path.join(SHOTS, `workflow-graph-${n}-group.png`) });
+        }
+        await vp.evaluate((el) => (el.scrollTop = 0));
         await p.click('#graph .graph-toolbar button[aria-pressed]');
         await p.locator('#graph svg.task-overview').waitFor({ timeout: 60000 });
         await toGraph();

@@ -100,8 +100,9 @@ export function computeLayout(tasks, options = {}) {
 
 // ---- drawing ----------------------------------------------------------------
 
-/** Past this many tasks only the part of the graph near the viewport is in the DOM. */
-export const VIRTUAL_OVER = COLLAPSE_OVER;
+/** Past this many tasks only the part of the graph near the view is in the DOM
+ * (drawing 400 whole tasks blocks the page ~0.3 s: docs/PERFORMANCE.md). */
+export const VIRTUAL_OVER = 200;
 
 function cubicPath(pts) {
   let d = `M${pts[0].x.toFixed(1)},${pts[0].y.toFixed(1)}`;

@@ -215,13 +215,22 @@ export function analyze(tasks) {
 export function countCrossings(layers, downN, pos) {
   let total = 0;
   let tree = new Int32Array(16);
+  const single = [0];
   for (let l = 0; l < layers.length - 1; l++) {
     const m = layers[l + 1].length;
     if (tree.length < m + 1) tree = new Int32Array(2 * (m + 1));
     else tree.fill(0, 0, m + 1);
     let inserted = 0;
     for (const v of layers[l]) {
-      const ends = downN[v].map((w) => pos[w]).sort((a, b) => a - b);
+      const down = downN[v];
+      if (!down.length) continue;
+      let ends;
+      if (down.length === 1) {
+        single[0] = pos[down[0]];
+        ends = single;
+      } else {
+        ends = down.map((w) => pos[w]).sort((a, b) => a - b);
+      }
       for (const p of ends) {
         // inserted ends at positions > p cross this edge
         let atMost = 0;
@@ -411,16 +420,20 @@ export function layoutScope(tasks, depth = 0, opts = {}, path = '') {
     const shift = -x / 2;
     for (const v of ids) cx[v] += shift;
   }
-  const place = (ids, desired) => {
+  // Scratch arrays as long as the widest layer (no allocation per call).
+  let widest = 1;
+  for (const ids of layers) if (ids.length > widest) widest = ids.length;
+  const xl = new Float64Array(widest);
+  const xr = new Float64Array(widest);
+  const x = new Float64Array(widest);
+  const desired = new Float64Array(widest);
+  const place = (ids) => {
     const k = ids.length;
     if (!k) return;
-    const xl = new Float64Array(k);
-    const xr = new Float64Array(k);
     xl[0] = desired[0];
     for (let i = 1; i < k; i++) xl[i] = Math.max(desired[i], xl[i - 1] + sep(ids[i - 1], ids[i]));
     xr[k - 1] = desired[k - 1];
     for (let i = k - 2; i >= 0; i--) xr[i] = Math.min(desired[i], xr[i + 1] - sep(ids[i], ids[i + 1]));
-    const x = new Float64Array(k);
     for (let i = 0; i < k; i++) x[i] = (xl[i] + xr[i]) / 2;
     for (let i = 1; i < k; i++) x[i] = Math.max(x[i], x[i - 1] + sep(ids[i - 1], ids[i]));
     for (let i = 0; i < k; i++) cx[ids[i]] = x[i];
@@ -430,7 +443,6 @@ export function layoutScope(tasks, depth = 0, opts = {}, path = '') {
   const weight = (v, w) => (all[v].dummy && all[w].dummy ? 8 : all[v].dummy || all[w].dummy ? 2 : 1);
   const relax = (l, useUp, useDown) => {
     const ids = layers[l];
-    const desired = new Float64Array(ids.length);
     for (let i = 0; i < ids.length; i++) {
       const v = ids[i];
       let sum = 0;
@@ -451,7 +463,7 @@ export function layoutScope(tasks, depth = 0, opts = {}, path = '') {
       }
       desired[i] = total ? sum / total : cx[v];
     }
-    place(ids, desired);
+    place(ids);
   };
   const rounds = sweeps > 4 ? 8 : 4;
   for (let iter = 0; iter < rounds; iter++) {
