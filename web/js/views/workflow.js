@@ -4,7 +4,7 @@
 import { h, add, badge, clear, toast } from '../dom.js';
 import { api, enc, ApiError } from '../api.js';
 import { timeAgo, fmtTime, plural } from '../format.js';
-import { computeLayout, drawGraph, scrollToEntry, countTasks, countGroups, taskAtPath, DRAW_ON_DEMAND_OVER, COLLAPSE_OVER } from '../graph.js';
+import { computeLayout, drawGraph, scrollToEntry, countTasks, countGroups, taskAtPath, DRAW_ON_DEMAND_OVER, COLLAPSE_OVER, VIRTUAL_OVER } from '../graph.js';
 import { renderDiagnosticList, countSeverities, renderCounts } from '../diagnostics.js';
 
 /** Source text with line numbers; lines in `marks` (Map line -> severity) are marked. */
@@ -22,8 +22,11 @@ export function sourceView(text, marks = new Map(), label = 'source') {
     }));
 }
 
-/** Past this many lines (or COLLAPSE_OVER tasks) the YAML and JSON panels open on demand. */
-const LAZY_SOURCE_LINES = 3000;
+/**
+ * Past this many lines (or VIRTUAL_OVER tasks) the YAML and JSON panels are
+ * built when opened: a 400-task file's 2,600 lines blocked the page ~0.4 s.
+ */
+const LAZY_SOURCE_LINES = 1500;
 
 export function graphLegend() {
   const item = (cls, text) => h('li', {}, h('span', { class: `legend-swatch ${cls}`, 'aria-hidden': 'true' }), text);
@@ -230,9 +233,9 @@ export async function workflowView(root, params, ctx) {
     ].map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v))));
 
   // Big workflows: the JSON and the YAML are built when their panel opens
-  // (tens of thousands of lines would otherwise be drawn with the page).
+  // (thousands of lines would otherwise be drawn with the page).
   const sourceLines = typeof wf.source === 'string' ? wf.source.split('\n').length : 0;
-  const lazy = countTasks(def.tasks || []) > COLLAPSE_OVER || sourceLines > LAZY_SOURCE_LINES;
+  const lazy = countTasks(def.tasks || []) > VIRTUAL_OVER || sourceLines > LAZY_SOURCE_LINES;
   const lazyPanel = (title, build) => {
     const details = h('details', { open: !lazy }, h('summary', {}, h('span', { class: 'summary-title' }, title)));
     let built = false;
