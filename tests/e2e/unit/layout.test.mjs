@@ -183,3 +183,18 @@ test('taskAtPath finds nested tasks by index path, skipping non-objects', () => 
   assert.equal(taskAtPath(tasks, '5'), null);
   assert.equal(taskAtPath(tasks, '0/0'), null);
 });
+
+test('without a Worker (node, or a worker that cannot start) the layout runs on the calling thread', async () => {
+  const { computeLayout } = await import('../../../web/js/graph.js');
+  assert.equal(typeof Worker, 'undefined');
+  const tasks = pipeline(600);
+  const { layout, where } = await computeLayout(tasks, {});
+  assert.equal(where, 'main');
+  assert.equal(layout.collapse, true, 'past 500 tasks groups start collapsed');
+  assert.ok(layout.nodes.every((n) => n.task === undefined), 'the task objects are not copied back');
+  const direct = stripTasks(layoutGraph(reduceTasks(tasks)));
+  assert.deepEqual(layout.nodes.map((n) => [n.x, n.y]), direct.nodes.map((n) => [n.x, n.y]));
+  const open = await computeLayout(tasks, { collapse: false });
+  assert.equal(open.layout.collapse, false);
+  assert.ok(open.layout.nodes.some((n) => n.inner));
+});
