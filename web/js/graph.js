@@ -263,6 +263,7 @@ class VirtualScope {
       this.grid.add(union(boundsOfEdge(e), e.label), `e${i}`);
     });
     this.live = new Map();
+    this.selectedPath = null;
     this.safe = null;
     this.frame = 0;
     this.onScroll = () => {
@@ -323,7 +324,10 @@ class VirtualScope {
       if (this.live.has(key)) continue;
       const i = Number(key.slice(1));
       if (key[0] === 'n') {
-        const el = drain(nodePart(this.layout, this.layout.nodes[i], this.ids, this.outgoing, false, false));
+        const v = this.layout.nodes[i];
+        const el = drain(nodePart(this.layout, v, this.ids, this.outgoing, false, false));
+        // The selection survives the node leaving the window and coming back.
+        if (this.selectedPath && v.path === this.selectedPath) el.classList.add('selected');
         this.nodeLayer.appendChild(el);
         this.live.set(key, [el]);
       } else {

@@ -103,8 +103,11 @@ export function graphPanel(definition) {
   const onSelect = (name, path, el) => {
     const task = taskAtPath(tasks(), path);
     if (selected) selected.classList.remove('selected');
+    // (a big graph may have re-created the previously selected node)
+    for (const other of viewport.querySelectorAll('.task-node.selected')) other.classList.remove('selected');
     selected = el;
     el.classList.add('selected');
+    if (current && current.svg.virtual) current.svg.virtual.selectedPath = path;
     const collapsed = el.classList.contains('task-collapsed');
     const expand = collapsed
       ? h('button', { type: 'button', class: 'btn btn-small', id: 'expand-group', onClick: () => {
