@@ -40,7 +40,7 @@ export const COLLAPSE_OVER = 500;
 /** Nesting deeper than this is drawn as a plain box. */
 const MAX_DEPTH = 6;
 /** Dummy nodes allowed: this many per task and edge (at least DUMMY_MIN_BUDGET). */
-const DUMMY_BUDGET_PER_ITEM = 3;
+const DUMMY_BUDGET_PER_ITEM = 2;
 const DUMMY_MIN_BUDGET = 3000;
 /** Drift removal on big graphs: half the moving-average window, in layers. */
 const DRIFT_WINDOW = 12;
