@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { pipeline, toYaml } from '../../scripts/lib/graph-gen.mjs';
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -79,6 +80,15 @@ async function step(name, fn) {
   } catch (err) {
     results.push({ name, ok: false });
     console.log(`not ok - ${name}: ${(err && err.message ? err.message : String(err)).split('\n')[0]}`);
+  }
+}
+
+/** Await a promise; a failure names what was awaited. */
+async function labelled(what, promise) {
+  try {
+    return await promise;
+  } catch (err) {
+    throw new Error(`${what}: ${(err && err.message ? err.message : String(err)).split('\n')[0]}`);
   }
 }
 
@@ -338,6 +348,100 @@ await step('the paste-YAML page marks the error on the text as you type', async 
   await page.fill('#v-yaml', FIXED);
   await page.locator('#v-status .badge-ok, #v-status .badge-warning').first().waitFor();
   await page.locator('#v-graph .task-node').first().waitFor();
+});
+
+await step('the Validate page redraws the graph only when its shape changes', async () => {
+  const results = async () => Number(await page.locator('#v-diags').getAttribute('data-results'));
+  const draws = async () => Number(await page.locator('#v-graph').getAttribute('data-draws'));
+  const before = await draws();
+  let seen = await results();
+  // Same tasks and transitions, another message: the graph stays.
+  await page.fill('#v-yaml', FIXED.replace('message: "building"', 'message: "building the app"'));
+  await page.locator(`#v-diags[data-results="${seen + 1}"]`).waitFor();
+  assert((await draws()) === before, 'the graph was redrawn for a change it does not show');
+  seen += 1;
+  // Another transition: redrawn, with the new edge.
+  await page.fill('#v-yaml', FIXED.replace('do: [verify]', 'do: [verify, notify]'));
+  await page.locator(`#v-diags[data-results="${seen + 1}"]`).waitFor();
+  await page.locator(`#v-graph[data-draws="${before + 1}"]`).waitFor();
+  await page.locator('#v-graph path.edge[data-from="deploy"][data-to="notify"]').waitFor();
+});
+
+await step('a 1,200-task workflow: laid out in the worker, drawn near the view, groups expand on demand', async () => {
+  const big = pipeline(1200);
+  fs.writeFileSync(path.join(workflowsDir, 'big.yaml'), toYaml(big, 'Big pipeline'));
+  // watch mode registers it; wait for the API to know it
+  const deadline = Date.now() + TIMEOUT;
+  for (;;) {
+    const status = await page.evaluate(async (ref) => {
+      const token = JSON.parse(sessionStorage.getItem('attune.session')).access_token;
+      return (await fetch(`/api/v1/workflows/${ref}`, { headers: { Authorization: `Bearer ${token}` } })).status;
+    }, `${PACK}.big`);
+    if (status === 200) break;
+    assert(Date.now() < deadline, `the big workflow was not registered (status ${status})`);
+    await page.waitForTimeout(200);
+  }
+  await page.goto(`${BASE}/#/workflows/${PACK}.big`);
+  const svg = page.locator('#graph svg.task-graph[data-virtual="true"]');
+  await labelled('the virtual svg', svg.waitFor());
+  assert((await svg.getAttribute('data-task-count')) === '1200', 'task count');
+  assert((await svg.getAttribute('data-layout-in')) === 'worker', `layout ran on the ${await svg.getAttribute('data-layout-in')} thread`);
+  const inDom = await page.locator('#graph .task-node').count();
+  assert(inDom > 0 && inDom < 300, `${inDom} task nodes in the DOM`);
+  // The last task appears when the frame is scrolled to the bottom.
+  const last = big[big.length - 1].name;
+  await page.locator('#graph .graph-viewport').evaluate((el) => (el.scrollTop = el.scrollHeight));
+  await labelled(`the last task ${last}`, page.locator(`#graph .task-node[data-task="${last}"]`).waitFor());
+  // A collapsed group expands from its details (scroll down from the top to the first one).
+  const viewport = page.locator('#graph .graph-viewport');
+  await viewport.evaluate((el) => (el.scrollTop = 0));
+  const group = page.locator('#graph .task-collapsed').first();
+  for (let k = 0; k < 60 && (await group.count()) === 0; k++) {
+    await viewport.evaluate((el) => (el.scrollTop += el.clientHeight / 2));
+    await page.waitForTimeout(50);
+  }
+  await labelled('a collapsed group', group.waitFor());
+  await group.scrollIntoViewIfNeeded();
+  const name = await group.getAttribute('data-task');
+  await group.click();
+  await page.click('#expand-group');
+  await labelled(`the expanded group's ${name}_a`, page.locator(`#graph .task-node[data-task="${name}_a"]`).waitFor());
+  // The JSON and the YAML are built when opened.
+  assert((await page.locator('.source .sl').count()) === 0, 'the YAML was drawn before it was opened');
+});
+
+await step('a pack of 120 workflows lists them 50 per page, with a search', async () => {
+  const dir = path.join(PACKS_DIR, 'many', 'workflows');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(PACKS_DIR, 'many', 'pack.yaml'), 'ref: many\nlabel: Many workflows\nversion: "1.0.0"\n');
+  for (let i = 0; i < 120; i++) {
+    const name = `wf_${String(i).padStart(3, '0')}`;
+    fs.writeFileSync(path.join(dir, `${name}.yaml`), `label: ${i === 77 ? 'Needle in the haystack' : `Workflow ${i}`}\nversion: "1.0.0"\ntasks:\n  - name: only\n    action: core.noop\n`);
+  }
+  const status = await page.evaluate(async () => {
+    const token = JSON.parse(sessionStorage.getItem('attune.session')).access_token;
+    const res = await fetch('/api/v1/packs/register', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ ref: 'many' }),
+    });
+    return res.status;
+  });
+  assert(status >= 200 && status < 300, `register answered ${status}`);
+  await page.goto(`${BASE}/#/packs/many`);
+  await page.locator('#pack-workflows tr[data-ref="many.wf_000"]').waitFor();
+  assert((await page.locator('#pack-workflows tbody tr').count()) === 50, 'page 1 has 50 rows');
+  await page.locator('#wf-pager', { hasText: 'page 1 of 3' }).waitFor();
+  await page.click('#wf-next');
+  await page.locator('#pack-workflows tr[data-ref="many.wf_050"]').waitFor();
+  assert((await page.locator('#pack-workflows tr[data-ref="many.wf_000"]').count()) === 0, 'page 1 rows left');
+  await page.click('#wf-next');
+  await page.locator('#pack-workflows tr[data-ref="many.wf_119"]').waitFor();
+  assert((await page.locator('#pack-workflows tbody tr').count()) === 20, 'page 3 has 20 rows');
+  await page.fill('#wf-search', 'needle');
+  await page.locator('#pack-workflows tr[data-ref="many.wf_077"]').waitFor();
+  await page.locator('#pack-workflows tbody tr').nth(1).waitFor({ state: 'detached' });
+  assert((await page.locator('#wf-pager button').count()) === 0, 'one page of results has no pager');
 });
 
 await step('the packs page lists the pack with its sync status', async () => {

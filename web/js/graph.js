@@ -1,426 +1,108 @@
-// The task graph of a normalized workflow definition, laid out and drawn as
-// SVG with no library: a layered (Sugiyama-style) layout.
-//
-//  1. cycles are broken by a depth-first search from the entry tasks; back
-//     edges are reversed for layout and drawn dashed;
-//  2. layers by longest path; edges spanning several layers get dummy nodes;
-//  3. crossings reduced by barycenter ordering sweeps (down and up), keeping
-//     the best ordering found;
-//  4. x coordinates pulled towards neighbour barycenters while keeping the
-//     order and a minimum separation; each layer is a row.
-//
-// Parallel tasks are groups: their children are laid out recursively inside
-// the group box. Every task is one <g class="task-node" data-task="NAME">.
+// The task graph of a normalized workflow definition, drawn as SVG with no
+// library. The layout (web/js/layout.js, pure) runs in a module Web Worker
+// (web/js/graph-worker.js, served from the same versioned /ui/ path), or on
+// the main thread if a worker cannot start; the SVG is then built in slices
+// of about 12 ms so the page keeps answering input while a big graph is
+// drawn. Every task is one <g class="task-node" data-task="NAME"
+// data-path="I/J">.
 
 import { s } from './dom.js';
+import {
+  analyze, layoutScope, layoutGraph, classifyWhen, countTasks, reduceTasks, shapeKey, taskAtPath, stripTasks, truncate, placeLabels, BoxGrid,
+  MARGIN, GROUP_HEAD, CHAR_W, SUB_CHAR_W, COLLAPSE_OVER,
+} from './layout.js';
 
-const NODE_H = 46;
-const LAYER_GAP = 70;
-const NODE_GAP = 30;
-const DUMMY_W = 14;
-const GROUP_PAD = 14;
-const GROUP_HEAD = 28;
-const MARGIN = 16;
-const MIN_W = 120;
-const MAX_W = 230;
-const CHAR_W = 7.1; // estimate for 12.5px system sans bold
-const SUB_CHAR_W = 6.3;
-const LABEL_CHAR_W = 6.1;
+export { analyze, layoutScope, layoutGraph, classifyWhen, countTasks, reduceTasks, shapeKey, taskAtPath, COLLAPSE_OVER };
+
+/** Past this many tasks the graph is drawn only when asked. */
+export const DRAW_ON_DEMAND_OVER = 5000;
+/** Main-thread slice while building the SVG. */
+const SLICE_MS = 12;
 
 let graphSeq = 0;
 
-function truncate(text, max) {
-  const chars = Array.from(String(text));
-  return chars.length <= max ? chars.join('') : chars.slice(0, Math.max(1, max - 1)).join('') + '…';
+// ---- layout off the main thread ------------------------------------------
+
+let worker = null;
+let workerFailed = false;
+let nextRequest = 0;
+const waiting = new Map();
+
+function workerDown() {
+  workerFailed = true;
+  const list = [...waiting.values()];
+  waiting.clear();
+  if (worker) {
+    try {
+      worker.terminate();
+    } catch {
+      /* already gone */
+    }
+  }
+  worker = null;
+  for (const w of list) w.fallback();
 }
 
-/** Kind and label of a transition condition. */
-export function classifyWhen(when) {
-  if (when === undefined || when === null || String(when).trim() === '') return { kind: 'always', label: 'always' };
-  const text = String(when).trim();
-  const inner = text.replace(/^\{\{\s*/, '').replace(/\s*\}\}$/, '').trim();
-  if (inner === 'succeeded()') return { kind: 'succeeded', label: 'succeeded' };
-  if (inner === 'failed()') return { kind: 'failed', label: 'failed' };
-  if (inner === 'timed_out()') return { kind: 'timeout', label: 'timed out' };
-  return { kind: 'expression', label: truncate(inner, 26), full: text };
-}
-
-function subtitle(task) {
-  const type = task.type || 'action';
-  const bits = [];
-  if (type === 'parallel') bits.push(`parallel · ${(task.tasks || []).length} tasks`);
-  else if (type === 'workflow') bits.push(`workflow ${task.action || ''}`.trim());
-  else bits.push(task.action || 'no action');
-  if (task.with_items) bits.push('items');
-  if (task.retry) bits.push(`retry ${task.retry.count ?? ''}`.trim());
-  return bits.join(' · ');
-}
-
-function nodeWidth(name, sub) {
-  const w = Math.max(name.length * CHAR_W, sub.length * SUB_CHAR_W) + 28;
-  return Math.round(Math.max(MIN_W, Math.min(MAX_W, w)));
-}
-
-/** Edges, entries, reachability and back edges of one task list. */
-export function analyze(tasks) {
-  const index = new Map();
-  tasks.forEach((t, i) => {
-    if (t && typeof t.name === 'string' && !index.has(t.name)) index.set(t.name, i);
+function layoutWorker() {
+  if (workerFailed || typeof Worker === 'undefined') return null;
+  if (worker) return worker;
+  try {
+    worker = new Worker(new URL('./graph-worker.js', import.meta.url), { type: 'module', name: 'attune-graph-layout' });
+  } catch {
+    workerFailed = true;
+    return null;
+  }
+  worker.addEventListener('message', (ev) => {
+    const { id, layout, ms, error } = ev.data || {};
+    const w = waiting.get(id);
+    if (!w) return;
+    waiting.delete(id);
+    if (error || !layout) w.fallback();
+    else w.resolve({ layout, ms, where: 'worker' });
   });
-  const edgeMap = new Map();
-  tasks.forEach((t, i) => {
-    for (const tr of (t && Array.isArray(t.next) ? t.next : [])) {
-      const cls = classifyWhen(tr && tr.when);
-      for (const target of (tr && Array.isArray(tr.do) ? tr.do : [])) {
-        const j = index.get(target);
-        if (j === undefined) continue;
-        const key = `${i}>${j}`;
-        const e = edgeMap.get(key);
-        if (e) {
-          if (!e.labels.includes(cls.label)) e.labels.push(cls.label);
-          if (e.kind !== cls.kind) e.kind = 'mixed';
-          if (cls.full) e.full.push(cls.full);
-        } else {
-          edgeMap.set(key, { from: i, to: j, kind: cls.kind, labels: [cls.label], full: cls.full ? [cls.full] : [], back: false, self: i === j });
-        }
-      }
-    }
+  worker.addEventListener('error', (ev) => {
+    ev.preventDefault();
+    workerDown();
   });
-  const edges = [...edgeMap.values()];
-  const out = tasks.map(() => []);
-  const inCount = tasks.map(() => 0);
-  for (const e of edges) {
-    out[e.from].push(e);
-    if (!e.self) inCount[e.to]++;
-  }
-  const entries = tasks.map((_, i) => i).filter((i) => inCount[i] === 0);
-  const reachable = new Set(entries);
-  const queue = [...entries];
-  while (queue.length) {
-    const v = queue.shift();
-    for (const e of out[v]) {
-      if (!reachable.has(e.to)) {
-        reachable.add(e.to);
-        queue.push(e.to);
-      }
-    }
-  }
-  // Back edges: iterative DFS from the entries, then from anything left.
-  const state = tasks.map(() => 0); // 0 new, 1 on stack, 2 done
-  const roots = [...entries, ...tasks.map((_, i) => i)];
-  for (const root of roots) {
-    if (state[root] !== 0) continue;
-    const stack = [[root, 0]];
-    state[root] = 1;
-    while (stack.length) {
-      const top = stack[stack.length - 1];
-      const [v, k] = top;
-      if (k < out[v].length) {
-        top[1]++;
-        const e = out[v][k];
-        if (e.self) continue;
-        if (state[e.to] === 1) e.back = true;
-        else if (state[e.to] === 0) {
-          state[e.to] = 1;
-          stack.push([e.to, 0]);
-        }
-      } else {
-        state[v] = 2;
-        stack.pop();
-      }
-    }
-  }
-  return { index, edges, entries: new Set(entries), reachable };
-}
-
-function countCrossings(layers, downN, pos) {
-  let total = 0;
-  for (let l = 0; l < layers.length - 1; l++) {
-    const segs = [];
-    for (const v of layers[l]) for (const w of downN[v]) segs.push([pos[v], pos[w]]);
-    for (let a = 0; a < segs.length; a++) {
-      for (let b = a + 1; b < segs.length; b++) {
-        if ((segs[a][0] - segs[b][0]) * (segs[a][1] - segs[b][1]) < 0) total++;
-      }
-    }
-  }
-  return total;
+  worker.addEventListener('messageerror', workerDown);
+  return worker;
 }
 
 /**
- * Layout of one scope (a task list). Returns {width, height, nodes, edges}
- * with node boxes (x, y, w, h) and edge point lists, in scope coordinates.
+ * Lay out a task list. Resolves to {layout, ms, where: 'worker' | 'main'}.
+ * options: {collapse, expanded (iterable of group paths), mainThread}.
  */
-export function layoutScope(tasks, depth = 0) {
-  tasks = Array.isArray(tasks) ? tasks.filter((t) => t && typeof t === 'object') : [];
-  const info = analyze(tasks);
-  const nodes = tasks.map((task, i) => {
-    const name = typeof task.name === 'string' ? task.name : `#${i + 1}`;
-    const sub = subtitle(task);
-    const node = { id: i, name, task, sub, dummy: false, extraRight: 0 };
-    if (task.type === 'parallel' && Array.isArray(task.tasks) && task.tasks.length && depth < 6) {
-      node.inner = layoutScope(task.tasks, depth + 1);
-      node.w = Math.max(node.inner.width + 2 * GROUP_PAD - 2 * MARGIN, nodeWidth(name, sub) + 40);
-      node.h = node.inner.height + GROUP_HEAD + GROUP_PAD - 2 * MARGIN;
-    } else {
-      node.w = nodeWidth(name, sub);
-      node.h = NODE_H;
-    }
-    return node;
+export function computeLayout(tasks, options = {}) {
+  const reduced = reduceTasks(tasks);
+  const layoutOpts = { collapse: options.collapse, expanded: [...(options.expanded || [])] };
+  const onMain = () => {
+    const started = performance.now();
+    const layout = stripTasks(layoutGraph(reduced, layoutOpts));
+    return { layout, ms: performance.now() - started, where: 'main' };
+  };
+  const w = options.mainThread ? null : layoutWorker();
+  if (!w) return Promise.resolve().then(onMain);
+  return new Promise((resolve, reject) => {
+    const id = ++nextRequest;
+    waiting.set(id, {
+      resolve,
+      fallback: () => {
+        try {
+          resolve(onMain());
+        } catch (err) {
+          reject(err);
+        }
+      },
+    });
+    w.postMessage({ id, tasks: reduced, options: layoutOpts });
   });
-  for (const e of info.edges) if (e.self) nodes[e.from].extraRight = 44;
-
-  // Layout edges (u above v), with back edges reversed.
-  const n = nodes.length;
-  const succ = nodes.map(() => []);
-  const indeg = nodes.map(() => 0);
-  const dag = [];
-  for (const e of info.edges) {
-    if (e.self) continue;
-    const [u, v] = e.back ? [e.to, e.from] : [e.from, e.to];
-    dag.push({ u, v, edge: e });
-    succ[u].push(v);
-    indeg[v]++;
-  }
-  // Longest-path layering (Kahn order).
-  const layer = nodes.map(() => 0);
-  const queue = [];
-  for (let i = 0; i < n; i++) if (indeg[i] === 0) queue.push(i);
-  const deg = [...indeg];
-  while (queue.length) {
-    const u = queue.shift();
-    for (const v of succ[u]) {
-      layer[v] = Math.max(layer[v], layer[u] + 1);
-      if (--deg[v] === 0) queue.push(v);
-    }
-  }
-  // Pull sources without predecessors down next to their first successor.
-  for (let i = 0; i < n; i++) {
-    if (indeg[i] === 0 && succ[i].length && !info.entries.has(i)) {
-      const minSucc = Math.min(...succ[i].map((v) => layer[v]));
-      layer[i] = Math.max(layer[i], minSucc - 1);
-    }
-  }
-  const layerCount = n ? Math.max(...layer) + 1 : 0;
-
-  // Dummy nodes.
-  const all = [...nodes];
-  const upN = all.map(() => []);
-  const downN = all.map(() => []);
-  const link = (a, b) => {
-    downN[a].push(b);
-    upN[b].push(a);
-  };
-  for (const d of dag) {
-    const chain = [d.u];
-    for (let l = layer[d.u] + 1; l < layer[d.v]; l++) {
-      const id = all.length;
-      all.push({ id, dummy: true, w: DUMMY_W, h: 0, extraRight: 0 });
-      layer[id] = l;
-      upN.push([]);
-      downN.push([]);
-      chain.push(id);
-    }
-    chain.push(d.v);
-    for (let k = 0; k < chain.length - 1; k++) link(chain[k], chain[k + 1]);
-    d.edge.chain = chain;
-  }
-  const layers = Array.from({ length: layerCount }, () => []);
-  for (const v of all) layers[layer[v.id]].push(v.id);
-
-  // Barycenter ordering.
-  const pos = new Array(all.length).fill(0);
-  const setPos = () => layers.forEach((ids) => ids.forEach((v, i) => (pos[v] = i)));
-  setPos();
-  let best = layers.map((ids) => [...ids]);
-  let bestCross = countCrossings(layers, downN, pos);
-  for (let iter = 0; iter < 16 && bestCross > 0; iter++) {
-    const down = iter % 2 === 0;
-    const order = down ? [...Array(layerCount).keys()].slice(1) : [...Array(layerCount).keys()].reverse().slice(1);
-    for (const l of order) {
-      const nb = down ? upN : downN;
-      const bc = new Map();
-      for (const v of layers[l]) {
-        const ns = nb[v];
-        bc.set(v, ns.length ? ns.reduce((acc, w) => acc + pos[w], 0) / ns.length : pos[v]);
-      }
-      layers[l].sort((a, b) => bc.get(a) - bc.get(b) || pos[a] - pos[b]);
-      layers[l].forEach((v, i) => (pos[v] = i));
-    }
-    const c = countCrossings(layers, downN, pos);
-    if (c < bestCross) {
-      bestCross = c;
-      best = layers.map((ids) => [...ids]);
-    }
-  }
-  for (let l = 0; l < layerCount; l++) layers[l] = best[l];
-  setPos();
-
-  // Rows.
-  const rowTop = [];
-  const rowH = [];
-  let y = MARGIN;
-  for (let l = 0; l < layerCount; l++) {
-    const hMax = Math.max(NODE_H, ...layers[l].map((v) => all[v].h || 0));
-    rowTop[l] = y;
-    rowH[l] = hMax;
-    y += hMax + LAYER_GAP;
-  }
-  const height = layerCount ? y - LAYER_GAP + MARGIN : 2 * MARGIN + NODE_H;
-
-  // X coordinates (centres).
-  const cx = new Array(all.length).fill(0);
-  const sep = (a, b) => all[a].w / 2 + (all[a].extraRight || 0) + all[b].w / 2 + (all[a].dummy || all[b].dummy ? 10 : NODE_GAP);
-  for (const ids of layers) {
-    let x = 0;
-    ids.forEach((v, i) => {
-      if (i > 0) x += sep(ids[i - 1], v);
-      cx[v] = x;
-    });
-    const shift = -x / 2;
-    ids.forEach((v) => (cx[v] += shift));
-  }
-  const place = (ids, desired) => {
-    const k = ids.length;
-    if (!k) return;
-    const xl = new Array(k);
-    const xr = new Array(k);
-    xl[0] = desired[0];
-    for (let i = 1; i < k; i++) xl[i] = Math.max(desired[i], xl[i - 1] + sep(ids[i - 1], ids[i]));
-    xr[k - 1] = desired[k - 1];
-    for (let i = k - 2; i >= 0; i--) xr[i] = Math.min(desired[i], xr[i + 1] - sep(ids[i], ids[i + 1]));
-    const x = xl.map((v, i) => (v + xr[i]) / 2);
-    for (let i = 1; i < k; i++) x[i] = Math.max(x[i], x[i - 1] + sep(ids[i - 1], ids[i]));
-    ids.forEach((v, i) => (cx[v] = x[i]));
-  };
-  // Weighted barycenter: a dummy follows its chain strongly, so long edges
-  // run straight instead of wiggling between layers.
-  const weight = (v, w) => (all[v].dummy && all[w].dummy ? 8 : all[v].dummy || all[w].dummy ? 2 : 1);
-  const relax = (l, useUp, useDown) => {
-    const ids = layers[l];
-    const desired = ids.map((v) => {
-      const ns = [...(useUp ? upN[v] : []), ...(useDown ? downN[v] : [])];
-      if (!ns.length) return cx[v];
-      let sum = 0;
-      let total = 0;
-      for (const w of ns) {
-        const k = weight(v, w);
-        sum += k * cx[w];
-        total += k;
-      }
-      return sum / total;
-    });
-    place(ids, desired);
-  };
-  for (let iter = 0; iter < 8; iter++) {
-    for (let l = 1; l < layerCount; l++) relax(l, true, false);
-    for (let l = layerCount - 2; l >= 0; l--) relax(l, false, true);
-  }
-  for (let l = 0; l < layerCount; l++) relax(l, true, true);
-
-  // Straighten dummy chains where the neighbours in each layer leave room.
-  const posInLayer = new Map();
-  layers.forEach((ids) => ids.forEach((v, i) => posInLayer.set(v, i)));
-  const fits = (v, x) => {
-    const ids = layers[layer[v]];
-    const i = posInLayer.get(v);
-    if (i > 0 && x < cx[ids[i - 1]] + sep(ids[i - 1], v)) return false;
-    if (i < ids.length - 1 && x > cx[ids[i + 1]] - sep(v, ids[i + 1])) return false;
-    return true;
-  };
-  for (const d of dag) {
-    const dummies = (d.edge.chain || []).filter((v) => all[v].dummy);
-    if (dummies.length < 2) continue;
-    const xs = dummies.map((v) => cx[v]).sort((a, b) => a - b);
-    const candidates = [xs[Math.floor(xs.length / 2)], ...xs];
-    for (const x of candidates) {
-      if (dummies.every((v) => fits(v, x))) {
-        dummies.forEach((v) => (cx[v] = x));
-        break;
-      }
-    }
-  }
-
-  let minX = Infinity;
-  let maxX = -Infinity;
-  for (const v of all) {
-    minX = Math.min(minX, cx[v.id] - v.w / 2);
-    maxX = Math.max(maxX, cx[v.id] + v.w / 2 + (v.extraRight || 0));
-  }
-  if (!Number.isFinite(minX)) {
-    minX = 0;
-    maxX = MIN_W;
-  }
-  for (const v of all) {
-    v.cx = cx[v.id] - minX + MARGIN;
-    v.layer = layer[v.id];
-    if (v.dummy) {
-      v.top = rowTop[v.layer];
-      v.bottom = rowTop[v.layer] + rowH[v.layer];
-    } else {
-      v.x = v.cx - v.w / 2;
-      v.y = rowTop[v.layer] + (rowH[v.layer] - v.h) / 2;
-    }
-  }
-  const width = maxX - minX + 2 * MARGIN;
-
-  // Ports: spread attachments along the top and bottom of each node.
-  const tops = nodes.map(() => []);
-  const bottoms = nodes.map(() => []);
-  for (const e of info.edges) {
-    if (e.self) continue;
-    const chain = e.chain;
-    // chain runs downwards; first element attaches at its bottom, last at its top
-    const first = chain[0];
-    const last = chain[chain.length - 1];
-    const afterFirst = all[chain[1]];
-    const beforeLast = all[chain[chain.length - 2]];
-    bottoms[first].push({ e, toward: afterFirst.cx });
-    tops[last].push({ e, toward: beforeLast.cx });
-  }
-  const portX = (node, list, which) => {
-    list.sort((a, b) => a.toward - b.toward);
-    const span = Math.min(node.w * 0.7, 26 * (list.length - 1));
-    list.forEach((p, i) => {
-      const x = list.length === 1 ? node.cx : node.cx - span / 2 + (span * i) / (list.length - 1);
-      p.e[which === 'bottom' ? 'xBottom' : 'xTop'] = x;
-    });
-  };
-  nodes.forEach((node, i) => {
-    portX(node, bottoms[i], 'bottom');
-    portX(node, tops[i], 'top');
-  });
-  for (const e of info.edges) {
-    if (e.self) {
-      const v = nodes[e.from];
-      e.points = null;
-      e.loop = { x: v.x + v.w, y1: v.y + v.h * 0.3, y2: v.y + v.h * 0.7 };
-      continue;
-    }
-    const chain = e.chain;
-    const pts = [];
-    const first = all[chain[0]];
-    const last = all[chain[chain.length - 1]];
-    pts.push({ x: e.xBottom, y: first.y + first.h });
-    for (let k = 1; k < chain.length - 1; k++) {
-      const d = all[chain[k]];
-      pts.push({ x: d.cx, y: d.top });
-      pts.push({ x: d.cx, y: d.bottom });
-    }
-    pts.push({ x: e.xTop, y: last.y });
-    e.points = e.back ? pts.reverse() : pts;
-  }
-
-  return {
-    width: Math.max(width, MIN_W + 2 * MARGIN),
-    height,
-    nodes,
-    edges: info.edges,
-    entries: info.entries,
-    reachable: info.reachable,
-    crossings: bestCross,
-  };
 }
+
+// ---- drawing ----------------------------------------------------------------
+
+/** Past this many tasks only the part of the graph near the view is in the DOM
+ * (drawing 400 whole tasks blocks the page ~0.3 s: docs/PERFORMANCE.md). */
+export const VIRTUAL_OVER = 200;
 
 function cubicPath(pts) {
   let d = `M${pts[0].x.toFixed(1)},${pts[0].y.toFixed(1)}`;
@@ -437,140 +119,268 @@ function cubicPath(pts) {
   return d;
 }
 
-function cubicAt(a, b, t) {
-  const my = (b.y - a.y) / 2;
-  const p1 = { x: a.x, y: a.y + my };
-  const p2 = { x: b.x, y: b.y - my };
-  const u = 1 - t;
-  return {
-    x: u * u * u * a.x + 3 * u * u * t * p1.x + 3 * u * t * t * p2.x + t * t * t * b.x,
-    y: u * u * u * a.y + 3 * u * u * t * p1.y + 3 * u * t * t * p2.y + t * t * t * b.y,
-  };
+function edgePath(e) {
+  if (e.self) {
+    const { x, y1, y2 } = e.loop;
+    return `M${x},${y1} C${x + 38},${y1 - 14} ${x + 38},${y2 + 14} ${x + 2},${y2}`;
+  }
+  return cubicPath(e.points);
 }
 
-function overlaps(a, b) {
-  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+/** "label → target" of each node's outgoing edges, for its description. */
+function outgoingOf(layout) {
+  const outgoing = layout.nodes.map(() => []);
+  for (const e of layout.edges) outgoing[e.from].push(`${e.labels.join('/')} → ${layout.nodes[e.to].name}`);
+  return outgoing;
 }
 
-function drawScope(layout, ids, opts, parentUnreachable, nested = false) {
+/** The path and the label of one edge. */
+function edgeParts(layout, e, ids) {
+  if (!e.label) placeLabels(layout);
+  const names = `${layout.nodes[e.from].name} → ${layout.nodes[e.to].name}`;
+  const cls = ['edge', `edge-${e.kind}`, e.back && 'edge-back', e.self && 'edge-self'].filter(Boolean).join(' ');
+  const label = e.label;
+  const titleText = `${names}: ${e.full.length ? e.full.join(' | ') : label.text}${e.back || e.self ? ' (cycle)' : ''}`;
+  const marker = `url(#${ids.prefix}-arrow-${e.back || e.self ? 'back' : e.kind})`;
+  const path = s('path', { class: cls, d: edgePath(e), 'marker-end': marker, dataset: { from: layout.nodes[e.from].name, to: layout.nodes[e.to].name } }, s('title', {}, titleText));
+  const tag = s('g', { class: `edge-label label-${e.back || e.self ? 'back' : e.kind}` },
+    s('rect', { x: label.x.toFixed(1), y: label.y.toFixed(1), width: label.w.toFixed(1), height: label.h, rx: 3 }),
+    s('text', { x: (label.x + label.w / 2).toFixed(1), y: (label.y + label.h - 4).toFixed(1), 'text-anchor': 'middle' }, label.text),
+    s('title', {}, titleText));
+  return [path, tag];
+}
+
+/** One task's <g> (a group with its inner scope); yields while building a group. */
+function* nodePart(layout, v, ids, outgoing, parentUnreachable, nested) {
+  const entry = !nested && layout.entries.has(v.id);
+  const unreachable = parentUnreachable || (!nested && !layout.reachable.has(v.id));
+  const parallel = !!v.inner;
+  const out = outgoing[v.id];
+  const description = [`task ${v.name}`, v.sub, entry ? 'entry task' : null, unreachable ? 'unreachable' : null,
+    v.collapsed ? 'collapsed group: select it to expand' : null,
+    out.length ? `next: ${out.join(', ')}` : 'no transitions'].filter(Boolean).join('; ');
+  const cls = ['task-node', (parallel || v.collapsed) && 'task-parallel', v.collapsed && 'task-collapsed', entry && 'task-entry', unreachable && 'task-unreachable', `type-${v.type || 'action'}`].filter(Boolean).join(' ');
+  const node = s('g', { class: cls, dataset: { task: v.name, path: v.path }, transform: `translate(${v.x.toFixed(1)},${v.y.toFixed(1)})`, tabindex: 0, role: 'button', 'aria-label': description });
+  node.appendChild(s('title', {}, description));
+  if (parallel) {
+    node.appendChild(s('rect', { class: 'group-box', width: v.w, height: v.h, rx: 8 }));
+    node.appendChild(s('text', { class: 'node-name', x: 12, y: 18 }, truncate(v.name, Math.floor((v.w - 120) / CHAR_W) + 8)));
+    node.appendChild(s('text', { class: 'node-sub group-sub', x: v.w - 10, y: 18, 'text-anchor': 'end' }, `parallel · ${v.groupSize ?? v.inner.nodes.length}`));
+    const inner = yield* drawScope(v.inner, ids, unreachable, true);
+    inner.setAttribute('transform', `translate(${((v.w - (v.inner.width - 2 * MARGIN)) / 2 - MARGIN).toFixed(1)},${GROUP_HEAD - MARGIN})`);
+    node.appendChild(inner);
+  } else {
+    node.appendChild(s('rect', { class: v.collapsed ? 'node-box collapsed-box' : 'node-box', width: v.w, height: v.h, rx: 6 }));
+    const maxName = Math.floor((v.w - 20) / CHAR_W);
+    const maxSub = Math.floor((v.w - 20) / SUB_CHAR_W);
+    node.appendChild(s('text', { class: 'node-name', x: 10, y: 19 }, truncate(v.name, maxName)));
+    node.appendChild(s('text', { class: 'node-sub', x: 10, y: 36 }, truncate(v.sub, maxSub)));
+  }
+  if (entry) {
+    node.appendChild(s('g', { class: 'tag tag-entry', transform: 'translate(8,-9)' },
+      s('rect', { width: 40, height: 14, rx: 7 }), s('text', { x: 20, y: 10.5, 'text-anchor': 'middle' }, 'entry')));
+  }
+  if (unreachable && !parentUnreachable) {
+    node.appendChild(s('g', { class: 'tag tag-unreachable', transform: `translate(${v.w - 84},-9)` },
+      s('rect', { width: 76, height: 14, rx: 7 }), s('text', { x: 38, y: 10.5, 'text-anchor': 'middle' }, 'unreachable')));
+  }
+  return node;
+}
+
+function drain(steps) {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Builds one whole scope's <g>; yields after each element so the caller can slice. */
+function* drawScope(layout, ids, parentUnreachable, nested = false) {
   const g = s('g', { class: 'scope' });
   const edgeLayer = s('g', { class: 'edges' });
   const nodeLayer = s('g', { class: 'nodes' });
   const labelLayer = s('g', { class: 'edge-labels' });
-  const labelBoxes = layout.nodes.map((v) => ({ x: v.x, y: v.y, w: v.w, h: v.h }));
-
+  const outgoing = outgoingOf(layout);
   for (const e of layout.edges) {
-    const names = `${layout.nodes[e.from].name} → ${layout.nodes[e.to].name}`;
-    const label = e.labels.join(' / ');
-    const cls = ['edge', `edge-${e.kind}`, e.back && 'edge-back', e.self && 'edge-self'].filter(Boolean).join(' ');
-    const titleText = `${names}: ${e.full.length ? e.full.join(' | ') : label}${e.back || e.self ? ' (cycle)' : ''}`;
-    let d;
-    let anchor;
-    if (e.self) {
-      const { x, y1, y2 } = e.loop;
-      d = `M${x},${y1} C${x + 38},${y1 - 14} ${x + 38},${y2 + 14} ${x + 2},${y2}`;
-      anchor = { x: x + 30, y: (y1 + y2) / 2 };
-    } else {
-      d = cubicPath(e.points);
-    }
-    const marker = `url(#${ids.prefix}-arrow-${e.back || e.self ? 'back' : e.kind})`;
-    edgeLayer.appendChild(s('path', { class: cls, d, 'marker-end': marker, dataset: { from: layout.nodes[e.from].name, to: layout.nodes[e.to].name } }, s('title', {}, titleText)));
-
-    // Label placement: along the first segment, avoiding earlier labels and nodes.
-    const w = label.length * LABEL_CHAR_W + 8;
-    const hgt = 15;
-    let box = null;
-    if (e.self) {
-      box = { x: anchor.x, y: anchor.y - hgt / 2, w, h: hgt };
-    } else {
-      const a = e.points[0];
-      const b = e.points[1];
-      for (const t of [0.5, 0.35, 0.65, 0.22, 0.78, 0.12, 0.88]) {
-        const p = cubicAt(a, b, t);
-        const cand = { x: p.x - w / 2, y: p.y - hgt / 2, w, h: hgt };
-        if (!labelBoxes.some((o) => overlaps(o, cand))) {
-          box = cand;
-          break;
-        }
-      }
-      if (!box) {
-        const p = cubicAt(a, b, 0.5);
-        box = { x: p.x + 4, y: p.y - hgt / 2, w, h: hgt };
-      }
-    }
-    labelBoxes.push(box);
-    labelLayer.appendChild(s('g', { class: `edge-label label-${e.back || e.self ? 'back' : e.kind}` },
-      s('rect', { x: box.x.toFixed(1), y: box.y.toFixed(1), width: box.w.toFixed(1), height: hgt, rx: 3 }),
-      s('text', { x: (box.x + box.w / 2).toFixed(1), y: (box.y + hgt - 4).toFixed(1), 'text-anchor': 'middle' }, label),
-      s('title', {}, titleText)));
+    const [path, tag] = edgeParts(layout, e, ids);
+    edgeLayer.appendChild(path);
+    labelLayer.appendChild(tag);
+    yield;
   }
-
   for (const v of layout.nodes) {
-    const entry = !nested && layout.entries.has(v.id);
-    const unreachable = parentUnreachable || (!nested && !layout.reachable.has(v.id));
-    const parallel = !!v.inner;
-    const outgoing = layout.edges.filter((e) => e.from === v.id).map((e) => `${e.labels.join('/')} → ${layout.nodes[e.to].name}`);
-    const description = [`task ${v.name}`, v.sub, entry ? 'entry task' : null, unreachable ? 'unreachable' : null,
-      outgoing.length ? `next: ${outgoing.join(', ')}` : 'no transitions'].filter(Boolean).join('; ');
-    const cls = ['task-node', parallel && 'task-parallel', entry && 'task-entry', unreachable && 'task-unreachable', `type-${v.task.type || 'action'}`].filter(Boolean).join(' ');
-    const node = s('g', { class: cls, dataset: { task: v.name }, transform: `translate(${v.x.toFixed(1)},${v.y.toFixed(1)})`, tabindex: 0, role: 'button', 'aria-label': description });
-    node.appendChild(s('title', {}, description));
-    if (parallel) {
-      node.appendChild(s('rect', { class: 'group-box', width: v.w, height: v.h, rx: 8 }));
-      node.appendChild(s('text', { class: 'node-name', x: 12, y: 18 }, truncate(v.name, Math.floor((v.w - 120) / CHAR_W) + 8)));
-      node.appendChild(s('text', { class: 'node-sub group-sub', x: v.w - 10, y: 18, 'text-anchor': 'end' }, `parallel · ${v.task.tasks.length}`));
-      const inner = drawScope(v.inner, ids, opts, unreachable, true);
-      inner.setAttribute('transform', `translate(${((v.w - (v.inner.width - 2 * MARGIN)) / 2 - MARGIN).toFixed(1)},${GROUP_HEAD - MARGIN})`);
-      node.appendChild(inner);
-    } else {
-      node.appendChild(s('rect', { class: 'node-box', width: v.w, height: v.h, rx: 6 }));
-      const maxName = Math.floor((v.w - 20) / CHAR_W);
-      const maxSub = Math.floor((v.w - 20) / SUB_CHAR_W);
-      node.appendChild(s('text', { class: 'node-name', x: 10, y: 19 }, truncate(v.name, maxName)));
-      node.appendChild(s('text', { class: 'node-sub', x: 10, y: 36 }, truncate(v.sub, maxSub)));
-    }
-    if (entry) {
-      node.appendChild(s('g', { class: 'tag tag-entry', transform: 'translate(8,-9)' },
-        s('rect', { width: 40, height: 14, rx: 7 }), s('text', { x: 20, y: 10.5, 'text-anchor': 'middle' }, 'entry')));
-    }
-    if (unreachable && !parentUnreachable) {
-      node.appendChild(s('g', { class: 'tag tag-unreachable', transform: `translate(${v.w - 84},-9)` },
-        s('rect', { width: 76, height: 14, rx: 7 }), s('text', { x: 38, y: 10.5, 'text-anchor': 'middle' }, 'unreachable')));
-    }
-    if (opts.onSelect) {
-      const select = (ev) => {
-        ev.stopPropagation();
-        opts.onSelect(v.name, v.task, node);
-      };
-      node.addEventListener('click', select);
-      node.addEventListener('keydown', (ev) => {
-        if (ev.target === node && (ev.key === 'Enter' || ev.key === ' ')) {
-          ev.preventDefault();
-          select(ev);
-        }
-      });
-    }
-    nodeLayer.appendChild(node);
+    nodeLayer.appendChild(yield* nodePart(layout, v, ids, outgoing, parentUnreachable, nested));
+    yield;
   }
   g.append(edgeLayer, nodeLayer, labelLayer);
   return g;
 }
 
+function boundsOfEdge(e) {
+  if (e.self) {
+    const { x, y1, y2 } = e.loop;
+    return { x, y: y1 - 14, w: 40, h: y2 - y1 + 28 };
+  }
+  let x0 = Infinity;
+  let x1 = -Infinity;
+  let y0 = Infinity;
+  let y1 = -Infinity;
+  for (const p of e.points) {
+    x0 = Math.min(x0, p.x);
+    x1 = Math.max(x1, p.x);
+    y0 = Math.min(y0, p.y);
+    y1 = Math.max(y1, p.y);
+  }
+  return { x: x0 - 8, y: y0 - 8, w: x1 - x0 + 16, h: y1 - y0 + 16 };
+}
+
+function union(a, b) {
+  const x = Math.min(a.x, b.x);
+  const y = Math.min(a.y, b.y);
+  return { x, y, w: Math.max(a.x + a.w, b.x + b.w) - x, h: Math.max(a.y + a.h, b.y + b.h) - y };
+}
+
 /**
- * Draw the task graph of a normalized definition. Returns an <svg> element
- * with data-task-count. opts.onSelect(name, task, element) on click/Enter.
+ * A big graph's top scope, drawn near the viewport only: tasks and edges
+ * are indexed in a grid; attach(scroller) draws what is within one screen
+ * of the visible part and keeps that window up to date on scroll and
+ * resize. Nodes stay <g class="task-node">, edges <path class="edge">.
  */
-export function renderGraph(definition, opts = {}) {
-  const tasks = (definition && Array.isArray(definition.tasks)) ? definition.tasks : [];
-  const layout = layoutScope(tasks);
+class VirtualScope {
+  constructor(svg, layout, ids) {
+    this.svg = svg;
+    this.layout = layout;
+    this.ids = ids;
+    this.outgoing = outgoingOf(layout);
+    this.edgeLayer = s('g', { class: 'edges' });
+    this.nodeLayer = s('g', { class: 'nodes' });
+    this.labelLayer = s('g', { class: 'edge-labels' });
+    const g = s('g', { class: 'scope scope-virtual' }, this.edgeLayer, this.nodeLayer, this.labelLayer);
+    svg.appendChild(g);
+    this.grid = new BoxGrid(512);
+    layout.nodes.forEach((v, i) => this.grid.add({ x: v.x, y: v.y - 10, w: v.w + (v.extraRight || 0), h: v.h + 10 }, `n${i}`));
+    layout.edges.forEach((e, i) => {
+      if (!e.label) placeLabels(layout);
+      this.grid.add(union(boundsOfEdge(e), e.label), `e${i}`);
+    });
+    this.live = new Map();
+    this.selectedPath = null;
+    this.safe = null;
+    this.frame = 0;
+    this.onScroll = () => {
+      if (!this.frame) {
+        this.frame = requestAnimationFrame(() => {
+          this.frame = 0;
+          this.update();
+        });
+      }
+    };
+  }
+
+  attach(scroller) {
+    this.detach();
+    this.scroller = scroller;
+    scroller.addEventListener('scroll', this.onScroll, { passive: true });
+    window.addEventListener('resize', this.onScroll);
+    window.addEventListener('scroll', this.onScroll, { passive: true });
+    this.update();
+  }
+
+  detach() {
+    if (!this.scroller) return;
+    this.scroller.removeEventListener('scroll', this.onScroll);
+    window.removeEventListener('resize', this.onScroll);
+    window.removeEventListener('scroll', this.onScroll);
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    this.scroller = null;
+  }
+
+  /** The visible part of the graph, in graph coordinates (null if not shown). */
+  visible() {
+    if (!this.scroller || !this.svg.isConnected) return null;
+    const r = this.svg.getBoundingClientRect();
+    const vr = this.scroller.getBoundingClientRect();
+    if (!r.width || !r.height) return null;
+    const scale = r.width / this.layout.width;
+    const top = Math.max(vr.top, 0);
+    const bottom = Math.min(vr.bottom, window.innerHeight || vr.bottom);
+    return { x: (vr.left - r.left) / scale, y: (top - r.top) / scale, w: vr.width / scale, h: Math.max(0, bottom - top) / scale };
+  }
+
+  update() {
+    const vis = this.visible();
+    if (!vis) return;
+    const s0 = this.safe;
+    if (s0 && vis.x >= s0.x && vis.y >= s0.y && vis.x + vis.w <= s0.x + s0.w && vis.y + vis.h <= s0.y + s0.h) return;
+    const grow = (k) => ({ x: vis.x - k * vis.w, y: vis.y - k * vis.h, w: vis.w * (1 + 2 * k), h: vis.h * (1 + 2 * k) });
+    this.safe = grow(0.5);
+    const want = this.grid.query(grow(1));
+    for (const [key, els] of this.live) {
+      if (want.has(key)) continue;
+      for (const el of els) el.remove();
+      this.live.delete(key);
+    }
+    for (const key of want) {
+      if (this.live.has(key)) continue;
+      const i = Number(key.slice(1));
+      if (key[0] === 'n') {
+        const v = this.layout.nodes[i];
+        const el = drain(nodePart(this.layout, v, this.ids, this.outgoing, false, false));
+        // The selection survives the node leaving the window and coming back.
+        if (this.selectedPath && v.path === this.selectedPath) el.classList.add('selected');
+        this.nodeLayer.appendChild(el);
+        this.live.set(key, [el]);
+      } else {
+        const [path, tag] = edgeParts(this.layout, this.layout.edges[i], this.ids);
+        this.edgeLayer.appendChild(path);
+        this.labelLayer.appendChild(tag);
+        this.live.set(key, [path, tag]);
+      }
+    }
+    this.svg.dataset.drawnNodes = String([...this.live.keys()].filter((k) => k[0] === 'n').length);
+  }
+}
+
+/**
+ * The whole graph at a glance (Fit to frame on a big graph): boxes and
+ * edges only, no text, no labels; a task's name is its tooltip.
+ */
+function* buildOverview(layout) {
+  const svg = s('svg', {
+    class: 'task-graph task-overview',
+    viewBox: `0 0 ${Math.ceil(layout.width)} ${Math.ceil(layout.height)}`,
+    width: Math.ceil(layout.width),
+    height: Math.ceil(layout.height),
+    role: 'img',
+    'aria-label': `overview of a task graph with ${layout.taskCount ?? layout.nodes.length} tasks`,
+  });
+  const edges = s('g', { class: 'edges' });
+  const nodes = s('g', { class: 'nodes' });
+  for (const e of layout.edges) {
+    edges.appendChild(s('path', { class: ['edge', `edge-${e.kind}`, e.back && 'edge-back'].filter(Boolean).join(' '), d: edgePath(e) }));
+    yield;
+  }
+  for (const v of layout.nodes) {
+    const cls = ['task-node', `type-${v.type || 'action'}`, layout.entries.has(v.id) && 'task-entry', !layout.reachable.has(v.id) && 'task-unreachable'].filter(Boolean).join(' ');
+    nodes.appendChild(s('g', { class: cls, transform: `translate(${v.x.toFixed(1)},${v.y.toFixed(1)})` },
+      s('rect', { class: v.inner ? 'group-box' : 'node-box', width: v.w, height: v.h, rx: 6 }), s('title', {}, v.name)));
+    yield;
+  }
+  svg.append(edges, nodes);
+  return svg;
+}
+
+/** Builds the <svg>; yields while building; returns the element. */
+function* buildSvg(layout, opts) {
   const prefix = `g${++graphSeq}`;
+  const total = layout.taskCount ?? layout.nodes.length;
   const svg = s('svg', {
     class: 'task-graph',
     viewBox: `0 0 ${Math.ceil(layout.width)} ${Math.ceil(layout.height)}`,
     width: Math.ceil(layout.width),
     height: Math.ceil(layout.height),
     role: 'group',
-    'aria-label': `task graph with ${countTasks(tasks)} tasks`,
+    'aria-label': `task graph with ${total} tasks`,
   });
   const defs = s('defs');
   for (const kind of ['succeeded', 'failed', 'always', 'expression', 'timeout', 'mixed', 'back']) {
@@ -578,17 +388,96 @@ export function renderGraph(definition, opts = {}) {
       s('path', { d: 'M0,0 L10,5 L0,10 z' })));
   }
   svg.appendChild(defs);
-  svg.appendChild(drawScope(layout, { prefix }, opts, false));
-  svg.dataset.taskCount = String(countTasks(tasks));
+  const virtual = opts.virtual ?? total > VIRTUAL_OVER;
+  if (virtual) {
+    svg.virtual = new VirtualScope(svg, layout, { prefix });
+    svg.dataset.virtual = 'true';
+  } else {
+    svg.appendChild(yield* drawScope(layout, { prefix }, false));
+  }
+  svg.dataset.taskCount = String(total);
+  if (opts.onSelect) {
+    // One listener for the whole graph: the innermost task node wins.
+    const select = (node) => opts.onSelect(node.dataset.task, node.dataset.path, node);
+    svg.addEventListener('click', (ev) => {
+      const node = ev.target instanceof Element ? ev.target.closest('.task-node') : null;
+      if (node) select(node);
+    });
+    svg.addEventListener('keydown', (ev) => {
+      const node = ev.target;
+      if (node instanceof Element && node.classList.contains('task-node') && (ev.key === 'Enter' || ev.key === ' ')) {
+        ev.preventDefault();
+        select(node);
+      }
+    });
+  }
   return svg;
 }
 
-export function countTasks(tasks) {
+function nextTurn() {
+  // A message round trip: a task boundary without setTimeout's 4 ms clamp.
+  return new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => resolve();
+    ch.port2.postMessage(0);
+  });
+}
+
+/**
+ * Draw a laid-out graph in slices of SLICE_MS, yielding to the page in
+ * between. Resolves to the <svg>, or null once isCurrent() says false.
+ * opts.onSelect(name, path, element) on click or Enter; opts.virtual
+ * (default: past VIRTUAL_OVER tasks): the svg then has .virtual, whose
+ * attach(scroller) draws the part near the view; opts.overview: boxes and
+ * edges only.
+ */
+export async function drawGraph(layout, opts = {}) {
+  const steps = opts.overview ? buildOverview(layout) : buildSvg(layout, opts);
+  let sliceStart = performance.now();
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    if (performance.now() - sliceStart > SLICE_MS) {
+      await nextTurn();
+      if (opts.isCurrent && !opts.isCurrent()) return null;
+      sliceStart = performance.now();
+    }
+  }
+}
+
+/**
+ * Lay out and draw synchronously on the calling thread (small graphs,
+ * tests). opts.onSelect(name, task, element).
+ */
+export function renderGraph(definition, opts = {}) {
+  const tasks = (definition && Array.isArray(definition.tasks)) ? definition.tasks : [];
+  const layout = layoutGraph(tasks, opts.layout || {});
+  const onSelect = opts.onSelect ? (name, path, el) => opts.onSelect(name, taskAtPath(tasks, path), el) : null;
+  return drain(buildSvg(layout, { onSelect, virtual: false }));
+}
+
+/**
+ * A graph wider than its frame opens scrolled to its first entry task (or
+ * first task), not to its left edge.
+ */
+export function scrollToEntry(scroller, svg, layout) {
+  if (!scroller || !svg || layout.width <= scroller.clientWidth) return;
+  const first = [...layout.entries][0] ?? 0;
+  const v = layout.nodes[first];
+  if (!v) return;
+  const r = svg.getBoundingClientRect();
+  const vr = scroller.getBoundingClientRect();
+  const scale = r.width / layout.width || 1;
+  const left = r.left - vr.left + scroller.scrollLeft;
+  scroller.scrollLeft = Math.max(0, left + (v.x + v.w / 2) * scale - scroller.clientWidth / 2);
+}
+
+/** Number of parallel groups (with tasks) anywhere in a task list. */
+export function countGroups(tasks) {
   let n = 0;
-  for (const t of tasks || []) {
-    if (!t || typeof t !== 'object') continue;
-    n++;
-    if (t.type === 'parallel' && Array.isArray(t.tasks)) n += countTasks(t.tasks);
+  for (const t of Array.isArray(tasks) ? tasks : []) {
+    if (!t || typeof t !== 'object' || t.type !== 'parallel' || !Array.isArray(t.tasks) || !t.tasks.length) continue;
+    n += 1 + countGroups(t.tasks);
   }
   return n;
 }

@@ -1,8 +1,8 @@
 // Pack page: metadata, Validate and Sync (dry run, prune with a confirmed
 // plan), the results grouped by workflow, and the registered workflows.
 
-import { h, add, badge, clear, toast } from '../dom.js';
-import { api, listAll, enc, ApiError } from '../api.js';
+import { h, add, badge, clear, toast, debounce } from '../dom.js';
+import { api, enc, ApiError } from '../api.js';
 import { timeAgo, fmtTime, summaryStatus, plural, parseTime } from '../format.js';
 import { renderResult } from '../results.js';
 import { countTasks } from '../graph.js';
@@ -18,6 +18,9 @@ function summaryLine(title, summary, kind) {
     summary ? h('span', { class: 'muted' }, st.detail) : null,
     summary && summary.run_id ? h('a', { href: `#/runs/${enc(summary.run_id)}` }, 'details') : null);
 }
+
+/** Rows of the registered-workflows table per page. */
+const WORKFLOWS_PER_PAGE = 50;
 
 function workflowsTable(list) {
   if (!list.length) return h('p', { class: 'empty' }, 'No workflows registered for this pack yet.');
@@ -94,20 +97,63 @@ export async function packView(root, params, ctx) {
       summaryLine('Last sync', pack.last_sync, 'sync'),
       summaryLine('Last validation', pack.last_validation, 'validate'));
   };
+  // Registered workflows, one page at a time (a pack may hold 100,000):
+  // GET /api/v1/packs/{ref}/workflows?page=&per_page=, or with a search
+  // GET /api/v1/workflows?pack_ref=&search=; the server's order (by name).
+  let wfPage = 1;
+  const wfTitle = h('h2', {}, 'Registered workflows');
+  const wfSearch = h('input', { type: 'search', id: 'wf-search', placeholder: 'Search label or description', 'aria-label': 'Search the workflows of this pack', autocomplete: 'off', spellcheck: 'false' });
+  const wfTools = h('div', { class: 'list-tools', hidden: true }, wfSearch);
+  const wfTable = h('div', { class: 'wf-table' });
+  const wfPager = h('nav', { class: 'pager', 'aria-label': 'Workflow pages', id: 'wf-pager' });
+  add(workflowsArea, wfTitle, wfTools, wfTable, wfPager);
+  let wfSeq = 0;
   const loadWorkflows = async () => {
-    let list;
+    const my = ++wfSeq;
+    const q = wfSearch.value.trim();
+    const url = q
+      ? `/api/v1/workflows?pack_ref=${enc(ref)}&search=${enc(q)}&page=${wfPage}&per_page=${WORKFLOWS_PER_PAGE}`
+      : `/api/v1/packs/${enc(ref)}/workflows?page=${wfPage}&per_page=${WORKFLOWS_PER_PAGE}`;
+    let env;
     try {
-      list = await listAll(`/api/v1/packs/${enc(ref)}/workflows`);
+      env = await api('GET', url);
     } catch (err) {
-      if (!ctx.alive() || (err instanceof ApiError && err.status === 401)) return;
-      add(clear(workflowsArea), h('h2', {}, 'Registered workflows'),
-        h('p', { class: 'notice notice-error' }, badge('error', 'error'), ` cannot list the workflows: ${err.message}`));
+      if (!ctx.alive() || my !== wfSeq || (err instanceof ApiError && err.status === 401)) return;
+      add(clear(wfTable), h('p', { class: 'notice notice-error' }, badge('error', 'error'), ` cannot list the workflows: ${err.message}`));
       return;
     }
-    if (!ctx.alive()) return;
-    list.sort((a, b) => a.ref.localeCompare(b.ref));
-    add(clear(workflowsArea), h('h2', {}, 'Registered workflows ', h('span', { class: 'muted' }, `(${list.length})`)), workflowsTable(list));
+    if (!ctx.alive() || my !== wfSeq) return;
+    const list = Array.isArray(env.data) ? env.data : [];
+    const meta = env.meta || { page: wfPage, total_pages: 1, total: list.length };
+    const pages = Math.max(1, meta.total_pages || 1);
+    if (!list.length && wfPage > pages) {
+      // The last page emptied (a prune): show the new last one.
+      wfPage = pages;
+      await loadWorkflows();
+      return;
+    }
+    const total = meta.total ?? list.length;
+    add(clear(wfTitle), 'Registered workflows ', h('span', { class: 'muted' }, q ? `(${total} matching “${q}”)` : `(${total})`));
+    wfTools.hidden = !q && total <= WORKFLOWS_PER_PAGE;
+    clear(wfTable).appendChild(list.length || !q ? workflowsTable(list) : h('p', { class: 'empty' }, 'No workflow of this pack matches the search.'));
+    clear(wfPager);
+    if (pages > 1) {
+      const go = (p) => {
+        wfPage = p;
+        loadWorkflows().catch(fail);
+      };
+      wfPager.append(
+        h('button', { type: 'button', class: 'btn btn-small', id: 'wf-prev', disabled: wfPage <= 1, onClick: () => go(wfPage - 1) }, '← Previous'),
+        h('span', { class: 'muted' }, `page ${wfPage} of ${pages}, ${WORKFLOWS_PER_PAGE} per page`),
+        h('button', { type: 'button', class: 'btn btn-small', id: 'wf-next', disabled: wfPage >= pages, onClick: () => go(wfPage + 1) }, 'Next →'));
+    }
   };
+  const searchSoon = debounce(() => {
+    wfPage = 1;
+    loadWorkflows().catch(() => {});
+  }, 250);
+  wfSearch.addEventListener('input', searchSoon);
+  ctx.onCleanup(() => searchSoon.cancel());
 
   const setBusy = (text) => {
     busy.textContent = text || '';

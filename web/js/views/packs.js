@@ -8,6 +8,8 @@ import { onEvent, freshness } from '../live.js';
 import { availablePanel, uploadPanel } from '../delivery.js';
 
 const REF_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+/** Rows of the packs table per page (the list is sorted and filtered in the browser). */
+const PACKS_PER_PAGE = 100;
 
 function statusCell(summary) {
   const st = summaryStatus(summary);
@@ -84,10 +86,11 @@ function createForm(onCreated) {
 
 export async function packsView(root, _params, ctx) {
   ctx.setTitle('Packs');
-  const state = { sort: 'ref', dir: 1, filter: ctx.query.get('q') || '', packs: [] };
+  const state = { sort: 'ref', dir: 1, filter: ctx.query.get('q') || '', packs: [], page: 1 };
   const filter = h('input', { type: 'search', id: 'pack-filter', placeholder: 'Filter by ref, label or tag ( / )', value: state.filter, 'aria-label': 'Filter packs' });
   const countNote = h('span', { class: 'muted', id: 'pack-count' });
   const tableWrap = h('div', { class: 'table-wrap' });
+  const pager = h('nav', { class: 'pager', 'aria-label': 'Pack pages', id: 'packs-pager' });
   const newPack = h('details', { class: 'panel new-pack', id: 'new-pack' },
     h('summary', {}, h('span', { class: 'summary-title' }, 'New pack')),
     createForm((pack) => {
@@ -106,7 +109,8 @@ export async function packsView(root, _params, ctx) {
     available.panel,
     upload,
     newPack,
-    tableWrap);
+    tableWrap,
+    pager);
 
   const draw = () => {
     const q = state.filter.trim().toLowerCase();
@@ -118,6 +122,21 @@ export async function packsView(root, _params, ctx) {
       return (x < y ? -1 : x > y ? 1 : 0) * state.dir || a.ref.localeCompare(b.ref);
     });
     countNote.textContent = q ? `${rows.length} of ${plural(state.packs.length, 'pack')}` : plural(state.packs.length, 'pack');
+    // One page of rows in the DOM, however many packs there are.
+    const pages = Math.max(1, Math.ceil(rows.length / PACKS_PER_PAGE));
+    state.page = Math.min(Math.max(1, state.page), pages);
+    const shown = rows.slice((state.page - 1) * PACKS_PER_PAGE, state.page * PACKS_PER_PAGE);
+    clear(pager);
+    if (pages > 1) {
+      const go = (p) => {
+        state.page = p;
+        draw();
+      };
+      pager.append(
+        h('button', { type: 'button', class: 'btn btn-small', id: 'packs-prev', disabled: state.page <= 1, onClick: () => go(state.page - 1) }, '← Previous'),
+        h('span', { class: 'muted' }, `page ${state.page} of ${pages}, ${PACKS_PER_PAGE} per page`),
+        h('button', { type: 'button', class: 'btn btn-small', id: 'packs-next', disabled: state.page >= pages, onClick: () => go(state.page + 1) }, 'Next →'));
+    }
     const head = h('tr', {}, COLUMNS.map((c) => {
       const active = c.key === state.sort;
       return h('th', { scope: 'col', class: c.num ? 'num' : '', 'aria-sort': active ? (state.dir > 0 ? 'ascending' : 'descending') : 'none' },
@@ -127,11 +146,12 @@ export async function packsView(root, _params, ctx) {
             state.sort = c.key;
             state.dir = 1;
           }
+          state.page = 1;
           draw();
           tableWrap.querySelector(`button[data-sort="${c.key}"]`)?.focus();
         } }, c.label, h('span', { class: 'sort-ind', 'aria-hidden': 'true' }, active ? (state.dir > 0 ? ' ▲' : ' ▼') : '')));
     }));
-    const body = rows.map((p) => h('tr', { dataset: { ref: p.ref } },
+    const body = shown.map((p) => h('tr', { dataset: { ref: p.ref } },
       h('td', {},
         h('a', { href: `#/packs/${enc(p.ref)}`, class: 'ref' }, p.ref),
         p.label && p.label !== p.ref && h('span', { class: 'label' }, p.label),
@@ -156,6 +176,7 @@ export async function packsView(root, _params, ctx) {
   ctx.onCleanup(() => document.removeEventListener('keydown', onKey));
   filter.addEventListener('input', () => {
     state.filter = filter.value;
+    state.page = 1;
     draw();
   });
   tableWrap.appendChild(h('p', { class: 'loading' }, 'Loading packs…'));

@@ -7,6 +7,7 @@ import { api, listAll, ApiError } from '../api.js';
 import { plural } from '../format.js';
 import { renderDiagnosticList, countSeverities, renderCounts, sortDiagnostics } from '../diagnostics.js';
 import { graphPanel } from './workflow.js';
+import { shapeKey } from '../graph.js';
 
 const DRAFT_KEY = 'attune.validate.draft';
 const DEBOUNCE_MS = 300;
@@ -95,6 +96,8 @@ export async function validateView(root, _params, ctx) {
 
   let diags = [];
   let seq = 0;
+  let graph = null;
+  let graphKey = null;
   let controller = null;
 
   const paint = () => {
@@ -155,6 +158,8 @@ export async function validateView(root, _params, ctx) {
   };
 
   const showResult = (data) => {
+    // A counter of answers shown (the browser test waits on it).
+    diagArea.dataset.results = String(Number(diagArea.dataset.results || 0) + 1);
     diags = sortDiagnostics(Array.isArray(data.diagnostics) ? data.diagnostics : []);
     const counts = countSeverities(diags);
     if (data.valid) {
@@ -167,7 +172,18 @@ export async function validateView(root, _params, ctx) {
       ? renderDiagnosticList(diags, { onLocate: locate })
       : h('p', { class: 'muted' }, 'No problems found.'));
     if (data.workflow && Array.isArray(data.workflow.tasks)) {
-      add(clear(graphArea), h('h2', {}, 'Task graph'), graphPanel(data.workflow));
+      // Redraw only when what the graph shows changed (task names, types,
+      // actions, transitions), not on every keystroke that keeps it valid.
+      const key = shapeKey(data.workflow.tasks);
+      if (key === graphKey && graph) {
+        graph.update(data.workflow);
+      } else {
+        graphKey = key;
+        if (graph) graph.dispose();
+        graph = graphPanel(data.workflow);
+        graphArea.dataset.draws = String(Number(graphArea.dataset.draws || 0) + 1);
+        add(clear(graphArea), h('h2', {}, 'Task graph'), graph);
+      }
       graphArea.hidden = false;
     } else {
       graphArea.hidden = true;
@@ -256,6 +272,7 @@ export async function validateView(root, _params, ctx) {
     textarea.focus();
   });
   ctx.onCleanup(() => {
+    if (graph) graph.dispose();
     schedule.cancel();
     if (frame) cancelAnimationFrame(frame);
     if (controller) controller.abort();
