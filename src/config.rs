@@ -668,13 +668,10 @@ fn valid_host(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
 }
 
-/// The closest known key, if it is close enough.
+/// The closest known key, if it is close enough (the validator's
+/// did-you-mean, so both read the same way).
 fn suggest(key: &str) -> Option<String> {
-    KEYS.iter()
-        .map(|k| (strsim::jaro_winkler(key, k), *k))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| k.to_string())
+    crate::workflow::validate::did_you_mean(key, KEYS.iter().copied()).map(str::to_string)
 }
 
 /// Parses `3600`, `90s`, `30m`, `1h`, `7d` into seconds (> 0).

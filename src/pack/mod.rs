@@ -703,7 +703,7 @@ pub fn add_pack(pc: &mut PackCatalog, pack_dir: &Path, pack_ref: &str, max_bytes
                             parameters: meta.parameters,
                         },
                     ),
-                    Err(d) => pc.problems.push(d.with_source(None, Some(&rel))),
+                    Err(d) => pc.problems.push((*d).with_source(None, Some(&rel))),
                 }
             }
         }

@@ -225,27 +225,29 @@ pub fn parse_action_metadata(
     text: &str,
     file_stem: &str,
     pack_ref: &str,
-) -> Result<ActionMeta, Diagnostic> {
+) -> Result<ActionMeta, Box<Diagnostic>> {
     let root = yaml::parse_document(text, &Limits::default()).map_err(|e| {
         let code = match e.kind {
             yaml::YamlErrorKind::Syntax => Code::YamlSyntax,
             yaml::YamlErrorKind::Limits => Code::YamlLimits,
         };
-        Diagnostic::new(
+        Box::new(Diagnostic::new(
             code,
             format!("action file is not usable: {}", e.message),
             e.pos.line,
             e.pos.column,
-        )
+        ))
     })?;
     if root.as_map().is_none() {
-        return Err(Diagnostic::new(
-            Code::NotAMapping,
-            "action file is not usable: its document is not a mapping".to_string(),
-            root.pos.line,
-            root.pos.column,
-        )
-        .with_hint("an action file is a mapping with ref, parameters, …"));
+        return Err(Box::new(
+            Diagnostic::new(
+                Code::NotAMapping,
+                "action file is not usable: its document is not a mapping".to_string(),
+                root.pos.line,
+                root.pos.column,
+            )
+            .with_hint("an action file is a mapping with ref, parameters, …"),
+        ));
     }
     let r#ref = match root.get("ref").and_then(Node::as_str) {
         Some(r) if !r.is_empty() => r.to_string(),
