@@ -291,8 +291,8 @@ pub struct BinaryApp {
 /// binary cargo built for the tests, or the one named by `ATTUNE_TEST_BIN`
 /// (CI runs the TLS tests against the shipped `target/dist/attune`).
 pub fn attune_command() -> Command {
-    let bin = std::env::var_os("ATTUNE_TEST_BIN")
-        .unwrap_or_else(|| env!("CARGO_BIN_EXE_attune").into());
+    let bin =
+        std::env::var_os("ATTUNE_TEST_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_attune").into());
     let mut cmd = Command::new(bin);
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("ATTUNE") {

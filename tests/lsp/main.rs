@@ -2,6 +2,7 @@
 //! JSON-RPC, on a real pack folder in a temp dir.
 
 mod client;
+mod linked;
 
 use client::{Client, Fixture, apply_edits, file_uri};
 use serde_json::{Value, json};
