@@ -320,3 +320,110 @@ fn the_action_linked_cases_of_tests_data_get_what_attune_validate_gives() {
     assert_eq!(got, expected);
     assert_eq!(c.finish(), 0);
 }
+
+#[test]
+fn the_action_file_offers_its_fixes_and_follows_its_graph_on_disk() {
+    let (fx, auri, _) = linked_fixture();
+    let mut c = Client::start(&fx.root());
+    let reg = c.wait_for(|m| m["method"] == "client/registerCapability");
+    c.send(&json!({"jsonrpc": "2.0", "id": reg["id"].clone(), "result": null}));
+    // Only the action file is open: the pair is checked with the disk's
+    // graph file, and the action file gets its part.
+    c.open(&auri, ACTION, 1);
+    assert_eq!(codes(&c.diagnostics(&auri, 1)), ["invalid-schema"]);
+    // Its quick fix (the core's proposal, an edit of the action file).
+    let acts = crate::actions_at(&mut c, &auri, 12);
+    let fix = acts
+        .iter()
+        .find(|a| a["title"] == "change to 'string'")
+        .unwrap_or_else(|| panic!("{acts:#?}"));
+    let fixed = crate::apply(ACTION, fix, &auri);
+    assert!(fixed.contains("type: string\n") && !fixed.contains("strng"));
+    c.change(&auri, &fixed, 2);
+    assert_eq!(c.diagnostics(&auri, 2), Vec::<Value>::new());
+
+    // The link points at a graph file not written yet: the error; once it
+    // is created on disk, the action file is checked again and it is gone.
+    let later = fixed.replace(
+        "workflows/ship.workflow.yaml",
+        "workflows/later.workflow.yaml",
+    );
+    c.change(&auri, &later, 3);
+    let ds = c.diagnostics(&auri, 3);
+    assert_eq!(codes(&ds), ["invalid-workflow-file"], "{ds:#?}");
+    let g = fx.pack().join("actions/workflows/later.workflow.yaml");
+    std::fs::write(&g, GRAPH).unwrap();
+    c.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": file_uri(&g), "type": 1}]}),
+    );
+    assert_eq!(c.diagnostics(&auri, 3), Vec::<Value>::new());
+    // The graph file broken on disk: the pair stops at its YAML error
+    // (the graph file's), so the action file's own problem is not
+    // reported until the graph file reads again.
+    c.change(
+        &auri,
+        &later.replace("type: string\n    required", "type: strng\n    required"),
+        4,
+    );
+    assert_eq!(codes(&c.diagnostics(&auri, 4)), ["invalid-schema"]);
+    std::fs::write(&g, "tasks: [\n").unwrap();
+    c.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": file_uri(&g), "type": 2}]}),
+    );
+    assert_eq!(c.diagnostics(&auri, 4), Vec::<Value>::new());
+    assert_eq!(c.finish(), 0);
+}
+
+#[test]
+fn odd_links_never_crash_or_hang_the_server() {
+    let fx = Fixture::new();
+    let p = fx.pack();
+    // An action that names itself as its graph, two that name each other,
+    // one that names a folder, one that names a FIFO.
+    let files = [
+        (
+            "actions/selfie.yaml",
+            "workflow_file: selfie.yaml\nversion: x\ntasks: []\n",
+        ),
+        ("actions/ping.yaml", "workflow_file: pong.yaml\n"),
+        ("actions/pong.yaml", "workflow_file: ping.yaml\n"),
+        ("actions/dir.yaml", "workflow_file: .\n"),
+        ("actions/fifo.yaml", "workflow_file: workflows/fifo.yaml\n"),
+    ];
+    std::fs::create_dir_all(p.join("actions/workflows")).unwrap();
+    for (f, t) in files {
+        std::fs::write(p.join(f), t).unwrap();
+    }
+    let st = std::process::Command::new("mkfifo")
+        .arg(p.join("actions/workflows/fifo.yaml"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut c = Client::start(&fx.root());
+    for (f, t) in files {
+        c.open(&file_uri(&p.join(f)), t, 1);
+    }
+    let mut fifo_ds = Vec::new();
+    for (f, _) in files {
+        // Each gets an answer (whatever it is), in bounded time.
+        let ds = c.diagnostics(&file_uri(&p.join(f)), 1);
+        if f == "actions/fifo.yaml" {
+            fifo_ds = ds;
+        }
+    }
+    // The graph file that cannot be read shows at `workflow_file`.
+    assert_eq!(codes(&fifo_ds), ["file-unreadable"], "{fifo_ds:#?}");
+    assert_eq!(range(&fifo_ds[0]).0, 0);
+    assert!(
+        fifo_ds[0]["message"].as_str().unwrap().starts_with(
+            "cannot read the graph file actions/workflows/fifo.yaml: not a regular file"
+        ),
+        "{fifo_ds:#?}"
+    );
+    let fifo = file_uri(&p.join("actions/workflows/fifo.yaml"));
+    c.open(&fifo, "version: x\n", 1);
+    let _ = c.diagnostics(&fifo, 1);
+    assert_eq!(c.finish(), 0);
+}

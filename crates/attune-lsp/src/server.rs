@@ -138,7 +138,9 @@ struct Server {
     opts: Options,
     ws: Workspace,
     docs: HashMap<Url, Doc>,
-    pending: HashMap<Url, Instant>,
+    /// Checks due, by key (the graph file for a linked pair): when, and
+    /// the document whose edit asked for it (its unit names the check).
+    pending: HashMap<Url, (Instant, Url)>,
     generation: u64,
     latest: Latest,
     jobs: Sender<Job>,
@@ -311,7 +313,7 @@ impl Server {
     fn main_loop(&mut self, rx: &Receiver<Incoming>) -> i32 {
         let mut initialized = false;
         loop {
-            let next_due = self.pending.values().min().copied();
+            let next_due = self.pending.values().map(|(t, _)| *t).min();
             let msg = match next_due {
                 Some(due) => {
                     let now = Instant::now();
@@ -681,6 +683,7 @@ impl Server {
     fn schedule(&mut self, uri: Url) {
         self.generation += 1;
         let mut bump = vec![uri.clone()];
+        let origin = uri.clone();
         let mut key = uri;
         if let Some(Unit::Linked { graph, action, .. }) = self.unit_of(&key) {
             bump.extend(Url::from_file_path(&action).ok());
@@ -695,7 +698,7 @@ impl Server {
             }
         }
         self.pending
-            .insert(key, Instant::now() + self.opts.debounce);
+            .insert(key, (Instant::now() + self.opts.debounce, origin));
     }
 
     fn recheck_workflows(&mut self) {
@@ -732,8 +735,8 @@ impl Server {
         crate::disk::read_text(path, self.opts.max_file_bytes).map(Arc::from)
     }
 
-    /// The check of `key` as it stands now, with the open documents it
-    /// publishes to.
+    /// The check `origin` asks for as it stands now, with the open
+    /// documents it publishes to.
     fn job_for(&mut self, key: &Url) -> Option<(Work, Vec<Target>)> {
         match self.unit_of(key)? {
             Unit::Standalone { pack_ref, name } => {
@@ -756,10 +759,15 @@ impl Server {
             } => {
                 let gu = Url::from_file_path(&graph).ok()?;
                 let au = Url::from_file_path(&action).ok()?;
-                let targets: Vec<Target> = [(&gu, Part::Graph), (&au, Part::Action)]
-                    .into_iter()
-                    .filter_map(|(u, part)| self.target(u, part))
-                    .collect();
+                let targets: Vec<Target> = if gu == au {
+                    // An action file that names itself as its graph.
+                    self.target(&gu, Part::All).into_iter().collect()
+                } else {
+                    [(&gu, Part::Graph), (&au, Part::Action)]
+                        .into_iter()
+                        .filter_map(|(u, part)| self.target(u, part))
+                        .collect()
+                };
                 if targets.is_empty() {
                     return None;
                 }
@@ -781,9 +789,28 @@ impl Server {
                 };
                 let graph_text = match self.text_of(&graph) {
                     Ok(t) => t,
-                    // Only the action file is open; the graph file's
-                    // problem is the graph file's.
-                    Err(_) => return Some((Work::Fixed(Vec::new()), targets)),
+                    // Only the action file is open (an open graph file is
+                    // always readable): `attune validate` reports this on
+                    // the graph file; here it shows at `workflow_file`.
+                    Err(e) => {
+                        let (line, column) = self
+                            .ws
+                            .links
+                            .get(&action)
+                            .map(|l| (l.line, l.column))
+                            .unwrap_or((1, 1));
+                        let rel = self
+                            .ws
+                            .links
+                            .get(&action)
+                            .and_then(|l| l.rel.clone())
+                            .unwrap_or_default();
+                        let mut d = unreadable(&format!("the graph file {rel}"), e);
+                        (d.line, d.column) = (line, column);
+                        d.path = "workflow_file".to_string();
+                        d.file = Some(diag::ACTION_FILE.to_string());
+                        return Some((Work::Fixed(vec![d]), targets));
+                    }
                 };
                 Some((
                     Work::Linked {
@@ -799,15 +826,15 @@ impl Server {
 
     fn run_due(&mut self) {
         let now = Instant::now();
-        let due: Vec<Url> = self
+        let due: Vec<(Url, Url)> = self
             .pending
             .iter()
-            .filter(|(_, t)| **t <= now)
-            .map(|(u, _)| u.clone())
+            .filter(|(_, (t, _))| *t <= now)
+            .map(|(u, (_, o))| (u.clone(), o.clone()))
             .collect();
-        for key in due {
+        for (key, origin) in due {
             self.pending.remove(&key);
-            let Some((work, targets)) = self.job_for(&key) else {
+            let Some((work, targets)) = self.job_for(&origin) else {
                 continue;
             };
             // The documents published to carry this check's generation
@@ -883,8 +910,26 @@ impl Server {
             // Not an open document: nothing to say about it.
             return Ok(Value::Null);
         };
+        // An action file of a linked pair answers code actions only (the
+        // fixes of its diagnostics); its graph file's text is kept here.
+        let mut graph_of_action: Option<Arc<str>> = None;
         let (ctx, link) = match self.unit_of(&uri) {
             Some(Unit::Standalone { pack_ref, name }) => (DocContext { pack_ref, name }, None),
+            Some(Unit::Linked {
+                pack_ref,
+                name,
+                graph,
+                action,
+            }) if method == "textDocument/codeAction"
+                && graph != action
+                && self.docs.get(&uri).and_then(|d| d.path.as_deref()) == Some(&action) =>
+            {
+                let Ok(g) = self.text_of(&graph) else {
+                    return Ok(Value::Null);
+                };
+                graph_of_action = Some(g);
+                (DocContext { pack_ref, name }, None)
+            }
             Some(Unit::Linked {
                 pack_ref,
                 name,
@@ -991,14 +1036,18 @@ impl Server {
             "textDocument/codeAction" => {
                 let p: CodeActionParams = params(req.params)?;
                 let max = self.opts.max_file_bytes;
-                let diags = match &link {
+                let diags = match (&link, &graph_of_action) {
                     // The graph file's own: fixes in the action file are
                     // offered there.
-                    Some(l) => diag::check_linked(&text, &l.text, &ctx, catalog.as_ref(), max)
+                    (Some(l), _) => diag::check_linked(&text, &l.text, &ctx, catalog.as_ref(), max)
                         .into_iter()
                         .filter(|d| !diag::in_action_file(d))
                         .collect(),
-                    None => diag::check(&text, &ctx, catalog.as_ref(), max),
+                    (None, Some(g)) => diag::check_linked(g, &text, &ctx, catalog.as_ref(), max)
+                        .into_iter()
+                        .filter(diag::in_action_file)
+                        .collect(),
+                    (None, None) => diag::check(&text, &ctx, catalog.as_ref(), max),
                 };
                 to(serde_json::to_value(features::code_actions(
                     &v,

@@ -586,16 +586,19 @@ impl Workspace {
         if ext != "yaml" && ext != "yml" {
             return None;
         }
-        // A graph file an action links to, wherever it is in the pack.
-        if let Some(l) = self
-            .links
-            .values()
-            .find(|l| self.link_target(l).as_deref() == Some(path))
+        let parent = path.parent()?;
+        let folder = parent.file_name().and_then(|n| n.to_str());
+        // A graph file an action links to, wherever it is in the pack (an
+        // action file stays an action file).
+        if folder != Some("actions")
+            && let Some(l) = self
+                .links
+                .values()
+                .find(|l| self.link_target(l).as_deref() == Some(path))
         {
             return Some((l.pack, FileRole::Workflow));
         }
-        let parent = path.parent()?;
-        let role = match parent.file_name()?.to_str()? {
+        let role = match folder? {
             "workflows" => FileRole::Workflow,
             "actions" => FileRole::Action,
             _ => return None,
@@ -765,5 +768,119 @@ mod tests {
         assert!(ws.catalog.doc("mypack.deploy").is_none());
         assert!(ws.catalog.doc("mypack.ship").is_some());
         assert!(!ws.file_changed(&p.join("README.yaml"), None));
+    }
+
+    #[test]
+    fn workflow_file_resolves_inside_the_pack_only() {
+        assert_eq!(
+            resolve_in_pack("actions", "workflows/x.workflow.yaml").as_deref(),
+            Some("actions/workflows/x.workflow.yaml")
+        );
+        assert_eq!(
+            resolve_in_pack("actions", "./../graphs/x.yaml").as_deref(),
+            Some("graphs/x.yaml")
+        );
+        assert_eq!(resolve_in_pack("actions", "../../x.yaml"), None);
+        assert_eq!(resolve_in_pack("actions", "/etc/passwd"), None);
+        assert_eq!(resolve_in_pack("actions", "..\\x.yaml"), None);
+        assert_eq!(resolve_in_pack("actions", ".."), None);
+        assert_eq!(workflow_name(Path::new("a/deploy.workflow.yaml")), "deploy");
+        assert_eq!(workflow_name(Path::new("a/.workflow.yaml")), ".workflow");
+        assert_eq!(workflow_name(Path::new("a/x.yml")), "x");
+    }
+
+    #[test]
+    fn action_linked_packs_link_graph_files_and_report_broken_links() {
+        let t = tempfile::tempdir().unwrap();
+        // Only actions/ and actions/workflows/: the pack is `up`, not `actions`.
+        let p = t.path().join("up");
+        std::fs::create_dir_all(p.join("actions/workflows")).unwrap();
+        let w = |f: &str, text: &str| std::fs::write(p.join(f), text).unwrap();
+        w(
+            "actions/ship.yaml",
+            "ref: up.ship\nworkflow_file: workflows/ship.workflow.yaml\nparameters:\n  env: {type: string}\n",
+        );
+        w("actions/workflows/ship.workflow.yaml", "version: x\n");
+        w("actions/workflows/solo.workflow.yaml", "version: x\n");
+        w("actions/gone.yaml", "workflow_file: workflows/gone.yaml\n");
+        w("actions/out.yaml", "workflow_file: ../../../etc/passwd\n");
+        w(
+            "actions/twin.yaml",
+            "workflow_file: ./workflows/ship.workflow.yaml\n",
+        );
+        let mut ws = Workspace::new(&[t.path().to_path_buf()], 1 << 20);
+        assert_eq!(ws.packs.len(), 1);
+        assert_eq!(ws.packs[0].pack_ref, "up");
+        // The linked workflow is the action; the unlinked graph file is a
+        // workflow named without `.workflow`; the linked graph is not one.
+        assert_eq!(ws.catalog.doc("up.ship").unwrap().kind, ActionKind::Action);
+        assert_eq!(
+            ws.catalog.doc("up.solo").unwrap().kind,
+            ActionKind::Workflow
+        );
+        assert!(ws.catalog.doc("up.ship.workflow").is_none());
+
+        let graph = p.join("actions/workflows/ship.workflow.yaml");
+        assert_eq!(ws.classify(&graph), Some((0, FileRole::Workflow)));
+        assert_eq!(
+            ws.unit_of(&graph),
+            Some(Unit::Linked {
+                pack_ref: "up".into(),
+                name: "ship".into(),
+                graph: graph.clone(),
+                action: p.join("actions/ship.yaml"),
+            })
+        );
+        assert_eq!(
+            ws.unit_of(&p.join("actions/workflows/solo.workflow.yaml")),
+            Some(Unit::Standalone {
+                pack_ref: "up".into(),
+                name: "solo".into()
+            })
+        );
+        let problem = |ws: &mut Workspace, f: &str| match ws.unit_of(&p.join(f)) {
+            Some(Unit::Fixed(ds)) => ds
+                .first()
+                .map(|d| (d.code, d.message.clone(), d.line, d.column)),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            problem(&mut ws, "actions/gone.yaml"),
+            Some((
+                Code::InvalidWorkflowFile,
+                "workflow_file 'workflows/gone.yaml' does not exist (looked for actions/workflows/gone.yaml in the pack)".into(),
+                1,
+                16
+            ))
+        );
+        assert!(
+            problem(&mut ws, "actions/out.yaml")
+                .unwrap()
+                .1
+                .contains("leaves the pack folder")
+        );
+        assert!(
+            problem(&mut ws, "actions/twin.yaml")
+                .unwrap()
+                .1
+                .contains("is already the graph of actions/ship.yaml")
+        );
+        assert_eq!(problem(&mut ws, "actions/nolink.yaml"), None);
+
+        // The link edited away: the graph file becomes a workflow of its own.
+        let a = p.join("actions/ship.yaml");
+        assert!(ws.file_changed(&a, Some("ref: up.ship\n")));
+        assert_eq!(
+            ws.catalog.doc("up.ship").unwrap().file.as_deref(),
+            Some(a.as_path())
+        );
+        assert_eq!(ws.catalog.doc("up.twin").unwrap().kind, ActionKind::Action);
+        assert!(
+            matches!(ws.unit_of(&graph), Some(Unit::Linked { action, .. }) if action == p.join("actions/twin.yaml"))
+        );
+        assert!(ws.file_changed(&p.join("actions/twin.yaml"), Some("name: twin\n")));
+        assert!(
+            matches!(ws.unit_of(&graph), Some(Unit::Standalone { name, .. }) if name == "ship")
+        );
     }
 }
