@@ -427,3 +427,28 @@ fn odd_links_never_crash_or_hang_the_server() {
     let _ = c.diagnostics(&fifo, 1);
     assert_eq!(c.finish(), 0);
 }
+
+#[test]
+fn a_pair_is_published_under_the_uris_the_editor_spelled() {
+    let (fx, auri, guri) = linked_fixture();
+    // The same files, spelled with percent-escapes the server must not
+    // normalise away (`%68` is `h`): answers go to the editor's URIs.
+    let (auri, guri) = (
+        auri.replace("ship.yaml", "s%68ip.yaml"),
+        guri.replace("ship.workflow", "s%68ip.workflow"),
+    );
+    let mut c = Client::start(&fx.root());
+    c.open(&guri, GRAPH, 1);
+    assert_eq!(
+        codes(&c.diagnostics(&guri, 1)),
+        ["unknown-variable", "unknown-task"]
+    );
+    c.open(&auri, ACTION, 1);
+    assert_eq!(codes(&c.diagnostics(&auri, 1)), ["invalid-schema"]);
+    let fixed = ACTION.replace("output:", "  zone: {type: string}\noutput:");
+    c.change(&auri, &fixed, 2);
+    assert_eq!(codes(&c.diagnostics(&auri, 2)), ["invalid-schema"]);
+    let ds = diags_until(&mut c, &guri, 1, |ds| ds.len() == 1);
+    assert_eq!(codes(&ds), ["unknown-task"], "{ds:#?}");
+    assert_eq!(c.finish(), 0);
+}

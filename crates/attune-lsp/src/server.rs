@@ -550,7 +550,7 @@ impl Server {
                     for u in touched {
                         if let Some(Unit::Linked { graph, action, .. }) = self.unit_of(&u) {
                             for p in [graph, action] {
-                                if let Ok(o) = Url::from_file_path(&p)
+                                if let Some(o) = self.uri_for(&p)
                                     && self.docs.contains_key(&o)
                                 {
                                     self.schedule(o);
@@ -646,7 +646,7 @@ impl Server {
         // disk's text of the closed one).
         if let Some(Unit::Linked { graph, action, .. }) = unit {
             for p in [graph, action] {
-                if let Ok(o) = Url::from_file_path(&p)
+                if let Some(o) = self.uri_for(&p)
                     && o != uri
                     && self.docs.contains_key(&o)
                 {
@@ -665,6 +665,16 @@ impl Server {
                 params,
             )));
         }
+    }
+
+    /// The URI of a file: the open document's own (as the editor spelled
+    /// it), else the file URL of the path.
+    fn uri_for(&self, path: &std::path::Path) -> Option<Url> {
+        self.docs
+            .iter()
+            .find(|(_, d)| d.path.as_deref() == Some(path))
+            .map(|(u, _)| u.clone())
+            .or_else(|| Url::from_file_path(path).ok())
     }
 
     /// How the file of `uri` is checked now.
@@ -686,8 +696,8 @@ impl Server {
         let origin = uri.clone();
         let mut key = uri;
         if let Some(Unit::Linked { graph, action, .. }) = self.unit_of(&key) {
-            bump.extend(Url::from_file_path(&action).ok());
-            if let Ok(g) = Url::from_file_path(&graph) {
+            bump.extend(self.uri_for(&action));
+            if let Some(g) = self.uri_for(&graph) {
                 bump.push(g.clone());
                 key = g;
             }
@@ -727,7 +737,7 @@ impl Server {
 
     /// The text of a file: the editor's when open, else the disk's.
     fn text_of(&self, path: &std::path::Path) -> Result<Arc<str>, String> {
-        if let Ok(u) = Url::from_file_path(path)
+        if let Some(u) = self.uri_for(path)
             && let Some(d) = self.docs.get(&u)
         {
             return Ok(d.text.clone());
@@ -757,8 +767,8 @@ impl Server {
                 graph,
                 action,
             } => {
-                let gu = Url::from_file_path(&graph).ok()?;
-                let au = Url::from_file_path(&action).ok()?;
+                let gu = self.uri_for(&graph)?;
+                let au = self.uri_for(&action)?;
                 let targets: Vec<Target> = if gu == au {
                     // An action file that names itself as its graph.
                     self.target(&gu, Part::All).into_iter().collect()
@@ -950,7 +960,7 @@ impl Server {
                     Some(action.clone()),
                     ActionKind::Action,
                 );
-                let link = Url::from_file_path(&action).ok().map(|uri| LinkView {
+                let link = self.uri_for(&action).map(|uri| LinkView {
                     uri,
                     li: LineIndex::new(&text),
                     text,
