@@ -132,6 +132,29 @@ fn a_linked_graph_file_is_checked_with_its_action_file() {
         .unwrap();
     assert_eq!(env["detail"], "string, required");
 
+    // Top-level keys of a graph-only file: not those the action supplies.
+    let with_key = format!("{GRAPH}\n");
+    c.change(&guri, &with_key, 2);
+    let _ = c.diagnostics(&guri, 2);
+    let last = with_key.lines().count() as u32;
+    let r = c.request(
+        "textDocument/completion",
+        json!({"textDocument": {"uri": guri}, "position": pos(last, 0)}),
+    );
+    let keys: BTreeSet<&str> = r["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert!(keys.contains("output_map") && keys.contains("vars"), "{r}");
+    assert!(
+        !keys.contains("parameters") && !keys.contains("label"),
+        "{r}"
+    );
+    c.change(&guri, GRAPH, 3);
+    let _ = c.diagnostics(&guri, 3);
+
     // Go to definition of `parameters.env`: its key in the action file.
     let r = c.request(
         "textDocument/definition",
@@ -157,7 +180,7 @@ fn a_linked_graph_file_is_checked_with_its_action_file() {
         "textDocument/didClose",
         json!({"textDocument": {"uri": auri}}),
     );
-    let ds = diags_until(&mut c, &guri, 1, |ds| ds.len() == 2);
+    let ds = diags_until(&mut c, &guri, 3, |ds| ds.len() == 2);
     assert_eq!(codes(&ds), ["unknown-variable", "unknown-task"], "{ds:#?}");
     assert_eq!(c.finish(), 0);
 }

@@ -8,7 +8,7 @@ use crate::diag::{self, DocContext};
 use crate::text::LineIndex;
 use crate::workspace::{ActionDoc, Catalog, ParamDoc, param_span};
 use attune_workflow::catalog::ActionKind;
-use attune_workflow::validate::{NEXT_KEYS, RETRY_KEYS, TASK_KEYS, TOP_KEYS};
+use attune_workflow::validate::{ACTION_KEYS, NEXT_KEYS, RETRY_KEYS, TASK_KEYS, TOP_KEYS};
 use attune_workflow::{Code, Diagnostic};
 use lsp_types::{
     CodeAction, CodeActionKind, CompletionItem, CompletionItemKind, DocumentSymbol, Documentation,
@@ -226,7 +226,15 @@ pub fn completion(v: &View, pos: Position) -> Vec<CompletionItem> {
     if trimmed.contains(':') {
         return Vec::new();
     }
-    let keys: Vec<CompletionItem> = if shape.is_empty() {
+    let keys: Vec<CompletionItem> = if shape.is_empty() && v.link.is_some() {
+        // A graph-only file: what the action file supplies is not its.
+        let graph_keys: Vec<&str> = TOP_KEYS
+            .iter()
+            .copied()
+            .filter(|k| !ACTION_KEYS.contains(k))
+            .collect();
+        keys(&graph_keys)
+    } else if shape.is_empty() {
         keys(TOP_KEYS)
     } else if context::in_task(&shape) {
         keys(TASK_KEYS)
