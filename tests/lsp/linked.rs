@@ -198,6 +198,11 @@ tasks:
 ";
     let (_, uri) = fx.workflow("release", call);
     let mut c = Client::start(&fx.root());
+    let log = c.wait_for(|m| m["method"] == "window/logMessage");
+    assert_eq!(
+        log["params"]["message"],
+        "attune lsp: 1 packs, 3 actions and workflows in the catalog, 1 action-linked"
+    );
     c.open(&uri, call, 1);
     assert_eq!(c.diagnostics(&uri, 1), Vec::<Value>::new());
     // Without the required `env`: the linked workflow's parameters are

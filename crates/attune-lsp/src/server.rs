@@ -482,9 +482,10 @@ impl Server {
         match n.method.as_str() {
             "initialized" => {
                 self.log(format!(
-                    "attune lsp: {} packs, {} actions and workflows in the catalog",
+                    "attune lsp: {} packs, {} actions and workflows in the catalog, {} action-linked",
                     self.ws.packs.len(),
-                    self.ws.catalog.len()
+                    self.ws.catalog.len(),
+                    self.ws.links.len()
                 ));
                 if self.watch_dynamic {
                     let id = self.next_id;
