@@ -36,9 +36,11 @@ for _, d in ipairs(vim.diagnostic.get(buf)) do
 end
 
 -- A request through the client: completion inside `do: [...]`.
+-- ATTUNE_COMPLETE="line:character" (0-based), default inside `do: [`.
+local cl, cc = (os.getenv("ATTUNE_COMPLETE") or "9:13"):match("(%d+):(%d+)")
 local params = {
   textDocument = { uri = vim.uri_from_bufnr(buf) },
-  position = { line = 9, character = 13 },
+  position = { line = tonumber(cl), character = tonumber(cc) },
 }
 local resp = vim.lsp.buf_request_sync(buf, "textDocument/completion", params, 10000)
 for _, r in pairs(resp or {}) do

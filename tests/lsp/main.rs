@@ -2,6 +2,7 @@
 //! JSON-RPC, on a real pack folder in a temp dir.
 
 mod client;
+mod linked;
 
 use client::{Client, Fixture, apply_edits, file_uri};
 use serde_json::{Value, json};
@@ -22,19 +23,19 @@ tasks:
     action: core.echo
 ";
 
-fn codes(ds: &[Value]) -> Vec<&str> {
+pub(crate) fn codes(ds: &[Value]) -> Vec<&str> {
     ds.iter()
         .map(|d| d["code"].as_str().unwrap_or(""))
         .collect()
 }
 
-fn find<'a>(ds: &'a [Value], code: &str) -> &'a Value {
+pub(crate) fn find<'a>(ds: &'a [Value], code: &str) -> &'a Value {
     ds.iter()
         .find(|d| d["code"] == code)
         .unwrap_or_else(|| panic!("no {code} in {ds:#?}"))
 }
 
-fn range(d: &Value) -> (u64, u64, u64, u64) {
+pub(crate) fn range(d: &Value) -> (u64, u64, u64, u64) {
     let r = &d["range"];
     (
         r["start"]["line"].as_u64().unwrap(),
@@ -44,7 +45,7 @@ fn range(d: &Value) -> (u64, u64, u64, u64) {
     )
 }
 
-fn pos(line: u32, character: u32) -> Value {
+pub(crate) fn pos(line: u32, character: u32) -> Value {
     json!({"line": line, "character": character})
 }
 
@@ -300,7 +301,7 @@ fn navigation_definition_hover_references_symbols_and_rename() {
     assert_eq!(r["error"]["code"], -32602, "{r}");
 }
 
-fn actions_at(c: &mut Client, uri: &str, line: u32) -> Vec<Value> {
+pub(crate) fn actions_at(c: &mut Client, uri: &str, line: u32) -> Vec<Value> {
     let r = c.request(
         "textDocument/codeAction",
         json!({"textDocument": {"uri": uri}, "range": {"start": pos(line, 0), "end": pos(line, 0)}, "context": {"diagnostics": []}}),
@@ -308,7 +309,7 @@ fn actions_at(c: &mut Client, uri: &str, line: u32) -> Vec<Value> {
     r["result"].as_array().cloned().unwrap_or_default()
 }
 
-fn apply(text: &str, action: &Value, uri: &str) -> String {
+pub(crate) fn apply(text: &str, action: &Value, uri: &str) -> String {
     apply_edits(text, action["edit"]["changes"][uri].as_array().unwrap())
 }
 

@@ -4,6 +4,9 @@
 //! 1. didChange → publishDiagnostics on a 2,000-line workflow in a pack of
 //!    200 actions and 100 workflows, 500 edits, debounce 0 (so the figure
 //!    excludes the debounce); p50 / p99 / max.
+//!    The same on that workflow as an action-linked graph-only file
+//!    (`actions/workflows/big_linked.workflow.yaml`, its action file
+//!    `actions/big_linked.yaml` read from disk for each check).
 //! 2. completion in `do: [` on that document, 500 requests; p50 / p99.
 //! 3. the server's RSS with the 1,000-workflow generated pack as its
 //!    workspace, one workflow open and checked.
@@ -198,8 +201,8 @@ fn write_pack(dir: &Path, workflows: &[(String, String)], extra_actions: usize) 
 /// The same work inside this process, without the pipe: core check, node
 /// extents (analysis), the JSON decode of one didChange; medians of 200.
 fn in_process(pack: &Path, text: &str) {
-    use attune_lsp::{analysis::Analysis, diag, workspace::Workspace};
-    let ws = Workspace::new(&[pack.to_path_buf()], 1 << 20);
+    use attune_lsp::{analysis::Analysis, diag, disk, workspace::Workspace};
+    let mut ws = Workspace::new(&[pack.to_path_buf()], 1 << 20);
     let ctx = diag::DocContext {
         pack_ref: "bench".into(),
         name: "big".into(),
@@ -235,9 +238,78 @@ fn in_process(pack: &Path, text: &str) {
                 serde_json::from_value(n.params);
         }
     });
+    // What the server adds per edit for the action-linked layout: how the
+    // file is checked (twice per edit: on the edit, when due), and for a
+    // graph file the read of its action file from disk.
+    let (big, graph) = (
+        pack.join("workflows/big.yaml"),
+        pack.join("actions/workflows/big_linked.workflow.yaml"),
+    );
+    let unit_standalone = median(&mut || {
+        let _ = ws.unit_of(&big);
+    });
+    let unit_graph = median(&mut || {
+        let _ = ws.unit_of(&graph);
+    });
+    let action_read = median(&mut || {
+        let _ = disk::read_text(&pack.join("actions/big_linked.yaml"), 1 << 20);
+    });
+    println!(
+        "in process, medians of 200: unit_of a workflow file {:.1} µs, of a graph file {:.1} µs, read of its action file {:.1} µs",
+        unit_standalone * 1000.0,
+        unit_graph * 1000.0,
+        action_read * 1000.0
+    );
     println!(
         "in process, medians of 200: core check {check:.2} ms, node extents (only when there are diagnostics) {analysis:.2} ms, full analysis (requests; cached per version) {full:.2} ms, didChange JSON decode {decode:.2} ms; {} diagnostics on the unedited text {codes:?}",
         ds.len()
+    );
+}
+
+/// 500 full-text edits of `uri`, every other one breaking a transition;
+/// time from writing each didChange to reading its publishDiagnostics.
+fn edits(s: &mut Server, uri: &str, text: &str, first: usize, what: &str) {
+    let mut times = Vec::with_capacity(500);
+    let (mut broken, mut clean) = (Vec::new(), Vec::new());
+    let mut errs = 0;
+    for v in 0..500i64 {
+        let k = (v as usize * 37) % 199;
+        let good = format!("do: [step_{}]\n", k + 1);
+        let bad = format!("do: [step_{}x]\n", k + 1);
+        let edited = if v % 2 == 0 {
+            text.replacen(&good, &bad, 1)
+        } else {
+            text.to_string()
+        };
+        let version = v + 2;
+        let t0 = Instant::now();
+        s.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": edited}]}),
+        );
+        errs += s.diagnostics(uri, version);
+        let ms = t0.elapsed().as_secs_f64() * 1000.0;
+        times.push(ms);
+        if v % 2 == 0 {
+            broken.push(ms);
+        } else {
+            clean.push(ms);
+        }
+    }
+    let (p50, p99, max) = (
+        pct(&mut times, 0.5),
+        pct(&mut times, 0.99),
+        pct(&mut times, 1.0),
+    );
+    println!(
+        "didChange→publishDiagnostics: {what}, 500 edits: p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms (first check {first} diagnostics; {errs} over the edits)"
+    );
+    println!(
+        "  edits that break a transition (1 diagnostic): p50 {:.2} ms, p99 {:.2} ms; edits that fix it (none): p50 {:.2} ms, p99 {:.2} ms",
+        pct(&mut broken, 0.5),
+        pct(&mut broken, 0.99),
+        pct(&mut clean, 0.5),
+        pct(&mut clean, 0.99)
     );
 }
 
@@ -257,6 +329,12 @@ fn main() {
     let pack = tmp.path().join("bench");
     // 20 generated actions + act_000..act_179 = 200.
     write_pack(&pack, &generator::pack_named("bench", 100, 7, 0), 180);
+    // The action file of the action-linked copy of the big workflow.
+    std::fs::write(
+        pack.join("actions/big_linked.yaml"),
+        "ref: bench.big_linked\nlabel: Big, linked\nworkflow_file: workflows/big_linked.workflow.yaml\nparameters:\n  environment: {type: string, default: dev}\n  hosts: {type: array, required: true}\n",
+    )
+    .expect("write");
     let n_actions = std::fs::read_dir(pack.join("actions"))
         .map(|d| d.count())
         .unwrap_or(0);
@@ -272,49 +350,41 @@ fn main() {
         json!({"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": text}}),
     );
     let first = s.diagnostics(&uri, 1);
-    in_process(&pack, &text);
-    let mut times = Vec::with_capacity(500);
-    let (mut broken, mut clean) = (Vec::new(), Vec::new());
-    let mut errs = 0;
-    for v in 0..500i64 {
-        let k = (v as usize * 37) % 199;
-        let good = format!("do: [step_{}]\n", k + 1);
-        let bad = format!("do: [step_{}x]\n", k + 1);
-        let edited = if v % 2 == 0 {
-            text.replacen(&good, &bad, 1)
-        } else {
-            text.clone()
-        };
-        let version = v + 2;
-        let t0 = Instant::now();
-        s.notify(
-            "textDocument/didChange",
-            json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": edited}]}),
-        );
-        errs += s.diagnostics(&uri, version);
-        let ms = t0.elapsed().as_secs_f64() * 1000.0;
-        times.push(ms);
-        if v % 2 == 0 {
-            broken.push(ms);
-        } else {
-            clean.push(ms);
-        }
-    }
-    let (p50, p99, max) = (
-        pct(&mut times, 0.5),
-        pct(&mut times, 0.99),
-        pct(&mut times, 1.0),
-    );
-    println!(
-        "didChange→publishDiagnostics: {lines}-line workflow, {n_actions} actions, 101 workflows, 500 edits: p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms (first check {first} diagnostics; {errs} over the edits)"
+    edits(
+        &mut s,
+        &uri,
+        &text,
+        first,
+        &format!("{lines}-line workflow, {n_actions} actions, 101 workflows"),
     );
 
-    println!(
-        "  edits that break a transition (1 diagnostic): p50 {:.2} ms, p99 {:.2} ms; edits that fix it (none): p50 {:.2} ms, p99 {:.2} ms",
-        pct(&mut broken, 0.5),
-        pct(&mut broken, 0.99),
-        pct(&mut clean, 0.5),
-        pct(&mut clean, 0.99)
+    // The same text as an action-linked graph-only file.
+    let graph: String = text
+        .replacen("label: Big\n", "", 1)
+        .replacen(
+            "parameters:\n  environment: {type: string, default: dev}\n  hosts: {type: array, required: true}\n",
+            "",
+            1,
+        );
+    std::fs::create_dir_all(pack.join("actions/workflows")).expect("mkdir");
+    let gpath = pack.join("actions/workflows/big_linked.workflow.yaml");
+    std::fs::write(&gpath, &graph).expect("write");
+    let guri = format!("file://{}", gpath.display());
+    s.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": guri, "languageId": "yaml", "version": 1, "text": graph}}),
+    );
+    let first = s.diagnostics(&guri, 1);
+    in_process(&pack, &text);
+    edits(
+        &mut s,
+        &guri,
+        &graph,
+        first,
+        &format!(
+            "{}-line graph-only file of an action-linked workflow",
+            graph.lines().count()
+        ),
     );
 
     // Completion inside `do: [` of task 100.
@@ -346,7 +416,7 @@ fn main() {
     );
     let (rss, hwm) = s.rss_kib();
     println!(
-        "RSS after the edits (200 actions, 101 workflows): {:.1} MiB (peak {:.1} MiB)",
+        "RSS after the edits (201 actions, 101 workflows, 1 action-linked): {:.1} MiB (peak {:.1} MiB)",
         rss as f64 / 1024.0,
         hwm as f64 / 1024.0
     );

@@ -43,26 +43,100 @@ pub fn check(
             ),
         ];
     }
-    if !attune_workflow::is_valid_name(&ctx.name) {
-        return vec![
-            Diagnostic::new(
-                Code::FileUnreadable,
-                format!(
-                    "'{}' is not a valid workflow name; names match ^[A-Za-z0-9_-]+$",
-                    ctx.name
-                ),
-                1,
-                1,
-            )
-            .with_hint("rename the file, e.g. with underscores instead of dots"),
-        ];
+    let sc = SourceContext {
+        pack_ref: &ctx.pack_ref,
+        name: &ctx.name,
+        file: None,
+    };
+    let mut diags = attune_workflow::check(text.as_bytes(), &sc, catalog).diagnostics;
+    diags.splice(0..0, name_diagnostic(ctx));
+    diags
+}
+
+/// The `invalid-workflow-name` error of a file whose name is no workflow
+/// name (its content is still checked), as `attune validate` gives it.
+fn name_diagnostic(ctx: &DocContext) -> Option<Diagnostic> {
+    if attune_workflow::is_valid_name(&ctx.name) {
+        return None;
+    }
+    let proposal: String = ctx
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let d = Diagnostic::new(
+        Code::InvalidWorkflowName,
+        format!(
+            "'{}' is not a valid workflow name; names match ^[A-Za-z0-9_-]+$",
+            ctx.name
+        ),
+        1,
+        1,
+    );
+    Some(if attune_workflow::is_valid_name(&proposal) {
+        d.with_hint(format!(
+            "rename the file to {proposal}.yaml (the workflow's ref becomes {}.{proposal})",
+            ctx.pack_ref
+        ))
+    } else {
+        d.with_hint("rename the file: letters, digits, '_' and '-' before .yaml")
+    })
+}
+
+/// The marker `file` of the action file's diagnostics in [`check_linked`].
+pub const ACTION_FILE: &str = "action";
+
+/// The diagnostics of an action-linked workflow: graph file `graph` and
+/// its action file `action` checked as one. Those whose `file` is
+/// [`ACTION_FILE`] belong to the action file (positions and fixes in its
+/// text), the others to the graph file.
+pub fn check_linked(
+    graph: &str,
+    action: &str,
+    ctx: &DocContext,
+    catalog: &dyn ActionCatalog,
+    max_bytes: u64,
+) -> Vec<Diagnostic> {
+    let too_large = |t: &str, file: Option<&str>| {
+        let mut d = Diagnostic::new(
+            Code::FileTooLarge,
+            format!("file is {} bytes; the limit is {max_bytes} bytes", t.len()),
+            1,
+            1,
+        )
+        .with_hint(
+            "split the workflow or raise max_workflow_file_bytes (the server's maxFileBytes)",
+        );
+        d.file = file.map(str::to_string);
+        d
+    };
+    if graph.len() as u64 > max_bytes {
+        return vec![too_large(graph, None)];
+    }
+    if action.len() as u64 > max_bytes {
+        return vec![too_large(action, Some(ACTION_FILE))];
     }
     let sc = SourceContext {
         pack_ref: &ctx.pack_ref,
         name: &ctx.name,
         file: None,
     };
-    attune_workflow::check(text.as_bytes(), &sc, catalog).diagnostics
+    let la = attune_workflow::LinkedAction {
+        text: action.as_bytes(),
+        file: Some(ACTION_FILE),
+    };
+    attune_workflow::check_linked(graph.as_bytes(), la, &sc, catalog).diagnostics
+}
+
+/// True for a diagnostic of the action file (see [`check_linked`]).
+pub fn in_action_file(d: &Diagnostic) -> bool {
+    d.file.as_deref() == Some(ACTION_FILE)
 }
 
 /// Codes reported at a mapping or list whose range is the node's first

@@ -6,9 +6,9 @@ use crate::analysis::{Analysis, OccKind, Span, quote};
 use crate::context::{self, Step};
 use crate::diag::{self, DocContext};
 use crate::text::LineIndex;
-use crate::workspace::{ActionDoc, Catalog};
+use crate::workspace::{ActionDoc, Catalog, ParamDoc, param_span};
 use attune_workflow::catalog::ActionKind;
-use attune_workflow::validate::{NEXT_KEYS, RETRY_KEYS, TASK_KEYS, TOP_KEYS};
+use attune_workflow::validate::{ACTION_KEYS, NEXT_KEYS, RETRY_KEYS, TASK_KEYS, TOP_KEYS};
 use attune_workflow::{Code, Diagnostic};
 use lsp_types::{
     CodeAction, CodeActionKind, CompletionItem, CompletionItemKind, DocumentSymbol, Documentation,
@@ -16,6 +16,26 @@ use lsp_types::{
     TextEdit, Url, WorkspaceEdit,
 };
 use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The action file of an action-linked graph file: where its parameters
+/// are declared.
+pub struct LinkView {
+    pub uri: Url,
+    pub text: Arc<str>,
+    pub li: LineIndex,
+    /// `None` when the action file cannot be read as an action.
+    pub doc: Option<ActionDoc>,
+}
+
+impl LinkView {
+    fn params(&self) -> &[ParamDoc] {
+        self.doc
+            .as_ref()
+            .and_then(|d| d.params.as_deref())
+            .unwrap_or(&[])
+    }
+}
 
 /// One document as the features see it.
 pub struct View<'a> {
@@ -25,6 +45,8 @@ pub struct View<'a> {
     pub analysis: &'a Analysis,
     pub catalog: &'a Catalog,
     pub ctx: &'a DocContext,
+    /// Set for a graph-only file: its action file.
+    pub link: Option<&'a LinkView>,
 }
 
 /// Built-in functions with their signatures (PRODUCT.md §3).
@@ -204,7 +226,15 @@ pub fn completion(v: &View, pos: Position) -> Vec<CompletionItem> {
     if trimmed.contains(':') {
         return Vec::new();
     }
-    let keys: Vec<CompletionItem> = if shape.is_empty() {
+    let keys: Vec<CompletionItem> = if shape.is_empty() && v.link.is_some() {
+        // A graph-only file: what the action file supplies is not its.
+        let graph_keys: Vec<&str> = TOP_KEYS
+            .iter()
+            .copied()
+            .filter(|k| !ACTION_KEYS.contains(k))
+            .collect();
+        keys(&graph_keys)
+    } else if shape.is_empty() {
         keys(TOP_KEYS)
     } else if context::in_task(&shape) {
         keys(TASK_KEYS)
@@ -309,6 +339,19 @@ fn expr_completion(v: &View, inside: &str) -> Vec<CompletionItem> {
             return Vec::new();
         };
         let mut seen = Vec::new();
+        if kind == OccKind::ParamDef
+            && let Some(l) = v.link
+        {
+            // A graph-only file: the action file declares the parameters.
+            return l
+                .params()
+                .iter()
+                .map(|p| CompletionItem {
+                    documentation: p.description.clone().map(Documentation::String),
+                    ..item(&p.name, CompletionItemKind::VARIABLE, Some(param_detail(p)))
+                })
+                .collect();
+        }
         for o in v.analysis.occs.iter().filter(|o| o.kind == kind) {
             if !seen.contains(&o.name) {
                 seen.push(o.name.clone());
@@ -346,6 +389,29 @@ fn expr_completion(v: &View, inside: &str) -> Vec<CompletionItem> {
     out
 }
 
+/// `string, required` / `integer, default 22`.
+fn param_detail(p: &ParamDoc) -> String {
+    let mut s = p.ty.clone().unwrap_or_else(|| "any".to_string());
+    if p.required && p.default.is_none() {
+        s.push_str(", required");
+    }
+    if let Some(d) = &p.default {
+        s.push_str(&format!(", default {d}"));
+    }
+    s
+}
+
+/// The hover text of a parameter declared in a linked action file.
+fn param_markdown(p: &ParamDoc) -> String {
+    let mut s = format!("parameter **{}**: {}", p.name, param_detail(p));
+    if let Some(d) = &p.description {
+        s.push_str("\n\n");
+        s.push_str(d);
+    }
+    s.push_str("\n\ndeclared in the action file");
+    s
+}
+
 fn loc(v: &View, s: Span) -> Location {
     Location {
         uri: v.uri.clone(),
@@ -379,7 +445,15 @@ pub fn hover(v: &View, off: usize) -> Option<Hover> {
                 None => format!("task **{}**: not defined in this list", o.name),
             }
         }
-        OccKind::ParamDef | OccKind::ExprParam => format!("parameter **{}**", o.name),
+        OccKind::ParamDef | OccKind::ExprParam => {
+            match v
+                .link
+                .and_then(|l| l.params().iter().find(|p| p.name == o.name))
+            {
+                Some(p) => param_markdown(p),
+                None => format!("parameter **{}**", o.name),
+            }
+        }
         OccKind::VarDef | OccKind::ExprVar => format!("variable **{}**", o.name),
     };
     Some(Hover {
@@ -403,7 +477,17 @@ pub fn definition(v: &View, off: usize) -> Option<Location> {
             a.task_def(&o.name, Some(o.list)).map(|d| loc(v, d.span))
         }
         OccKind::ExprTask => a.task_def(&o.name, None).map(|d| loc(v, d.span)),
-        OccKind::ParamDef | OccKind::ExprParam => def_of(OccKind::ParamDef, &o.name),
+        OccKind::ParamDef | OccKind::ExprParam => match v.link {
+            // A graph-only file: into the action file's `parameters`.
+            Some(l) => {
+                let (s, e) = param_span(&l.text, &o.name)?;
+                Some(Location {
+                    uri: l.uri.clone(),
+                    range: l.li.range(&l.text, s, e),
+                })
+            }
+            None => def_of(OccKind::ParamDef, &o.name),
+        },
         OccKind::VarDef | OccKind::ExprVar => def_of(OccKind::VarDef, &o.name),
         OccKind::Action => {
             let d = v.catalog.doc(&o.name)?;

@@ -11,10 +11,12 @@
 
 use crate::analysis::Analysis;
 use crate::diag::{self, DocContext};
-use crate::features::{self, View};
+use crate::features::{self, LinkView, View};
 use crate::text::LineIndex;
 use crate::transport::{self, Incoming, Outgoing, codes};
-use crate::workspace::{Catalog, FileRole, Workspace};
+use crate::workspace::{Catalog, FileRole, Unit, Workspace, action_doc};
+use attune_workflow::catalog::ActionKind;
+use attune_workflow::{Code, Diagnostic};
 use lsp_server::{Message, Notification, Request, RequestId, Response, ResponseError};
 use lsp_types::{
     CodeActionKind, CodeActionOptions, CodeActionParams, CodeActionProviderCapability,
@@ -64,18 +66,47 @@ struct Doc {
     li: Arc<LineIndex>,
     version: i32,
     role: Option<FileRole>,
-    ctx: Option<DocContext>,
     path: Option<PathBuf>,
     analysis: Option<Arc<Analysis>>,
 }
 
-struct Job {
+/// Which diagnostics of a check a document receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    All,
+    /// An action-linked workflow's graph file: those not in the action file.
+    Graph,
+    /// Its action file: those whose `file` is the action file.
+    Action,
+}
+
+/// An open document a check publishes to.
+struct Target {
     uri: Url,
-    generation: u64,
     version: i32,
+    part: Part,
     text: Arc<str>,
     li: Arc<LineIndex>,
-    ctx: DocContext,
+}
+
+/// What a check computes.
+enum Work {
+    /// A workflow file on its own.
+    Check { text: Arc<str>, ctx: DocContext },
+    /// An action-linked workflow: the graph file and its action file.
+    Linked {
+        graph: Arc<str>,
+        action: Arc<str>,
+        ctx: DocContext,
+    },
+    /// Nothing to check: these diagnostics.
+    Fixed(Vec<Diagnostic>),
+}
+
+struct Job {
+    generation: u64,
+    targets: Vec<Target>,
+    work: Work,
     catalog: Arc<Catalog>,
     max_bytes: u64,
     rules_url: Arc<str>,
@@ -107,7 +138,9 @@ struct Server {
     opts: Options,
     ws: Workspace,
     docs: HashMap<Url, Doc>,
-    pending: HashMap<Url, Instant>,
+    /// Checks due, by key (the graph file for a linked pair): when, and
+    /// the document whose edit asked for it (its unit names the check).
+    pending: HashMap<Url, (Instant, Url)>,
     generation: u64,
     latest: Latest,
     jobs: Sender<Job>,
@@ -177,45 +210,69 @@ fn checker(rx: Receiver<Job>, out: Out, latest: Latest) {
             batch.push(j);
         }
         for job in batch {
-            if !current(&job.uri, job.generation) {
+            if !job.targets.iter().any(|t| current(&t.uri, job.generation)) {
                 continue;
             }
             let (max, rules) = (job.max_bytes, job.rules_url.clone());
             let r = catch_unwind(AssertUnwindSafe(|| {
-                let diags = diag::check(&job.text, &job.ctx, job.catalog.as_ref(), max);
-                let analysis = (!diags.is_empty() && job.text.len() as u64 <= max).then(|| {
-                    let dup = diags
-                        .iter()
-                        .any(|d| d.code == attune_workflow::Code::DuplicateTask);
-                    Analysis::for_diagnostics(&job.text, dup)
-                });
-                diag::to_lsp(
-                    &diags,
-                    &job.text,
-                    &job.li,
-                    analysis.as_ref(),
-                    &job.uri,
-                    &rules,
-                )
+                let cat = job.catalog.as_ref();
+                let diags = match &job.work {
+                    Work::Check { text, ctx } => diag::check(text, ctx, cat, max),
+                    Work::Linked { graph, action, ctx } => {
+                        diag::check_linked(graph, action, ctx, cat, max)
+                    }
+                    Work::Fixed(ds) => ds.clone(),
+                };
+                job.targets
+                    .iter()
+                    .map(|t| {
+                        let mine: Vec<Diagnostic> = diags
+                            .iter()
+                            .filter(|d| match t.part {
+                                Part::All => true,
+                                Part::Graph => !diag::in_action_file(d),
+                                Part::Action => diag::in_action_file(d),
+                            })
+                            .cloned()
+                            .collect();
+                        to_publish(&mine, t, max, &rules)
+                    })
+                    .collect::<Vec<_>>()
             }));
-            let Ok(diagnostics) = r else { continue };
-            if !current(&job.uri, job.generation) {
-                continue;
-            }
-            let params = PublishDiagnosticsParams {
-                uri: job.uri,
-                diagnostics,
-                version: Some(job.version),
-            };
-            let n = Notification::new("textDocument/publishDiagnostics".into(), params);
-            if out
-                .send(Outgoing::Message(Message::Notification(n)))
-                .is_err()
-            {
-                return;
+            let Ok(lists) = r else { continue };
+            for (t, diagnostics) in job.targets.iter().zip(lists) {
+                if !current(&t.uri, job.generation) {
+                    continue;
+                }
+                let params = PublishDiagnosticsParams {
+                    uri: t.uri.clone(),
+                    diagnostics,
+                    version: Some(t.version),
+                };
+                let n = Notification::new("textDocument/publishDiagnostics".into(), params);
+                if out
+                    .send(Outgoing::Message(Message::Notification(n)))
+                    .is_err()
+                {
+                    return;
+                }
             }
         }
     }
+}
+
+/// The LSP diagnostics of one target document.
+fn to_publish(
+    diags: &[Diagnostic],
+    t: &Target,
+    max: u64,
+    rules: &str,
+) -> Vec<lsp_types::Diagnostic> {
+    let analysis = (!diags.is_empty() && t.text.len() as u64 <= max).then(|| {
+        let dup = diags.iter().any(|d| d.code == Code::DuplicateTask);
+        Analysis::for_diagnostics(&t.text, dup)
+    });
+    diag::to_lsp(diags, &t.text, &t.li, analysis.as_ref(), &t.uri, rules)
 }
 
 fn err(code: i32, msg: impl Into<String>) -> ResponseError {
@@ -256,7 +313,7 @@ impl Server {
     fn main_loop(&mut self, rx: &Receiver<Incoming>) -> i32 {
         let mut initialized = false;
         loop {
-            let next_due = self.pending.values().min().copied();
+            let next_due = self.pending.values().map(|(t, _)| *t).min();
             let msg = match next_due {
                 Some(due) => {
                     let now = Instant::now();
@@ -425,9 +482,10 @@ impl Server {
         match n.method.as_str() {
             "initialized" => {
                 self.log(format!(
-                    "attune lsp: {} packs, {} actions and workflows in the catalog",
+                    "attune lsp: {} packs, {} actions and workflows in the catalog, {} action-linked",
                     self.ws.packs.len(),
-                    self.ws.catalog.len()
+                    self.ws.catalog.len(),
+                    self.ws.links.len()
                 ));
                 if self.watch_dynamic {
                     let id = self.next_id;
@@ -475,16 +533,32 @@ impl Server {
                     return;
                 };
                 let mut changed = false;
+                let mut touched = Vec::new();
                 for c in p.changes {
                     if self.docs.contains_key(&c.uri) {
                         continue;
                     }
                     if let Ok(path) = c.uri.to_file_path() {
                         changed |= self.ws.file_changed(&path, None);
+                        touched.push(c.uri);
                     }
                 }
                 if changed {
                     self.recheck_workflows();
+                } else {
+                    // A graph or action file changed on disk: the open
+                    // other half of its pair checks again.
+                    for u in touched {
+                        if let Some(Unit::Linked { graph, action, .. }) = self.unit_of(&u) {
+                            for p in [graph, action] {
+                                if let Some(o) = self.uri_for(&p)
+                                    && self.docs.contains_key(&o)
+                                {
+                                    self.schedule(o);
+                                }
+                            }
+                        }
+                    }
                 }
             }
             _ => {}
@@ -493,23 +567,10 @@ impl Server {
 
     fn open(&mut self, uri: Url, text: String, version: i32) {
         let path = uri.to_file_path().ok();
-        let mut role = None;
-        let mut ctx = None;
-        if let Some(p) = &path
-            && let Some((i, r)) = self.ws.classify(p)
-        {
-            role = Some(r);
-            if r == FileRole::Workflow {
-                ctx = Some(DocContext {
-                    pack_ref: self.ws.packs[i].pack_ref.clone(),
-                    name: p
-                        .file_stem()
-                        .and_then(|s| s.to_str())
-                        .unwrap_or_default()
-                        .to_string(),
-                });
-            }
-        }
+        let role = path
+            .as_deref()
+            .and_then(|p| self.ws.classify(p))
+            .map(|(_, r)| r);
         let li = Arc::new(LineIndex::new(&text));
         self.docs.insert(
             uri.clone(),
@@ -518,7 +579,6 @@ impl Server {
                 li,
                 version,
                 role,
-                ctx,
                 path,
                 analysis: None,
             },
@@ -559,13 +619,17 @@ impl Server {
                     && self.ws.file_changed(&p, Some(&text))
                 {
                     self.recheck_workflows();
+                    return;
                 }
+                // Its own problems, and its graph file's check.
+                self.schedule(uri.clone());
             }
             None => {}
         }
     }
 
     fn close(&mut self, uri: Url) {
+        let unit = self.unit_of(&uri);
         let Some(d) = self.docs.remove(&uri) else {
             return;
         };
@@ -579,7 +643,19 @@ impl Server {
         {
             self.recheck_workflows();
         }
-        if d.role == Some(FileRole::Workflow) {
+        // The other half of a pair, still open, checks again (with the
+        // disk's text of the closed one).
+        if let Some(Unit::Linked { graph, action, .. }) = unit {
+            for p in [graph, action] {
+                if let Some(o) = self.uri_for(&p)
+                    && o != uri
+                    && self.docs.contains_key(&o)
+                {
+                    self.schedule(o);
+                }
+            }
+        }
+        if d.role.is_some() {
             let params = PublishDiagnosticsParams {
                 uri,
                 diagnostics: Vec::new(),
@@ -592,20 +668,55 @@ impl Server {
         }
     }
 
+    /// The URI of a file: the open document's own (as the editor spelled
+    /// it), else the file URL of the path.
+    fn uri_for(&self, path: &std::path::Path) -> Option<Url> {
+        self.docs
+            .iter()
+            .find(|(_, d)| d.path.as_deref() == Some(path))
+            .map(|(u, _)| u.clone())
+            .or_else(|| Url::from_file_path(path).ok())
+    }
+
+    /// How the file of `uri` is checked now.
+    fn unit_of(&mut self, uri: &Url) -> Option<Unit> {
+        let path = match self.docs.get(uri) {
+            Some(d) => d.path.clone()?,
+            None => uri.to_file_path().ok()?,
+        };
+        self.ws.unit_of(&path)
+    }
+
+    /// Check `uri` after the debounce: a linked graph or action file checks
+    /// its pair (keyed by the graph file), anything else itself. Every
+    /// document the check publishes to gets a new generation at once, so a
+    /// check in flight for them is never published.
     fn schedule(&mut self, uri: Url) {
         self.generation += 1;
+        let mut bump = vec![uri.clone()];
+        let origin = uri.clone();
+        let mut key = uri;
+        if let Some(Unit::Linked { graph, action, .. }) = self.unit_of(&key) {
+            bump.extend(self.uri_for(&action));
+            if let Some(g) = self.uri_for(&graph) {
+                bump.push(g.clone());
+                key = g;
+            }
+        }
         if let Ok(mut m) = self.latest.lock() {
-            m.insert(uri.clone(), self.generation);
+            for u in bump {
+                m.insert(u, self.generation);
+            }
         }
         self.pending
-            .insert(uri, Instant::now() + self.opts.debounce);
+            .insert(key, (Instant::now() + self.opts.debounce, origin));
     }
 
     fn recheck_workflows(&mut self) {
         let uris: Vec<Url> = self
             .docs
             .iter()
-            .filter(|(_, d)| d.role == Some(FileRole::Workflow))
+            .filter(|(_, d)| d.role.is_some())
             .map(|(u, _)| u.clone())
             .collect();
         for u in uris {
@@ -613,33 +724,148 @@ impl Server {
         }
     }
 
+    /// An open document as a check's target.
+    fn target(&self, uri: &Url, part: Part) -> Option<Target> {
+        let d = self.docs.get(uri)?;
+        Some(Target {
+            uri: uri.clone(),
+            version: d.version,
+            part,
+            text: d.text.clone(),
+            li: d.li.clone(),
+        })
+    }
+
+    /// The text of a file: the editor's when open, else the disk's.
+    fn text_of(&self, path: &std::path::Path) -> Result<Arc<str>, String> {
+        if let Some(u) = self.uri_for(path)
+            && let Some(d) = self.docs.get(&u)
+        {
+            return Ok(d.text.clone());
+        }
+        crate::disk::read_text(path, self.opts.max_file_bytes).map(Arc::from)
+    }
+
+    /// The check `origin` asks for as it stands now, with the open
+    /// documents it publishes to.
+    fn job_for(&mut self, key: &Url) -> Option<(Work, Vec<Target>)> {
+        match self.unit_of(key)? {
+            Unit::Standalone { pack_ref, name } => {
+                let t = self.target(key, Part::All)?;
+                let text = t.text.clone();
+                Some((
+                    Work::Check {
+                        text,
+                        ctx: DocContext { pack_ref, name },
+                    },
+                    vec![t],
+                ))
+            }
+            Unit::Fixed(ds) => Some((Work::Fixed(ds), vec![self.target(key, Part::All)?])),
+            Unit::Linked {
+                pack_ref,
+                name,
+                graph,
+                action,
+            } => {
+                let gu = self.uri_for(&graph)?;
+                let au = self.uri_for(&action)?;
+                let targets: Vec<Target> = if gu == au {
+                    // An action file that names itself as its graph.
+                    self.target(&gu, Part::All).into_iter().collect()
+                } else {
+                    [(&gu, Part::Graph), (&au, Part::Action)]
+                        .into_iter()
+                        .filter_map(|(u, part)| self.target(u, part))
+                        .collect()
+                };
+                if targets.is_empty() {
+                    return None;
+                }
+                let unreadable = |what: &str, e: String| {
+                    Diagnostic::new(
+                        Code::FileUnreadable,
+                        format!("cannot read {what}: {e}"),
+                        1,
+                        1,
+                    )
+                };
+                let action_text = match self.text_of(&action) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        let rel = action.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                        let d = unreadable(&format!("the action file actions/{rel}"), e);
+                        return Some((Work::Fixed(vec![d]), targets));
+                    }
+                };
+                let graph_text = match self.text_of(&graph) {
+                    Ok(t) => t,
+                    // Only the action file is open (an open graph file is
+                    // always readable): `attune validate` reports this on
+                    // the graph file; here it shows at `workflow_file`.
+                    Err(e) => {
+                        let (line, column) = self
+                            .ws
+                            .links
+                            .get(&action)
+                            .map(|l| (l.line, l.column))
+                            .unwrap_or((1, 1));
+                        let rel = self
+                            .ws
+                            .links
+                            .get(&action)
+                            .and_then(|l| l.rel.clone())
+                            .unwrap_or_default();
+                        let mut d = unreadable(&format!("the graph file {rel}"), e);
+                        (d.line, d.column) = (line, column);
+                        d.path = "workflow_file".to_string();
+                        d.file = Some(diag::ACTION_FILE.to_string());
+                        return Some((Work::Fixed(vec![d]), targets));
+                    }
+                };
+                Some((
+                    Work::Linked {
+                        graph: graph_text,
+                        action: action_text,
+                        ctx: DocContext { pack_ref, name },
+                    },
+                    targets,
+                ))
+            }
+        }
+    }
+
     fn run_due(&mut self) {
         let now = Instant::now();
-        let due: Vec<Url> = self
+        let due: Vec<(Url, Url)> = self
             .pending
             .iter()
-            .filter(|(_, t)| **t <= now)
-            .map(|(u, _)| u.clone())
+            .filter(|(_, (t, _))| *t <= now)
+            .map(|(u, (_, o))| (u.clone(), o.clone()))
             .collect();
-        for uri in due {
-            self.pending.remove(&uri);
-            let Some(d) = self.docs.get(&uri) else {
+        for (key, origin) in due {
+            self.pending.remove(&key);
+            let Some((work, targets)) = self.job_for(&origin) else {
                 continue;
             };
-            let Some(ctx) = d.ctx.clone() else { continue };
+            // The documents published to carry this check's generation
+            // (one opened since the edit joins it).
             let generation = self
                 .latest
                 .lock()
                 .ok()
-                .and_then(|m| m.get(&uri).copied())
+                .and_then(|m| m.get(&key).copied())
                 .unwrap_or(0);
+            if let Ok(mut m) = self.latest.lock() {
+                for t in &targets {
+                    let g = m.entry(t.uri.clone()).or_insert(generation);
+                    *g = (*g).max(generation);
+                }
+            }
             let _ = self.jobs.send(Job {
-                uri: uri.clone(),
                 generation,
-                version: d.version,
-                text: d.text.clone(),
-                li: d.li.clone(),
-                ctx,
+                targets,
+                work,
                 catalog: self.ws.catalog.clone(),
                 max_bytes: self.opts.max_file_bytes,
                 rules_url: Arc::from(self.opts.rules_url.as_str()),
@@ -695,10 +921,57 @@ impl Server {
             // Not an open document: nothing to say about it.
             return Ok(Value::Null);
         };
-        let Some(d) = self.docs.get(&uri) else {
-            return Ok(Value::Null);
+        // An action file of a linked pair answers code actions only (the
+        // fixes of its diagnostics); its graph file's text is kept here.
+        let mut graph_of_action: Option<Arc<str>> = None;
+        let (ctx, link) = match self.unit_of(&uri) {
+            Some(Unit::Standalone { pack_ref, name }) => (DocContext { pack_ref, name }, None),
+            Some(Unit::Linked {
+                pack_ref,
+                name,
+                graph,
+                action,
+            }) if method == "textDocument/codeAction"
+                && graph != action
+                && self.docs.get(&uri).and_then(|d| d.path.as_deref()) == Some(&action) =>
+            {
+                let Ok(g) = self.text_of(&graph) else {
+                    return Ok(Value::Null);
+                };
+                graph_of_action = Some(g);
+                (DocContext { pack_ref, name }, None)
+            }
+            Some(Unit::Linked {
+                pack_ref,
+                name,
+                graph,
+                action,
+            }) if self.docs.get(&uri).and_then(|d| d.path.as_deref()) == Some(&graph) => {
+                let Ok(text) = self.text_of(&action) else {
+                    return Ok(Value::Null);
+                };
+                let stem = action
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or_default();
+                let doc = action_doc(
+                    &text,
+                    stem,
+                    &pack_ref,
+                    Some(action.clone()),
+                    ActionKind::Action,
+                );
+                let link = self.uri_for(&action).map(|uri| LinkView {
+                    uri,
+                    li: LineIndex::new(&text),
+                    text,
+                    doc,
+                });
+                (DocContext { pack_ref, name }, link)
+            }
+            _ => return Ok(Value::Null),
         };
-        let Some(ctx) = d.ctx.clone() else {
+        let Some(d) = self.docs.get(&uri) else {
             return Ok(Value::Null);
         };
         let catalog = self.ws.catalog.clone();
@@ -711,6 +984,7 @@ impl Server {
             analysis: &analysis,
             catalog: &catalog,
             ctx: &ctx,
+            link: link.as_ref(),
         };
         let off_of = |p: &TextDocumentPositionParams| li.offset(&text, p.position);
         let to = |x: Result<Value, serde_json::Error>| {
@@ -772,7 +1046,20 @@ impl Server {
             }
             "textDocument/codeAction" => {
                 let p: CodeActionParams = params(req.params)?;
-                let diags = diag::check(&text, &ctx, catalog.as_ref(), self.opts.max_file_bytes);
+                let max = self.opts.max_file_bytes;
+                let diags = match (&link, &graph_of_action) {
+                    // The graph file's own: fixes in the action file are
+                    // offered there.
+                    (Some(l), _) => diag::check_linked(&text, &l.text, &ctx, catalog.as_ref(), max)
+                        .into_iter()
+                        .filter(|d| !diag::in_action_file(d))
+                        .collect(),
+                    (None, Some(g)) => diag::check_linked(g, &text, &ctx, catalog.as_ref(), max)
+                        .into_iter()
+                        .filter(diag::in_action_file)
+                        .collect(),
+                    (None, None) => diag::check(&text, &ctx, catalog.as_ref(), max),
+                };
                 to(serde_json::to_value(features::code_actions(
                     &v,
                     p.range,
@@ -812,14 +1099,20 @@ mod tests {
 
     fn job(uri: &Url, generation: u64, version: i32, text: &str) -> Job {
         Job {
-            uri: uri.clone(),
             generation,
-            version,
-            text: Arc::from(text),
-            li: Arc::new(LineIndex::new(text)),
-            ctx: DocContext {
-                pack_ref: "p".into(),
-                name: "w".into(),
+            targets: vec![Target {
+                uri: uri.clone(),
+                version,
+                part: Part::All,
+                text: Arc::from(text),
+                li: Arc::new(LineIndex::new(text)),
+            }],
+            work: Work::Check {
+                text: Arc::from(text),
+                ctx: DocContext {
+                    pack_ref: "p".into(),
+                    name: "w".into(),
+                },
             },
             catalog: Arc::new(Catalog::default()),
             max_bytes: 1 << 20,
