@@ -260,17 +260,22 @@ fn build(args: &DiffArgs) -> Result<DiffReport, String> {
     }
     let workflows = match (od, nd) {
         (false, false) => {
+            // Two versions of one workflow: both read under NEW's name and
+            // pack, so a renamed file is no `ref` change.
+            let name = file_name(&args.new).unwrap_or_else(|| "workflow".into());
             let input = |p: &Path| Input {
-                name: file_name(p).unwrap_or_else(|| "workflow".into()),
+                name: name.clone(),
                 path: p.to_path_buf(),
                 action: None,
             };
             let (oi, ni) = (input(&args.old), input(&args.new));
-            let (op, np) = (pack_ref_of(&args.old, false), pack_ref_of(&args.new, false));
-            vec![compare(&ni.name, Some((&oi, &op)), Some((&ni, &np)), max)?]
+            let pack = pack_ref_of(&args.new, false);
+            vec![compare(&name, Some((&oi, &pack)), Some((&ni, &pack)), max)?]
         }
         (true, true) => {
-            let (op, np) = (pack_ref_of(&args.old, true), pack_ref_of(&args.new, true));
+            // Both under NEW's pack ref (`old/` may be a checkout elsewhere).
+            let pack = pack_ref_of(&args.new, true);
+            let (op, np) = (pack.clone(), pack);
             let old = list(&args.old)?;
             let new = list(&args.new)?;
             let mut names: Vec<&String> = old.keys().chain(new.keys()).collect();
