@@ -108,6 +108,37 @@ fn decode_rev(bytes: &[u8]) -> Result<Revision, StoreError> {
     codec::decode(TABLE, bytes)
 }
 
+/// The leading fields of a [`Revision`] (postcard is positional), decoded
+/// without copying its source and definition: what a write needs to
+/// compare and prune.
+#[derive(Deserialize)]
+struct RevHead<'a> {
+    _ref: &'a str,
+    _n: u64,
+    seq: u64,
+    _at: i128,
+    _by: &'a str,
+    _trigger: &'a str,
+    _run_id: Option<u64>,
+    _source_file: &'a str,
+    content_hash: String,
+}
+
+fn decode_head(bytes: &[u8]) -> Result<(u64, String), StoreError> {
+    let corrupt = |message: String| StoreError::Codec {
+        table: TABLE,
+        message,
+    };
+    match bytes.split_first() {
+        Some((&codec::FORMAT_VERSION, rest)) => {
+            let (h, _): (RevHead, _) = postcard::take_from_bytes(rest)
+                .map_err(|e| corrupt(format!("cannot decode record: {e}")))?;
+            Ok((h.seq, h.content_hash))
+        }
+        _ => decode_rev(bytes).map(|r| (r.seq, r.content_hash)),
+    }
+}
+
 /// The newest revision number of a ref, if any.
 fn latest_in(txn: &WriteTransaction, r: &str) -> Result<Option<u64>, StoreError> {
     let table = txn.open_table(tables::REVISIONS)?;
@@ -193,7 +224,7 @@ pub(crate) fn record_in(
     let mut latest = latest_in(txn, r)?;
     if let Some(old) = old {
         let current = match latest {
-            Some(n) => get_in(txn, r, n)?.map(|rev| rev.content_hash == old.content_hash),
+            Some(n) => head_in(txn, r, n)?.map(|(_, hash)| hash == old.content_hash),
             None => None,
         };
         // No history, or history that does not end at the current content
@@ -220,11 +251,12 @@ pub(crate) fn record_in(
     }))
 }
 
-fn get_in(txn: &WriteTransaction, r: &str, n: u64) -> Result<Option<Revision>, StoreError> {
+/// `(seq, content_hash)` of one revision.
+fn head_in(txn: &WriteTransaction, r: &str, n: u64) -> Result<Option<(u64, String)>, StoreError> {
     let table = txn.open_table(tables::REVISIONS)?;
     let found = table.get((r, n))?;
     match found {
-        Some(b) => decode_rev(b.value()).map(Some),
+        Some(b) => decode_head(b.value()).map(Some),
         None => Ok(None),
     }
 }
@@ -244,7 +276,7 @@ fn prune_in(
         let mut old = Vec::new();
         for entry in revs.extract_from_if((r, 0u64)..(r, keep_from), |_, _| true)? {
             let (_, v) = entry?;
-            old.push(decode_rev(v.value())?.seq);
+            old.push(decode_head(v.value())?.0);
         }
         for seq in old {
             seqs.remove(seq)?;
@@ -277,7 +309,7 @@ pub(crate) fn purge_in(txn: &WriteTransaction, r: &str) -> Result<u64, StoreErro
     let mut gone = Vec::new();
     for entry in revs.extract_from_if((r, 0u64)..=(r, u64::MAX), |_, _| true)? {
         let (_, v) = entry?;
-        gone.push(decode_rev(v.value())?.seq);
+        gone.push(decode_head(v.value())?.0);
     }
     for seq in &gone {
         seqs.remove(*seq)?;
@@ -341,5 +373,35 @@ impl Store {
     pub fn revision_count(&self) -> Result<u64, StoreError> {
         let txn = self.db().begin_read()?;
         Ok(txn.open_table(tables::REVISION_SEQ)?.len()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_head_decodes_the_same_seq_and_hash_as_the_full_record() {
+        let rev = Revision {
+            r#ref: "p.w".into(),
+            n: 3,
+            seq: 17,
+            at: OffsetDateTime::now_utc(),
+            by: "alice via token 'ci'".into(),
+            trigger: "sync".into(),
+            run_id: Some(9),
+            source_file: "p/workflows/w.yaml".into(),
+            content_hash: "ab".repeat(32),
+            definition: JsonText::from_value(&serde_json::json!({"tasks": []})).unwrap(),
+            source: "label: x\n".into(),
+            error_count: 0,
+            warning_count: 1,
+            diagnostics: JsonText::from_value(&serde_json::json!([{"code": "x"}])).unwrap(),
+        };
+        let bytes = codec::encode(TABLE, &rev).unwrap();
+        assert_eq!(decode_head(&bytes).unwrap(), (17, "ab".repeat(32)));
+        assert_eq!(decode_rev(&bytes).unwrap(), rev);
+        assert!(decode_head(&[codec::FORMAT_VERSION, 0xff]).is_err());
+        assert!(decode_head(&[]).is_err());
     }
 }
