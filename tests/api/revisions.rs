@@ -464,3 +464,31 @@ async fn a_file_workflow_is_restored_by_writing_its_file_back_and_syncing() {
     );
     assert_eq!(app.workflow(&token, "p.w").await.status, 200);
 }
+
+#[tokio::test]
+async fn a_backup_carries_the_revisions() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    app.new_pack(&token, "p").await;
+    create_api_workflow(&app, &token, "w", &good_workflow("one")).await;
+    put_yaml(&app, &token, "p.w", &good_workflow("two")).await;
+    let out = app.data_dir.path().join("copy.redb");
+    let store = app.state.store.clone();
+    let summary = {
+        let out = out.clone();
+        tokio::task::spawn_blocking(move || store.backup_to(&out))
+            .await
+            .expect("task")
+            .expect("backup")
+    };
+    assert_eq!(summary.count("revisions"), 2);
+    let restored = tempfile::tempdir().expect("tmp");
+    std::fs::copy(&out, restored.path().join(attune::store::DB_FILE_NAME)).expect("copy");
+    let copy = attune::store::Store::open(restored.path()).expect("open the copy");
+    let rev = copy
+        .get_revision("p.w", 1)
+        .expect("read")
+        .expect("revision 1");
+    assert_eq!(rev.source, good_workflow("one"));
+    assert_eq!(copy.revision_count().expect("count"), 2);
+}
