@@ -27,7 +27,7 @@ const TABLE: &str = "revisions";
 /// Default of `revisions.keep`.
 pub const DEFAULT_KEEP: u32 = 50;
 /// Default of `revisions.max_total`.
-pub const DEFAULT_MAX_TOTAL: u64 = 200_000;
+pub const DEFAULT_MAX_TOTAL: u64 = 50_000;
 
 /// How many revisions are kept (`revisions.keep`, `revisions.max_total`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
