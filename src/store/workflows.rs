@@ -957,6 +957,51 @@ mod tests {
     }
 
     #[test]
+    fn a_workflow_without_history_gets_a_baseline_revision_at_its_first_change() {
+        let (_dir, store) = store_with_pack();
+        let off = RevisionCtx {
+            policy: RevisionPolicy::OFF,
+            ..RevisionCtx::default()
+        };
+        let (_, none) = store.create_workflow(content(1), &off).unwrap();
+        assert_eq!(none, None, "revisions off: nothing recorded");
+        let on = RevisionCtx {
+            author: Author {
+                by: "alice".into(),
+                trigger: "update".into(),
+            },
+            ..RevisionCtx::default()
+        };
+        let mut changed = content(1);
+        changed.content_hash = "f".repeat(64);
+        changed.source = "label: changed\n".into();
+        let (_, pair) = store.replace_workflow(changed.clone(), &on).unwrap();
+        assert_eq!(
+            pair,
+            Some(RevisionPair {
+                from: Some(1),
+                to: 2
+            })
+        );
+        let base = store.get_revision("p.w1", 1).unwrap().unwrap();
+        assert_eq!(
+            (base.trigger.as_str(), base.by.as_str()),
+            ("baseline", ""),
+            "the content registered before history began"
+        );
+        assert_eq!(base.source, content(1).source);
+        let new = store.get_revision("p.w1", 2).unwrap().unwrap();
+        assert_eq!(
+            (new.by.as_str(), new.source.as_str()),
+            ("alice", "label: changed\n")
+        );
+        // the same content again records nothing
+        let (_, same) = store.replace_workflow(changed, &on).unwrap();
+        assert_eq!(same, None);
+        assert_eq!(store.revision_count().unwrap(), 2);
+    }
+
+    #[test]
     fn a_sync_commit_that_cannot_complete_writes_nothing() {
         let (dir, store) = store_with_pack();
         let mut pending = PendingChanges::with_spill_after(dir.path(), 0);
