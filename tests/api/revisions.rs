@@ -492,3 +492,66 @@ async fn a_backup_carries_the_revisions() {
     assert_eq!(rev.source, good_workflow("one"));
     assert_eq!(copy.revision_count().expect("count"), 2);
 }
+
+#[tokio::test]
+async fn a_restore_that_no_longer_validates_is_refused_with_its_diagnostics_and_changes_nothing() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    app.new_pack(&token, "p").await;
+    create_api_workflow(&app, &token, "callee", &good_workflow("callee")).await;
+    let calls = "label: Caller\nversion: \"1.0.0\"\ntasks:\n  - name: a\n    action: p.callee\n";
+    create_api_workflow(&app, &token, "caller", calls).await;
+    put_yaml(&app, &token, "p.caller", &good_workflow("caller two")).await;
+    let gone = app
+        .delete_path("/api/v1/workflows/p.callee?purge=true", &token)
+        .await;
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    let refused = app
+        .post(
+            "/api/v1/workflows/p.caller/revisions/1/restore",
+            Some(&token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body["diagnostics"]
+            .as_array()
+            .is_some_and(|d| !d.is_empty()),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        app.workflow(&token, "p.caller").await.body["data"]["label"],
+        "caller two"
+    );
+    assert_eq!(revisions_of(&app, "p.caller").len(), 2, "nothing recorded");
+}
+
+#[tokio::test]
+async fn an_api_token_write_names_the_token_in_its_revision() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    app.new_pack(&token, "p").await;
+    let made = app
+        .post(
+            "/api/v1/tokens",
+            Some(&token),
+            &json!({"name": "ci", "role": "operator"}),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let api_token = made.body["data"]["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    create_api_workflow(&app, &api_token, "w", &good_workflow("one")).await;
+    let rev = app
+        .get("/api/v1/workflows/p.w/revisions/1", Some(&token))
+        .await;
+    assert_eq!(
+        rev.body["data"]["by"], "admin via token 'ci'",
+        "{}",
+        rev.body
+    );
+}
