@@ -123,6 +123,15 @@ pub struct AuditConfig {
     pub max_entries: u64,
 }
 
+/// `revisions.*`: workflow revision retention (see `store::revisions`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevisionsConfig {
+    /// Newest revisions kept per workflow; 0 turns revisions off.
+    pub keep: u32,
+    /// Most revisions kept in all, oldest dropped first.
+    pub max_total: u64,
+}
+
 /// `log.*`
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogConfig {
@@ -170,6 +179,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub backup: BackupConfig,
     pub audit: AuditConfig,
+    pub revisions: RevisionsConfig,
     pub log: LogConfig,
     pub watch: WatchConfig,
     pub metrics: MetricsConfig,
@@ -203,6 +213,10 @@ impl Default for Config {
             },
             audit: AuditConfig {
                 max_entries: 100_000,
+            },
+            revisions: RevisionsConfig {
+                keep: crate::store::revisions::DEFAULT_KEEP,
+                max_total: crate::store::revisions::DEFAULT_MAX_TOTAL,
             },
             log: LogConfig {
                 format: LogFormat::Text,
@@ -243,6 +257,8 @@ pub const KEYS: &[&str] = &[
     "backup.max_concurrent",
     "backup.write_timeout",
     "audit.max_entries",
+    "revisions.keep",
+    "revisions.max_total",
     "log.format",
     "watch",
     "watch_debounce_ms",
@@ -592,6 +608,22 @@ impl Config {
                         invalid("expected a positive duration: seconds, or a number with s, m, h or d (\"30s\", \"2m\")")
                     })?;
             }
+            "revisions.keep" => {
+                self.revisions.keep = raw
+                    .as_text()
+                    .and_then(|s| s.trim().parse::<u32>().ok())
+                    .filter(|n| *n <= 10_000)
+                    .ok_or_else(|| {
+                        invalid("expected a number of revisions from 0 (off) to 10000")
+                    })?;
+            }
+            "revisions.max_total" => {
+                self.revisions.max_total = raw
+                    .as_text()
+                    .and_then(|s| s.trim().parse::<u64>().ok())
+                    .filter(|n| (1..=100_000_000).contains(n))
+                    .ok_or_else(|| invalid("expected a number of revisions from 1 to 100000000"))?;
+            }
             "audit.max_entries" => {
                 self.audit.max_entries = raw
                     .as_text()
@@ -715,6 +747,7 @@ mod file {
         "auth",
         "backup",
         "audit",
+        "revisions",
         "log",
         "metrics",
     ];

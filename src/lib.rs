@@ -19,6 +19,7 @@ pub use attune_workflow::refs;
 mod state;
 pub mod store;
 pub mod sync;
+pub mod textdiff;
 pub mod tls;
 pub mod watch;
 pub mod web;

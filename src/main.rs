@@ -45,6 +45,9 @@ enum Command {
     Restore(cli::restore::RestoreArgs),
     /// Validate workflow files offline (no database, no server); exit 1 on errors
     Validate(cli::validate::ValidateArgs),
+    /// Semantic diff of two workflow files or two pack folders, offline;
+    /// exit 0 when nothing changed semantically, 1 when something did
+    Diff(cli::diff::DiffArgs),
     /// Print the JSON Schema of the workflow format
     Schema {
         /// The schema of graph-only files (an action's workflow_file) instead
@@ -73,6 +76,9 @@ fn main() -> ExitCode {
                 &args,
                 &mut std::io::stdout().lock(),
             ));
+        }
+        Some(Command::Diff(args)) => {
+            return exit_status(cli::diff::run_diff(&args, &mut std::io::stdout().lock()));
         }
         Some(Command::Pack(cmd)) => {
             return exit_status(cli::pack::run(&cmd, &mut std::io::stdout().lock()));

@@ -89,6 +89,15 @@ impl AppState {
     pub fn sync_limits(&self) -> crate::sync::SyncLimits {
         crate::sync::SyncLimits {
             max_file_bytes: self.config.max_workflow_file_bytes,
+            revisions: self.revision_policy(),
+        }
+    }
+
+    /// `revisions.*` as the store applies it.
+    pub fn revision_policy(&self) -> crate::store::RevisionPolicy {
+        crate::store::RevisionPolicy {
+            keep: self.config.revisions.keep,
+            max_total: self.config.revisions.max_total,
         }
     }
 

@@ -523,6 +523,7 @@ async fn sync_one(state: AppState, pack: String, done: mpsc::UnboundedSender<Str
         prune: false,
         user: String::new(),
         trigger: Trigger::Watch,
+        revision_trigger: None,
     };
     match state.run_sync(&pack, options).await {
         Ok(report) => tracing::info!(

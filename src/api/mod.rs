@@ -21,6 +21,7 @@ pub mod openapi_rules;
 pub mod pack_delivery;
 pub mod pack_workflows;
 pub mod packs;
+pub mod revisions;
 pub mod routes;
 pub mod runs;
 pub mod tokens;
@@ -159,6 +160,7 @@ pub fn routes() -> routes::Routes {
         .merge(pack_delivery::router())
         .merge(pack_workflows::router())
         .merge(workflows::router())
+        .merge(revisions::router())
         .merge(runs::router())
         .merge(admin::router())
         .merge(events::router())

@@ -608,6 +608,7 @@ pub async fn deliver(
                 prune: true,
                 user: user.clone(),
                 trigger: crate::sync::Trigger::Api,
+                revision_trigger: Some("upload"),
             },
         )?;
         // The previous folder (now in the staging folder) goes with it.

@@ -69,6 +69,7 @@ pub async fn sync_workflows(
         prune: params.prune.unwrap_or(false),
         user: user.login,
         trigger: sync::Trigger::Api,
+        revision_trigger: None,
     };
     let report = run_sync(&state, &pack_ref, options).await?;
     Ok(Envelope::with_message(report, SYNCED_MESSAGE))

@@ -228,6 +228,7 @@ pub async fn after_pack_write(state: &AppState, pack: &PackRef, user: &str) {
         prune: false,
         user: user.to_string(),
         trigger: crate::sync::Trigger::Auto,
+        revision_trigger: None,
     };
     if let Err(e) = super::pack_workflows::run_sync(state, pack, options).await {
         tracing::warn!(pack = %pack, error = %e, "auto-sync failed");

@@ -16,13 +16,13 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody, ValidationErrorBody};
-use super::extract::{AuthUser, Json, Query};
+use super::extract::{AuthUser, Caller, Json, Query};
 use super::routes::{Access, Routes, endpoint};
 use super::{Envelope, ListEnvelope, PageParams};
 use crate::AppState;
 use crate::refs::PackRef;
 use crate::store::codec::JsonText;
-use crate::store::{WorkflowFilter, WorkflowRecord};
+use crate::store::{Author, RevisionCtx, RevisionPair, WorkflowFilter, WorkflowRecord};
 use crate::sync::{self, DiagnosticSchema, ReportDiagnostic};
 use crate::workflow::{Diagnostic, is_valid_name};
 
@@ -108,6 +108,39 @@ pub struct WorkflowDetail {
     pub source: String,
     #[schema(value_type = Vec<DiagnosticSchema>)]
     pub diagnostics: Vec<ReportDiagnostic>,
+    /// The revisions this write went from and to (create and update
+    /// answers; absent when nothing was recorded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<RevisionPair>,
+}
+
+impl WorkflowDetail {
+    fn with_revision(mut self, revision: Option<RevisionPair>) -> WorkflowDetail {
+        self.revision = revision;
+        self
+    }
+}
+
+/// Who a revision names for an API write: the login, and the API token's
+/// name when one was used.
+pub fn author_of(caller: &Caller, trigger: &str) -> Author {
+    let by = match &caller.api_token {
+        Some((_, name)) => format!("{} via token '{name}'", caller.user.login),
+        None => caller.user.login.clone(),
+    };
+    Author {
+        by,
+        trigger: trigger.to_string(),
+    }
+}
+
+/// The revision context of an API write.
+pub fn revision_ctx(state: &AppState, caller: &Caller, trigger: &str) -> RevisionCtx {
+    RevisionCtx {
+        policy: state.revision_policy(),
+        author: author_of(caller, trigger),
+        run_id: None,
+    }
 }
 
 impl From<WorkflowRecord> for WorkflowDetail {
@@ -127,6 +160,7 @@ impl From<WorkflowRecord> for WorkflowDetail {
             workflow: w.into(),
             source,
             diagnostics,
+            revision: None,
         }
     }
 }
@@ -212,6 +246,15 @@ pub struct WorkflowTextRequest {
     pub yaml: String,
 }
 
+/// `DELETE /api/v1/workflows/{ref}` options.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteQuery {
+    /// Also remove the workflow's revisions (default: they are kept, so the
+    /// delete can be undone by a restore).
+    pub purge: Option<bool>,
+}
+
 /// Body of `PUT /api/v1/workflows/{ref}`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -241,7 +284,7 @@ fn text_ref(body: &WorkflowTextRequest) -> Result<WorkflowRef, ApiError> {
     })
 }
 
-async fn prepare(
+pub(crate) async fn prepare(
     state: &AppState,
     wref: &WorkflowRef,
     yaml: String,
@@ -319,7 +362,7 @@ pub async fn list_workflows(
         (status = 422, body = ValidationErrorBody)))]
 pub async fn create_workflow(
     State(state): State<AppState>,
-    _user: AuthUser,
+    caller: Caller,
     Json(body): Json<WorkflowTextRequest>,
 ) -> Result<Response, ApiError> {
     let wref = text_ref(&body)?;
@@ -341,13 +384,17 @@ pub async fn create_workflow(
     let Some(content) = prepared.content else {
         return Err(ApiError::invalid(&r, prepared.diagnostics));
     };
-    let rec = state
+    let ctx = revision_ctx(&state, &caller, "create");
+    let (rec, revision) = state
         .store
-        .call(move |s| s.create_workflow(content))
+        .call(move |s| s.create_workflow(content, &ctx))
         .await?;
     Ok((
         StatusCode::CREATED,
-        Envelope::with_message(WorkflowDetail::from(rec), "Workflow created successfully"),
+        Envelope::with_message(
+            WorkflowDetail::from(rec).with_revision(revision),
+            "Workflow created successfully",
+        ),
     )
         .into_response())
 }
@@ -410,7 +457,7 @@ pub async fn get_workflow(
         (status = 413, body = ErrorBody), (status = 422, body = ValidationErrorBody)))]
 pub async fn update_workflow(
     State(state): State<AppState>,
-    _user: AuthUser,
+    caller: Caller,
     WorkflowRefPath(wref): WorkflowRefPath,
     Json(body): Json<UpdateWorkflowRequest>,
 ) -> Result<Response, ApiError> {
@@ -422,15 +469,17 @@ pub async fn update_workflow(
     }
     .ok_or_else(|| ApiError::NotFound(format!("Workflow '{r}' not found")))?;
     let mut rec = existing;
+    let mut revision = None;
     if let Some(yaml) = body.yaml {
         let prepared = prepare(&state, &wref, yaml).await?;
         let Some(mut content) = prepared.content else {
             return Err(ApiError::invalid(&r, prepared.diagnostics));
         };
         content.source_file = rec.source_file.clone();
-        rec = state
+        let ctx = revision_ctx(&state, &caller, "update");
+        (rec, revision) = state
             .store
-            .call(move |s| s.replace_workflow(content))
+            .call(move |s| s.replace_workflow(content, &ctx))
             .await?;
     }
     if let Some(enabled) = body.enabled {
@@ -440,28 +489,34 @@ pub async fn update_workflow(
             .call(move |s| s.set_workflow_enabled(&r, enabled))
             .await?;
     }
-    Ok(
-        Envelope::with_message(WorkflowDetail::from(rec), "Workflow updated successfully")
-            .into_response(),
+    Ok(Envelope::with_message(
+        WorkflowDetail::from(rec).with_revision(revision),
+        "Workflow updated successfully",
     )
+    .into_response())
 }
 
-/// Delete a workflow.
+/// Delete a workflow; its revisions are kept unless `purge=true`.
 #[utoipa::path(delete, path = "/api/v1/workflows/{ref}", tag = "workflows",
     security(("bearer" = [])),
-    params(("ref" = String, Path, description = "Workflow ref: {pack_ref}.{name}")),
+    params(("ref" = String, Path, description = "Workflow ref: {pack_ref}.{name}"), DeleteQuery),
     responses((status = 200, body = Envelope<WorkflowView>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_workflow(
     State(state): State<AppState>,
     _user: AuthUser,
     WorkflowRefPath(wref): WorkflowRefPath,
+    Query(q): Query<DeleteQuery>,
 ) -> Result<Envelope<WorkflowView>, ApiError> {
     let r = wref.as_ref_string();
+    let purge = q.purge.unwrap_or(false);
     let _guard = state.sync_locks.lock(wref.pack_ref.as_str()).await;
     let rec = {
         let r = r.clone();
-        state.store.call(move |s| s.delete_workflow(&r)).await?
+        state
+            .store
+            .call(move |s| s.delete_workflow(&r, purge))
+            .await?
     };
     Ok(Envelope::with_message(
         rec.into(),

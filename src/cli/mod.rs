@@ -1,6 +1,7 @@
 //! Command implementations; `src/main.rs` parses arguments and calls in.
 
 pub mod backup;
+pub mod diff;
 pub mod lsp;
 pub mod pack;
 pub mod restore;

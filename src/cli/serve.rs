@@ -217,6 +217,7 @@ pub fn prepare_packs(state: &AppState) {
                 prune: true,
                 user: "attune".to_string(),
                 trigger: crate::sync::Trigger::Auto,
+                revision_trigger: None,
             };
             match crate::sync::sync_pack(&state.store, base, limits, &r, options) {
                 Ok(_) => tracing::info!(pack = %r, "synced a pack an interrupted upload touched"),

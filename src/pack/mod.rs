@@ -8,6 +8,7 @@
 pub mod archive;
 pub mod discover;
 pub mod manifest;
+pub mod restore;
 pub mod stage;
 
 use crate::workflow::catalog::{

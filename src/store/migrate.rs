@@ -15,7 +15,7 @@ use super::{StoreError, tables};
 type Migration = fn(&WriteTransaction) -> Result<(), StoreError>;
 
 /// Migration `i` upgrades schema version `i` to `i + 1`.
-const MIGRATIONS: &[Migration] = &[initial_schema, users_get_roles];
+const MIGRATIONS: &[Migration] = &[initial_schema, users_get_roles, revisions_table];
 
 /// Schema version this build writes.
 pub const SCHEMA_VERSION: u64 = MIGRATIONS.len() as u64;
@@ -88,6 +88,14 @@ fn users_get_roles(txn: &WriteTransaction) -> Result<(), StoreError> {
         let bytes = super::users::encode_user(&user)?;
         table.insert(user.id, bytes.as_slice())?;
     }
+    Ok(())
+}
+
+/// Version 3: the `revisions` tables (created by `tables::create_all`);
+/// no record changes shape. The version still moves so that an older
+/// attune refuses a database (or a backup) holding revisions instead of
+/// silently carrying tables it does not know.
+fn revisions_table(_txn: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 

@@ -18,6 +18,7 @@ pub mod handle;
 mod migrate;
 mod packs;
 mod pending;
+pub mod revisions;
 mod role;
 mod runs;
 mod secrets;
@@ -35,13 +36,15 @@ pub use handle::{FileStorage, ReadTxn, Storage, WriteTxn};
 pub use migrate::SCHEMA_VERSION;
 pub use packs::{NewPack, Pack, PackUpdate, RunSummary, pack_not_found_message};
 pub use pending::PendingChanges;
+pub use revisions::{Author, Revision, RevisionPair, RevisionPolicy};
 pub use role::Role;
 pub use runs::{NewRun, RUNS_KEPT_PER_PACK, RunCounts, RunRecord};
 pub use stats::WorkflowCounts;
 pub use tokens::{ApiToken, LAST_USED_RESOLUTION_SECS, Refresh, Session};
 pub use users::{USER_FORMAT, User, UserChange};
 pub use workflows::{
-    ContentMeta, Upserted, WorkflowContent, WorkflowFilter, WorkflowHead, WorkflowRecord,
+    ContentMeta, RevisionCtx, Upserted, WorkflowContent, WorkflowFilter, WorkflowHead,
+    WorkflowRecord,
 };
 
 /// File name of the database inside the data directory.

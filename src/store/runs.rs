@@ -84,7 +84,23 @@ struct RunOut {
 
 /// Inserts a run inside `txn` and trims the pack's history; returns its id.
 pub(crate) fn insert_run(txn: &WriteTransaction, run: NewRun) -> Result<u64, StoreError> {
-    let id = next_id(txn, TABLE)?;
+    let id = reserve_run_id(txn)?;
+    insert_run_with_id(txn, id, run)?;
+    Ok(id)
+}
+
+/// The id the next run gets, taken now (a sync's revisions name their run
+/// before the run record is written in the same transaction).
+pub(crate) fn reserve_run_id(txn: &WriteTransaction) -> Result<u64, StoreError> {
+    next_id(txn, TABLE)
+}
+
+/// [`insert_run`] with an id from [`reserve_run_id`].
+pub(crate) fn insert_run_with_id(
+    txn: &WriteTransaction,
+    id: u64,
+    run: NewRun,
+) -> Result<(), StoreError> {
     let rec = RunOut {
         id,
         pack_ref: run.pack_ref,
@@ -114,7 +130,7 @@ pub(crate) fn insert_run(txn: &WriteTransaction, run: NewRun) -> Result<u64, Sto
             runs.remove(*old)?;
         }
     }
-    Ok(id)
+    Ok(())
 }
 
 /// Deletes every run of a pack inside `txn`.

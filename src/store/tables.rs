@@ -53,6 +53,13 @@ pub const SESSIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("sessions
 /// Audit log by id (time order) → encoded `AuditEntry`.
 pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 
+/// Workflow revisions by `(ref, n)` → encoded `Revision` (see
+/// `store::revisions`); kept after the workflow is deleted.
+pub const REVISIONS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("revisions");
+
+/// Index: global revision write order `seq` → `(ref, n)`, for the global cap.
+pub const REVISION_SEQ: TableDefinition<u64, (&str, u64)> = TableDefinition::new("revision_seq");
+
 /// Key of the schema version record in [`META`].
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";
 
@@ -75,5 +82,7 @@ pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::Table
     txn.open_table(API_TOKEN_HASHES)?;
     txn.open_table(SESSIONS)?;
     txn.open_table(AUDIT)?;
+    txn.open_table(REVISIONS)?;
+    txn.open_table(REVISION_SEQ)?;
     Ok(())
 }

@@ -13,7 +13,8 @@ use time::OffsetDateTime;
 
 use super::codec::JsonText;
 use super::pending::{Pending, PendingChanges};
-use super::runs::{NewRun, insert_run};
+use super::revisions::{self, Author, RevisionPair, RevisionPolicy};
+use super::runs::{NewRun, insert_run_with_id};
 use super::{Pack, RunSummary, Store, StoreError, codec, next_id, tables};
 
 const TABLE: &str = "workflows";
@@ -312,6 +313,18 @@ impl WorkflowContent {
 pub struct Upserted {
     pub id: u64,
     pub created: bool,
+    /// The revisions the change went from and to; `None` when revisions
+    /// are off or the registered content did not change.
+    pub revision: Option<RevisionPair>,
+}
+
+/// How a write records its revision: the retention policy, who made the
+/// change, and the run that made it (syncs).
+#[derive(Debug, Clone, Default)]
+pub struct RevisionCtx {
+    pub policy: RevisionPolicy,
+    pub author: Author,
+    pub run_id: Option<u64>,
 }
 
 /// Filters of [`Store::list_workflows`].
@@ -415,11 +428,13 @@ fn remove_in(txn: &WriteTransaction, rec: &WorkflowRecord) -> Result<(), StoreEr
     Ok(())
 }
 
-/// Creates or updates in place; returns the id and whether it was created.
+/// Creates or updates in place and records the revision; returns the id,
+/// whether it was created and the revision pair.
 fn upsert_in(
     txn: &WriteTransaction,
     content: WorkflowContent,
     now: OffsetDateTime,
+    rev: &RevisionCtx,
 ) -> Result<Upserted, StoreError> {
     let existing = get_by_ref_in(txn, &content.r#ref)?;
     let created = existing.is_none();
@@ -455,7 +470,19 @@ fn upsert_in(
         updated: now,
     };
     put_in(txn, &rec)?;
-    Ok(Upserted { id, created })
+    let revision = revisions::record_in(
+        txn,
+        rev.policy,
+        existing.as_ref(),
+        &rec,
+        &rev.author,
+        rev.run_id,
+    )?;
+    Ok(Upserted {
+        id,
+        created,
+        revision,
+    })
 }
 
 fn begin_immediate(store: &Store) -> Result<super::WriteTxn, StoreError> {
@@ -582,7 +609,11 @@ impl Store {
 
     /// Creates a workflow through the API; `NotFound` for an unknown pack,
     /// `Conflict` when the ref exists.
-    pub fn create_workflow(&self, content: WorkflowContent) -> Result<WorkflowRecord, StoreError> {
+    pub fn create_workflow(
+        &self,
+        content: WorkflowContent,
+        rev: &RevisionCtx,
+    ) -> Result<(WorkflowRecord, Option<RevisionPair>), StoreError> {
         let txn = begin_immediate(self)?;
         let r = content.r#ref.clone();
         if read_pack_in(&txn, &content.pack_ref)?.is_none() {
@@ -593,23 +624,27 @@ impl Store {
                 "Workflow '{r}' already exists"
             )));
         }
-        upsert_in(&txn, content, OffsetDateTime::now_utc())?;
+        let u = upsert_in(&txn, content, OffsetDateTime::now_utc(), rev)?;
         let rec = get_by_ref_in(&txn, &r)?.ok_or_else(|| workflow_not_found(&r))?;
         txn.commit()?;
-        Ok(rec)
+        Ok((rec, u.revision))
     }
 
     /// Replaces a workflow's content in place (id, `enabled` kept).
-    pub fn replace_workflow(&self, content: WorkflowContent) -> Result<WorkflowRecord, StoreError> {
+    pub fn replace_workflow(
+        &self,
+        content: WorkflowContent,
+        rev: &RevisionCtx,
+    ) -> Result<(WorkflowRecord, Option<RevisionPair>), StoreError> {
         let txn = begin_immediate(self)?;
         let r = content.r#ref.clone();
         if get_by_ref_in(&txn, &r)?.is_none() {
             return Err(workflow_not_found(&r));
         }
-        upsert_in(&txn, content, OffsetDateTime::now_utc())?;
+        let u = upsert_in(&txn, content, OffsetDateTime::now_utc(), rev)?;
         let rec = get_by_ref_in(&txn, &r)?.ok_or_else(|| workflow_not_found(&r))?;
         txn.commit()?;
-        Ok(rec)
+        Ok((rec, u.revision))
     }
 
     /// Sets the `enabled` flag of a workflow.
@@ -627,39 +662,52 @@ impl Store {
         Ok(rec)
     }
 
-    /// Deletes a workflow and returns what it was.
-    pub fn delete_workflow(&self, r: &str) -> Result<WorkflowRecord, StoreError> {
+    /// Deletes a workflow and returns what it was. Its revisions stay
+    /// (so the delete can be undone) unless `purge`.
+    pub fn delete_workflow(&self, r: &str, purge: bool) -> Result<WorkflowRecord, StoreError> {
         let txn = begin_immediate(self)?;
         let rec = get_by_ref_in(&txn, r)?.ok_or_else(|| workflow_not_found(r))?;
         remove_in(&txn, &rec)?;
+        if purge {
+            revisions::purge_in(&txn, r)?;
+        }
         txn.commit()?;
         Ok(rec)
     }
 
-    /// The one write transaction of a sync: every change, the run record and
-    /// the pack's `last_sync` summary commit together or not at all.
-    /// `NotFound` when the pack was deleted meanwhile. Contents are read
-    /// back from `changes` one at a time; what redb holds of the
+    /// The one write transaction of a sync: every change, its revisions,
+    /// the run record and the pack's `last_sync` summary commit together or
+    /// not at all. `NotFound` when the pack was deleted meanwhile. Contents
+    /// are read back from `changes` one at a time; what redb holds of the
     /// transaction beyond its cache goes to the database file before the
-    /// commit makes it visible.
+    /// commit makes it visible. `run` builds the run record once the
+    /// upserts (ids, revision pairs) are known.
     pub fn commit_sync(
         &self,
         pack_ref: &str,
         changes: PendingChanges,
-        run: NewRun,
+        policy: RevisionPolicy,
+        author: Author,
+        run: impl FnOnce(&[(String, Upserted)]) -> NewRun,
         summary: impl FnOnce(u64) -> RunSummary,
     ) -> Result<(u64, Vec<(String, Upserted)>), StoreError> {
         let (items, mut contents) = changes.into_parts()?;
         let txn = begin_immediate(self)?;
         let mut pack = read_pack_in(&txn, pack_ref)?.ok_or_else(|| pack_not_found(pack_ref))?;
         let now = OffsetDateTime::now_utc();
+        let run_id = super::runs::reserve_run_id(&txn)?;
+        let rev = RevisionCtx {
+            policy,
+            author,
+            run_id: Some(run_id),
+        };
         let mut upserted = Vec::new();
         for change in items {
             match change {
                 Pending::Upsert(len) => {
                     let content = contents.next(len)?;
                     let r = content.r#ref.clone();
-                    let u = upsert_in(&txn, content, now)?;
+                    let u = upsert_in(&txn, content, now, &rev)?;
                     upserted.push((r, u));
                 }
                 Pending::MarkStale(r) => {
@@ -678,7 +726,7 @@ impl Store {
                 }
             }
         }
-        let run_id = insert_run(&txn, run)?;
+        insert_run_with_id(&txn, run_id, run(&upserted))?;
         pack.last_sync = Some(summary(run_id));
         write_pack_in(&txn, &pack)?;
         txn.commit()?;
@@ -695,7 +743,7 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let txn = begin_immediate(self)?;
         let mut pack = read_pack_in(&txn, pack_ref)?.ok_or_else(|| pack_not_found(pack_ref))?;
-        let run_id = insert_run(&txn, run)?;
+        let run_id = super::runs::insert_run(&txn, run)?;
         pack.last_validation = Some(summary(run_id));
         write_pack_in(&txn, &pack)?;
         txn.commit()?;
@@ -868,7 +916,16 @@ mod tests {
             pending.prune("p.gone".into());
             assert_eq!(pending.spilled(), spill_after == 0);
             assert_eq!((pending.len(), pending.upserts()), (42, 40));
-            let (run_id, upserted) = store.commit_sync("p", pending, new_run(), summary).unwrap();
+            let (run_id, upserted) = store
+                .commit_sync(
+                    "p",
+                    pending,
+                    RevisionPolicy::default(),
+                    Author::default(),
+                    |_| new_run(),
+                    summary,
+                )
+                .unwrap();
             assert_eq!(upserted.len(), 40);
             assert!(upserted.iter().all(|(_, u)| u.created));
             let mut recs = store.pack_workflows("p").unwrap();
@@ -900,6 +957,51 @@ mod tests {
     }
 
     #[test]
+    fn a_workflow_without_history_gets_a_baseline_revision_at_its_first_change() {
+        let (_dir, store) = store_with_pack();
+        let off = RevisionCtx {
+            policy: RevisionPolicy::OFF,
+            ..RevisionCtx::default()
+        };
+        let (_, none) = store.create_workflow(content(1), &off).unwrap();
+        assert_eq!(none, None, "revisions off: nothing recorded");
+        let on = RevisionCtx {
+            author: Author {
+                by: "alice".into(),
+                trigger: "update".into(),
+            },
+            ..RevisionCtx::default()
+        };
+        let mut changed = content(1);
+        changed.content_hash = "f".repeat(64);
+        changed.source = "label: changed\n".into();
+        let (_, pair) = store.replace_workflow(changed.clone(), &on).unwrap();
+        assert_eq!(
+            pair,
+            Some(RevisionPair {
+                from: Some(1),
+                to: 2
+            })
+        );
+        let base = store.get_revision("p.w1", 1).unwrap().unwrap();
+        assert_eq!(
+            (base.trigger.as_str(), base.by.as_str()),
+            ("baseline", ""),
+            "the content registered before history began"
+        );
+        assert_eq!(base.source, content(1).source);
+        let new = store.get_revision("p.w1", 2).unwrap().unwrap();
+        assert_eq!(
+            (new.by.as_str(), new.source.as_str()),
+            ("alice", "label: changed\n")
+        );
+        // the same content again records nothing
+        let (_, same) = store.replace_workflow(changed, &on).unwrap();
+        assert_eq!(same, None);
+        assert_eq!(store.revision_count().unwrap(), 2);
+    }
+
+    #[test]
     fn a_sync_commit_that_cannot_complete_writes_nothing() {
         let (dir, store) = store_with_pack();
         let mut pending = PendingChanges::with_spill_after(dir.path(), 0);
@@ -908,7 +1010,14 @@ mod tests {
         }
         store.delete_pack_cascade("p").unwrap();
         let err = store
-            .commit_sync("p", pending, new_run(), summary)
+            .commit_sync(
+                "p",
+                pending,
+                RevisionPolicy::default(),
+                Author::default(),
+                |_| new_run(),
+                summary,
+            )
             .unwrap_err();
         assert!(matches!(err, StoreError::NotFound(_)), "{err}");
         assert!(store.get_workflow("p.w1").unwrap().is_none());

@@ -38,8 +38,8 @@ use time::OffsetDateTime;
 use crate::pack::{LoadError, WorkflowFile, read_workflow_file};
 use crate::store::codec::JsonText;
 use crate::store::{
-    ContentMeta, NewRun, PendingChanges, RunCounts, RunSummary, Store, StoreError, WorkflowContent,
-    WorkflowHead,
+    Author, ContentMeta, NewRun, PendingChanges, RevisionPair, RevisionPolicy, RunCounts,
+    RunSummary, Store, StoreError, WorkflowContent, WorkflowHead,
 };
 use crate::workflow::{ActionCatalog, Code, Diagnostic, SourceContext, Validation, validate};
 
@@ -55,6 +55,8 @@ pub const DIRECTORY_NOT_FOUND: &str = "Failed to load workflows: Directory not f
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SyncLimits {
     pub max_file_bytes: u64,
+    /// Revision retention (`revisions.*`); [`RevisionPolicy::OFF`] writes none.
+    pub revisions: RevisionPolicy,
 }
 
 /// Options of a sync.
@@ -67,6 +69,29 @@ pub struct SyncOptions {
     pub user: String,
     /// What started the sync (recorded in the run).
     pub trigger: Trigger,
+    /// What the revisions of this sync name as their trigger instead of
+    /// the sync's (`upload`, `restore`).
+    pub revision_trigger: Option<&'static str>,
+}
+
+impl SyncOptions {
+    /// Who and what made the revisions of this sync.
+    fn author(&self) -> Author {
+        let trigger = self.revision_trigger.unwrap_or(match self.trigger {
+            Trigger::Api => "sync",
+            Trigger::Auto => "auto",
+            Trigger::Watch => "watch",
+        });
+        let by = if self.user.is_empty() && self.trigger == Trigger::Watch {
+            "watch".to_string()
+        } else {
+            self.user.clone()
+        };
+        Author {
+            by,
+            trigger: trigger.to_string(),
+        }
+    }
 }
 
 /// What started a sync or validation.
@@ -125,6 +150,11 @@ pub struct SyncedWorkflow {
     pub workflow_def_id: Option<u64>,
     pub warnings: Vec<String>,
     pub status: WorkflowStatus,
+    /// The revisions this sync went from and to (diff:
+    /// `/api/v1/workflows/{ref}/diff?from=…&to=…`); absent when the
+    /// registered content did not change or revisions are off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<RevisionPair>,
 }
 
 /// A workflow file with errors: not registered.
@@ -643,6 +673,7 @@ pub fn dry_run_staged(
         prune: true,
         user: String::new(),
         trigger: Trigger::Api,
+        revision_trigger: None,
     };
     pool::run(|| {
         sync_pack_in_pool(
@@ -773,6 +804,7 @@ fn sync_pack_in_pool(
                                 workflow_def_id: Some(record.id),
                                 warnings: record.warnings.clone(),
                                 status: WorkflowStatus::Unchanged,
+                                revision: None,
                             });
                             counts.unchanged += 1;
                         }
@@ -799,6 +831,7 @@ fn sync_pack_in_pool(
                                 workflow_def_id: known.map(|k| k.id),
                                 warnings: warning_messages(&validation),
                                 status,
+                                revision: None,
                             });
                             if let (Some(changes), Some(bytes)) = (&mut changes, encoded) {
                                 changes.upsert_encoded(&bytes?)?;
@@ -881,35 +914,48 @@ fn sync_pack_in_pool(
         warning_count: counts.warnings,
         workflow_count: counts.registered,
     };
-    let run = NewRun {
-        pack_ref: pack_ref.to_string(),
-        kind: "sync".to_string(),
-        user: options.user,
-        started,
-        duration_ms: report.duration_ms,
-        dry_run: false,
-        prune: options.prune,
-        counts,
-        details: JsonText::from_value(&SyncDetails {
-            report: &report,
-            trigger: options.trigger,
-        })
-        .unwrap_or_default(),
-    };
-    let (run_id, upserted) = store.commit_sync(pack_ref, changes, run, summary)?;
-    for (r, u) in upserted {
-        if let Some(&slot) = upsert_slots.get(&r)
-            && let Some(w) = report.workflows.get_mut(slot)
-        {
-            w.workflow_def_id = Some(u.id);
-            w.created = u.created;
-            w.status = if u.created {
-                WorkflowStatus::Created
-            } else {
-                WorkflowStatus::Updated
-            };
+    let author = options.author();
+    let trigger = options.trigger;
+    let user = options.user;
+    let prune = options.prune;
+    let report_ref = &mut report;
+    // Built inside the commit, once ids and revision pairs are known, so
+    // the run record links each updated workflow to its diff.
+    let run = move |upserted: &[(String, crate::store::Upserted)]| {
+        for (r, u) in upserted {
+            if let Some(&slot) = upsert_slots.get(r)
+                && let Some(w) = report_ref.workflows.get_mut(slot)
+            {
+                w.workflow_def_id = Some(u.id);
+                w.created = u.created;
+                w.status = if u.created {
+                    WorkflowStatus::Created
+                } else {
+                    WorkflowStatus::Updated
+                };
+                // per updated workflow: a created one is at its first
+                // revision (its history is one GET away)
+                w.revision = if u.created { None } else { u.revision };
+            }
         }
-    }
+        NewRun {
+            pack_ref: pack_ref.to_string(),
+            kind: "sync".to_string(),
+            user,
+            started,
+            duration_ms: report_ref.duration_ms,
+            dry_run: false,
+            prune,
+            counts,
+            details: JsonText::from_value(&SyncDetails {
+                report: report_ref,
+                trigger,
+            })
+            .unwrap_or_default(),
+        }
+    };
+    let (run_id, _) =
+        store.commit_sync(pack_ref, changes, limits.revisions, author, run, summary)?;
     report.run_id = Some(run_id);
     // The run record cannot hold its own commit time; the answer does.
     report.duration_ms = millis(start);
@@ -1117,6 +1163,10 @@ mod tests {
     use crate::store::NewPack;
 
     const LIMITS: SyncLimits = SyncLimits {
+        revisions: RevisionPolicy {
+            keep: crate::store::revisions::DEFAULT_KEEP,
+            max_total: crate::store::revisions::DEFAULT_MAX_TOTAL,
+        },
         max_file_bytes: 1024 * 1024,
     };
 
@@ -1146,6 +1196,7 @@ mod tests {
             prune: false,
             user: "tester".into(),
             trigger: Trigger::Api,
+            revision_trigger: None,
         };
         let dry = sync_pack(&store, &packs, LIMITS, "p", opts(true)).unwrap();
         assert_eq!(dry.run_id, None);

@@ -151,6 +151,7 @@ pub fn register_folder(
             prune,
             user: user.to_string(),
             trigger: super::Trigger::Api,
+            revision_trigger: None,
         },
     )?;
     let pack = store

@@ -4,7 +4,9 @@
 //! SIGKILL at a different moment each time (12 runs, from before the sync
 //! begins to after it would have ended), the binary is restarted, and every
 //! workflow of the pack must belong to one generation (all old or all new)
-//! while the database opens cleanly.
+//! while the database opens cleanly, and every workflow's newest revision
+//! must be its registered content (revisions commit with the change), one
+//! revision per generation change.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -65,11 +67,28 @@ fn swap(pack: &Path) {
 }
 
 /// Generation → number of the pack's workflows that carry it, read from the
-/// database file directly (the server is down).
+/// database file directly (the server is down); checks that each
+/// workflow's newest revision holds its registered content.
 fn generations(dir: &Path) -> BTreeMap<u32, usize> {
+    generations_and_revisions(dir).0
+}
+
+/// [`generations`] and the number of revisions of `big.w0000`.
+fn generations_and_revisions(dir: &Path) -> (BTreeMap<u32, usize>, u64) {
     let store = attune::store::Store::open(dir).expect("the database opens cleanly");
     let mut seen = BTreeMap::new();
+    let mut first_revisions = 0;
     for w in store.pack_workflows("big").expect("read workflows") {
+        let (revs, total) = store.list_revisions(&w.r#ref, 1, 1).expect("revisions");
+        let newest = revs.first().expect("a workflow without a revision");
+        assert_eq!(
+            newest.content_hash, w.content_hash,
+            "{}: the newest revision is not the registered content",
+            w.r#ref
+        );
+        if w.name == "w0000" {
+            first_revisions = total;
+        }
         let g: u32 = w
             .label
             .strip_prefix("gen-")
@@ -78,7 +97,7 @@ fn generations(dir: &Path) -> BTreeMap<u32, usize> {
             .unwrap_or_else(|| panic!("unexpected label {}", w.label));
         *seen.entry(g).or_insert(0) += 1;
     }
-    seen
+    (seen, first_revisions)
 }
 
 async fn sync(client: &reqwest::Client, address: &str, token: &str) -> Value {
@@ -125,6 +144,8 @@ async fn a_sync_killed_at_any_moment_leaves_one_whole_generation() {
     );
 
     let mut db_generation = 2;
+    // created by the auto-sync (generation 1), then the cold sync (2)
+    let mut expected_revisions = 2;
     let mut outcomes = Vec::new();
     for run in 0..RUNS {
         if disk_generation(&pack) == db_generation {
@@ -153,7 +174,7 @@ async fn a_sync_killed_at_any_moment_leaves_one_whole_generation() {
         let answered = request.await.expect("task").ok();
         drop(app);
 
-        let seen = generations(dir.path());
+        let (seen, revisions) = generations_and_revisions(dir.path());
         assert_eq!(
             seen.values().sum::<usize>(),
             WORKFLOWS,
@@ -168,6 +189,13 @@ async fn a_sync_killed_at_any_moment_leaves_one_whole_generation() {
         if answered == Some(200) {
             assert_eq!(generation, next, "run {run}: an answered sync is durable");
         }
+        if generation != db_generation {
+            expected_revisions += 1;
+        }
+        assert_eq!(
+            revisions, expected_revisions,
+            "run {run}: one revision per generation change, none for a lost sync"
+        );
         outcomes.push(format!(
             "run {run}: kill after {} ms, answer {answered:?} → {}",
             kill_after.as_millis(),

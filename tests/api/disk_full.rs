@@ -362,9 +362,14 @@ fn a_sync_whose_store_reads_fail_fails_and_commits_nothing() {
         prune: false,
         user: "test".into(),
         trigger: attune::sync::Trigger::Api,
+        revision_trigger: None,
     };
     let limits = attune::sync::SyncLimits {
         max_file_bytes: 1 << 20,
+        revisions: attune::store::RevisionPolicy {
+            keep: attune::store::revisions::DEFAULT_KEEP,
+            max_total: attune::store::revisions::DEFAULT_MAX_TOTAL,
+        },
     };
 
     disk.unreadable.store(true, Ordering::SeqCst);

@@ -21,6 +21,7 @@ mod ops;
 mod pack_crash;
 mod pack_delivery;
 mod packs;
+mod revisions;
 mod roles;
 mod rules;
 mod runs;

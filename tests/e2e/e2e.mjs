@@ -7,7 +7,9 @@
 // refused non-archive), download the demo's archive, create a pack whose folder holds a broken workflow,
 // press Validate, find the error's code and line on the page, fix the file,
 // press Sync, see the workflow registered, open the workflow page and count
-// one SVG node per task. Every request must go to the appliance itself.
+// one SVG node per task, change it and open its diff (changed line, changed
+// task marked), restore the first revision from History. Every request must
+// go to the appliance itself.
 
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
@@ -284,6 +286,41 @@ await step('the enabled toggle disables the workflow and the change persists', a
   await page.locator('#enabled-toggle[aria-checked="false"]').waitFor();
   await page.locator('#enabled-toggle').click();
   await page.locator('#enabled-toggle[aria-checked="true"]').waitFor();
+});
+
+await step('a changed workflow\'s diff shows the changed line and marks the changed task in the graph', async () => {
+  // r1 is FIXED (the sync above); change one task's input and sync again.
+  fs.writeFileSync(workflowFile, FIXED.replace('message: "build failed"', 'message: "build broke"'));
+  await page.goto(`${BASE}/#/packs/${PACK}`);
+  await page.locator(`#pack-workflows tr[data-ref="${PACK}.deploy"]`).waitFor();
+  await page.click('#btn-sync');
+  await page.locator(`.result-sync .group[data-ref="${PACK}.deploy"]`).waitFor();
+  await page.goto(`${BASE}/#/workflows/${PACK}.deploy`);
+  await page.click('#tab-history');
+  await page.waitForURL(new RegExp(`#/workflows/${PACK}\\.deploy/history$`));
+  await page.locator('.revisions-table tr[data-rev="2"]').waitFor();
+  await page.locator('.revisions-table tr[data-rev="2"] a', { hasText: 'Diff' }).click();
+  await page.waitForURL(/\/diff\?from=1&to=2$/);
+  await page.locator('#semantic-summary', { hasText: '1 task changed' }).waitFor();
+  const inserted = await page.locator('#text-diff .diff-table .dl-insert').allTextContents();
+  assert(inserted.some((t) => t.includes('message: "build broke"')), `inserted lines: ${inserted.join(' | ')}`);
+  const deleted = await page.locator('#text-diff .diff-table .dl-delete').allTextContents();
+  assert(deleted.some((t) => t.includes('message: "build failed"')), `deleted lines: ${deleted.join(' | ')}`);
+  const marked = await page.locator('#diff-graph svg.task-graph .task-node.diff-mark').evaluateAll((els) => els.map((el) => `${el.getAttribute('data-task')}:${el.getAttribute('data-diff')}`));
+  assert(marked.join() === 'notify:changed', `marked tasks ${marked.join(',')}`);
+  await shot('workflow-diff.png');
+});
+
+await step('History restores a revision after a confirmation, and the file on disk follows', async () => {
+  await page.goto(`${BASE}/#/workflows/${PACK}.deploy/history`);
+  await page.locator('.revisions-table button[data-restore="1"]').click();
+  const confirm = page.locator('#btn-confirm-restore');
+  await confirm.waitFor();
+  assert((await page.locator('.revisions-table tr[data-rev="3"]').count()) === 0, 'restored before the confirmation');
+  await shot('workflow-history-restore.png');
+  await confirm.click();
+  await page.locator('.revisions-table tr[data-rev="3"]', { hasText: 'restore' }).waitFor();
+  assert(fs.readFileSync(workflowFile, 'utf8') === FIXED, 'the file on disk is not revision 1');
 });
 
 await step('Sync with prune shows the plan and removes nothing before confirmation', async () => {

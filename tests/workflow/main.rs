@@ -5,6 +5,7 @@ mod cli;
 mod compat;
 mod corpus;
 mod data;
+mod diff_cli;
 mod expressions_doc;
 mod generated;
 mod helpers;

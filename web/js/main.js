@@ -1,6 +1,6 @@
 // Entry point: hash router, page shell (nav, session, logout) and focus
 // handling. Routes: #/login #/packs #/packs/{ref} #/packs/{ref}/runs
-// #/runs/{id} #/workflows/{ref} #/validate #/tokens #/audit
+// #/runs/{id} #/workflows/{ref} #/workflows/{ref}/history #/workflows/{ref}/diff #/validate #/tokens #/audit
 
 import { h, clear } from './dom.js';
 import { api, getSession, clearSession, setLoginMessage, ApiError } from './api.js';
@@ -9,6 +9,7 @@ import { packsView } from './views/packs.js';
 import { packView } from './views/pack.js';
 import { runsView, runView } from './views/runs.js';
 import { workflowView } from './views/workflow.js';
+import { historyView, diffView } from './views/history.js';
 import { validateView } from './views/validate.js';
 import { tokensView } from './views/tokens.js';
 import { auditView } from './views/audit.js';
@@ -20,6 +21,8 @@ const routes = [
   { re: /^\/packs\/([^/]+)\/runs$/, view: runsView, nav: 'packs', keys: ['ref'] },
   { re: /^\/runs\/([^/]+)$/, view: runView, nav: 'packs', keys: ['id'] },
   { re: /^\/workflows\/([^/]+)$/, view: workflowView, nav: 'packs', keys: ['ref'] },
+  { re: /^\/workflows\/([^/]+)\/history$/, view: historyView, nav: 'packs', keys: ['ref'] },
+  { re: /^\/workflows\/([^/]+)\/diff$/, view: diffView, nav: 'packs', keys: ['ref'] },
   { re: /^\/validate$/, view: validateView, nav: 'validate' },
   { re: /^\/tokens$/, view: tokensView, nav: 'tokens' },
   { re: /^\/audit$/, view: auditView, nav: 'audit' },

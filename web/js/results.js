@@ -38,6 +38,7 @@ export function normalizeResult(data, kindHint) {
     const g = groupFor(map, w.ref_name);
     g.status = w.status || (w.created ? 'created' : 'updated');
     g.registered = true;
+    if (w.revision && w.revision.to) g.revision = w.revision;
     g.id = w.workflow_def_id;
     for (const m of w.warnings || []) g.messages.push({ severity: 'warning', text: m });
   }
@@ -126,6 +127,10 @@ function renderGroup(g, { linkWorkflows }) {
   const head = h('div', { class: 'group-head' },
     groupBadge(g), title,
     g.file && h('span', { class: 'muted file' }, g.file),
+    g.revision && linkWorkflows !== false
+      ? h('a', { class: 'diff-link', href: `#/workflows/${enc(g.ref)}/diff?${g.revision.from ? `from=${g.revision.from}&` : ''}to=${g.revision.to}`, title: 'what this sync changed in the workflow' },
+        g.revision.from ? `diff r${g.revision.from} → r${g.revision.to}` : `r${g.revision.to}`)
+      : null,
     (g.errors || g.warnings) ? renderCounts({ errors: g.errors, warnings: g.warnings }, { compact: true }) : null);
   if (!hasBody) return h('li', { class: `group group-${g.status} group-empty`, dataset: { ref: g.ref, status: g.status } }, head);
   // Diagnostics are authoritative; plain messages only when there are none.

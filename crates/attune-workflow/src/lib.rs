@@ -5,7 +5,8 @@
 //! Entry point: [`validate`]. Parts: [`yaml`] (spanned tree with budgets),
 //! [`diagnostic`] (codes and the `Diagnostic` record), [`model`]
 //! (`Workflow`, `SourceContext`), [`catalog`] (actions the rules resolve
-//! against, built-ins embedded), [`suppress`] (ignore comments), [`expr`]
+//! against, built-ins embedded), [`diff`] (the semantic diff of two
+//! normalized definitions), [`suppress`] (ignore comments), [`expr`]
 //! (the expression language), [`schema`] (JSON Schema of the format),
 //! [`refs`] (validated reference types such as `PackRef`).
 //!
@@ -16,6 +17,7 @@
 
 pub mod catalog;
 pub mod diagnostic;
+pub mod diff;
 pub mod expr;
 #[cfg(feature = "gen")]
 pub mod generator;

@@ -1,11 +1,13 @@
 // Workflow page: metadata, tags, enabled toggle, warnings, the task graph,
-// the normalized definition (JSON) and the original YAML.
+// the normalized definition (JSON) and the original YAML; its History tab
+// and diffs are in history.js.
 
 import { h, add, badge, clear, toast } from '../dom.js';
 import { api, enc, ApiError } from '../api.js';
 import { timeAgo, fmtTime, plural } from '../format.js';
 import { computeLayout, drawGraph, scrollToEntry, countTasks, countGroups, taskAtPath, DRAW_ON_DEMAND_OVER, COLLAPSE_OVER, VIRTUAL_OVER } from '../graph.js';
 import { renderDiagnosticList, countSeverities, renderCounts } from '../diagnostics.js';
+import { workflowTabs } from './history.js';
 
 /** Source text with line numbers; lines in `marks` (Map line -> severity) are marked. */
 export function sourceView(text, marks = new Map(), label = 'source') {
@@ -285,6 +287,7 @@ export async function workflowView(root, params, ctx) {
           h('span', {}, plural(countTasks(def.tasks || []), 'task'))),
         (wf.description || def.description) && h('p', { class: 'description' }, wf.description || def.description)),
       h('div', { class: 'page-actions' }, h('a', { class: 'btn', href: `#/packs/${enc(wf.pack_ref)}/runs` }, 'Pack run history'))),
+    workflowTabs(wf.ref || ref, 'overview'),
     wf.stale ? h('p', { class: 'notice notice-warning' }, badge('warning', 'stale'), ' The file on disk has errors, so this registered version is the last good one. Validate the pack to see them.') : null,
     h('section', { class: 'panel' }, h('h2', {}, 'Details'), meta),
     warnings,

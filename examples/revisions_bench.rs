@@ -1,0 +1,342 @@
+//! Benchmarks of workflow revisions (issue 17), all in one process so the
+//! ratios compare like with like:
+//!
+//! 1. sync of 1,000 generated workflows, cold and then with 10 % of the
+//!    files changed, with revisions on (`keep` 50) and off (`keep` 0),
+//!    alternating on/off for `--rounds` rounds, each on a fresh database;
+//! 2. database size after 50 syncs of those 1,000 workflows with a
+//!    different 10 % changed each time, on and off;
+//! 3. `GET /api/v1/workflows/{ref}/diff` on a 2,000-line workflow whose
+//!    two revisions differ in 10 % of its tasks, through the real server
+//!    on 127.0.0.1 (release build), `--requests` sequential requests: p50,
+//!    p99, max.
+//!
+//! Usage: `cargo run --release --example revisions_bench -- [--rounds 3]
+//! [--syncs 50] [--requests 500]`.
+
+use std::path::Path;
+use std::time::Instant;
+
+use attune::store::{NewPack, RevisionPolicy, Store};
+use attune::sync::{SyncLimits, SyncOptions, Trigger, sync_pack};
+use attune::workflow::generator as gen_support;
+
+const WORKFLOWS: usize = 1000;
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn write_pack(packs: &Path, seed: u64) -> Vec<(String, String)> {
+    let dir = packs.join("bench");
+    std::fs::create_dir_all(dir.join("workflows")).expect("mkdir");
+    std::fs::create_dir_all(dir.join("actions")).expect("mkdir");
+    for (name, text) in gen_support::action_files("bench") {
+        std::fs::write(dir.join("actions").join(name), text).expect("write action");
+    }
+    let files = gen_support::pack_named("bench", WORKFLOWS, seed, 0);
+    for (name, text) in &files {
+        std::fs::write(dir.join("workflows").join(format!("{name}.yaml")), text)
+            .expect("write workflow");
+    }
+    files
+}
+
+/// Changes every 10th file (offset `k % 10`): a real edit (the label and
+/// a comment), so content hash and definition both change.
+fn change_tenth(packs: &Path, files: &[(String, String)], k: usize) {
+    let dir = packs.join("bench/workflows");
+    for (i, (name, text)) in files.iter().enumerate() {
+        if i % 10 == k % 10 {
+            let edited = format!(
+                "# edit {k}\n{}",
+                text.replacen("label: \"", &format!("label: \"e{k} "), 1)
+            );
+            std::fs::write(dir.join(format!("{name}.yaml")), edited).expect("write");
+        }
+    }
+}
+
+fn new_store(data: &Path) -> Store {
+    let store = Store::open(data).expect("open store");
+    store
+        .create_pack(NewPack {
+            pack_ref: "bench".into(),
+            label: "Bench".into(),
+            description: None,
+            version: "1.0.0".into(),
+            conf_schema: serde_json::json!({}),
+            config: serde_json::json!({}),
+            meta: serde_json::json!({}),
+            tags: vec![],
+            runtime_deps: vec![],
+            is_standard: false,
+        })
+        .expect("create pack");
+    store
+}
+
+fn sync_ms(store: &Store, packs: &Path, policy: RevisionPolicy) -> (f64, u64) {
+    let limits = SyncLimits {
+        max_file_bytes: 1 << 20,
+        revisions: policy,
+    };
+    let options = SyncOptions {
+        dry_run: false,
+        prune: false,
+        user: "bench".into(),
+        trigger: Trigger::Api,
+        revision_trigger: None,
+    };
+    let t = Instant::now();
+    let report = sync_pack(store, packs, limits, "bench", options).expect("sync");
+    let ms = t.elapsed().as_secs_f64() * 1000.0;
+    assert!(report.errors.is_empty(), "{:?}", report.errors.first());
+    assert_eq!(
+        report.registered_count as usize, WORKFLOWS,
+        "every file registers"
+    );
+    (ms, report.unchanged_count)
+}
+
+fn policy(on: bool) -> RevisionPolicy {
+    if on {
+        RevisionPolicy::default()
+    } else {
+        RevisionPolicy::OFF
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn sync_rounds(rounds: usize) {
+    let mut cold = [Vec::new(), Vec::new()];
+    let mut changed = [Vec::new(), Vec::new()];
+    for round in 0..rounds {
+        // alternate which mode goes first
+        for step in 0..2 {
+            let on = (round + step) % 2 == 0;
+            let tmp = tempfile::tempdir().expect("tmp");
+            let packs = tmp.path().join("packs");
+            let files = write_pack(&packs, 42);
+            let store = new_store(&tmp.path().join("data"));
+            let (c, _) = sync_ms(&store, &packs, policy(on));
+            // settles the catalog fingerprints of workflows calling
+            // workflows registered by the cold sync itself
+            let (_, settled) = sync_ms(&store, &packs, policy(on));
+            change_tenth(&packs, &files, 0);
+            let (r, unchanged) = sync_ms(&store, &packs, policy(on));
+            if round == 0 && step == 0 {
+                println!(
+                    "unchanged: {settled} after the warm re-sync, {unchanged} after the 10% change"
+                );
+            }
+            let i = usize::from(on);
+            cold[i].push(c);
+            changed[i].push(r);
+            println!(
+                "round {round} revisions {}: cold {c:.0} ms, 10% changed {r:.0} ms",
+                if on { "on " } else { "off" }
+            );
+        }
+    }
+    let range = |v: &[f64]| {
+        let lo = v.iter().cloned().fold(f64::MAX, f64::min);
+        let hi = v.iter().cloned().fold(0.0, f64::max);
+        format!("{lo:.0}–{hi:.0}")
+    };
+    let (c_off, c_on) = (median(&mut cold[0]), median(&mut cold[1]));
+    let (r_off, r_on) = (median(&mut changed[0]), median(&mut changed[1]));
+    println!(
+        "cold sync 1,000: off {c_off:.0} ms ({}), on {c_on:.0} ms ({}): {:.3}x",
+        range(&cold[0]),
+        range(&cold[1]),
+        c_on / c_off
+    );
+    println!(
+        "10% changed re-sync: off {r_off:.0} ms ({}), on {r_on:.0} ms ({}): {:.3}x",
+        range(&changed[0]),
+        range(&changed[1]),
+        r_on / r_off
+    );
+}
+
+fn db_size(syncs: usize) {
+    for on in [false, true] {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let packs = tmp.path().join("packs");
+        let files = write_pack(&packs, 42);
+        let data = tmp.path().join("data");
+        let store = new_store(&data);
+        sync_ms(&store, &packs, policy(on));
+        sync_ms(&store, &packs, policy(on));
+        for k in 0..syncs {
+            change_tenth(&packs, &files, k);
+            sync_ms(&store, &packs, policy(on));
+        }
+        let revisions = store.revision_count().expect("count");
+        drop(store);
+        let size = std::fs::metadata(data.join(attune::store::DB_FILE_NAME))
+            .expect("db")
+            .len();
+        println!(
+            "after 1 cold + 1 warm + {syncs} syncs with 10% changed, revisions {}: db {:.1} MiB, {revisions} revisions",
+            if on { "on " } else { "off" },
+            size as f64 / (1024.0 * 1024.0)
+        );
+    }
+}
+
+/// A workflow of about `lines` lines: a chain of echo tasks; `variant`
+/// changes the message of every 10th task.
+fn big_workflow(lines: usize, variant: u32) -> String {
+    let tasks = lines / 7;
+    let mut s = String::from("label: Big\nversion: \"1.0.0\"\ntasks:\n");
+    for i in 0..tasks {
+        let msg = if variant > 0 && i % 10 == 0 {
+            format!("step {i} v{variant}")
+        } else {
+            format!("step {i}")
+        };
+        s.push_str(&format!(
+            "  - name: t{i}\n    action: core.echo\n    input:\n      message: \"{msg}\"\n"
+        ));
+        if i + 1 < tasks {
+            s.push_str(&format!(
+                "    next:\n      - when: \"{{{{ succeeded() }}}}\"\n        do: [t{}]\n",
+                i + 1
+            ));
+        }
+    }
+    s
+}
+
+async fn diff_latency(requests: usize) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let password = "bench-password-123";
+    let config = attune::config::Config {
+        data_dir: tmp.path().join("data"),
+        packs_base_dir: tmp.path().join("packs"),
+        admin_password: Some(attune::config::Secret::new(password)),
+        ..attune::config::Config::default()
+    };
+    std::fs::create_dir_all(&config.packs_base_dir).expect("mkdir");
+    let (state, _) = tokio::task::spawn_blocking(move || {
+        let store = Store::open(&config.data_dir).expect("open");
+        attune::AppState::with_store(config, store)
+    })
+    .await
+    .expect("init")
+    .expect("state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(attune::serve(listener, state, std::future::pending()));
+    let client = reqwest::Client::new();
+    let login: serde_json::Value = client
+        .post(format!("{base}/auth/login"))
+        .json(&serde_json::json!({"login": "admin", "password": password}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let token = login["data"]["access_token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let post = |path: &str, body: serde_json::Value| {
+        client
+            .post(format!("{base}{path}"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let put = |path: &str, body: serde_json::Value| {
+        client
+            .put(format!("{base}{path}"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let r = post(
+        "/api/v1/packs",
+        serde_json::json!({"ref": "p", "label": "P", "version": "1.0.0"}),
+    )
+    .await
+    .expect("pack");
+    assert_eq!(r.status(), 201);
+    let v1 = big_workflow(2000, 0);
+    let v2 = big_workflow(2000, 1);
+    println!(
+        "diff workflow: {} lines, {} bytes",
+        v1.lines().count(),
+        v1.len()
+    );
+    let r = post(
+        "/api/v1/workflows",
+        serde_json::json!({"pack_ref": "p", "name": "big", "yaml": v1}),
+    )
+    .await
+    .expect("create");
+    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+    let r = put("/api/v1/workflows/p.big", serde_json::json!({"yaml": v2}))
+        .await
+        .expect("update");
+    assert_eq!(r.status(), 200);
+    let url = format!("{base}/api/v1/workflows/p.big/diff");
+    let mut times = Vec::with_capacity(requests);
+    let mut bytes = 0;
+    for i in 0..requests + 20 {
+        let t = Instant::now();
+        let res = client
+            .get(&url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("diff");
+        assert_eq!(res.status(), 200);
+        let body = res.bytes().await.expect("body");
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        if i >= 20 {
+            times.push(ms);
+            bytes = body.len();
+        }
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+    println!(
+        "GET …/diff (2,000 lines, 10% of tasks changed, {bytes} B answer), {requests} requests: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        pct(0.5),
+        pct(0.99),
+        times[times.len() - 1]
+    );
+}
+
+fn main() {
+    let rounds = arg("--rounds", 3);
+    let syncs = arg("--syncs", 50);
+    let requests = arg("--requests", 500);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average at start: {}", load.trim());
+    sync_rounds(rounds);
+    db_size(syncs);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(diff_latency(requests));
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average at end: {}", load.trim());
+}
