@@ -15,7 +15,7 @@ use super::{StoreError, tables};
 type Migration = fn(&WriteTransaction) -> Result<(), StoreError>;
 
 /// Migration `i` upgrades schema version `i` to `i + 1`.
-const MIGRATIONS: &[Migration] = &[initial_schema, users_get_roles];
+const MIGRATIONS: &[Migration] = &[initial_schema, users_get_roles, workflow_indexes];
 
 /// Schema version this build writes.
 pub const SCHEMA_VERSION: u64 = MIGRATIONS.len() as u64;
@@ -88,6 +88,15 @@ fn users_get_roles(txn: &WriteTransaction) -> Result<(), StoreError> {
         let bytes = super::users::encode_user(&user)?;
         table.insert(user.id, bytes.as_slice())?;
     }
+    Ok(())
+}
+
+/// Version 3: the workflow list indexes (`workflow_terms`,
+/// `workflow_term_counts`, `workflow_search`) are built from the records;
+/// the records themselves are unchanged.
+fn workflow_indexes(txn: &WriteTransaction) -> Result<(), StoreError> {
+    let n = super::workflow_index::rebuild_in(txn)?;
+    tracing::info!(workflows = n, "workflow list indexes built");
     Ok(())
 }
 
