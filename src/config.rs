@@ -116,6 +116,17 @@ pub struct BackupConfig {
     pub write_timeout: u64,
 }
 
+/// `validation.*`: the memory budget of server-side validation work
+/// (see `crate::budget`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationConfig {
+    /// Estimated working memory all validations, syncs and uploads may hold
+    /// at once.
+    pub memory_budget_bytes: u64,
+    /// How long a request waits for the budget before it is answered 503.
+    pub max_wait_ms: u64,
+}
+
 /// `audit.*`
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditConfig {
@@ -169,6 +180,7 @@ pub struct Config {
     pub register_packs_on_start: bool,
     pub auth: AuthConfig,
     pub backup: BackupConfig,
+    pub validation: ValidationConfig,
     pub audit: AuditConfig,
     pub log: LogConfig,
     pub watch: WatchConfig,
@@ -200,6 +212,10 @@ impl Default for Config {
             backup: BackupConfig {
                 max_concurrent: 1,
                 write_timeout: 30,
+            },
+            validation: ValidationConfig {
+                memory_budget_bytes: 512 * 1024 * 1024,
+                max_wait_ms: 10_000,
             },
             audit: AuditConfig {
                 max_entries: 100_000,
@@ -242,6 +258,8 @@ pub const KEYS: &[&str] = &[
     "auth.jwt_secret",
     "backup.max_concurrent",
     "backup.write_timeout",
+    "validation.memory_budget_bytes",
+    "validation.max_wait_ms",
     "audit.max_entries",
     "log.format",
     "watch",
@@ -592,6 +610,22 @@ impl Config {
                         invalid("expected a positive duration: seconds, or a number with s, m, h or d (\"30s\", \"2m\")")
                     })?;
             }
+            "validation.memory_budget_bytes" => {
+                self.validation.memory_budget_bytes = raw
+                    .as_text()
+                    .and_then(|s| s.trim().parse::<u64>().ok())
+                    .filter(|n| *n >= 1024 * 1024)
+                    .ok_or_else(|| {
+                        invalid("expected a number of bytes, at least 1048576 (1 MiB)")
+                    })?;
+            }
+            "validation.max_wait_ms" => {
+                self.validation.max_wait_ms = raw
+                    .as_text()
+                    .and_then(|s| s.trim().parse::<u64>().ok())
+                    .filter(|n| *n <= 600_000)
+                    .ok_or_else(|| invalid("expected milliseconds between 0 and 600000"))?;
+            }
             "audit.max_entries" => {
                 self.audit.max_entries = raw
                     .as_text()
@@ -717,6 +751,7 @@ mod file {
         "server.tls",
         "auth",
         "backup",
+        "validation",
         "audit",
         "log",
         "metrics",

@@ -345,6 +345,14 @@ async fn prepare(
             limits.max_file_bytes
         )));
     }
+    let cost = crate::budget::WorkBudget::cost_of_text(yaml.len() as u64);
+    let admitted = state
+        .work_budget
+        .admit(cost, crate::budget::Wait::Bounded)
+        .await;
+    let _admitted = admitted.inspect_err(|_| {
+        tracing::warn!(cost, "validation refused: the memory budget stayed full");
+    })?;
     tokio::task::spawn_blocking(move || {
         sync::prepare_workflow(&store, &base, limits, &pack, &name, &yaml)
     })

@@ -45,7 +45,7 @@ use crate::workflow::{ActionCatalog, Code, Diagnostic, SourceContext, Validation
 
 pub use catalog::{Recorder, SyncCatalog, fingerprint};
 pub use locks::PackLocks;
-pub use pool::{BACKGROUND_NICE, background_pool};
+pub use pool::{BACKGROUND_NICE, background_pool, pool_threads};
 pub use snippet::{DiagnosticSchema, ReportDiagnostic, Snippet, snippet};
 
 /// The API document's message when the pack folder (or its `workflows/`) is missing.
@@ -197,6 +197,9 @@ pub enum SyncError {
     /// The blocking task running the sync failed (a bug; logged).
     #[error("sync task failed: {0}")]
     Task(String),
+    /// The memory budget of validation work stayed full (503 `BUSY`).
+    #[error(transparent)]
+    Busy(#[from] crate::budget::Busy),
 }
 
 impl From<StoreError> for SyncError {
