@@ -316,7 +316,7 @@ pub struct TextValidation {
     pub diagnostics: Vec<ReportDiagnostic>,
     /// The normalized definition, null when there are errors.
     #[schema(value_type = Option<Object>)]
-    pub workflow: Option<serde_json::Value>,
+    pub workflow: Option<JsonText>,
 }
 
 fn text_ref(body: &WorkflowTextRequest) -> Result<WorkflowRef, ApiError> {
@@ -328,16 +328,9 @@ fn text_ref(body: &WorkflowTextRequest) -> Result<WorkflowRef, ApiError> {
     })
 }
 
-async fn prepare(
-    state: &AppState,
-    wref: &WorkflowRef,
-    yaml: String,
-) -> Result<sync::PreparedWorkflow, ApiError> {
-    let store = state.store.clone();
-    let base = state.config.packs_base_dir.clone();
+/// The size check and the memory budget every text validation passes.
+async fn admit_text(state: &AppState, yaml: &str) -> Result<crate::budget::Admission, ApiError> {
     let limits = state.sync_limits();
-    let pack = wref.pack_ref.as_str().to_string();
-    let name = wref.name.clone();
     if yaml.len() as u64 > limits.max_file_bytes {
         return Err(ApiError::PayloadTooLarge(format!(
             "yaml is {} bytes; the limit is {} bytes (max_workflow_file_bytes)",
@@ -350,11 +343,46 @@ async fn prepare(
         .work_budget
         .admit(cost, crate::budget::Wait::Bounded)
         .await;
-    let _admitted = admitted.inspect_err(|_| {
+    Ok(admitted.inspect_err(|_| {
         tracing::warn!(cost, "validation refused: the memory budget stayed full");
-    })?;
+    })?)
+}
+
+/// Validates a text to store (create, update): the content comes with it.
+async fn prepare(
+    state: &AppState,
+    wref: &WorkflowRef,
+    yaml: String,
+) -> Result<sync::PreparedWorkflow, ApiError> {
+    let _admitted = admit_text(state, &yaml).await?;
+    let store = state.store.clone();
+    let base = state.config.packs_base_dir.clone();
+    let limits = state.sync_limits();
+    let pack = wref.pack_ref.as_str().to_string();
+    let name = wref.name.clone();
+    // on the sync pool (threads at nice 10), so requests keep the cores
     tokio::task::spawn_blocking(move || {
-        sync::prepare_workflow(&store, &base, limits, &pack, &name, &yaml)
+        sync::run_in_pool(|| sync::prepare_workflow(&store, &base, limits, &pack, &name, &yaml))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("validation task failed: {e}")))
+}
+
+/// Validates a text that is not stored (`POST /api/v1/workflows/validate`).
+async fn check(
+    state: &AppState,
+    wref: &WorkflowRef,
+    yaml: String,
+) -> Result<sync::CheckedText, ApiError> {
+    let _admitted = admit_text(state, &yaml).await?;
+    let store = state.store.clone();
+    let base = state.config.packs_base_dir.clone();
+    let limits = state.sync_limits();
+    let pack = wref.pack_ref.as_str().to_string();
+    let name = wref.name.clone();
+    // on the sync pool (threads at nice 10), so requests keep the cores
+    tokio::task::spawn_blocking(move || {
+        sync::run_in_pool(|| sync::check_text(&store, &base, limits, &pack, &name, &yaml))
     })
     .await
     .map_err(|e| ApiError::Internal(format!("validation task failed: {e}")))
@@ -464,16 +492,11 @@ pub async fn validate_workflow(
     Json(body): Json<WorkflowTextRequest>,
 ) -> Result<Envelope<TextValidation>, ApiError> {
     let wref = text_ref(&body)?;
-    let prepared = prepare(&state, &wref, body.yaml).await?;
-    let workflow = prepared
-        .validation
-        .workflow
-        .as_ref()
-        .map(|w| w.definition.clone());
+    let checked = check(&state, &wref, body.yaml).await?;
     Ok(Envelope::new(TextValidation {
-        valid: workflow.is_some(),
-        diagnostics: prepared.diagnostics,
-        workflow,
+        valid: checked.valid,
+        diagnostics: checked.diagnostics,
+        workflow: checked.definition,
     }))
 }
 

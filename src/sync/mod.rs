@@ -45,6 +45,7 @@ use crate::workflow::{ActionCatalog, Code, Diagnostic, SourceContext, Validation
 
 pub use catalog::{Recorder, SyncCatalog, fingerprint};
 pub use locks::PackLocks;
+pub(crate) use pool::run as run_in_pool;
 pub use pool::{BACKGROUND_NICE, background_pool, pool_threads};
 pub use snippet::{DiagnosticSchema, ReportDiagnostic, Snippet, snippet};
 
@@ -1071,6 +1072,49 @@ pub struct PreparedWorkflow {
 
 /// Validates a YAML text as workflow `name` of `pack_ref` against the same
 /// catalog a sync would use. Blocking.
+/// What `POST /api/v1/workflows/validate` answers: the diagnostics with
+/// snippets and the normalized definition as JSON text.
+#[derive(Debug)]
+pub struct CheckedText {
+    pub valid: bool,
+    pub diagnostics: Vec<ReportDiagnostic>,
+    pub definition: Option<JsonText>,
+}
+
+/// Validates a text that will not be stored: unlike [`prepare_workflow`] no
+/// stored content (a second copy of the definition and of the source) is
+/// built, and the definition's tree becomes compact JSON text and is
+/// dropped before the snippets are cut, so the peak is one validation.
+pub fn check_text(
+    store: &Store,
+    packs_base_dir: &Path,
+    limits: SyncLimits,
+    pack_ref: &str,
+    name: &str,
+    yaml: &str,
+) -> CheckedText {
+    let catalog = SyncCatalog::new(
+        store.clone(),
+        packs_base_dir.to_path_buf(),
+        limits.max_file_bytes,
+    );
+    let ctx = SourceContext {
+        pack_ref,
+        name,
+        file: None,
+    };
+    let mut validation = validate(yaml.as_bytes(), &ctx, &catalog);
+    let workflow = validation.workflow.take();
+    let valid = workflow.is_some();
+    let definition = workflow.and_then(|w| JsonText::from_value(&w.definition).ok());
+    let diagnostics = with_snippets(&validation.diagnostics, Some(yaml));
+    CheckedText {
+        valid,
+        diagnostics,
+        definition,
+    }
+}
+
 pub fn prepare_workflow(
     store: &Store,
     packs_base_dir: &Path,
