@@ -970,6 +970,25 @@ mod tests {
     }
 
     #[test]
+    fn the_validation_budget_loads_from_the_file_and_env_and_checks_its_values() {
+        let d = Config::default();
+        assert_eq!(d.validation.memory_budget_bytes, 512 * 1024 * 1024);
+        assert_eq!(d.validation.max_wait_ms, 10_000);
+        let text = "validation:\n  memory_budget_bytes: 2097152\n  max_wait_ms: 0\n";
+        let (_dir, s) = with_file(text, &[]);
+        let c = Config::load(&s).unwrap();
+        assert_eq!(c.validation.memory_budget_bytes, 2_097_152);
+        assert_eq!(c.validation.max_wait_ms, 0);
+        let (_dir, s) = with_file(text, &[("ATTUNE__VALIDATION__MAX_WAIT_MS", "250")]);
+        assert_eq!(Config::load(&s).unwrap().validation.max_wait_ms, 250);
+        let e =
+            Config::load(&env(&[("ATTUNE__VALIDATION__MEMORY_BUDGET_BYTES", "1000")])).unwrap_err();
+        assert!(e.to_string().contains("at least 1048576"), "{e}");
+        let e = Config::load(&env(&[("ATTUNE__VALIDATION__MAX_WAIT_MS", "600001")])).unwrap_err();
+        assert!(e.to_string().contains("between 0 and 600000"), "{e}");
+    }
+
+    #[test]
     fn file_values_lose_to_environment_and_flags() {
         let text = "data_dir: /from/file\nserver:\n  port: 1000\n  host: 0.0.0.0\nauth:\n  access_token_ttl: 30m\nlog:\n  format: json\n";
         let (_dir, mut s) = with_file(text, &[("ATTUNE__SERVER__PORT", "2000")]);
