@@ -19,6 +19,7 @@
 //! limits are `max_workflow_file_bytes` and the body limit.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -62,6 +63,7 @@ pub struct WorkBudget {
     permits: Arc<Semaphore>,
     units: u32,
     max_wait: Duration,
+    refused: Arc<AtomicU64>,
 }
 
 /// Admitted work; its reservation returns to the budget when dropped.
@@ -78,7 +80,13 @@ impl WorkBudget {
             permits: Arc::new(Semaphore::new(units as usize)),
             units,
             max_wait,
+            refused: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Work refused since start (`attune_validation_refused_total`).
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
     }
 
     /// The estimate for validating a text of `bytes`.
@@ -118,11 +126,14 @@ impl WorkBudget {
         };
         match permit {
             Some(p) => Ok(Admission { _permit: p }),
-            None => Err(Busy {
-                needed_mib: (u64::from(units) * UNIT).div_ceil(1 << 20),
-                budget_mib: self.budget_bytes().div_ceil(1 << 20),
-                retry_after: self.max_wait.as_secs().max(1),
-            }),
+            None => {
+                self.refused.fetch_add(1, Ordering::Relaxed);
+                Err(Busy {
+                    needed_mib: (u64::from(units) * UNIT).div_ceil(1 << 20),
+                    budget_mib: self.budget_bytes().div_ceil(1 << 20),
+                    retry_after: self.max_wait.as_secs().max(1),
+                })
+            }
         }
     }
 }
@@ -138,6 +149,7 @@ mod tests {
         assert_eq!(budget.in_flight_bytes(), 3 * UNIT);
         let busy = budget.admit(2 * UNIT, Wait::Bounded).await.unwrap_err();
         assert_eq!(busy.retry_after, 1);
+        assert_eq!(budget.refused(), 1);
         assert!(busy.to_string().contains("validation.memory_budget_bytes"));
         // what fits still passes
         let small = budget.admit(UNIT, Wait::Bounded).await.unwrap();

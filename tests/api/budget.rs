@@ -14,6 +14,7 @@ async fn a_full_budget_answers_503_busy_and_reads_go_on_until_it_frees() {
     let app = spawn_app_configured(|c| {
         c.validation.memory_budget_bytes = 8 * 1024 * 1024;
         c.validation.max_wait_ms = 0;
+        c.metrics.enabled = true;
     })
     .await;
     let token = app.token().await;
@@ -52,8 +53,21 @@ async fn a_full_budget_answers_503_busy_and_reads_go_on_until_it_frees() {
             "{message}"
         );
     }
-    // no-budget paths answer meanwhile
+    // no-budget paths answer meanwhile, and the metrics say why
     assert_eq!(app.health().await.status, 200);
+    let metrics = scrape(&app).await;
+    assert!(
+        metrics.contains("attune_validation_in_flight_bytes 8388608"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("attune_validation_budget_bytes 8388608"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("attune_validation_refused_total 4"),
+        "{metrics}"
+    );
     let list = app.get("/api/v1/workflows", Some(&token)).await;
     assert_eq!(list.status, 200, "{}", list.body);
     assert_eq!(list.body["meta"]["total"], 1);
@@ -105,4 +119,15 @@ async fn a_request_waiting_for_the_budget_is_admitted_when_it_frees() {
     let (reply, ()) = tokio::join!(waiting, release);
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.body["data"]["valid"], true);
+}
+
+async fn scrape(app: &crate::helpers::TestApp) -> String {
+    let res = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("scrape");
+    assert_eq!(res.status(), 200);
+    res.text().await.expect("metrics text")
 }
