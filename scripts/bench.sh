@@ -3,7 +3,7 @@
 # release binary and prints one table (figure, value, target, verdict).
 # Compare ratios within one run: the build box is 2 cores, shared.
 #
-# Usage: scripts/bench.sh [--skip-build]
+# Usage: scripts/bench.sh [--skip-build]   (SCALE=1 adds the issue-18 scale section)
 # Env:   WRK_SECONDS (default 20), ROUNDS (in-process validate rounds, 5),
 #        KEEP=1 keeps the work directory, PORT (default 18480).
 # Needs: curl, jq, wrk, /usr/bin/time.
@@ -302,3 +302,16 @@ for r in "${ROWS[@]}"; do
     IFS='|' read -r a b c d <<<"$r"
     echo "| $a | $b | $c | $d |"
 done
+
+# ---------------------------------------------------------------- scale (issue 18)
+# SCALE=1: the cost-versus-size table (1,000 / 10,000 / 100,000 workflows)
+# and the validate flood, each from its own script (fresh servers).
+if [[ "${SCALE:-0}" == 1 ]]; then
+    echo
+    echo "== scale: 1 pack x 1,000 / 10,000, 100 packs x 1,000 (scripts/bench-scale.sh)"
+    GEN=$GEN WRK_SECONDS=$WRK_SECONDS SIZES="1000 10000" "$ROOT/scripts/bench-scale.sh" "$BIN"
+    GEN=$GEN WRK_SECONDS=$WRK_SECONDS SIZES="100000" LAYOUT=packs "$ROOT/scripts/bench-scale.sh" "$BIN"
+    echo
+    echo "== validate flood (scripts/bench-flood.sh)"
+    "$ROOT/scripts/bench-flood.sh" "$BIN" unbounded budget
+fi

@@ -116,6 +116,17 @@ pub struct BackupConfig {
     pub write_timeout: u64,
 }
 
+/// `validation.*`: the memory budget of server-side validation work
+/// (see `crate::budget`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationConfig {
+    /// Estimated working memory all validations, syncs and uploads may hold
+    /// at once.
+    pub memory_budget_bytes: u64,
+    /// How long a request waits for the budget before it is answered 503.
+    pub max_wait_ms: u64,
+}
+
 /// `audit.*`
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditConfig {
@@ -178,6 +189,7 @@ pub struct Config {
     pub register_packs_on_start: bool,
     pub auth: AuthConfig,
     pub backup: BackupConfig,
+    pub validation: ValidationConfig,
     pub audit: AuditConfig,
     pub revisions: RevisionsConfig,
     pub log: LogConfig,
@@ -210,6 +222,10 @@ impl Default for Config {
             backup: BackupConfig {
                 max_concurrent: 1,
                 write_timeout: 30,
+            },
+            validation: ValidationConfig {
+                memory_budget_bytes: 512 * 1024 * 1024,
+                max_wait_ms: 10_000,
             },
             audit: AuditConfig {
                 max_entries: 100_000,
@@ -256,6 +272,8 @@ pub const KEYS: &[&str] = &[
     "auth.jwt_secret",
     "backup.max_concurrent",
     "backup.write_timeout",
+    "validation.memory_budget_bytes",
+    "validation.max_wait_ms",
     "audit.max_entries",
     "revisions.keep",
     "revisions.max_total",
@@ -624,6 +642,22 @@ impl Config {
                     .filter(|n| (1..=100_000_000).contains(n))
                     .ok_or_else(|| invalid("expected a number of revisions from 1 to 100000000"))?;
             }
+            "validation.memory_budget_bytes" => {
+                self.validation.memory_budget_bytes = raw
+                    .as_text()
+                    .and_then(|s| s.trim().parse::<u64>().ok())
+                    .filter(|n| *n >= 1024 * 1024)
+                    .ok_or_else(|| {
+                        invalid("expected a number of bytes, at least 1048576 (1 MiB)")
+                    })?;
+            }
+            "validation.max_wait_ms" => {
+                self.validation.max_wait_ms = raw
+                    .as_text()
+                    .and_then(|s| s.trim().parse::<u64>().ok())
+                    .filter(|n| *n <= 600_000)
+                    .ok_or_else(|| invalid("expected milliseconds between 0 and 600000"))?;
+            }
             "audit.max_entries" => {
                 self.audit.max_entries = raw
                     .as_text()
@@ -746,6 +780,7 @@ mod file {
         "server.tls",
         "auth",
         "backup",
+        "validation",
         "audit",
         "revisions",
         "log",
@@ -962,6 +997,25 @@ mod tests {
         let (_dir, s) = with_file(text, &[]);
         let c = Config::load(&s).unwrap();
         assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn the_validation_budget_loads_from_the_file_and_env_and_checks_its_values() {
+        let d = Config::default();
+        assert_eq!(d.validation.memory_budget_bytes, 512 * 1024 * 1024);
+        assert_eq!(d.validation.max_wait_ms, 10_000);
+        let text = "validation:\n  memory_budget_bytes: 2097152\n  max_wait_ms: 0\n";
+        let (_dir, s) = with_file(text, &[]);
+        let c = Config::load(&s).unwrap();
+        assert_eq!(c.validation.memory_budget_bytes, 2_097_152);
+        assert_eq!(c.validation.max_wait_ms, 0);
+        let (_dir, s) = with_file(text, &[("ATTUNE__VALIDATION__MAX_WAIT_MS", "250")]);
+        assert_eq!(Config::load(&s).unwrap().validation.max_wait_ms, 250);
+        let e =
+            Config::load(&env(&[("ATTUNE__VALIDATION__MEMORY_BUDGET_BYTES", "1000")])).unwrap_err();
+        assert!(e.to_string().contains("at least 1048576"), "{e}");
+        let e = Config::load(&env(&[("ATTUNE__VALIDATION__MAX_WAIT_MS", "600001")])).unwrap_err();
+        assert!(e.to_string().contains("between 0 and 600000"), "{e}");
     }
 
     #[test]

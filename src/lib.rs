@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod budget;
 pub mod cli;
 pub mod config;
 pub mod events;

@@ -97,6 +97,9 @@ pub struct Metrics {
     watch_syncs: Counter,
     watch_rewatches: Counter,
     event_streams: Gauge,
+    validation_budget: Gauge,
+    validation_in_flight: Gauge,
+    validation_refused: Counter,
     login_failures: Counter,
     login_throttled: Counter,
 }
@@ -164,6 +167,9 @@ impl Metrics {
             watch_syncs: Counter::default(),
             watch_rewatches: Counter::default(),
             event_streams: Gauge::default(),
+            validation_budget: Gauge::default(),
+            validation_in_flight: Gauge::default(),
+            validation_refused: Counter::default(),
             login_failures: Counter::default(),
             login_throttled: Counter::default(),
         };
@@ -246,6 +252,21 @@ impl Metrics {
             "event_streams",
             "Open /api/v1/events streams",
             self.event_streams.clone(),
+        );
+        r.register(
+            "validation_budget_bytes",
+            "Working memory validation work may reserve at once (validation.memory_budget_bytes)",
+            self.validation_budget.clone(),
+        );
+        r.register(
+            "validation_in_flight_bytes",
+            "Working memory reserved by admitted validations, syncs and uploads",
+            self.validation_in_flight.clone(),
+        );
+        r.register(
+            "validation_refused",
+            "Validation work answered 503 BUSY after waiting for the budget",
+            self.validation_refused.clone(),
         );
         r.register(
             "login_failures",
@@ -371,6 +392,11 @@ impl Metrics {
         );
         self.event_streams
             .set(i64::try_from(s.event_streams).unwrap_or(i64::MAX));
+        self.validation_budget
+            .set(i64::try_from(s.budget.budget_bytes()).unwrap_or(i64::MAX));
+        self.validation_in_flight
+            .set(i64::try_from(s.budget.in_flight_bytes()).unwrap_or(i64::MAX));
+        raise(&self.validation_refused, s.budget.refused());
         // Diagnostics of the packs that still exist.
         let mut last = match self.last_diagnostics.lock() {
             Ok(g) => g,
@@ -413,4 +439,5 @@ pub struct Snapshot<'a> {
     pub reopens: u64,
     pub watch: &'a crate::watch::WatchStatus,
     pub event_streams: usize,
+    pub budget: &'a crate::budget::WorkBudget,
 }

@@ -34,6 +34,8 @@ pub struct AppState {
     pub backup_slots: Arc<tokio::sync::Semaphore>,
     /// TLS in force (set by `attune serve` when `server.tls` is on).
     pub tls: Option<Arc<crate::tls::Tls>>,
+    /// The memory budget of validation work (`validation.*`).
+    pub work_budget: crate::budget::WorkBudget,
 }
 
 /// Errors while preparing the state before the server listens.
@@ -67,8 +69,13 @@ impl AppState {
         let backup_slots = Arc::new(tokio::sync::Semaphore::new(
             config.backup.max_concurrent as usize,
         ));
+        let work_budget = crate::budget::WorkBudget::new(
+            config.validation.memory_budget_bytes,
+            std::time::Duration::from_millis(config.validation.max_wait_ms),
+        );
         Ok((
             AppState {
+                work_budget,
                 store,
                 keys: Arc::new(TokenKeys::from_secret(&secret)),
                 config: Arc::new(config),
@@ -101,6 +108,22 @@ impl AppState {
         }
     }
 
+    /// Reserves the memory budget of one sync or validation run.
+    pub async fn admit_run(
+        &self,
+        wait: crate::budget::Wait,
+    ) -> Result<crate::budget::Admission, crate::budget::Busy> {
+        let cost = crate::budget::WorkBudget::cost_of_run(self.config.max_workflow_file_bytes);
+        let admitted = self.work_budget.admit(cost, wait).await;
+        if admitted.is_err() {
+            tracing::warn!(
+                cost,
+                "validation work refused: the memory budget stayed full"
+            );
+        }
+        admitted
+    }
+
     /// Syncs a pack under its lock on the blocking pool (so two syncs of
     /// one pack never overlap and a big pack never stalls requests), then
     /// publishes `run_finished`. Every sync of the server goes through
@@ -113,6 +136,11 @@ impl AppState {
         let trigger = options.trigger;
         let dry_run = options.dry_run;
         let _guard = self.sync_locks.lock(pack_ref).await;
+        let wait = match trigger {
+            crate::sync::Trigger::Watch => crate::budget::Wait::Unbounded,
+            _ => crate::budget::Wait::Bounded,
+        };
+        let _admitted = self.admit_run(wait).await?;
         let store = self.store.clone();
         let base = self.config.packs_base_dir.clone();
         let limits = self.sync_limits();
@@ -133,7 +161,7 @@ impl AppState {
         let report = match result {
             Ok(report) => report,
             Err(e) => {
-                if !matches!(e, SyncError::PackNotFound(_)) {
+                if !matches!(e, SyncError::PackNotFound(_) | SyncError::Busy(_)) {
                     self.metrics
                         .run_finished(pack_ref, "sync", trigger, "error", seconds, None);
                 }
@@ -213,6 +241,7 @@ impl AppState {
         let limits = self.sync_limits();
         let r = pack_ref.to_string();
         let login = user.to_string();
+        let _admitted = self.admit_run(crate::budget::Wait::Bounded).await?;
         let start = std::time::Instant::now();
         let scope = crate::store::audit::AuditScope::current();
         let result = tokio::task::spawn_blocking(move || {
@@ -228,7 +257,7 @@ impl AppState {
         let report = match result {
             Ok(report) => report,
             Err(e) => {
-                if !matches!(e, SyncError::PackNotFound(_)) {
+                if !matches!(e, SyncError::PackNotFound(_) | SyncError::Busy(_)) {
                     self.metrics
                         .run_finished(pack_ref, "validate", trigger, "error", seconds, None);
                 }

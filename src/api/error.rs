@@ -67,6 +67,10 @@ pub enum ApiError {
         message: String,
         diagnostics: Vec<ReportDiagnostic>,
     },
+    /// The memory budget of validation work stayed full for the whole
+    /// wait (503 `BUSY`, with `Retry-After`); reads keep answering.
+    #[error("{message}")]
+    Busy { message: String, retry_after: u64 },
     /// The cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -106,6 +110,7 @@ impl ApiError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "INSUFFICIENT_STORAGE")
             }
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
+            ApiError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "BUSY"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
         }
     }
@@ -163,7 +168,7 @@ impl IntoResponse for ApiError {
         };
         let mut res = (status, axum::Json(ErrorBody { error, code })).into_response();
         match &self {
-            ApiError::TooManyRequests { retry_after, .. } => {
+            ApiError::TooManyRequests { retry_after, .. } | ApiError::Busy { retry_after, .. } => {
                 res.headers_mut()
                     .insert(axum::http::header::RETRY_AFTER, (*retry_after).into());
             }
@@ -197,6 +202,16 @@ impl From<SyncError> for ApiError {
             e @ SyncError::PackNotFound(_) => ApiError::NotFound(e.to_string()),
             SyncError::Store(s) => s.into(),
             SyncError::Task(m) => ApiError::Internal(format!("sync task failed: {m}")),
+            SyncError::Busy(b) => b.into(),
+        }
+    }
+}
+
+impl From<crate::budget::Busy> for ApiError {
+    fn from(b: crate::budget::Busy) -> Self {
+        ApiError::Busy {
+            message: b.to_string(),
+            retry_after: b.retry_after,
         }
     }
 }

@@ -93,6 +93,7 @@ pub async fn metrics(
         reopens: st.store.reopens(),
         watch: &st.watch,
         event_streams: st.events.subscribers(),
+        budget: &st.work_budget,
     });
     let text = st
         .metrics

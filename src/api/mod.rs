@@ -75,12 +75,16 @@ impl<T: Serialize> IntoResponse for Envelope<T> {
 }
 
 /// Pagination facts of a list response.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 pub struct PageMeta {
     pub page: u64,
     pub per_page: u64,
     pub total: u64,
     pub total_pages: u64,
+    /// Workflow lists: pass it back as `?cursor=` for the next page (as
+    /// cheap as the first); absent on the last page and on other lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// List envelope: `{"data": [...], "meta": {...}}`.
@@ -146,6 +150,7 @@ impl PageParams {
             per_page,
             total,
             total_pages: total.div_ceil(per_page),
+            next_cursor: None,
         }
     }
 }

@@ -187,6 +187,8 @@ async fn register_one(
     user: &str,
 ) -> Result<RegisteredPack, ApiError> {
     let _guard = state.sync_locks.lock(pack_ref.as_str()).await;
+    // The sync of the registered folder takes a run's budget.
+    let _admitted = state.admit_run(crate::budget::Wait::Bounded).await?;
     let store = state.store.clone();
     let base = state.config.packs_base_dir.clone();
     let limits = state.sync_limits();
@@ -567,6 +569,8 @@ pub async fn deliver(
     let pack_ref = manifest.pack_ref.clone();
     // Two uploads of one pack, or an upload and a sync, run one after the other.
     let _guard = state.sync_locks.lock(pack_ref.as_str()).await;
+    // The sync (or dry run) of the unpacked pack takes a run's budget.
+    let _admitted = state.admit_run(crate::budget::Wait::Bounded).await?;
     let store = state.store.clone();
     let base = state.config.packs_base_dir.clone();
     let sync_limits = state.sync_limits();

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{AuthUser, PackRefPath, Query};
 use super::routes::{Access, Routes, endpoint};
-use super::workflows::WorkflowView;
-use super::{Envelope, ListEnvelope, PageParams};
+use super::workflows::{WorkflowPageParams, WorkflowView, page_meta, resolve_position};
+use super::{Envelope, ListEnvelope};
 use crate::AppState;
 use crate::refs::PackRef;
 use crate::sync::{self, SyncOptions, SyncReport, ValidateReport};
@@ -96,7 +96,7 @@ pub async fn validate_workflows(
 /// The workflows registered for a pack (without their source).
 #[utoipa::path(get, path = "/api/v1/packs/{ref}/workflows", tag = "pack workflows",
     security(("bearer" = [])),
-    params(("ref" = String, Path, description = "Pack ref"), PageParams),
+    params(("ref" = String, Path, description = "Pack ref"), WorkflowPageParams),
     responses((status = 200, body = ListEnvelope<WorkflowView>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
@@ -104,21 +104,26 @@ pub async fn list_pack_workflows(
     State(state): State<AppState>,
     _user: AuthUser,
     PackRefPath(pack_ref): PackRefPath,
-    Query(params): Query<PageParams>,
+    Query(params): Query<WorkflowPageParams>,
 ) -> Result<ListEnvelope<WorkflowView>, ApiError> {
-    let (page, per_page) = params.resolve()?;
+    let (page, per_page, start) =
+        resolve_position(params.page, params.per_page, params.cursor.as_deref(), true)?;
     super::require_pack(&state, &pack_ref).await?;
     let filter = crate::store::WorkflowFilter {
         pack_ref: Some(pack_ref.into_string()),
         ..Default::default()
     };
-    let (items, total) = state
+    let mut listed = state
         .store
-        .call(move |s| s.list_workflows(&filter, page, per_page))
+        .call(move |s| s.list_workflows(&filter, &start, per_page))
         .await?;
+    let meta = page_meta(page, per_page, &listed);
     Ok(ListEnvelope {
-        data: items.into_iter().map(WorkflowView::from).collect(),
-        meta: PageParams::meta(page, per_page, total),
+        data: std::mem::take(&mut listed.items)
+            .into_iter()
+            .map(WorkflowView::from)
+            .collect(),
+        meta,
         message: None,
     })
 }

@@ -22,7 +22,9 @@ use super::{Envelope, ListEnvelope, PageParams};
 use crate::AppState;
 use crate::refs::PackRef;
 use crate::store::codec::JsonText;
-use crate::store::{Author, RevisionCtx, RevisionPair, WorkflowFilter, WorkflowRecord};
+use crate::store::{
+    Author, ListKey, ListPage, RevisionCtx, RevisionPair, Start, WorkflowFilter, WorkflowRecord,
+};
 use crate::sync::{self, DiagnosticSchema, ReportDiagnostic};
 use crate::workflow::{Diagnostic, is_valid_name};
 
@@ -225,14 +227,101 @@ impl<S: Send + Sync> FromRequestParts<S> for WorkflowRefPath {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct WorkflowQuery {
+    /// Page number, from 1 (default 1); not with `cursor`.
     pub page: Option<u64>,
+    /// Items per page, 1..=100 (default 20).
     pub per_page: Option<u64>,
+    /// `meta.next_cursor` of the previous page: the next page, as cheap as
+    /// the first; not with `page`.
+    pub cursor: Option<String>,
     /// Comma-separated tags; every one must be present.
     pub tags: Option<String>,
     pub enabled: Option<bool>,
-    /// Case-insensitive text searched in label and description.
+    /// `true`: only workflows whose file now has errors; `false`: only the others.
+    pub stale: Option<bool>,
+    /// Case-insensitive text searched in the ref, label and description.
     pub search: Option<String>,
     pub pack_ref: Option<String>,
+}
+
+/// `?page=&per_page=&cursor=` of a workflow list (`GET /api/v1/packs/{ref}/workflows`).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WorkflowPageParams {
+    /// Page number, from 1 (default 1); not with `cursor`.
+    pub page: Option<u64>,
+    /// Items per page, 1..=100 (default 20).
+    pub per_page: Option<u64>,
+    /// `meta.next_cursor` of the previous page; not with `page`.
+    pub cursor: Option<String>,
+}
+
+/// Longest cursor accepted (a page number, a kind and a 255-byte name).
+const MAX_CURSOR_LEN: usize = 300;
+
+/// Where a workflow list page starts: `(page, per_page, start)`. `by_name`
+/// is the list's order (a pack's list is by name, others by id); a cursor
+/// of the other order is refused.
+pub(crate) fn resolve_position(
+    page: Option<u64>,
+    per_page: Option<u64>,
+    cursor: Option<&str>,
+    by_name: bool,
+) -> Result<(u64, u64, Start), ApiError> {
+    let Some(cursor) = cursor else {
+        let (page, per_page) = PageParams { page, per_page }.resolve()?;
+        let skip = page.saturating_sub(1).saturating_mul(per_page);
+        return Ok((page, per_page, Start::Offset(skip)));
+    };
+    if page.is_some() {
+        return Err(ApiError::BadRequest(
+            "use either page or cursor, not both".into(),
+        ));
+    }
+    let (_, per_page) = PageParams {
+        page: None,
+        per_page,
+    }
+    .resolve()?;
+    let invalid = || {
+        ApiError::BadRequest(
+            "invalid cursor: pass back meta.next_cursor of the previous page unchanged".into(),
+        )
+    };
+    if cursor.len() > MAX_CURSOR_LEN {
+        return Err(invalid());
+    }
+    let (page, key) = cursor.split_once('.').ok_or_else(invalid)?;
+    let page: u64 = page.parse().map_err(|_| invalid())?;
+    if page < 2 {
+        return Err(invalid());
+    }
+    let key = match key.split_at_checked(1) {
+        Some(("i", id)) => ListKey::Id(id.parse().map_err(|_| invalid())?),
+        Some(("n", name)) => {
+            check_name(name).map_err(|_| invalid())?;
+            ListKey::Name(name.to_string())
+        }
+        _ => return Err(invalid()),
+    };
+    if matches!(key, ListKey::Name(_)) != by_name {
+        return Err(ApiError::BadRequest(
+            "this cursor belongs to a list of another order (pack_ref given or not); \
+             start again without cursor"
+                .into(),
+        ));
+    }
+    Ok((page, per_page, Start::After(key)))
+}
+
+/// The `meta` of a workflow list page, with its `next_cursor`.
+pub(crate) fn page_meta(page: u64, per_page: u64, listed: &ListPage) -> super::PageMeta {
+    let mut meta = PageParams::meta(page, per_page, listed.total);
+    meta.next_cursor = listed.next.as_ref().map(|k| match k {
+        ListKey::Id(id) => format!("{}.i{id}", page.saturating_add(1)),
+        ListKey::Name(n) => format!("{}.n{n}", page.saturating_add(1)),
+    });
+    meta
 }
 
 /// Body of `POST /api/v1/workflows` and `POST /api/v1/workflows/validate`.
@@ -272,7 +361,7 @@ pub struct TextValidation {
     pub diagnostics: Vec<ReportDiagnostic>,
     /// The normalized definition, null when there are errors.
     #[schema(value_type = Option<Object>)]
-    pub workflow: Option<serde_json::Value>,
+    pub workflow: Option<JsonText>,
 }
 
 fn text_ref(body: &WorkflowTextRequest) -> Result<WorkflowRef, ApiError> {
@@ -284,16 +373,9 @@ fn text_ref(body: &WorkflowTextRequest) -> Result<WorkflowRef, ApiError> {
     })
 }
 
-pub(crate) async fn prepare(
-    state: &AppState,
-    wref: &WorkflowRef,
-    yaml: String,
-) -> Result<sync::PreparedWorkflow, ApiError> {
-    let store = state.store.clone();
-    let base = state.config.packs_base_dir.clone();
+/// The size check and the memory budget every text validation passes.
+async fn admit_text(state: &AppState, yaml: &str) -> Result<crate::budget::Admission, ApiError> {
     let limits = state.sync_limits();
-    let pack = wref.pack_ref.as_str().to_string();
-    let name = wref.name.clone();
     if yaml.len() as u64 > limits.max_file_bytes {
         return Err(ApiError::PayloadTooLarge(format!(
             "yaml is {} bytes; the limit is {} bytes (max_workflow_file_bytes)",
@@ -301,8 +383,53 @@ pub(crate) async fn prepare(
             limits.max_file_bytes
         )));
     }
+    let cost = crate::budget::WorkBudget::cost_of_text(yaml.len() as u64);
+    let admitted = state
+        .work_budget
+        .admit(cost, crate::budget::Wait::Bounded)
+        .await;
+    Ok(admitted.inspect_err(|_| {
+        tracing::warn!(cost, "validation refused: the memory budget stayed full");
+    })?)
+}
+
+/// Validates a text to store (create, update, restore): the content comes
+/// with it.
+pub(crate) async fn prepare(
+    state: &AppState,
+    wref: &WorkflowRef,
+    yaml: String,
+) -> Result<sync::PreparedWorkflow, ApiError> {
+    let _admitted = admit_text(state, &yaml).await?;
+    let store = state.store.clone();
+    let base = state.config.packs_base_dir.clone();
+    let limits = state.sync_limits();
+    let pack = wref.pack_ref.as_str().to_string();
+    let name = wref.name.clone();
+    // on the sync pool (threads at nice 10), so requests keep the cores
     tokio::task::spawn_blocking(move || {
-        sync::prepare_workflow(&store, &base, limits, &pack, &name, &yaml)
+        sync::run_in_pool(|| sync::prepare_workflow(&store, &base, limits, &pack, &name, &yaml))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("validation task failed: {e}")))?
+    .map_err(ApiError::from)
+}
+
+/// Validates a text that is not stored (`POST /api/v1/workflows/validate`).
+async fn check(
+    state: &AppState,
+    wref: &WorkflowRef,
+    yaml: String,
+) -> Result<sync::CheckedText, ApiError> {
+    let _admitted = admit_text(state, &yaml).await?;
+    let store = state.store.clone();
+    let base = state.config.packs_base_dir.clone();
+    let limits = state.sync_limits();
+    let pack = wref.pack_ref.as_str().to_string();
+    let name = wref.name.clone();
+    // on the sync pool (threads at nice 10), so requests keep the cores
+    tokio::task::spawn_blocking(move || {
+        sync::run_in_pool(|| sync::check_text(&store, &base, limits, &pack, &name, &yaml))
     })
     .await
     .map_err(|e| ApiError::Internal(format!("validation task failed: {e}")))?
@@ -319,11 +446,12 @@ pub async fn list_workflows(
     _user: AuthUser,
     Query(q): Query<WorkflowQuery>,
 ) -> Result<ListEnvelope<WorkflowView>, ApiError> {
-    let (page, per_page) = PageParams {
-        page: q.page,
-        per_page: q.per_page,
-    }
-    .resolve()?;
+    let (page, per_page, start) = resolve_position(
+        q.page,
+        q.per_page,
+        q.cursor.as_deref(),
+        q.pack_ref.is_some(),
+    )?;
     if let Some(p) = &q.pack_ref {
         PackRef::parse(p).map_err(ApiError::BadRequest)?;
     }
@@ -339,15 +467,20 @@ pub async fn list_workflows(
             .map(str::to_string)
             .collect(),
         enabled: q.enabled,
+        stale: q.stale,
         search: q.search.filter(|s| !s.trim().is_empty()),
     };
-    let (items, total) = state
+    let mut listed = state
         .store
-        .call(move |s| s.list_workflows(&filter, page, per_page))
+        .call(move |s| s.list_workflows(&filter, &start, per_page))
         .await?;
+    let meta = page_meta(page, per_page, &listed);
     Ok(ListEnvelope {
-        data: items.into_iter().map(WorkflowView::from).collect(),
-        meta: PageParams::meta(page, per_page, total),
+        data: std::mem::take(&mut listed.items)
+            .into_iter()
+            .map(WorkflowView::from)
+            .collect(),
+        meta,
         message: None,
     })
 }
@@ -411,16 +544,11 @@ pub async fn validate_workflow(
     Json(body): Json<WorkflowTextRequest>,
 ) -> Result<Envelope<TextValidation>, ApiError> {
     let wref = text_ref(&body)?;
-    let prepared = prepare(&state, &wref, body.yaml).await?;
-    let workflow = prepared
-        .validation
-        .workflow
-        .as_ref()
-        .map(|w| w.definition.clone());
+    let checked = check(&state, &wref, body.yaml).await?;
     Ok(Envelope::new(TextValidation {
-        valid: workflow.is_some(),
-        diagnostics: prepared.diagnostics,
-        workflow,
+        valid: checked.valid,
+        diagnostics: checked.diagnostics,
+        workflow: checked.definition,
     }))
 }
 

@@ -15,7 +15,12 @@ use super::{StoreError, tables};
 type Migration = fn(&WriteTransaction) -> Result<(), StoreError>;
 
 /// Migration `i` upgrades schema version `i` to `i + 1`.
-const MIGRATIONS: &[Migration] = &[initial_schema, users_get_roles, revisions_table];
+const MIGRATIONS: &[Migration] = &[
+    initial_schema,
+    users_get_roles,
+    revisions_table,
+    workflow_indexes,
+];
 
 /// Schema version this build writes.
 pub const SCHEMA_VERSION: u64 = MIGRATIONS.len() as u64;
@@ -96,6 +101,15 @@ fn users_get_roles(txn: &WriteTransaction) -> Result<(), StoreError> {
 /// attune refuses a database (or a backup) holding revisions instead of
 /// silently carrying tables it does not know.
 fn revisions_table(_txn: &WriteTransaction) -> Result<(), StoreError> {
+    Ok(())
+}
+
+/// Version 4: the workflow list indexes (`workflow_terms`,
+/// `workflow_term_counts`, `workflow_search`) are built from the records;
+/// the records themselves are unchanged.
+fn workflow_indexes(txn: &WriteTransaction) -> Result<(), StoreError> {
+    let n = super::workflow_index::rebuild_in(txn)?;
+    tracing::info!(workflows = n, "workflow list indexes built");
     Ok(())
 }
 

@@ -26,6 +26,7 @@ mod stats;
 pub mod tables;
 mod tokens;
 mod users;
+mod workflow_index;
 mod workflows;
 
 use std::path::{Path, PathBuf};
@@ -42,10 +43,8 @@ pub use runs::{NewRun, RUNS_KEPT_PER_PACK, RunCounts, RunRecord};
 pub use stats::WorkflowCounts;
 pub use tokens::{ApiToken, LAST_USED_RESOLUTION_SECS, Refresh, Session};
 pub use users::{USER_FORMAT, User, UserChange};
-pub use workflows::{
-    ContentMeta, RevisionCtx, Upserted, WorkflowContent, WorkflowFilter, WorkflowHead,
-    WorkflowRecord,
-};
+pub use workflow_index::{ListKey, ListPage, Start, WorkflowFilter};
+pub use workflows::{ContentMeta, RevisionCtx, Upserted, WorkflowContent, WorkflowHead, WorkflowRecord};
 
 /// File name of the database inside the data directory.
 pub const DB_FILE_NAME: &str = "attune.redb";

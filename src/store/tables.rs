@@ -35,6 +35,19 @@ pub const WORKFLOW_REFS: TableDefinition<&str, u64> = TableDefinition::new("work
 /// one range scan (the NUL byte sorts before every allowed ref character).
 pub const PACK_WORKFLOWS: TableDefinition<&str, u64> = TableDefinition::new("pack_workflows");
 
+/// Index: `(term, workflow id)` → nothing; one posting list per term, in id
+/// order: `p:{pack_ref}`, `t:{tag}`, `e:1`/`e:0` (enabled), `s:1`/`s:0`
+/// (stale). See `workflow_index`.
+pub const WORKFLOW_TERMS: TableDefinition<(&str, u64), ()> = TableDefinition::new("workflow_terms");
+
+/// Index: term of [`WORKFLOW_TERMS`] → how many workflows have it (absent: 0).
+pub const WORKFLOW_TERM_COUNTS: TableDefinition<&str, u64> =
+    TableDefinition::new("workflow_term_counts");
+
+/// Index: workflow id → encoded lowercased `[ref, label, description]`, the
+/// compact table `search` scans instead of the records.
+pub const WORKFLOW_SEARCH: TableDefinition<u64, &[u8]> = TableDefinition::new("workflow_search");
+
 /// Sync and validation runs by id → encoded `RunRecord`.
 pub const RUNS: TableDefinition<u64, &[u8]> = TableDefinition::new("runs");
 
@@ -76,6 +89,9 @@ pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::Table
     txn.open_table(WORKFLOWS)?;
     txn.open_table(WORKFLOW_REFS)?;
     txn.open_table(PACK_WORKFLOWS)?;
+    txn.open_table(WORKFLOW_TERMS)?;
+    txn.open_table(WORKFLOW_TERM_COUNTS)?;
+    txn.open_table(WORKFLOW_SEARCH)?;
     txn.open_table(RUNS)?;
     txn.open_table(PACK_RUNS)?;
     txn.open_table(API_TOKENS)?;

@@ -7,7 +7,7 @@
 //! the catalog answers its validation depended on, so an unchanged file is
 //! neither validated again nor rewritten.
 
-use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
+use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -15,6 +15,7 @@ use super::codec::JsonText;
 use super::pending::{Pending, PendingChanges};
 use super::revisions::{self, Author, RevisionPair, RevisionPolicy};
 use super::runs::{NewRun, insert_run_with_id};
+use super::workflow_index::{Facets, ListPage, Start, WorkflowFilter, list_in, reindex};
 use super::{Pack, RunSummary, Store, StoreError, codec, next_id, tables};
 
 const TABLE: &str = "workflows";
@@ -327,40 +328,6 @@ pub struct RevisionCtx {
     pub run_id: Option<u64>,
 }
 
-/// Filters of [`Store::list_workflows`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WorkflowFilter {
-    pub pack_ref: Option<String>,
-    /// Every tag must be present.
-    pub tags: Vec<String>,
-    pub enabled: Option<bool>,
-    /// Case-insensitive substring of label or description.
-    pub search: Option<String>,
-}
-
-impl WorkflowFilter {
-    fn matches(&self, w: &WorkflowRecord) -> bool {
-        if self.enabled.is_some_and(|e| e != w.enabled) {
-            return false;
-        }
-        if !self.tags.iter().all(|t| w.tags.contains(t)) {
-            return false;
-        }
-        if let Some(s) = &self.search {
-            let s = s.to_lowercase();
-            let in_label = w.label.to_lowercase().contains(&s);
-            let in_descr = w
-                .description
-                .as_deref()
-                .is_some_and(|d| d.to_lowercase().contains(&s));
-            if !in_label && !in_descr {
-                return false;
-            }
-        }
-        true
-    }
-}
-
 /// Key of [`tables::PACK_WORKFLOWS`].
 pub(crate) fn pack_key(pack_ref: &str, name: &str) -> String {
     format!("{pack_ref}\0{name}")
@@ -410,8 +377,12 @@ fn get_by_ref_in(txn: &WriteTransaction, r: &str) -> Result<Option<WorkflowRecor
 
 fn put_in(txn: &WriteTransaction, rec: &WorkflowRecord) -> Result<(), StoreError> {
     let bytes = codec::encode(TABLE, rec)?;
-    txn.open_table(tables::WORKFLOWS)?
-        .insert(rec.id, bytes.as_slice())?;
+    let old = {
+        let mut wfs = txn.open_table(tables::WORKFLOWS)?;
+        let previous = wfs.insert(rec.id, bytes.as_slice())?;
+        previous.map(|b| Facets::of_bytes(b.value())).transpose()?
+    };
+    reindex(txn, rec.id, old.as_ref(), Some(&Facets::of(rec)))?;
     txn.open_table(tables::WORKFLOW_REFS)?
         .insert(rec.r#ref.as_str(), rec.id)?;
     txn.open_table(tables::PACK_WORKFLOWS)?
@@ -421,6 +392,7 @@ fn put_in(txn: &WriteTransaction, rec: &WorkflowRecord) -> Result<(), StoreError
 
 fn remove_in(txn: &WriteTransaction, rec: &WorkflowRecord) -> Result<(), StoreError> {
     txn.open_table(tables::WORKFLOWS)?.remove(rec.id)?;
+    reindex(txn, rec.id, Some(&Facets::of(rec)), None)?;
     txn.open_table(tables::WORKFLOW_REFS)?
         .remove(rec.r#ref.as_str())?;
     txn.open_table(tables::PACK_WORKFLOWS)?
@@ -553,58 +525,40 @@ impl Store {
         }
     }
 
-    /// One page of workflows matching `filter`, ordered by ref within a pack
-    /// (by pack, then name, when `pack_ref` is set; by id otherwise), and the
-    /// total that match. The records come without their `source` (left
-    /// empty): lists do not show it.
+    /// One page of workflows matching `filter`, ordered by name when
+    /// `pack_ref` is set and by id otherwise, and the total that match,
+    /// answered from the indexes (`workflow_index`). The records come
+    /// without their `source` (left empty): lists do not show it.
     pub fn list_workflows(
         &self,
         filter: &WorkflowFilter,
-        page: u64,
+        start: &Start,
         per_page: u64,
-    ) -> Result<(Vec<WorkflowRecord>, u64), StoreError> {
-        let skip = page.saturating_sub(1).saturating_mul(per_page);
+    ) -> Result<ListPage, StoreError> {
+        let txn = self.db().begin_read()?;
+        list_in(&txn, filter, start, per_page, decode_listed)
+    }
+
+    /// Every workflow matching `filter` by decoding every record: what the
+    /// indexes must agree with (tests), in the order of [`Self::list_workflows`].
+    pub fn list_workflows_by_scan(
+        &self,
+        filter: &WorkflowFilter,
+    ) -> Result<Vec<WorkflowRecord>, StoreError> {
         let txn = self.db().begin_read()?;
         let wfs = txn.open_table(tables::WORKFLOWS)?;
-        let mut total = 0u64;
         let mut out = Vec::new();
-        let mut consider = |rec: WorkflowRecord| {
+        for entry in wfs.iter()? {
+            let (_, b) = entry?;
+            let rec = decode_listed(b.value())?;
             if filter.matches(&rec) {
-                if total >= skip && (out.len() as u64) < per_page {
-                    out.push(rec);
-                }
-                total += 1;
-            }
-        };
-        if let Some(pack_ref) = &filter.pack_ref {
-            let index = txn.open_table(tables::PACK_WORKFLOWS)?;
-            let (lo, hi) = pack_range(pack_ref);
-            for entry in index.range(lo.as_str()..hi.as_str())? {
-                let (_, id) = entry?;
-                if let Some(b) = wfs.get(id.value())? {
-                    consider(decode_listed(b.value())?);
-                }
-            }
-        } else {
-            let no_filter = *filter == WorkflowFilter::default();
-            if no_filter {
-                let n = wfs.len()?;
-                for entry in wfs
-                    .iter()?
-                    .skip(usize::try_from(skip).unwrap_or(usize::MAX))
-                    .take(usize::try_from(per_page).unwrap_or(usize::MAX))
-                {
-                    let (_, b) = entry?;
-                    out.push(decode_listed(b.value())?);
-                }
-                return Ok((out, n));
-            }
-            for entry in wfs.iter()? {
-                let (_, b) = entry?;
-                consider(decode_listed(b.value())?);
+                out.push(rec);
             }
         }
-        Ok((out, total))
+        if filter.pack_ref.is_some() {
+            out.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        Ok(out)
     }
 
     /// Creates a workflow through the API; `NotFound` for an unknown pack,
@@ -753,13 +707,10 @@ impl Store {
     /// Number of workflows registered for a pack.
     pub fn pack_workflow_count(&self, pack_ref: &str) -> Result<u64, StoreError> {
         let txn = self.db().begin_read()?;
-        let index = txn.open_table(tables::PACK_WORKFLOWS)?;
-        let (lo, hi) = pack_range(pack_ref);
-        let mut n = 0;
-        for entry in index.range(lo.as_str()..hi.as_str())? {
-            entry?;
-            n += 1;
-        }
+        let counts = txn.open_table(tables::WORKFLOW_TERM_COUNTS)?;
+        let n = counts
+            .get(format!("p:{pack_ref}").as_str())?
+            .map_or(0, |v| v.value());
         Ok(n)
     }
 
@@ -774,6 +725,7 @@ impl Store {
                 None => return Err(pack_not_found(pack_ref)),
             }
         };
+        let mut gone = Vec::new();
         {
             let mut index = txn.open_table(tables::PACK_WORKFLOWS)?;
             let mut wfs = txn.open_table(tables::WORKFLOWS)?;
@@ -787,10 +739,14 @@ impl Store {
             for id in ids {
                 let removed = wfs.remove(id)?;
                 if let Some(b) = removed {
-                    let rec = decode_wf(b.value())?;
-                    refs.remove(rec.r#ref.as_str())?;
+                    let head = decode_head(b.value())?;
+                    refs.remove(head.r#ref.as_str())?;
+                    gone.push((id, Facets::of_bytes(b.value())?));
                 }
             }
+        }
+        for (id, facets) in gone {
+            reindex(&txn, id, Some(&facets), None)?;
         }
         super::runs::delete_pack_runs(&txn, pack_ref)?;
         txn.commit()?;

@@ -45,7 +45,8 @@ use crate::workflow::{ActionCatalog, Code, Diagnostic, SourceContext, Validation
 
 pub use catalog::{Recorder, SyncCatalog, fingerprint};
 pub use locks::PackLocks;
-pub use pool::{BACKGROUND_NICE, background_pool};
+pub(crate) use pool::run as run_in_pool;
+pub use pool::{BACKGROUND_NICE, background_pool, pool_threads};
 pub use snippet::{DiagnosticSchema, ReportDiagnostic, Snippet, snippet};
 
 /// The API document's message when the pack folder (or its `workflows/`) is missing.
@@ -227,6 +228,9 @@ pub enum SyncError {
     /// The blocking task running the sync failed (a bug; logged).
     #[error("sync task failed: {0}")]
     Task(String),
+    /// The memory budget of validation work stayed full (503 `BUSY`).
+    #[error(transparent)]
+    Busy(#[from] crate::budget::Busy),
 }
 
 impl From<StoreError> for SyncError {
@@ -1120,6 +1124,51 @@ pub struct PreparedWorkflow {
     /// Present when the text has no error.
     pub content: Option<WorkflowContent>,
     pub diagnostics: Vec<ReportDiagnostic>,
+}
+
+/// What `POST /api/v1/workflows/validate` answers: the diagnostics with
+/// snippets and the normalized definition as JSON text.
+#[derive(Debug)]
+pub struct CheckedText {
+    pub valid: bool,
+    pub diagnostics: Vec<ReportDiagnostic>,
+    pub definition: Option<JsonText>,
+}
+
+/// Validates a text that will not be stored: unlike [`prepare_workflow`] no
+/// stored content (a second copy of the definition and of the source) is
+/// built, and the definition's tree becomes compact JSON text and is
+/// dropped before the snippets are cut, so the peak is one validation. A
+/// store read failing on the way is the error, never a diagnostic.
+pub fn check_text(
+    store: &Store,
+    packs_base_dir: &Path,
+    limits: SyncLimits,
+    pack_ref: &str,
+    name: &str,
+    yaml: &str,
+) -> Result<CheckedText, StoreError> {
+    let catalog = SyncCatalog::new(
+        store.clone(),
+        packs_base_dir.to_path_buf(),
+        limits.max_file_bytes,
+    );
+    let ctx = SourceContext {
+        pack_ref,
+        name,
+        file: None,
+    };
+    let mut validation = validate(yaml.as_bytes(), &ctx, &catalog);
+    catalog.failure()?;
+    let workflow = validation.workflow.take();
+    let valid = workflow.is_some();
+    let definition = workflow.and_then(|w| JsonText::from_value(&w.definition).ok());
+    let diagnostics = with_snippets(&validation.diagnostics, Some(yaml));
+    Ok(CheckedText {
+        valid,
+        diagnostics,
+        definition,
+    })
 }
 
 /// Validates a YAML text as workflow `name` of `pack_ref` against the same

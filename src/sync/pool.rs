@@ -29,6 +29,11 @@ pub fn background_pool() -> Option<&'static rayon::ThreadPool> {
     .as_ref()
 }
 
+/// Threads of the pool (of rayon's global pool when it could not be built).
+pub fn pool_threads() -> usize {
+    background_pool().map_or_else(rayon::current_num_threads, |p| p.current_num_threads())
+}
+
 /// Runs `f` in the background pool (its parallel iterators use the pool).
 pub(crate) fn run<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     match background_pool() {

@@ -98,16 +98,22 @@ async fn spawn_app_full(
 /// A response's status and JSON body.
 pub struct Reply {
     pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
     pub body: Value,
 }
 
 impl Reply {
     pub async fn from(res: Response) -> Reply {
         let status = res.status();
+        let headers = res.headers().clone();
         let text = res.text().await.expect("body");
         let body = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("body is not JSON ({e}): {text:?} (status {status})"));
-        Reply { status, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// Asserts the error envelope with this status and code.

@@ -95,6 +95,7 @@ async fn hostile_files_are_reported_and_good_files_registered() {
     assert_no_passwd_bytes(&text);
     let reply = Reply {
         status: reqwest::StatusCode::OK,
+        headers: Default::default(),
         body: serde_json::from_str(&text).expect("json"),
     };
     let data = &reply.body["data"];

@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod backup_security;
 mod binary;
+mod budget;
 mod concurrency;
 mod crash;
 mod demo;

@@ -950,3 +950,27 @@ async fn concurrent_uploads_of_one_pack_serialize() {
     );
     assert_eq!(top_names(&base(&app)), ["demo"]);
 }
+
+#[tokio::test]
+async fn an_upload_waits_for_the_validation_budget_and_a_full_one_leaves_nothing() {
+    let app = crate::helpers::spawn_app_configured(|c| {
+        c.validation.memory_budget_bytes = 8 * 1024 * 1024;
+        c.validation.max_wait_ms = 0;
+    })
+    .await;
+    let token = app.token().await;
+    let budget = app.state.work_budget.clone();
+    let held = budget
+        .admit(budget.budget_bytes(), attune::budget::Wait::Bounded)
+        .await
+        .expect("an idle budget admits");
+    let r = upload(&app, &token, demo_tgz("x-1.0", "demo", vec![]), &[]).await;
+    r.assert_error(503, "BUSY");
+    assert!(r.headers.contains_key("retry-after"));
+    assert_eq!(app.get_pack(&token, "demo").await.status, 404);
+    assert!(!base(&app).join("demo").exists(), "no folder swapped in");
+    drop(held);
+    let r = upload(&app, &token, demo_tgz("x-1.0", "demo", vec![]), &[]).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(budget.in_flight_bytes(), 0);
+}

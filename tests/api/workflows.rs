@@ -96,6 +96,110 @@ async fn workflows_are_listed_with_filters_and_pages() {
 }
 
 #[tokio::test]
+async fn workflow_lists_walk_by_cursor_and_filter_stale_workflows_and_refs() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    for i in 0..7 {
+        app.write_workflow(
+            "alpha",
+            &format!("w{i}.yaml"),
+            &good_workflow(&format!("A {i}")),
+        );
+    }
+    app.write_workflow("beta", "b.yaml", &good_workflow("B"));
+    app.new_pack(&token, "alpha").await;
+    app.new_pack(&token, "beta").await;
+    // alpha.w3 breaks: the sync keeps its last good version, stale
+    app.write_workflow("alpha", "w3.yaml", SEED_BROKEN);
+    let synced = app.sync(&token, "alpha", "").await;
+    assert_eq!(synced.status, 200, "{}", synced.body);
+
+    let refs = |reply: &crate::helpers::Reply| -> Vec<String> {
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.body["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|w| w["ref"].as_str().expect("ref").to_string())
+            .collect()
+    };
+    let walk = |first: String| {
+        let app = &app;
+        let token = &token;
+        async move {
+            let mut seen = Vec::new();
+            let mut path = first.clone();
+            let mut pages = Vec::new();
+            loop {
+                let reply = app.get(&path, Some(token)).await;
+                seen.extend(refs(&reply));
+                pages.push(reply.body["meta"]["page"].as_u64().expect("page"));
+                let total = reply.body["meta"]["total"].clone();
+                match reply.body["meta"]["next_cursor"].as_str() {
+                    Some(c) => path = format!("{first}&cursor={c}"),
+                    None => return (seen, pages, total),
+                }
+            }
+        }
+    };
+    // across packs, by id; the same as one big page
+    let (seen, pages, total) = walk("/api/v1/workflows?per_page=3".into()).await;
+    let all = app
+        .get("/api/v1/workflows?per_page=100", Some(&token))
+        .await;
+    assert_eq!(seen, refs(&all));
+    assert_eq!((seen.len(), total), (8, json!(8)));
+    assert_eq!(pages, [1, 2, 3], "cursor pages carry their number");
+    // a pack's list, by name, also through /packs/{ref}/workflows
+    let (seen, _, _) = walk("/api/v1/workflows?pack_ref=alpha&per_page=2".into()).await;
+    let names: Vec<String> = (0..7).map(|i| format!("alpha.w{i}")).collect();
+    assert_eq!(seen, names);
+    let (seen, _, _) = walk("/api/v1/packs/alpha/workflows?per_page=4".into()).await;
+    assert_eq!(seen, names);
+    // filters keep the cursor's promise
+    let (seen, _, total) =
+        walk("/api/v1/workflows?stale=false&enabled=true&per_page=2".into()).await;
+    assert_eq!(seen.len(), 7);
+    assert!(!seen.contains(&"alpha.w3".to_string()));
+    assert_eq!(total, json!(7));
+    let stale = app.get("/api/v1/workflows?stale=true", Some(&token)).await;
+    assert_eq!(refs(&stale), ["alpha.w3"]);
+    // search covers the ref as well as label and description
+    let by_ref = app
+        .get("/api/v1/workflows?search=BETA.b", Some(&token))
+        .await;
+    assert_eq!(refs(&by_ref), ["beta.b"]);
+
+    // a first page shows the cursor of the second
+    let first = app.get("/api/v1/workflows?per_page=5", Some(&token)).await;
+    let cursor = first.body["meta"]["next_cursor"].as_str().expect("cursor");
+    for bad in [
+        format!("/api/v1/workflows?cursor={cursor}&page=2"),
+        format!("/api/v1/workflows?cursor={cursor}&pack_ref=alpha"),
+        "/api/v1/workflows?cursor=nonsense".into(),
+        "/api/v1/workflows?cursor=1.i3".into(),
+        "/api/v1/workflows?cursor=2.n..%2F".into(),
+        "/api/v1/workflows?cursor=99999999999999999999999.i1".into(),
+        format!("/api/v1/workflows?cursor=2.i{}", "9".repeat(400)),
+        format!("/api/v1/workflows?cursor={cursor}&per_page=0"),
+    ] {
+        app.get(&bad, Some(&token))
+            .await
+            .assert_error(400, "BAD_REQUEST");
+    }
+    // a cursor past the end is an empty last page, not an error
+    let past = app
+        .get(
+            &format!("/api/v1/workflows?cursor=9.i{}", u64::MAX),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(refs(&past), Vec::<String>::new());
+    assert_eq!(past.body["meta"]["total"], 8);
+    assert!(past.body["meta"].get("next_cursor").is_none());
+}
+
+#[tokio::test]
 async fn a_workflow_is_created_through_the_api_and_checked_like_a_file() {
     let app = spawn_app().await;
     let token = app.token().await;
