@@ -70,6 +70,10 @@ fn one(path: &str, kib: usize) {
     std::fs::create_dir_all(&packs).expect("packs dir");
     let limits = attune::sync::SyncLimits {
         max_file_bytes: 2 * 1024 * 1024,
+        revisions: attune::store::RevisionPolicy {
+            keep: attune::store::revisions::DEFAULT_KEEP,
+            max_total: attune::store::revisions::DEFAULT_MAX_TOTAL,
+        },
     };
     let ctx = SourceContext {
         pack_ref: "flood",
@@ -91,14 +95,16 @@ fn one(path: &str, kib: usize) {
         "check" => check(text.as_bytes(), &ctx, &cat).diagnostics.len(),
         "validate" => validate(text.as_bytes(), &ctx, &cat).workflow.is_some() as usize,
         "endpoint_before" => {
-            let p = attune::sync::prepare_workflow(&store, &packs, limits, "flood", "big", &text);
+            let p = attune::sync::prepare_workflow(&store, &packs, limits, "flood", "big", &text)
+                .expect("store");
             let def = p.validation.workflow.as_ref().map(|w| w.definition.clone());
             serde_json::to_vec(&(def, &p.diagnostics))
                 .expect("json")
                 .len()
         }
         _ => {
-            let c = attune::sync::check_text(&store, &packs, limits, "flood", "big", &text);
+            let c = attune::sync::check_text(&store, &packs, limits, "flood", "big", &text)
+                .expect("store");
             serde_json::to_vec(&(&c.definition, &c.diagnostics))
                 .expect("json")
                 .len()
