@@ -393,6 +393,38 @@ async fn admit_text(state: &AppState, yaml: &str) -> Result<crate::budget::Admis
     })?)
 }
 
+/// The signature of a text validation on the sync pool.
+type TextCheck<T> = fn(
+    &crate::store::Store,
+    &std::path::Path,
+    sync::SyncLimits,
+    &str,
+    &str,
+    &str,
+) -> Result<T, crate::store::StoreError>;
+
+/// Runs one text validation after the size check and the memory budget, on
+/// the sync pool (threads at nice 10), so requests keep the cores.
+async fn on_pool<T: Send + 'static>(
+    state: &AppState,
+    wref: &WorkflowRef,
+    yaml: String,
+    f: TextCheck<T>,
+) -> Result<T, ApiError> {
+    let _admitted = admit_text(state, &yaml).await?;
+    let store = state.store.clone();
+    let base = state.config.packs_base_dir.clone();
+    let limits = state.sync_limits();
+    let pack = wref.pack_ref.as_str().to_string();
+    let name = wref.name.clone();
+    tokio::task::spawn_blocking(move || {
+        sync::run_in_pool(|| f(&store, &base, limits, &pack, &name, &yaml))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("validation task failed: {e}")))?
+    .map_err(ApiError::from)
+}
+
 /// Validates a text to store (create, update, restore): the content comes
 /// with it.
 pub(crate) async fn prepare(
@@ -400,19 +432,7 @@ pub(crate) async fn prepare(
     wref: &WorkflowRef,
     yaml: String,
 ) -> Result<sync::PreparedWorkflow, ApiError> {
-    let _admitted = admit_text(state, &yaml).await?;
-    let store = state.store.clone();
-    let base = state.config.packs_base_dir.clone();
-    let limits = state.sync_limits();
-    let pack = wref.pack_ref.as_str().to_string();
-    let name = wref.name.clone();
-    // on the sync pool (threads at nice 10), so requests keep the cores
-    tokio::task::spawn_blocking(move || {
-        sync::run_in_pool(|| sync::prepare_workflow(&store, &base, limits, &pack, &name, &yaml))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("validation task failed: {e}")))?
-    .map_err(ApiError::from)
+    on_pool(state, wref, yaml, sync::prepare_workflow).await
 }
 
 /// Validates a text that is not stored (`POST /api/v1/workflows/validate`).
@@ -421,19 +441,7 @@ async fn check(
     wref: &WorkflowRef,
     yaml: String,
 ) -> Result<sync::CheckedText, ApiError> {
-    let _admitted = admit_text(state, &yaml).await?;
-    let store = state.store.clone();
-    let base = state.config.packs_base_dir.clone();
-    let limits = state.sync_limits();
-    let pack = wref.pack_ref.as_str().to_string();
-    let name = wref.name.clone();
-    // on the sync pool (threads at nice 10), so requests keep the cores
-    tokio::task::spawn_blocking(move || {
-        sync::run_in_pool(|| sync::check_text(&store, &base, limits, &pack, &name, &yaml))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("validation task failed: {e}")))?
-    .map_err(ApiError::from)
+    on_pool(state, wref, yaml, sync::check_text).await
 }
 
 /// List workflows.
