@@ -306,6 +306,8 @@ await step('a changed workflow\'s diff shows the changed line and marks the chan
   assert(inserted.some((t) => t.includes('message: "build broke"')), `inserted lines: ${inserted.join(' | ')}`);
   const deleted = await page.locator('#text-diff .diff-table .dl-delete').allTextContents();
   assert(deleted.some((t) => t.includes('message: "build failed"')), `deleted lines: ${deleted.join(' | ')}`);
+  // The graph is laid out in a worker: wait until it is drawn and marked.
+  await page.locator('#diff-graph svg.task-graph .task-node.diff-mark').first().waitFor();
   const marked = await page.locator('#diff-graph svg.task-graph .task-node.diff-mark').evaluateAll((els) => els.map((el) => `${el.getAttribute('data-task')}:${el.getAttribute('data-diff')}`));
   assert(marked.join() === 'notify:changed', `marked tasks ${marked.join(',')}`);
   await shot('workflow-diff.png');

@@ -255,16 +255,13 @@ export async function diffView(root, params, ctx) {
 
   const marks = (sem.tasks || []).filter((t) => t.kind !== 'removed').map((t) => [t.path, t.kind]);
   const removed = (sem.tasks || []).filter((t) => t.kind === 'removed').map((t) => [t.path, t.kind]);
-  const graphNew = graphPanel(await definitionOf(ref, to.n));
+  // The graph is laid out off the main thread: marks go on once it is drawn.
+  const graphNew = graphPanel(await definitionOf(ref, to.n), { onDrawn: (svg) => markTasks(svg, marks) });
   if (!ctx.alive()) return;
-  const svgNew = graphNew.querySelector('svg');
-  if (svgNew) markTasks(svgNew, marks);
   let graphOld = null;
   if (removed.length && from) {
-    graphOld = graphPanel(await definitionOf(ref, from.n));
+    graphOld = graphPanel(await definitionOf(ref, from.n), { onDrawn: (svg) => markTasks(svg, removed) });
     if (!ctx.alive()) return;
-    const svgOld = graphOld.querySelector('svg');
-    if (svgOld) markTasks(svgOld, removed);
   }
   const legend = h('ul', { class: 'legend diff-legend', 'aria-label': 'Change marks' },
     ['added', 'changed', 'renamed', 'removed'].map((k) => h('li', {}, h('span', { class: `diff-chip chip-${k}` }, k))));

@@ -47,7 +47,7 @@ export function graphLegend() {
  * update(definition) (same shape, newer definition: no redraw) and ready
  * (a promise for the first drawing).
  */
-export function graphPanel(definition) {
+export function graphPanel(definition, opts = {}) {
   let def = definition || {};
   const tasks = () => (Array.isArray(def.tasks) ? def.tasks : []);
   const n = countTasks(tasks());
@@ -155,6 +155,8 @@ export function graphPanel(definition) {
       viewport.classList.remove('fit');
     }
     showGraph(svg);
+    // The caller's marks (a diff's changed tasks) go on every drawing.
+    if (opts.onDrawn) opts.onDrawn(svg);
     if (first) {
       first = false;
       scrollToEntry(viewport, svg, result.layout);
