@@ -118,15 +118,7 @@ impl ApiError {
     /// `what` (a workflow ref, a file) is invalid: the message names the
     /// first error and the count, the diagnostics go in the body.
     pub fn invalid(what: &str, diagnostics: Vec<ReportDiagnostic>) -> ApiError {
-        let errors = diagnostics
-            .iter()
-            .filter(|d| d.diagnostic.is_error())
-            .count();
-        let first = diagnostics
-            .iter()
-            .find(|d| d.diagnostic.is_error())
-            .map(|d| d.diagnostic.message.clone())
-            .unwrap_or_default();
+        let (errors, first) = crate::sync::error_summary(&diagnostics);
         ApiError::Invalid {
             message: format!(
                 "Validation failed for {what}: {first} ({errors} error(s); see diagnostics)"

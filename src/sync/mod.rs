@@ -47,7 +47,7 @@ pub use catalog::{Recorder, SyncCatalog, fingerprint};
 pub use locks::PackLocks;
 pub(crate) use pool::run as run_in_pool;
 pub use pool::{BACKGROUND_NICE, background_pool, pool_threads};
-pub use snippet::{DiagnosticSchema, ReportDiagnostic, Snippet, snippet};
+pub use snippet::{DiagnosticSchema, ReportDiagnostic, Snippet, error_summary, snippet};
 
 /// The API document's message when the pack folder (or its `workflows/`) is missing.
 pub const DIRECTORY_NOT_FOUND: &str = "Failed to load workflows: Directory not found";

@@ -60,15 +60,7 @@ pub fn manifest_diagnostics(load: &ManifestLoad) -> Vec<ReportDiagnostic> {
 /// The 422 of a manifest that failed its checks.
 pub fn invalid(load: &ManifestLoad, what: &str) -> RegisterError {
     let diagnostics = manifest_diagnostics(load);
-    let errors = diagnostics
-        .iter()
-        .filter(|d| d.diagnostic.is_error())
-        .count();
-    let first = diagnostics
-        .iter()
-        .find(|d| d.diagnostic.is_error())
-        .map(|d| d.diagnostic.message.clone())
-        .unwrap_or_default();
+    let (errors, first) = super::error_summary(&diagnostics);
     RegisterError::Invalid {
         message: format!(
             "{what} is not a valid pack: {first} ({errors} error(s); see diagnostics)"

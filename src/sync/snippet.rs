@@ -71,6 +71,16 @@ impl ReportDiagnostic {
     }
 }
 
+/// The number of errors among `diagnostics` and the first one's message
+/// (empty when there is none): what a "validation failed" message names.
+pub fn error_summary(diagnostics: &[ReportDiagnostic]) -> (usize, String) {
+    let mut errors = diagnostics.iter().filter(|d| d.diagnostic.is_error());
+    match errors.next() {
+        Some(first) => (1 + errors.count(), first.diagnostic.message.clone()),
+        None => (0, String::new()),
+    }
+}
+
 /// Up to [`CONTEXT_LINES`] lines before and after `line` (1-based), each cut
 /// to [`MAX_LINE_CHARS`] characters; `None` when `line` is not in `source`.
 pub fn snippet(source: &str, line: u32) -> Option<Snippet> {
