@@ -14,30 +14,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_PASSWORD, BinaryApp, serve_command, spawn_binary};
+use crate::helpers::{admin_token, start_binary};
 
 const WORKFLOWS: usize = 2000;
 const RUNS: u32 = 12;
-
-fn start(dir: &Path) -> BinaryApp {
-    spawn_binary(serve_command(dir))
-        .unwrap_or_else(|lines| panic!("attune did not start:\n{}", lines.join("\n")))
-}
-
-async fn login(client: &reqwest::Client, address: &str) -> String {
-    let res = client
-        .post(format!("{address}/auth/login"))
-        .json(&json!({"login": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .expect("login request");
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.expect("json");
-    body["data"]["access_token"]
-        .as_str()
-        .expect("token")
-        .to_string()
-}
 
 fn write_generation(folder: &Path, generation: u32) {
     std::fs::create_dir_all(folder).expect("mkdir");
@@ -119,8 +99,8 @@ async fn a_sync_killed_at_any_moment_leaves_one_whole_generation() {
     write_generation(&pack.join("workflows"), 1);
     write_generation(&pack.join("spare"), 2);
 
-    let mut app = start(dir.path());
-    let mut token = login(&client, &app.address).await;
+    let mut app = start_binary(dir.path());
+    let mut token = admin_token(&client, &app.address).await;
     let res = client
         .post(format!("{}/api/v1/packs", app.address))
         .bearer_auth(&token)
@@ -203,7 +183,7 @@ async fn a_sync_killed_at_any_moment_leaves_one_whole_generation() {
         ));
         db_generation = generation;
 
-        app = start(dir.path());
+        app = start_binary(dir.path());
         let health: Value = client
             .get(format!("{}/health", app.address))
             .send()
@@ -213,7 +193,7 @@ async fn a_sync_killed_at_any_moment_leaves_one_whole_generation() {
             .await
             .expect("json");
         assert_eq!(health["database"], "ok", "the server opens the database");
-        token = login(&client, &app.address).await;
+        token = admin_token(&client, &app.address).await;
     }
     eprintln!("{}", outcomes.join("\n"));
 

@@ -362,6 +362,29 @@ pub fn serve_command(data_dir: &Path) -> Command {
     cmd
 }
 
+/// `attune serve` on `data_dir` (packs in `data_dir/packs`), started and
+/// listening, or a panic with its stderr.
+pub fn start_binary(data_dir: &Path) -> BinaryApp {
+    spawn_binary(serve_command(data_dir))
+        .unwrap_or_else(|lines| panic!("attune did not start:\n{}", lines.join("\n")))
+}
+
+/// Logs in as admin on a server at `address`; its access token.
+pub async fn admin_token(client: &reqwest::Client, address: &str) -> String {
+    let res = client
+        .post(format!("{address}/auth/login"))
+        .json(&json!({"login": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .expect("login request");
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.expect("json");
+    body["data"]["access_token"]
+        .as_str()
+        .expect("token")
+        .to_string()
+}
+
 impl BinaryApp {
     /// Sends SIGTERM and waits; returns the exit status success flag and
     /// the remaining stderr.

@@ -10,32 +10,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::helpers::{ADMIN_PASSWORD, BinaryApp, serve_command, spawn_binary};
+use crate::helpers::{admin_token, start_binary};
 
 const WORKFLOWS: usize = 300;
 const RUNS: u32 = 10;
-
-fn start(dir: &Path) -> BinaryApp {
-    spawn_binary(serve_command(dir))
-        .unwrap_or_else(|lines| panic!("attune did not start:\n{}", lines.join("\n")))
-}
-
-async fn login(client: &reqwest::Client, address: &str) -> String {
-    let res = client
-        .post(format!("{address}/auth/login"))
-        .json(&json!({"login": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .expect("login request");
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.expect("json");
-    body["data"]["access_token"]
-        .as_str()
-        .expect("token")
-        .to_string()
-}
 
 /// The `.tar.gz` of generation `g` of pack `big`.
 fn archive(g: u32) -> Vec<u8> {
@@ -146,8 +126,8 @@ async fn an_upload_killed_at_any_moment_leaves_the_old_or_the_new_pack() {
     let packs = dir.path().join("packs");
     let pack = packs.join("big");
     let client = reqwest::Client::new();
-    let mut app = start(dir.path());
-    let mut token = login(&client, &app.address).await;
+    let mut app = start_binary(dir.path());
+    let mut token = admin_token(&client, &app.address).await;
     assert_eq!(upload(&client, &app.address, &token, 1).await, Some(201));
     // How long a whole replacing upload takes here, to spread the kills.
     let began = Instant::now();
@@ -186,8 +166,8 @@ async fn an_upload_killed_at_any_moment_leaves_the_old_or_the_new_pack() {
         }
 
         // Up again: staging gone, the database agrees with the folder.
-        app = start(dir.path());
-        token = login(&client, &app.address).await;
+        app = start_binary(dir.path());
+        token = admin_token(&client, &app.address).await;
         assert_eq!(staging_left(&packs), Vec::<String>::new(), "run {run}");
         let db = db_generations(&client, &app.address, &token).await;
         assert_eq!(db.len(), WORKFLOWS, "run {run}: registered workflows");
