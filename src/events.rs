@@ -46,6 +46,7 @@ pub enum Event {
         pack_ref: String,
         /// `sync` or `validate`.
         run_kind: String,
+        #[schema(value_type = crate::api::reports::TriggerView)]
         trigger: Trigger,
         ok: bool,
         /// Null for a dry run (nothing recorded).

@@ -8,9 +8,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::reports::DiagnosticSchema;
 use crate::auth::AuthError;
 use crate::store::StoreError;
-use crate::sync::{DiagnosticSchema, ReportDiagnostic, SyncError};
+use crate::sync::{ReportDiagnostic, SyncError};
 
 /// The error envelope.
 #[derive(Debug, Serialize, ToSchema)]

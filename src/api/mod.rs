@@ -21,6 +21,7 @@ pub mod openapi_rules;
 pub mod pack_delivery;
 pub mod pack_workflows;
 pub mod packs;
+pub mod reports;
 pub mod revisions;
 pub mod routes;
 pub mod runs;

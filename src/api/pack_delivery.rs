@@ -27,13 +27,14 @@ use super::Envelope;
 use super::error::{ApiError, ErrorBody, ValidationErrorBody};
 use super::extract::{Caller, Json, PackRefPath, Query};
 use super::packs::{PackView, view};
+use super::reports::{DiagnosticSchema, SyncReportView};
 use super::routes::{Access, Routes, endpoint};
 use crate::AppState;
 use crate::pack::archive::{self, ArchiveError, ArchiveLimits};
 use crate::pack::{discover, manifest, stage};
 use crate::refs::PackRef;
 use crate::sync::register::{self, RegisterError};
-use crate::sync::{DiagnosticSchema, ReportDiagnostic, SyncOptions, SyncReport};
+use crate::sync::{ReportDiagnostic, SyncOptions};
 use crate::workflow::diagnostic::{Code, Diagnostic};
 
 /// Routes under the 2 MiB JSON body limit.
@@ -153,7 +154,7 @@ pub struct RegisteredPack {
     pub pack: PackView,
     /// False when an existing pack was updated (`force`).
     pub created: bool,
-    pub sync: SyncReport,
+    pub sync: SyncReportView,
 }
 
 /// A folder `all` did not register, and why.
@@ -211,7 +212,7 @@ async fn register_one(
     Ok(RegisteredPack {
         pack: view(state, done.pack).await?,
         created: done.created,
-        sync: done.sync,
+        sync: done.sync.into(),
     })
 }
 
@@ -351,7 +352,7 @@ pub struct UploadResult {
     /// The registered pack (null for a dry run).
     pub pack: Option<PackView>,
     /// The sync (a dry-run sync for a dry run).
-    pub sync: SyncReport,
+    pub sync: SyncReportView,
 }
 
 /// Most bytes of a text field (`force`, `dry_run`).
@@ -651,7 +652,7 @@ pub async fn deliver(
         files: unpacked.files,
         bytes: unpacked.bytes,
         pack,
-        sync,
+        sync: sync.into(),
     };
     let (status, message) = if dry_run {
         (

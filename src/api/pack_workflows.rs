@@ -11,12 +11,13 @@ use serde::Deserialize;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{AuthUser, PackRefPath, Query};
+use super::reports::{SyncReportView, ValidateReportView};
 use super::routes::{Access, Routes, endpoint};
 use super::workflows::{WorkflowPageParams, WorkflowView, page_meta, resolve_position};
 use super::{Envelope, ListEnvelope};
 use crate::AppState;
 use crate::refs::PackRef;
-use crate::sync::{self, SyncOptions, SyncReport, ValidateReport};
+use crate::sync::{self, SyncOptions, SyncReport};
 
 pub fn router() -> Routes {
     Routes::new()
@@ -54,7 +55,7 @@ pub async fn run_sync(
     security(("bearer" = [])),
     params(("ref" = String, Path, description = "Pack ref"), SyncParams),
     responses((status = 200, description = "message \"Pack workflows synced successfully\"",
-            body = Envelope<SyncReport>),
+            body = Envelope<SyncReportView>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 500, body = ErrorBody)))]
 pub async fn sync_workflows(
@@ -62,7 +63,7 @@ pub async fn sync_workflows(
     AuthUser(user): AuthUser,
     PackRefPath(pack_ref): PackRefPath,
     Query(params): Query<SyncParams>,
-) -> Result<Envelope<SyncReport>, ApiError> {
+) -> Result<Envelope<SyncReportView>, ApiError> {
     super::require_pack(&state, &pack_ref).await?;
     let options = SyncOptions {
         dry_run: params.dry_run.unwrap_or(false),
@@ -72,7 +73,7 @@ pub async fn sync_workflows(
         revision_trigger: None,
     };
     let report = run_sync(&state, &pack_ref, options).await?;
-    Ok(Envelope::with_message(report, SYNCED_MESSAGE))
+    Ok(Envelope::with_message(report.into(), SYNCED_MESSAGE))
 }
 
 /// Validate the pack's workflow files without registering them.
@@ -80,17 +81,17 @@ pub async fn sync_workflows(
     security(("bearer" = [])),
     params(("ref" = String, Path, description = "Pack ref")),
     responses((status = 200, description = "message \"Pack workflows validated\"",
-            body = Envelope<ValidateReport>),
+            body = Envelope<ValidateReportView>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 500, body = ErrorBody)))]
 pub async fn validate_workflows(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     PackRefPath(pack_ref): PackRefPath,
-) -> Result<Envelope<ValidateReport>, ApiError> {
+) -> Result<Envelope<ValidateReportView>, ApiError> {
     super::require_pack(&state, &pack_ref).await?;
     let report = state.run_validate(pack_ref.as_str(), &user.login).await?;
-    Ok(Envelope::with_message(report, VALIDATED_MESSAGE))
+    Ok(Envelope::with_message(report.into(), VALIDATED_MESSAGE))
 }
 
 /// The workflows registered for a pack (without their source).

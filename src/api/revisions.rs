@@ -21,6 +21,7 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody, ValidationErrorBody};
 use super::extract::{AuthUser, Caller, Query};
+use super::reports::DiagnosticSchema;
 use super::routes::{Access, Routes, endpoint};
 use super::workflows::{WorkflowRef, WorkflowRefPath, prepare, revision_ctx};
 use super::{Envelope, ListEnvelope, PageParams};
@@ -28,7 +29,7 @@ use crate::AppState;
 use crate::pack::restore::{Expect, WriteBackError};
 use crate::store::codec::JsonText;
 use crate::store::{Revision, RevisionPair};
-use crate::sync::{DiagnosticSchema, ReportDiagnostic, SyncOptions, Trigger};
+use crate::sync::{ReportDiagnostic, SyncOptions, Trigger};
 use crate::textdiff::{self, TextChange};
 use crate::workflow::Diagnostic;
 use crate::workflow::diff::{SemanticDiff, diff_definitions};
@@ -152,7 +153,7 @@ pub struct RestoreResult {
     pub restored: u64,
     /// The revisions the restore went from and to; null when the workflow
     /// already had that content.
-    pub revision: Option<RevisionPair>,
+    pub revision: Option<super::reports::RevisionPairView>,
     /// `api` (registered directly) or `file` (written back and synced).
     pub mode: &'static str,
     /// The sync run of a file restore.
@@ -385,7 +386,7 @@ pub async fn restore_revision(
             RestoreResult {
                 r#ref: r.clone(),
                 restored: n,
-                revision,
+                revision: revision.map(Into::into),
                 mode: "api",
                 run_id: None,
             },
@@ -458,7 +459,7 @@ pub async fn restore_revision(
         RestoreResult {
             r#ref: r.clone(),
             restored: n,
-            revision,
+            revision: revision.map(Into::into),
             mode: "file",
             run_id,
         },

@@ -8,12 +8,13 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{AuthUser, Query};
+use super::reports::{DiagnosticSchema, FailedWorkflowView, SyncedWorkflowView, TriggerView};
 use super::routes::{Access, Routes, endpoint};
 use super::{Envelope, ListEnvelope, PageParams};
 use crate::AppState;
 use crate::refs::PackRef;
 use crate::store::{RunCounts, RunRecord};
-use crate::sync::{DiagnosticSchema, FailedWorkflow, SyncedWorkflow, Trigger};
+use crate::sync::{FailedWorkflow, SyncedWorkflow, Trigger};
 
 pub fn router() -> Routes {
     Routes::new()
@@ -67,7 +68,7 @@ pub struct RunView {
     pub user: String,
     /// What started it: `api` (a request), `auto` (the sync after a pack
     /// was created or updated) or `watch` (a change on disk).
-    pub trigger: Trigger,
+    pub trigger: TriggerView,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub started: OffsetDateTime,
@@ -87,8 +88,9 @@ impl From<&RunRecord> for RunView {
             trigger: r
                 .details
                 .get("trigger")
-                .and_then(|t| serde_json::from_value(t.clone()).ok())
-                .unwrap_or_default(),
+                .and_then(|t| serde_json::from_value::<Trigger>(t.clone()).ok())
+                .unwrap_or_default()
+                .into(),
             started: r.started,
             duration_ms: r.duration_ms,
             dry_run: r.dry_run,
@@ -104,8 +106,8 @@ pub struct RunDetail {
     #[serde(flatten)]
     pub run: RunView,
     /// Registered workflows (sync runs; empty for validations).
-    pub workflows: Vec<SyncedWorkflow>,
-    pub failed: Vec<FailedWorkflow>,
+    pub workflows: Vec<SyncedWorkflowView>,
+    pub failed: Vec<FailedWorkflowView>,
     pub missing: Vec<String>,
     pub pruned: Vec<String>,
     /// Sync: one string per failed workflow (or the folder error).
@@ -140,8 +142,14 @@ impl From<RunRecord> for RunDetail {
         };
         RunDetail {
             run: (&r).into(),
-            workflows: field(d, "workflows"),
-            failed: field(d, "failed"),
+            workflows: field::<Vec<SyncedWorkflow>>(d, "workflows")
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            failed: field::<Vec<FailedWorkflow>>(d, "failed")
+                .into_iter()
+                .map(Into::into)
+                .collect(),
             missing: field(d, "missing"),
             pruned: field(d, "pruned"),
             errors,

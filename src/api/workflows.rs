@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody, ValidationErrorBody};
 use super::extract::{AuthUser, Caller, Json, Query};
+use super::reports::DiagnosticSchema;
 use super::routes::{Access, Routes, endpoint};
 use super::{Envelope, ListEnvelope, PageParams};
 use crate::AppState;
@@ -25,7 +26,7 @@ use crate::store::codec::JsonText;
 use crate::store::{
     Author, ListKey, ListPage, RevisionCtx, RevisionPair, Start, WorkflowFilter, WorkflowRecord,
 };
-use crate::sync::{self, DiagnosticSchema, ReportDiagnostic};
+use crate::sync::{self, ReportDiagnostic};
 use crate::workflow::{Diagnostic, is_valid_name};
 
 pub fn router() -> Routes {
@@ -113,12 +114,12 @@ pub struct WorkflowDetail {
     /// The revisions this write went from and to (create and update
     /// answers; absent when nothing was recorded).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub revision: Option<RevisionPair>,
+    pub revision: Option<super::reports::RevisionPairView>,
 }
 
 impl WorkflowDetail {
     fn with_revision(mut self, revision: Option<RevisionPair>) -> WorkflowDetail {
-        self.revision = revision;
+        self.revision = revision.map(Into::into);
         self
     }
 }

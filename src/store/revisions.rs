@@ -70,7 +70,7 @@ pub struct Author {
 
 /// The revisions a change went from and to (`from` is `None` for a
 /// workflow's first revision).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct RevisionPair {
     pub from: Option<u64>,
     pub to: u64,

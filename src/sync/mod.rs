@@ -47,7 +47,7 @@ pub use catalog::{Recorder, SyncCatalog, fingerprint};
 pub use locks::PackLocks;
 pub(crate) use pool::run as run_in_pool;
 pub use pool::{BACKGROUND_NICE, background_pool, pool_threads};
-pub use snippet::{DiagnosticSchema, ReportDiagnostic, Snippet, error_summary, snippet};
+pub use snippet::{ReportDiagnostic, Snippet, error_summary, snippet};
 
 /// The API document's message when the pack folder (or its `workflows/`) is missing.
 pub const DIRECTORY_NOT_FOUND: &str = "Failed to load workflows: Directory not found";
@@ -96,9 +96,7 @@ impl SyncOptions {
 }
 
 /// What started a sync or validation.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Trigger {
     /// A request to the sync or validate endpoint.
@@ -133,7 +131,7 @@ struct SyncDetails<'a> {
 }
 
 /// What happened to a registered workflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WorkflowStatus {
     Created,
@@ -142,7 +140,7 @@ pub enum WorkflowStatus {
 }
 
 /// One registered workflow of a sync (the API document's fields plus `status`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncedWorkflow {
     pub ref_name: String,
     /// True when the workflow was created, false when it existed.
@@ -159,7 +157,7 @@ pub struct SyncedWorkflow {
 }
 
 /// A workflow file with errors: not registered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailedWorkflow {
     pub ref_name: String,
     /// Relative to `packs_base_dir`.
@@ -171,7 +169,7 @@ pub struct FailedWorkflow {
 }
 
 /// The answer of a sync.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncReport {
     pub pack_ref: String,
     /// Workflow files found.
@@ -190,7 +188,6 @@ pub struct SyncReport {
     pub missing: Vec<String>,
     /// Refs deleted because of `prune`.
     pub pruned: Vec<String>,
-    #[schema(value_type = Vec<DiagnosticSchema>)]
     pub diagnostics: Vec<ReportDiagnostic>,
     /// Null for a dry run (nothing is written).
     pub run_id: Option<u64>,
@@ -198,7 +195,7 @@ pub struct SyncReport {
 }
 
 /// The answer of a validation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ValidateReport {
     pub pack_ref: String,
     /// Workflow files found, unparsable ones included.
@@ -209,7 +206,6 @@ pub struct ValidateReport {
     pub errors: BTreeMap<String, Vec<String>>,
     /// ref → every warning message.
     pub warnings: BTreeMap<String, Vec<String>>,
-    #[schema(value_type = Vec<DiagnosticSchema>)]
     pub diagnostics: Vec<ReportDiagnostic>,
     /// Set when the folder could not be listed (the API document's message).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -691,6 +687,154 @@ pub fn dry_run_staged(
     })
 }
 
+/// One pass over a pack's files, shared by a sync and a validation run:
+/// list the folder, build the catalog, validate the files in parallel
+/// batches, and tally what every file said (its diagnostics with snippets,
+/// the suppressed count) before handing each result to the caller, in
+/// listing order.
+struct Scan<'a> {
+    store: &'a Store,
+    packs_base_dir: &'a Path,
+    limits: SyncLimits,
+    pack_ref: &'a str,
+    /// An upload's staged folder standing in for the pack's own.
+    staged_dir: Option<&'a Path>,
+    /// The registered workflows a sync compares against; `None` for a
+    /// validation run, which checks every file and keeps no content.
+    existing: Option<&'a HashMap<String, WorkflowHead>>,
+    /// Encode each valid file's record on the pool's threads (a sync that
+    /// writes).
+    encode: bool,
+}
+
+/// What every file of a scan said.
+#[derive(Default)]
+struct Tally {
+    diagnostics: Vec<ReportDiagnostic>,
+    suppressed: u64,
+}
+
+/// A listed pack: how many files, and their workflow names.
+struct Scanned {
+    loaded: u64,
+    present: HashSet<String>,
+}
+
+impl Scan<'_> {
+    /// Runs the pass. The inner `Err` is a folder that cannot be listed
+    /// (reported, not a failure); the outer one a store read that failed
+    /// behind the catalog, or what `each` returns.
+    fn run(
+        &self,
+        tally: &mut Tally,
+        mut each: impl FnMut(FileResult, Encoded) -> Result<(), SyncError>,
+    ) -> Result<Result<Scanned, LoadError>, SyncError> {
+        let listing = match self.staged_dir {
+            Some(dir) => list_at(dir.to_path_buf(), self.pack_ref, self.limits.max_file_bytes),
+            None => list(
+                self.packs_base_dir,
+                self.pack_ref,
+                self.limits.max_file_bytes,
+            ),
+        };
+        let (pack_dir, listed, list_warnings) = match listing {
+            Ok(l) => l,
+            Err(e) => return Ok(Err(e)),
+        };
+        let mut catalog = SyncCatalog::new(
+            self.store.clone(),
+            self.packs_base_dir.to_path_buf(),
+            self.limits.max_file_bytes,
+        );
+        if let Some(dir) = self.staged_dir {
+            catalog = catalog.with_staged(self.pack_ref, dir.to_path_buf());
+        }
+        tally
+            .diagnostics
+            .extend(with_snippets(&list_warnings, None));
+        tally
+            .diagnostics
+            .extend(with_snippets(&catalog.pack_problems(self.pack_ref), None));
+        let memo = Memo::default();
+        for batch in listed.chunks(BATCH) {
+            // Each valid file's record is encoded on the pool's threads,
+            // not on the one thread that gathers the batch.
+            let results: Vec<(FileResult, Encoded)> = batch
+                .par_iter()
+                .map(|l| {
+                    let r = process(
+                        l,
+                        &pack_dir,
+                        self.pack_ref,
+                        self.limits.max_file_bytes,
+                        &catalog,
+                        self.existing,
+                        &memo,
+                    );
+                    let encoded = match &r.outcome {
+                        Outcome::Valid { content, .. } if self.encode => {
+                            Some(PendingChanges::encode(content))
+                        }
+                        _ => None,
+                    };
+                    (r, encoded)
+                })
+                .collect();
+            // A failed store read behind a catalog answer fails the pass
+            // before anything is written.
+            catalog.failure()?;
+            for (r, encoded) in results {
+                tally.add(&r);
+                each(r, encoded)?;
+            }
+        }
+        Ok(Ok(Scanned {
+            loaded: listed.len() as u64,
+            present: listed.into_iter().map(|l| l.file.name).collect(),
+        }))
+    }
+}
+
+impl Tally {
+    fn add(&mut self, r: &FileResult) {
+        let action = r.action.as_ref();
+        match &r.outcome {
+            Outcome::Unchanged { record, source } => {
+                let diags = stored_diagnostics(record);
+                self.diagnostics
+                    .extend(with_snippets_in(&diags, source.as_deref(), action));
+            }
+            Outcome::Valid {
+                content,
+                validation,
+            } => {
+                self.suppressed += validation.suppressed as u64;
+                self.diagnostics.extend(with_snippets_in(
+                    &validation.diagnostics,
+                    Some(&content.source),
+                    action,
+                ));
+            }
+            Outcome::Failed { validation, source } | Outcome::Checked { validation, source } => {
+                self.suppressed += validation.suppressed as u64;
+                self.diagnostics.extend(with_snippets_in(
+                    &validation.diagnostics,
+                    source.as_deref(),
+                    action,
+                ));
+            }
+        }
+    }
+}
+
+/// The message of a pack folder that cannot be listed.
+fn load_error_message(e: LoadError) -> String {
+    match e {
+        LoadError::DirectoryNotFound(_) => DIRECTORY_NOT_FOUND.to_string(),
+        other => format!("Failed to load workflows: {other}"),
+    }
+}
+
 fn sync_pack_in_pool(
     store: &Store,
     packs_base_dir: &Path,
@@ -730,16 +874,78 @@ fn sync_pack_in_pool(
     // Position in `report.workflows` of each upsert, to fill ids after commit.
     let mut upsert_slots: HashMap<String, usize> = HashMap::new();
 
-    let listing = match staged_dir {
-        Some(dir) => list_at(dir.to_path_buf(), pack_ref, limits.max_file_bytes),
-        None => list(packs_base_dir, pack_ref, limits.max_file_bytes),
+    let scan = Scan {
+        store,
+        packs_base_dir,
+        limits,
+        pack_ref,
+        staged_dir,
+        existing: Some(&existing),
+        encode: changes.is_some(),
     };
-    match listing {
+    let mut tally = Tally::default();
+    let scanned = scan.run(&mut tally, |r, encoded| {
+        match r.outcome {
+            Outcome::Unchanged { record, .. } => {
+                report.workflows.push(SyncedWorkflow {
+                    ref_name: record.r#ref.clone(),
+                    created: false,
+                    workflow_def_id: Some(record.id),
+                    warnings: record.warnings.clone(),
+                    status: WorkflowStatus::Unchanged,
+                    revision: None,
+                });
+                counts.unchanged += 1;
+            }
+            Outcome::Valid {
+                content,
+                validation,
+            } => {
+                let known = existing.get(&content.name);
+                let status = if known.is_some() {
+                    WorkflowStatus::Updated
+                } else {
+                    WorkflowStatus::Created
+                };
+                upsert_slots.insert(r.r#ref.clone(), report.workflows.len());
+                report.workflows.push(SyncedWorkflow {
+                    ref_name: r.r#ref.clone(),
+                    created: known.is_none(),
+                    workflow_def_id: known.map(|k| k.id),
+                    warnings: warning_messages(&validation),
+                    status,
+                    revision: None,
+                });
+                if let (Some(changes), Some(bytes)) = (&mut changes, encoded) {
+                    changes.upsert_encoded(&bytes?)?;
+                }
+            }
+            Outcome::Failed { validation, .. } | Outcome::Checked { validation, .. } => {
+                let errors = error_messages(&validation);
+                let first = errors.first().cloned().unwrap_or_default();
+                report
+                    .errors
+                    .push(format!("Validation failed for {}: {first}", r.r#ref));
+                let name = r.r#ref.rsplit('.').next().unwrap_or_default();
+                let stale = existing.get(name).is_some_and(|rec| rec.r#ref == r.r#ref);
+                if stale && let Some(changes) = &mut changes {
+                    changes.mark_stale(r.r#ref.clone());
+                }
+                report.failed.push(FailedWorkflow {
+                    ref_name: r.r#ref,
+                    file: r.rel,
+                    errors,
+                    stale,
+                });
+            }
+        }
+        Ok(())
+    })?;
+    report.diagnostics = tally.diagnostics;
+    counts.suppressed = tally.suppressed;
+    match scanned {
         Err(e) => {
-            report.errors.push(match e {
-                LoadError::DirectoryNotFound(_) => DIRECTORY_NOT_FOUND.to_string(),
-                other => format!("Failed to load workflows: {other}"),
-            });
+            report.errors.push(load_error_message(e));
             report.missing = existing
                 .values()
                 .filter(|r| !r.source_file.is_empty())
@@ -747,131 +953,11 @@ fn sync_pack_in_pool(
                 .collect();
             report.missing.sort();
         }
-        Ok((pack_dir, listed, list_warnings)) => {
-            let mut catalog = SyncCatalog::new(
-                store.clone(),
-                packs_base_dir.to_path_buf(),
-                limits.max_file_bytes,
-            );
-            if let Some(dir) = staged_dir {
-                catalog = catalog.with_staged(pack_ref, dir.to_path_buf());
-            }
-            let memo = Memo::default();
-            report.loaded_count = listed.len() as u64;
-            report
-                .diagnostics
-                .extend(with_snippets(&list_warnings, None));
-            report
-                .diagnostics
-                .extend(with_snippets(&catalog.pack_problems(pack_ref), None));
-            let present: HashSet<&str> = listed.iter().map(|l| l.file.name.as_str()).collect();
-            let encode = changes.is_some();
-            for batch in listed.chunks(BATCH) {
-                // Each valid file's record is encoded on the pool's
-                // threads, not on the one thread that gathers the batch.
-                let results: Vec<(FileResult, Encoded)> = batch
-                    .par_iter()
-                    .map(|l| {
-                        let r = process(
-                            l,
-                            &pack_dir,
-                            pack_ref,
-                            limits.max_file_bytes,
-                            &catalog,
-                            Some(&existing),
-                            &memo,
-                        );
-                        let encoded = match &r.outcome {
-                            Outcome::Valid { content, .. } if encode => {
-                                Some(PendingChanges::encode(content))
-                            }
-                            _ => None,
-                        };
-                        (r, encoded)
-                    })
-                    .collect();
-                // A failed store read behind a catalog answer fails the
-                // sync before anything is written.
-                catalog.failure()?;
-                for (r, encoded) in results {
-                    match r.outcome {
-                        Outcome::Unchanged { record, source } => {
-                            let diags = stored_diagnostics(&record);
-                            report.diagnostics.extend(with_snippets_in(
-                                &diags,
-                                source.as_deref(),
-                                r.action.as_ref(),
-                            ));
-                            report.workflows.push(SyncedWorkflow {
-                                ref_name: record.r#ref.clone(),
-                                created: false,
-                                workflow_def_id: Some(record.id),
-                                warnings: record.warnings.clone(),
-                                status: WorkflowStatus::Unchanged,
-                                revision: None,
-                            });
-                            counts.unchanged += 1;
-                        }
-                        Outcome::Valid {
-                            content,
-                            validation,
-                        } => {
-                            counts.suppressed += validation.suppressed as u64;
-                            report.diagnostics.extend(with_snippets_in(
-                                &validation.diagnostics,
-                                Some(&content.source),
-                                r.action.as_ref(),
-                            ));
-                            let known = existing.get(&content.name);
-                            let status = if known.is_some() {
-                                WorkflowStatus::Updated
-                            } else {
-                                WorkflowStatus::Created
-                            };
-                            upsert_slots.insert(r.r#ref.clone(), report.workflows.len());
-                            report.workflows.push(SyncedWorkflow {
-                                ref_name: r.r#ref.clone(),
-                                created: known.is_none(),
-                                workflow_def_id: known.map(|k| k.id),
-                                warnings: warning_messages(&validation),
-                                status,
-                                revision: None,
-                            });
-                            if let (Some(changes), Some(bytes)) = (&mut changes, encoded) {
-                                changes.upsert_encoded(&bytes?)?;
-                            }
-                        }
-                        Outcome::Failed { validation, source }
-                        | Outcome::Checked { validation, source } => {
-                            counts.suppressed += validation.suppressed as u64;
-                            report.diagnostics.extend(with_snippets_in(
-                                &validation.diagnostics,
-                                source.as_deref(),
-                                r.action.as_ref(),
-                            ));
-                            let errors = error_messages(&validation);
-                            let first = errors.first().cloned().unwrap_or_default();
-                            report
-                                .errors
-                                .push(format!("Validation failed for {}: {first}", r.r#ref));
-                            let name = r.r#ref.rsplit('.').next().unwrap_or_default();
-                            let stale = existing.get(name).is_some_and(|rec| rec.r#ref == r.r#ref);
-                            if stale && let Some(changes) = &mut changes {
-                                changes.mark_stale(r.r#ref.clone());
-                            }
-                            report.failed.push(FailedWorkflow {
-                                ref_name: r.r#ref,
-                                file: r.rel,
-                                errors,
-                                stale,
-                            });
-                        }
-                    }
-                }
-            }
+        Ok(Scanned { loaded, present }) => {
+            report.loaded_count = loaded;
             let mut missing: Vec<&WorkflowHead> = existing
                 .values()
-                .filter(|rec| !rec.source_file.is_empty() && !present.contains(rec.name.as_str()))
+                .filter(|rec| !rec.source_file.is_empty() && !present.contains(&rec.name))
                 .collect();
             missing.sort_by(|a, b| a.r#ref.cmp(&b.r#ref));
             report.missing = missing.iter().map(|r| r.r#ref.clone()).collect();
@@ -1002,71 +1088,39 @@ fn validate_pack_in_pool(
         duration_ms: 0,
     };
     let mut counts = RunCounts::default();
-    match list(packs_base_dir, pack_ref, limits.max_file_bytes) {
-        Err(e) => {
-            report.load_error = Some(match e {
-                LoadError::DirectoryNotFound(_) => DIRECTORY_NOT_FOUND.to_string(),
-                other => format!("Failed to load workflows: {other}"),
-            });
+    let scan = Scan {
+        store,
+        packs_base_dir,
+        limits,
+        pack_ref,
+        staged_dir: None,
+        existing: None,
+        encode: false,
+    };
+    let mut tally = Tally::default();
+    let scanned = scan.run(&mut tally, |r, _| {
+        let validation = match &r.outcome {
+            Outcome::Valid { validation, .. }
+            | Outcome::Failed { validation, .. }
+            | Outcome::Checked { validation, .. } => validation,
+            // `existing` is None, so nothing is skipped.
+            Outcome::Unchanged { .. } => return Ok(()),
+        };
+        let errors = error_messages(validation);
+        let warnings = warning_messages(validation);
+        if !errors.is_empty() {
+            report.errors.insert(r.r#ref.clone(), errors);
         }
-        Ok((pack_dir, listed, list_warnings)) => {
-            let catalog = SyncCatalog::new(
-                store.clone(),
-                packs_base_dir.to_path_buf(),
-                limits.max_file_bytes,
-            );
-            report.validated_count = listed.len() as u64;
-            report
-                .diagnostics
-                .extend(with_snippets(&list_warnings, None));
-            report
-                .diagnostics
-                .extend(with_snippets(&catalog.pack_problems(pack_ref), None));
-            let memo = Memo::default();
-            for batch in listed.chunks(BATCH) {
-                let results: Vec<FileResult> = batch
-                    .par_iter()
-                    .map(|l| {
-                        process(
-                            l,
-                            &pack_dir,
-                            pack_ref,
-                            limits.max_file_bytes,
-                            &catalog,
-                            None,
-                            &memo,
-                        )
-                    })
-                    .collect();
-                catalog.failure()?;
-                for r in results {
-                    let (validation, source) = match r.outcome {
-                        Outcome::Valid {
-                            content,
-                            validation,
-                        } => (validation, Some(content.source)),
-                        Outcome::Failed { validation, source }
-                        | Outcome::Checked { validation, source } => (validation, source),
-                        // `existing` is None, so nothing is skipped.
-                        Outcome::Unchanged { .. } => continue,
-                    };
-                    counts.suppressed += validation.suppressed as u64;
-                    let errors = error_messages(&validation);
-                    let warnings = warning_messages(&validation);
-                    if !errors.is_empty() {
-                        report.errors.insert(r.r#ref.clone(), errors);
-                    }
-                    if !warnings.is_empty() {
-                        report.warnings.insert(r.r#ref.clone(), warnings);
-                    }
-                    report.diagnostics.extend(with_snippets_in(
-                        &validation.diagnostics,
-                        source.as_deref(),
-                        r.action.as_ref(),
-                    ));
-                }
-            }
+        if !warnings.is_empty() {
+            report.warnings.insert(r.r#ref, warnings);
         }
+        Ok(())
+    })?;
+    report.diagnostics = tally.diagnostics;
+    counts.suppressed = tally.suppressed;
+    match scanned {
+        Err(e) => report.load_error = Some(load_error_message(e)),
+        Ok(scanned) => report.validated_count = scanned.loaded,
     }
     report.error_count = report.errors.len() as u64;
     counts.loaded = report.validated_count;

@@ -12,38 +12,11 @@ pub const CONTEXT_LINES: u32 = 2;
 pub const MAX_LINE_CHARS: usize = 240;
 
 /// Source lines around a diagnostic.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snippet {
     /// 1-based number of the first line in `lines`.
     pub start_line: u32,
     pub lines: Vec<String>,
-}
-
-/// The JSON shape of a [`ReportDiagnostic`], for the OpenAPI document only
-/// (the core's `Diagnostic` knows nothing of OpenAPI).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[schema(as = Diagnostic)]
-pub struct DiagnosticSchema {
-    /// `error` or `warning`.
-    pub severity: String,
-    /// Stable rule code, e.g. `unknown-task`.
-    pub code: String,
-    pub message: String,
-    /// Workflow ref (`pack.name`).
-    pub r#ref: Option<String>,
-    /// File relative to `packs_base_dir`.
-    pub file: Option<String>,
-    /// 1-based line.
-    pub line: u32,
-    /// 1-based column, in characters.
-    pub column: u32,
-    /// Where in the document, e.g. `tasks[1].next[0].do[0]`.
-    pub path: String,
-    pub hint: Option<String>,
-    pub snippet: Option<Snippet>,
-    /// The rule's entry in the rules reference served by the appliance,
-    /// e.g. `/docs/rules#unknown-task`.
-    pub help_uri: Option<String>,
 }
 
 /// A diagnostic with its snippet.
