@@ -28,26 +28,22 @@ fi
 
 rm -rf "$OUT" && mkdir -p "$OUT"
 WORK="$(mktemp -d)"
+# shellcheck source=lib/server.sh
+source scripts/lib/server.sh
 SERVER_PID=""
 cleanup() {
-    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    attune_stop
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 mkdir -p "$WORK/packs"
 [ -d "$CORPUS/packs" ] && cp -r "$CORPUS/packs/." "$WORK/packs/"
 
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-BASE="http://127.0.0.1:$PORT"
-ATTUNE__ADMIN_PASSWORD="$PASSWORD" RUST_LOG=warn "$BIN" serve --data-dir "$WORK/data" \
-    --packs-dir "$WORK/packs" --host 127.0.0.1 --port "$PORT" 2>"$OUT/server.log" &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-    curl -fsS "$BASE/health" >/dev/null 2>&1 && break
-    sleep 0.2
-done
-TOKEN="$(curl -fsS -X POST "$BASE/auth/login" -H 'Content-Type: application/json' \
-    -d "{\"login\":\"admin\",\"password\":\"$PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["access_token"])')"
+attune_start "$OUT/server.log" env ATTUNE__ADMIN_PASSWORD="$PASSWORD" RUST_LOG=warn "$BIN" serve \
+    --data-dir "$WORK/data" --packs-dir "$WORK/packs" --host 127.0.0.1 || exit 1
+SERVER_PID=$ATTUNE_PID
+BASE="$ATTUNE_URL"
+TOKEN="$(attune_login "$PASSWORD")" || exit 1
 for p in core test_pack; do
     curl -fsS -o /dev/null -X POST "$BASE/api/v1/packs" -H "Authorization: Bearer $TOKEN" \
         -H 'Content-Type: application/json' -d "{\"ref\":\"$p\",\"label\":\"$p\",\"version\":\"1.0.0\"}" || true

@@ -24,8 +24,9 @@ for tool in wrk curl jq; do
 done
 
 WORK="$(mktemp -d)"
-PID=""
-stop() { if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi; PID=""; }
+# shellcheck source=lib/server.sh
+source scripts/lib/server.sh
+stop() { attune_stop; PID=""; }
 trap 'stop; rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/packs"
 cp -r examples/packs/demo "$WORK/packs/"
@@ -33,19 +34,12 @@ cp -r examples/packs/demo "$WORK/packs/"
 start() { # start SCHEME [extra env...]
     local scheme=$1; shift
     rm -rf "$WORK/data"
-    env ATTUNE__ADMIN_PASSWORD="$PASSWORD" "$@" "$BIN" serve --packs-dir "$WORK/packs" \
-        --data-dir "$WORK/data" --port 0 --register-packs >"$WORK/server.log" 2>&1 &
-    PID=$!
-    ADDR=""
-    for _ in $(seq 1 300); do
-        ADDR="$(grep -oE 'listening on https?://127\.0\.0\.1:[0-9]+' "$WORK/server.log" | grep -oE '127\.0\.0\.1:[0-9]+' | head -n1 || true)"
-        [ -n "$ADDR" ] && break
-        sleep 0.1
-    done
-    [ -n "$ADDR" ] || { cat "$WORK/server.log" >&2; exit 1; }
-    URL="$scheme://$ADDR"
-    JWT="$(curl -sk -X POST "$URL/auth/login" -H 'Content-Type: application/json' \
-        -d "{\"login\":\"admin\",\"password\":\"$PASSWORD\"}" | jq -r .data.access_token)"
+    attune_start "$WORK/server.log" env ATTUNE__ADMIN_PASSWORD="$PASSWORD" "$@" "$BIN" serve \
+        --packs-dir "$WORK/packs" --data-dir "$WORK/data" --register-packs || exit 1
+    PID=$ATTUNE_PID
+    URL="$ATTUNE_URL"
+    [ "$scheme" = "${URL%%://*}" ] || { echo "bench-auth: expected $scheme, got $URL" >&2; exit 1; }
+    JWT="$(attune_login "$PASSWORD")" || exit 1
     APIT="$(curl -sk -X POST "$URL/api/v1/tokens" -H "Authorization: Bearer $JWT" \
         -H 'Content-Type: application/json' -d '{"name":"bench","role":"viewer"}' | jq -r .data.token)"
     [[ "$JWT" == ey* && "$APIT" == att_* ]] || { echo "bench-auth: no tokens ($JWT / $APIT)" >&2; exit 1; }

@@ -66,17 +66,12 @@ for (const n of '$SIZES'.split(',').map(Number)) {
 }"
 
 password="bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
-ATTUNE__ADMIN_PASSWORD="$password" "$ATTUNE_BIN" serve --packs-dir "$tmp/packs" --data-dir "$tmp/data" \
-  --port 0 --register-packs >"$tmp/server.log" 2>&1 &
-server_pid=$!
-addr=""
-for _ in $(seq 1 300); do
-  addr="$(grep -oE '127\.0\.0\.1:[0-9]+' "$tmp/server.log" | head -n1 || true)"
-  [[ -n "$addr" ]] && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$tmp/server.log" >&2; exit 1; }
-  sleep 0.2
-done
-[[ -n "$addr" ]] || { echo "bench-graph: the server printed no address" >&2; cat "$tmp/server.log" >&2; exit 1; }
+# shellcheck source=lib/server.sh
+source "$root/scripts/lib/server.sh"
+attune_start "$tmp/server.log" env ATTUNE__ADMIN_PASSWORD="$password" "$ATTUNE_BIN" serve \
+  --packs-dir "$tmp/packs" --data-dir "$tmp/data" --register-packs || exit 1
+server_pid=$ATTUNE_PID
+addr=$ATTUNE_ADDR
 echo "bench-graph: $ATTUNE_BIN on $addr; before = $BEFORE"
 
 args=(--old-dir "$tmp/old" --sizes "$SIZES" --shapes "$SHAPES" --runs "$RUNS" --old-timeout "$OLD_TIMEOUT"

@@ -24,8 +24,9 @@ command -v wrk >/dev/null || { echo "wrk not found (apt-get install wrk)" >&2; e
 ulimit -n 8192
 
 WORK="$(mktemp -d)"
-PID=""
-stop() { [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; PID=""; }
+# shellcheck source=lib/server.sh
+source scripts/lib/server.sh
+stop() { attune_stop; PID=""; }
 trap 'stop; rm -rf "$WORK"' EXIT
 
 mkdir -p "$WORK/packs"
@@ -35,18 +36,11 @@ cp -r "$WORK/gen10/small" "$WORK/gen1000/big" "$WORK/packs/"
 
 start() { # start [extra env...]
     rm -rf "$WORK/data"
-    env ATTUNE__ADMIN_PASSWORD="$PASSWORD" "$@" "$BIN" serve --packs-dir "$WORK/packs" \
-        --data-dir "$WORK/data" --port 0 --watch >"$WORK/server.log" 2>&1 &
-    PID=$!
-    ADDR=""
-    for _ in $(seq 1 200); do
-        ADDR="$(grep -oE '127\.0\.0\.1:[0-9]+' "$WORK/server.log" | head -n1 || true)"
-        [ -n "$ADDR" ] && break
-        sleep 0.1
-    done
-    [ -n "$ADDR" ] || { cat "$WORK/server.log" >&2; exit 1; }
-    TOKEN="$(curl -s -X POST "http://$ADDR/auth/login" -H 'Content-Type: application/json' \
-        -d "{\"login\":\"admin\",\"password\":\"$PASSWORD\"}" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')"
+    attune_start "$WORK/server.log" env ATTUNE__ADMIN_PASSWORD="$PASSWORD" "$@" "$BIN" serve \
+        --packs-dir "$WORK/packs" --data-dir "$WORK/data" --watch || exit 1
+    PID=$ATTUNE_PID
+    ADDR=$ATTUNE_ADDR
+    TOKEN="$(attune_login "$PASSWORD")" || exit 1
     for p in small big; do
         curl -s -o /dev/null -X POST "http://$ADDR/api/v1/packs" -H "Authorization: Bearer $TOKEN" \
             -H 'Content-Type: application/json' -d "{\"ref\":\"$p\",\"label\":\"$p\",\"version\":\"1.0.0\"}"

@@ -10,14 +10,13 @@
 #  2. peak RSS (VmHWM) growth of the server during one 50 MiB upload
 #     (incompressible files) over its idle peak. Target: < 32 MiB (it streams).
 #
-# Usage: scripts/bench-upload.sh [--skip-build]     Env: ROUNDS (5), PORT (18490)
+# Usage: scripts/bench-upload.sh [--skip-build]     Env: ROUNDS (5)
 # Needs: curl, jq. Never run it beside a compile: the box has 2 shared cores.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 ROUNDS=${ROUNDS:-5}
-PORT=${PORT:-18490}
 PASSWORD=bench-password-1
 BIN=$ROOT/target/release/attune
 GEN=$ROOT/target/debug/examples/gen_corpus
@@ -30,9 +29,11 @@ for tool in curl jq "$BIN" "$GEN"; do
 done
 
 WORK=$(mktemp -d /tmp/attune-bench-upload.XXXXXX)
+# shellcheck source=lib/server.sh
+source "$ROOT/scripts/lib/server.sh"
 SERVER_PID=
 cleanup() {
-    if [[ -n "$SERVER_PID" ]]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    attune_stop
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -50,13 +51,14 @@ tar -czf "$WORK/big.tar.gz" -C "$WORK/big" big
 BIG_BYTES=$(stat -c %s "$WORK/big.tar.gz")
 
 mkdir -p "$WORK/packs" "$WORK/data"
-ATTUNE__ADMIN_PASSWORD=$PASSWORD RUST_LOG=warn "$BIN" serve --packs-dir "$WORK/packs" --data-dir "$WORK/data" \
-    --port "$PORT" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-API=http://127.0.0.1:$PORT
-for _ in $(seq 1 100); do curl -sf "$API/health" >/dev/null && break; sleep 0.1; done
-TOKEN=$(curl -sf -X POST "$API/auth/login" -H 'Content-Type: application/json' \
-    -d "{\"login\":\"admin\",\"password\":\"$PASSWORD\"}" | jq -r .data.access_token)
+serve() {
+    attune_start "$WORK/server.log" env ATTUNE__ADMIN_PASSWORD="$PASSWORD" RUST_LOG=warn "$BIN" serve \
+        --packs-dir "$WORK/packs" --data-dir "$WORK/data" || exit 1
+    SERVER_PID=$ATTUNE_PID
+    API=$ATTUNE_URL
+    TOKEN="$(attune_login "$PASSWORD")" || exit 1
+}
+serve
 auth=(-H "Authorization: Bearer $TOKEN")
 
 delete_pack() { curl -sf -o /dev/null -X DELETE "$API/api/v1/packs/$1" "${auth[@]}"; }
@@ -97,13 +99,8 @@ hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status"; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status"; }
 # The peak so far includes the 1,000-workflow syncs above; restart for a
 # clean idle peak.
-kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
-ATTUNE__ADMIN_PASSWORD=$PASSWORD RUST_LOG=warn "$BIN" serve --packs-dir "$WORK/packs" --data-dir "$WORK/data" \
-    --port "$PORT" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 100); do curl -sf "$API/health" >/dev/null && break; sleep 0.1; done
-TOKEN=$(curl -sf -X POST "$API/auth/login" -H 'Content-Type: application/json' \
-    -d "{\"login\":\"admin\",\"password\":\"$PASSWORD\"}" | jq -r .data.access_token)
+attune_stop
+serve
 auth=(-H "Authorization: Bearer $TOKEN")
 curl -sf -o /dev/null "$API/api/v1/packs" "${auth[@]}"
 idle=$(hwm_kib)

@@ -81,24 +81,17 @@ self_test() {
   cd "$root"
   cargo build --quiet --bin attune
   ATTUNE="${CARGO_TARGET_DIR:-$root/target}/debug/attune"
-  tmp="" server_pid="" addr=""
   tmp="$(mktemp -d)"
-  trap 'if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi; rm -rf "$tmp"' EXIT
+  # shellcheck source=lib/server.sh
+  source "$root/scripts/lib/server.sh"
+  trap 'attune_stop; rm -rf "$tmp"' EXIT
   mkdir -p "$tmp/packs" "$tmp/data"
   ATTUNE_PASSWORD="deploy-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
   ATTUNE_LOGIN=admin
   export ATTUNE ATTUNE_LOGIN ATTUNE_PASSWORD
-  ATTUNE__ADMIN_PASSWORD="$ATTUNE_PASSWORD" "$ATTUNE" serve --packs-dir "$tmp/packs" --data-dir "$tmp/data" --port 0 \
-    >"$tmp/server.log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 1 300); do
-    addr="$(grep -oE '127\.0\.0\.1:[0-9]+' "$tmp/server.log" | head -n1 || true)"
-    [[ -n "$addr" ]] && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$tmp/server.log" >&2; die "the server exited"; }
-    sleep 0.2
-  done
-  [[ -n "$addr" ]] || die "the server printed no address"
-  API_URL="http://$addr"
+  attune_start "$tmp/server.log" env ATTUNE__ADMIN_PASSWORD="$ATTUNE_PASSWORD" \
+    "$ATTUNE" serve --packs-dir "$tmp/packs" --data-dir "$tmp/data" || die "the server did not start"
+  API_URL="$ATTUNE_URL"
 
   # A good pack (the demo without its broken workflow), under its ref's name.
   mkdir -p "$tmp/src"

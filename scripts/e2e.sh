@@ -45,12 +45,10 @@ fi
 rm -f "$unit_log"
 
 tmp="$(mktemp -d)"
-server_pid=""
+# shellcheck source=lib/server.sh
+source "$root/scripts/lib/server.sh"
 cleanup() {
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  attune_stop
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -58,28 +56,10 @@ trap cleanup EXIT
 mkdir -p "$tmp/packs" "$tmp/data"
 password="e2e-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 
-ATTUNE__ADMIN_PASSWORD="$password" "${CARGO_TARGET_DIR:-target}/debug/attune" serve \
-  --packs-dir "$tmp/packs" --data-dir "$tmp/data" --port 0 --watch \
-  >"$tmp/server.log" 2>&1 &
-server_pid=$!
-
-# Wait for the server to print its bound address (at most 60 s).
-addr=""
-for _ in $(seq 1 300); do
-  addr="$(grep -oE '127\.0\.0\.1:[0-9]+' "$tmp/server.log" | head -n1 || true)"
-  [[ -n "$addr" ]] && break
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    echo "e2e: the server exited before listening:" >&2
-    cat "$tmp/server.log" >&2
-    exit 1
-  fi
-  sleep 0.2
-done
-if [[ -z "$addr" ]]; then
-  echo "e2e: the server printed no address within 60 s:" >&2
-  cat "$tmp/server.log" >&2
-  exit 1
-fi
+attune_start "$tmp/server.log" env ATTUNE__ADMIN_PASSWORD="$password" \
+  "${CARGO_TARGET_DIR:-target}/debug/attune" serve \
+  --packs-dir "$tmp/packs" --data-dir "$tmp/data" --watch || exit 1
+addr="$ATTUNE_ADDR"
 echo "e2e: server on $addr"
 
 args=(--base "http://$addr" --packs-dir "$tmp/packs" --password "$password")

@@ -28,7 +28,7 @@ async fn every_mutation_is_audited_with_its_user_and_outcome() {
         app.create_pack(&bob, &pack_body("audited")).await.status,
         201
     );
-    app.write_workflow("audited", "a.yaml", &crate::fixtures::good_workflow("A"));
+    app.write_workflow("audited", "a.yaml", &crate::helpers::good_workflow("A"));
     assert_eq!(app.sync(&bob, "audited", "").await.status, 200);
     assert_eq!(app.delete_pack(&bob, "audited").await.status, 200);
     let viewer = app.token_as("viewer").await;

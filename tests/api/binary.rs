@@ -5,33 +5,14 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ADMIN_PASSWORD, BinaryApp, attune_command, run_to_end, serve_command, spawn_binary,
+    ADMIN_PASSWORD, admin_token, attune_command, run_to_end, serve_command, start_serving,
 };
-
-async fn login(address: &str) -> String {
-    let res = reqwest::Client::new()
-        .post(format!("{address}/auth/login"))
-        .json(&json!({"login": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .expect("login request");
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.expect("json");
-    body["data"]["access_token"]
-        .as_str()
-        .expect("token")
-        .to_string()
-}
-
-fn start(cmd: std::process::Command) -> BinaryApp {
-    spawn_binary(cmd).unwrap_or_else(|lines| panic!("attune did not start:\n{}", lines.join("\n")))
-}
 
 #[tokio::test]
 async fn data_and_tokens_survive_a_restart_on_the_same_data_dir() {
     let dir = tempfile::tempdir().unwrap();
-    let first = start(serve_command(dir.path()));
-    let token = login(&first.address).await;
+    let first = start_serving(serve_command(dir.path()));
+    let token = admin_token(&first.address).await;
     let client = reqwest::Client::new();
     let res = client
         .post(format!("{}/api/v1/packs", first.address))
@@ -54,7 +35,7 @@ async fn data_and_tokens_survive_a_restart_on_the_same_data_dir() {
     );
 
     // second start: no new admin, same secret, same data
-    let second = start(serve_command(dir.path()));
+    let second = start_serving(serve_command(dir.path()));
     assert!(
         !second
             .stderr
@@ -76,7 +57,7 @@ async fn data_and_tokens_survive_a_restart_on_the_same_data_dir() {
 #[tokio::test]
 async fn a_second_process_on_the_same_data_dir_gets_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let _server = start(serve_command(dir.path()));
+    let _server = start_serving(serve_command(dir.path()));
 
     let (code, _, stderr) = run_to_end(serve_command(dir.path()));
     assert_eq!(code, Some(1), "{stderr}");
@@ -104,7 +85,7 @@ async fn the_first_start_prints_a_generated_admin_password_that_logs_in() {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = serve_command(dir.path());
     cmd.env_remove("ATTUNE__ADMIN_PASSWORD");
-    let app = start(cmd);
+    let app = start_serving(cmd);
     let banner = app
         .stderr
         .iter()
@@ -170,7 +151,7 @@ async fn a_flag_wins_over_the_environment() {
         .arg(&flag_dir)
         .env("ATTUNE__DATA_DIR", &env_dir)
         .env("ATTUNE__ADMIN_PASSWORD", ADMIN_PASSWORD);
-    let app = start(cmd);
+    let app = start_serving(cmd);
     assert!(flag_dir.join("attune.redb").is_file());
     assert!(!env_dir.exists());
     drop(app);
@@ -180,7 +161,7 @@ async fn a_flag_wins_over_the_environment() {
     cmd.args(["serve", "--port", "0"])
         .env("ATTUNE__DATA_DIR", &env_dir)
         .env("ATTUNE__ADMIN_PASSWORD", ADMIN_PASSWORD);
-    let _app = start(cmd);
+    let _app = start_serving(cmd);
     assert!(env_dir.join("attune.redb").is_file());
 }
 
@@ -208,7 +189,7 @@ async fn bad_usage_exits_with_status_2() {
 async fn a_token_minted_by_the_cli_is_accepted_by_the_server() {
     let dir = tempfile::tempdir().unwrap();
     // first start creates the admin and the secret, then stops
-    let first = start(serve_command(dir.path()));
+    let first = start_serving(serve_command(dir.path()));
     let (clean, _) = first.terminate();
     assert!(clean);
 
@@ -219,7 +200,7 @@ async fn a_token_minted_by_the_cli_is_accepted_by_the_server() {
     assert_eq!(code, Some(0), "{stderr}");
     let token = stdout.trim().to_string();
 
-    let app = start(serve_command(dir.path()));
+    let app = start_serving(serve_command(dir.path()));
     let res = reqwest::Client::new()
         .get(format!("{}/auth/me", app.address))
         .bearer_auth(&token)
@@ -254,7 +235,7 @@ async fn config_precedence_is_file_then_environment_then_flag() {
     };
 
     // the file alone decides
-    let app = start(with_config());
+    let app = start_serving(with_config());
     assert!(file_dir.join("attune.redb").is_file());
     assert!(
         app.stderr
@@ -268,7 +249,7 @@ async fn config_precedence_is_file_then_environment_then_flag() {
     // the environment beats the file
     let mut cmd = with_config();
     cmd.env("ATTUNE__DATA_DIR", &env_dir);
-    let app = start(cmd);
+    let app = start_serving(cmd);
     assert!(env_dir.join("attune.redb").is_file());
     drop(app);
 
@@ -277,7 +258,7 @@ async fn config_precedence_is_file_then_environment_then_flag() {
     cmd.env("ATTUNE__DATA_DIR", &env_dir)
         .arg("--data-dir")
         .arg(&flag_dir);
-    let _app = start(cmd);
+    let _app = start_serving(cmd);
     assert!(flag_dir.join("attune.redb").is_file());
 }
 
@@ -344,7 +325,7 @@ async fn users_added_and_changed_on_the_command_line_log_in() {
     assert_eq!(code, Some(1));
     assert!(stderr.contains("no user 'nobody'"), "{stderr}");
 
-    let app = start(serve_command(dir.path()));
+    let app = start_serving(serve_command(dir.path()));
     let client = reqwest::Client::new();
     let login = |login: &'static str, password: String| {
         let client = client.clone();
@@ -373,6 +354,6 @@ async fn plain_attune_serves_like_attune_serve() {
     cmd.args(["--port", "0", "--data-dir"])
         .arg(dir.path())
         .env("ATTUNE__ADMIN_PASSWORD", ADMIN_PASSWORD);
-    let app = start(cmd);
-    assert!(!login(&app.address).await.is_empty());
+    let app = start_serving(cmd);
+    assert!(!admin_token(&app.address).await.is_empty());
 }

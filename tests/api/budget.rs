@@ -6,7 +6,7 @@
 
 use serde_json::json;
 
-use crate::fixtures::good_workflow;
+use crate::helpers::good_workflow;
 use crate::helpers::spawn_app_configured;
 
 #[tokio::test]

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::fixtures::good_workflow;
+use crate::helpers::good_workflow;
 use crate::helpers::{Reply, spawn_app};
 
 const N: usize = 150;

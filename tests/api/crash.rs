@@ -100,7 +100,7 @@ async fn a_sync_killed_at_any_moment_leaves_one_whole_generation() {
     write_generation(&pack.join("spare"), 2);
 
     let mut app = start_binary(dir.path());
-    let mut token = admin_token(&client, &app.address).await;
+    let mut token = admin_token(&app.address).await;
     let res = client
         .post(format!("{}/api/v1/packs", app.address))
         .bearer_auth(&token)
@@ -193,7 +193,7 @@ async fn a_sync_killed_at_any_moment_leaves_one_whole_generation() {
             .await
             .expect("json");
         assert_eq!(health["database"], "ok", "the server opens the database");
-        token = admin_token(&client, &app.address).await;
+        token = admin_token(&app.address).await;
     }
     eprintln!("{}", outcomes.join("\n"));
 

@@ -19,7 +19,7 @@ use attune::store::{NewPack, Storage, Store, StoreError};
 use redb::backends::FileBackend;
 use redb::{BackendError, Database, DatabaseError, StorageBackend};
 
-use crate::fixtures::good_workflow;
+use crate::helpers::good_workflow;
 use crate::helpers::spawn_app_with;
 
 /// The test's disk: full or not.

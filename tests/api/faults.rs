@@ -10,7 +10,7 @@ use std::path::Path;
 
 use attune::store::{DB_FILE_NAME, Store, tables};
 
-use crate::fixtures::good_workflow;
+use crate::helpers::good_workflow;
 use crate::helpers::{TestApp, run_to_end, serve_command, spawn_app};
 
 /// Starts `attune serve` on `dir`, expecting a refusal; returns stderr.

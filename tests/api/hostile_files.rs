@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::fixtures::good_workflow;
+use crate::helpers::good_workflow;
 use crate::helpers::{Reply, TestApp, spawn_app};
 
 fn yaml_bomb() -> String {

@@ -13,7 +13,6 @@ mod demo;
 mod disk_full;
 mod events;
 mod faults;
-mod fixtures;
 mod health;
 mod helpers;
 mod hostile_files;

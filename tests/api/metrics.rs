@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::fixtures::{SEED_BROKEN, good_workflow};
+use crate::helpers::{SEED_BROKEN, good_workflow};
 use crate::helpers::{spawn_app, spawn_app_configured};
 
 const TOKEN: &str = "scrape-token-0123456789";

@@ -10,15 +10,10 @@ use std::process::{Command, Stdio};
 use attune::store::Store;
 use serde_json::{Value, json};
 
-use crate::fixtures::good_workflow;
 use crate::helpers::{
-    ADMIN_PASSWORD, BinaryApp, attune_command, pack_body, run_to_end, serve_command, spawn_app,
-    spawn_binary,
+    ADMIN_PASSWORD, admin_token, attune_command, good_workflow, login_at, pack_body, run_to_end,
+    serve_command, spawn_app, start_serving,
 };
-
-fn start(cmd: Command) -> BinaryApp {
-    spawn_binary(cmd).unwrap_or_else(|lines| panic!("attune did not start:\n{}", lines.join("\n")))
-}
 
 /// `attune ARGS --data-dir DIR`.
 fn db_command(data_dir: &Path, args: &[&str]) -> Command {
@@ -54,25 +49,6 @@ fn ok(cmd: Command) -> String {
     let (code, stdout, stderr) = run_to_end(cmd);
     assert_eq!(code, Some(0), "stdout: {stdout}\nstderr: {stderr}");
     stdout
-}
-
-async fn login(address: &str, login: &str, password: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(format!("{address}/auth/login"))
-        .json(&json!({"login": login, "password": password}))
-        .send()
-        .await
-        .expect("login request")
-}
-
-async fn admin_token(address: &str) -> String {
-    let res = login(address, "admin", ADMIN_PASSWORD).await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.expect("json");
-    body["data"]["access_token"]
-        .as_str()
-        .expect("token")
-        .to_string()
 }
 
 async fn create_pack(address: &str, token: &str, pack_ref: &str) {
@@ -240,7 +216,7 @@ async fn backup_and_restore_round_trip_through_the_binary() {
     let online = dir.path().join("online.redb");
     let offline = dir.path().join("offline.redb");
 
-    let server = start(serve_command(&data));
+    let server = start_serving(serve_command(&data));
     let token = admin_token(&server.address).await;
     create_pack(&server.address, &token, "kept").await;
     download_backup(&server.address, &token, &online).await;
@@ -275,7 +251,7 @@ async fn backup_and_restore_round_trip_through_the_binary() {
 
     // backups carry no signing secret: earlier tokens are refused, and
     // logging in again works
-    let server = start(serve_command(&data));
+    let server = start_serving(serve_command(&data));
     assert_eq!(pack_status(&server.address, &token, "kept").await, 401);
     let token = admin_token(&server.address).await;
     assert_eq!(pack_status(&server.address, &token, "kept").await, 200);
@@ -286,7 +262,7 @@ async fn backup_and_restore_round_trip_through_the_binary() {
     let mut restore = db_command(&data, &["restore"]);
     restore.arg(&offline);
     ok(restore);
-    let server = start(serve_command(&data));
+    let server = start_serving(serve_command(&data));
     assert_eq!(pack_status(&server.address, &token, "later").await, 401);
     let token = admin_token(&server.address).await;
     assert_eq!(pack_status(&server.address, &token, "later").await, 200);
@@ -297,7 +273,7 @@ async fn backup_and_restore_round_trip_through_the_binary() {
 async fn restore_refuses_a_file_that_is_not_a_backup() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    drop(start(serve_command(&data)));
+    drop(start_serving(serve_command(&data)));
     let junk = dir.path().join("junk.redb");
     std::fs::write(&junk, "not a database").unwrap();
     let mut restore = db_command(&data, &["restore"]);
@@ -309,9 +285,9 @@ async fn restore_refuses_a_file_that_is_not_a_backup() {
         "{stderr}"
     );
     assert!(!data.join("attune.redb.bak").exists());
-    let server = start(serve_command(&data));
+    let server = start_serving(serve_command(&data));
     assert_eq!(
-        login(&server.address, "admin", ADMIN_PASSWORD)
+        login_at(&server.address, "admin", ADMIN_PASSWORD)
             .await
             .status(),
         200
@@ -322,7 +298,7 @@ async fn restore_refuses_a_file_that_is_not_a_backup() {
 async fn every_database_command_says_the_database_is_in_use_and_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let _server = start(serve_command(&data));
+    let _server = start_serving(serve_command(&data));
     let backup = dir.path().join("b.redb");
     std::fs::write(&backup, "x").unwrap();
     let backup = backup.to_str().unwrap();
@@ -361,7 +337,7 @@ async fn user_commands_add_list_change_and_delete_users() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     // the first start creates admin
-    drop(start(serve_command(&data)));
+    drop(start_serving(serve_command(&data)));
 
     let (code, stdout, stderr) = run_with_stdin(
         db_command(&data, &["user", "add", "bob"]),
@@ -422,26 +398,26 @@ async fn user_commands_add_list_change_and_delete_users() {
         "{stderr}"
     );
 
-    let server = start(serve_command(&data));
+    let server = start_serving(serve_command(&data));
     assert_eq!(
-        login(&server.address, "bob", "bob-password-1")
+        login_at(&server.address, "bob", "bob-password-1")
             .await
             .status(),
         401
     );
     assert_eq!(
-        login(&server.address, "bob", "bob-password-new")
+        login_at(&server.address, "bob", "bob-password-new")
             .await
             .status(),
         200
     );
     assert_eq!(
-        login(&server.address, "carol", &carol_password)
+        login_at(&server.address, "carol", &carol_password)
             .await
             .status(),
         200
     );
-    let res = login(&server.address, "carol", &carol_password).await;
+    let res = login_at(&server.address, "carol", &carol_password).await;
     let carol_token = res.json::<Value>().await.unwrap()["data"]["access_token"]
         .as_str()
         .unwrap()
@@ -459,7 +435,7 @@ async fn user_commands_add_list_change_and_delete_users() {
     assert_eq!(code, Some(1));
     assert!(stderr.contains("last user"), "{stderr}");
 
-    let server = start(serve_command(&data));
+    let server = start_serving(serve_command(&data));
     let res = reqwest::Client::new()
         .get(format!("{}/auth/me", server.address))
         .bearer_auth(&carol_token)
@@ -474,7 +450,7 @@ async fn user_commands_add_list_change_and_delete_users() {
 async fn token_mints_an_access_token_with_the_asked_lifetime() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    drop(start(serve_command(&data)));
+    drop(start_serving(serve_command(&data)));
 
     let token = ok(db_command(
         &data,
@@ -511,7 +487,7 @@ async fn token_mints_an_access_token_with_the_asked_lifetime() {
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
 
-    let server = start(serve_command(&data));
+    let server = start_serving(serve_command(&data));
     let res = reqwest::Client::new()
         .get(format!("{}/auth/me", server.address))
         .bearer_auth(&token)
@@ -528,9 +504,9 @@ async fn token_mints_an_access_token_with_the_asked_lifetime() {
 async fn rotating_the_jwt_secret_refuses_every_earlier_token() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server = start(serve_command(&data));
+    let server = start_serving(serve_command(&data));
     let (access, refresh) = {
-        let res = login(&server.address, "admin", ADMIN_PASSWORD).await;
+        let res = login_at(&server.address, "admin", ADMIN_PASSWORD).await;
         let body: Value = res.json().await.unwrap();
         (
             body["data"]["access_token"].as_str().unwrap().to_string(),
@@ -546,7 +522,7 @@ async fn rotating_the_jwt_secret_refuses_every_earlier_token() {
         "{stderr}"
     );
 
-    let server = start(serve_command(&data));
+    let server = start_serving(serve_command(&data));
     let client = reqwest::Client::new();
     let me = client
         .get(format!("{}/auth/me", server.address))
@@ -583,8 +559,8 @@ async fn a_database_written_by_attune_0_1_0_opens_with_this_build() {
     let (code, _, stderr) = run_to_end(restore);
     assert_eq!(code, Some(0), "{stderr}");
 
-    let server = start(serve_command(&data));
-    let res = login(&server.address, "admin", "fixture-admin-pw").await;
+    let server = start_serving(serve_command(&data));
+    let res = login_at(&server.address, "admin", "fixture-admin-pw").await;
     assert_eq!(
         res.status(),
         200,

@@ -127,7 +127,7 @@ async fn an_upload_killed_at_any_moment_leaves_the_old_or_the_new_pack() {
     let pack = packs.join("big");
     let client = reqwest::Client::new();
     let mut app = start_binary(dir.path());
-    let mut token = admin_token(&client, &app.address).await;
+    let mut token = admin_token(&app.address).await;
     assert_eq!(upload(&client, &app.address, &token, 1).await, Some(201));
     // How long a whole replacing upload takes here, to spread the kills.
     let began = Instant::now();
@@ -167,7 +167,7 @@ async fn an_upload_killed_at_any_moment_leaves_the_old_or_the_new_pack() {
 
         // Up again: staging gone, the database agrees with the folder.
         app = start_binary(dir.path());
-        token = admin_token(&client, &app.address).await;
+        token = admin_token(&app.address).await;
         assert_eq!(staging_left(&packs), Vec::<String>::new(), "run {run}");
         let db = db_generations(&client, &app.address, &token).await;
         assert_eq!(db.len(), WORKFLOWS, "run {run}: registered workflows");

@@ -7,8 +7,8 @@
 
 use serde_json::{Value, json};
 
-use crate::fixtures::{entry, good_workflow};
 use crate::helpers::{TestApp, spawn_app, spawn_app_configured};
+use crate::helpers::{entry, good_workflow};
 
 fn revisions_of(app: &TestApp, r: &str) -> Vec<(u64, String)> {
     let (items, _) = app

@@ -1,7 +1,7 @@
 //! The rules reference at `/docs/rules`: served offline without a login,
 //! one anchor per code, and every diagnostic in an answer links to it.
 
-use crate::fixtures::SEED_BROKEN;
+use crate::helpers::SEED_BROKEN;
 use crate::helpers::spawn_app;
 use attune::workflow::Code;
 

@@ -4,8 +4,8 @@
 
 use serde_json::json;
 
-use crate::fixtures::{SEED_BROKEN, good_workflow, keys};
 use crate::helpers::spawn_app;
+use crate::helpers::{SEED_BROKEN, good_workflow, keys};
 
 #[tokio::test]
 async fn syncs_and_validations_are_recorded_newest_first_with_their_report() {

@@ -3,7 +3,7 @@
 //! somewhere else is reported and never read, and no byte (nor file name)
 //! of what it points to reaches any answer.
 
-use crate::fixtures::good_workflow;
+use crate::helpers::good_workflow;
 use crate::helpers::{Reply, TestApp, pack_body, spawn_app};
 
 const SECRET: &str = "TOP-SECRET-OUTSIDE-7f3a";

@@ -4,8 +4,8 @@
 
 use serde_json::json;
 
-use crate::fixtures::{SEED_BROKEN, entry, good_workflow, keys, warning_workflow};
 use crate::helpers::spawn_app;
+use crate::helpers::{SEED_BROKEN, entry, good_workflow, keys, warning_workflow};
 
 #[tokio::test]
 async fn a_sync_registers_good_workflows_with_the_seed_fields_and_message() {
@@ -620,7 +620,7 @@ async fn a_broken_action_file_is_a_diagnostic_on_that_file() {
         "ref: p.broken\nparameters: [\n",
     )
     .expect("write");
-    app.write_workflow("p", "one.yaml", &crate::fixtures::good_workflow("One"));
+    app.write_workflow("p", "one.yaml", &crate::helpers::good_workflow("One"));
     for path in [
         "/api/v1/packs/p/workflows/sync",
         "/api/v1/packs/p/workflows/validate",

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::helpers::{serve_command, spawn_binary};
+use crate::helpers::{serve_command, start_serving};
 
 fn client_trusting(pem: &[u8]) -> reqwest::Client {
     reqwest::Client::builder()
@@ -21,7 +21,7 @@ async fn a_self_signed_server_is_reached_only_by_clients_that_trust_it() {
     let data = dir.path().join("data");
     let mut cmd = serve_command(&data);
     cmd.env("ATTUNE__SERVER__TLS__SELF_SIGNED", "true");
-    let server = spawn_binary(cmd).unwrap_or_else(|log| panic!("{}", log.join("\n")));
+    let server = start_serving(cmd);
     assert!(server.address.starts_with("https://"), "{}", server.address);
     let banner = server.stderr.join("\n");
     let cert = std::fs::read(data.join("tls/cert.pem")).expect("generated certificate");
@@ -83,7 +83,7 @@ async fn sighup_loads_a_new_certificate_and_keeps_open_connections() {
     let mut cmd = serve_command(&data);
     cmd.env("ATTUNE__SERVER__TLS__CERT_FILE", &cert)
         .env("ATTUNE__SERVER__TLS__KEY_FILE", &key);
-    let server = spawn_binary(cmd).unwrap_or_else(|log| panic!("{}", log.join("\n")));
+    let server = start_serving(cmd);
     let health = format!("{}/health", server.address);
     let old_client = client_trusting(&cert_a);
     assert_eq!(old_client.get(&health).send().await.unwrap().status(), 200);

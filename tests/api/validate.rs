@@ -3,8 +3,8 @@
 
 use serde_json::json;
 
-use crate::fixtures::{SEED_BROKEN, good_workflow, keys, warning_workflow};
 use crate::helpers::spawn_app;
+use crate::helpers::{SEED_BROKEN, good_workflow, keys, warning_workflow};
 
 #[tokio::test]
 async fn validation_answers_the_seeds_example_and_registers_nothing() {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::fixtures::{SEED_BROKEN, good_workflow};
+use crate::helpers::{SEED_BROKEN, good_workflow};
 use crate::helpers::{TestApp, spawn_app_configured};
 
 const DEADLINE: Duration = Duration::from_secs(30);

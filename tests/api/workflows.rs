@@ -4,8 +4,8 @@
 
 use serde_json::json;
 
-use crate::fixtures::{SEED_BROKEN, good_workflow, warning_workflow};
 use crate::helpers::spawn_app;
+use crate::helpers::{SEED_BROKEN, good_workflow, warning_workflow};
 
 #[tokio::test]
 async fn workflows_are_listed_with_filters_and_pages() {
