@@ -52,7 +52,7 @@ BIG_BYTES=$(stat -c %s "$WORK/big.tar.gz")
 
 mkdir -p "$WORK/packs" "$WORK/data"
 serve() {
-    attune_start "$WORK/server.log" env ATTUNE__ADMIN_PASSWORD="$PASSWORD" RUST_LOG=warn "$BIN" serve \
+    attune_start "$WORK/server.log" env ATTUNE__ADMIN_PASSWORD="$PASSWORD" RUST_LOG=warn,attune::api::pack_delivery=info "$BIN" serve \
         --packs-dir "$WORK/packs" --data-dir "$WORK/data" || exit 1
     SERVER_PID=$ATTUNE_PID
     API=$ATTUNE_URL
@@ -74,7 +74,7 @@ register_ms() {
 }
 
 echo "archive: $ARCHIVE_BYTES bytes gzip, $UNPACKED bytes unpacked, 1,000 workflows"
-echo "round  upload+sync ms (sync ms)  on-disk register ms (sync ms)  ratio"
+echo "round  upload+sync ms (sync ms)  on-disk register ms (sync ms)  ratio  upload split (server log)"
 ratios=()
 # A warm-up pair, not counted (page cache, allocator).
 upload_ms "$WORK/bench.tar.gz" >/dev/null; delete_pack bench; register_ms >/dev/null; delete_pack bench; rm -rf "$WORK/packs/bench"
@@ -90,7 +90,8 @@ for r in $(seq 1 "$ROUNDS"); do
     rm -rf "$WORK/packs/bench"
     ratio=$(awk -v a="$up" -v b="$reg" 'BEGIN { printf "%.2f", a / b }')
     ratios+=("$ratio")
-    printf '%5s  %11s (%s)  %17s (%s)  %5s\n' "$r" "$up" "$up_sync" "$reg" "$reg_sync" "$ratio"
+    split=$(grep 'pack upload' "$WORK/server.log" | tail -n1 | grep -oE '(unpack_ms|swap_ms|sync_ms)=[0-9]+' | tr '\n' ' ')
+    printf '%5s  %11s (%s)  %17s (%s)  %5s  %s\n' "$r" "$up" "$up_sync" "$reg" "$reg_sync" "$ratio" "$split"
 done
 sorted=$(printf '%s\n' "${ratios[@]}" | sort -n)
 echo "upload / on-disk: $(head -n1 <<<"$sorted")–$(tail -n1 <<<"$sorted")× (target ≤ 1.5×)"

@@ -30,14 +30,14 @@ use crate::sync::{ReportDiagnostic, Trigger};
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
     method: &'static str,
-    route: String,
+    route: &'static str,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
     method: &'static str,
-    route: String,
+    route: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -83,6 +83,8 @@ pub struct Metrics {
     registry: Registry,
     http_requests: Family<HttpLabels, Counter>,
     http_duration: Family<RouteLabels, Histogram>,
+    /// Route templates as `'static` label values (see [`Metrics::route`]).
+    routes: std::sync::RwLock<std::collections::HashSet<&'static str>>,
     runs: Family<RunLabels, Counter>,
     run_duration: Family<KindLabels, Histogram>,
     diagnostics: Family<DiagLabels, Gauge>,
@@ -153,6 +155,7 @@ impl Metrics {
             registry: Registry::with_prefix("attune"),
             http_requests: Family::default(),
             http_duration: Family::new_with_constructor(|| Histogram::new(http_buckets())),
+            routes: std::sync::RwLock::default(),
             runs: Family::default(),
             run_duration: Family::new_with_constructor(|| Histogram::new(run_buckets())),
             diagnostics: Family::default(),
@@ -288,21 +291,47 @@ impl Metrics {
         self
     }
 
-    /// One HTTP request answered.
-    pub fn http_request(&self, method: &'static str, route: &str, status: u16, seconds: f64) {
+    /// One HTTP request answered; `route` is the matched route template
+    /// (`None`: unmatched).
+    pub fn http_request(
+        &self,
+        method: &'static str,
+        route: Option<&str>,
+        status: u16,
+        seconds: f64,
+    ) {
+        let route = route.map_or("(unmatched)", |r| self.route(r));
         self.http_requests
             .get_or_create(&HttpLabels {
                 method,
-                route: route.to_string(),
+                route,
                 status,
             })
             .inc();
         self.http_duration
-            .get_or_create(&RouteLabels {
-                method,
-                route: route.to_string(),
-            })
+            .get_or_create(&RouteLabels { method, route })
             .observe(seconds);
+    }
+
+    /// `template` as a `'static` label value, so that a request labels its
+    /// series without allocating. Each template is leaked once: they come
+    /// from the route table (axum's matched path, never a request's own
+    /// path), so the set is fixed and small.
+    fn route(&self, template: &str) -> &'static str {
+        if let Ok(known) = self.routes.read()
+            && let Some(r) = known.get(template)
+        {
+            return r;
+        }
+        let Ok(mut known) = self.routes.write() else {
+            return "(unknown)";
+        };
+        if let Some(r) = known.get(template) {
+            return r;
+        }
+        let leaked: &'static str = Box::leak(template.to_owned().into_boxed_str());
+        known.insert(leaked);
+        leaked
     }
 
     /// A sync or validation of `pack` finished (`outcome`: `ok`, `failed`

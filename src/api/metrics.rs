@@ -112,15 +112,12 @@ pub async fn metrics(
 pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = crate::metrics::method_label(req.method());
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string());
+    // A cheap clone (the template is shared), not a copy of the text.
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let res = next.run(req).await;
-    let route = route.unwrap_or_else(|| "(unmatched)".to_string());
     state.metrics.http_request(
         method,
-        &route,
+        route.as_ref().map(MatchedPath::as_str),
         res.status().as_u16(),
         start.elapsed().as_secs_f64(),
     );

@@ -181,6 +181,8 @@ struct Sink<'a> {
     seen: HashSet<PathBuf>,
     entries: u64,
     out: Unpacked,
+    /// The copy buffer, shared by every file.
+    buf: Vec<u8>,
 }
 
 impl Sink<'_> {
@@ -235,10 +237,9 @@ impl Sink<'_> {
                 io::ErrorKind::AlreadyExists => ArchiveError::Duplicate { entry: shown(name) },
                 _ => ArchiveError::Io(e),
             })?;
-        let mut buf = vec![0u8; 64 * 1024];
         let mut size = 0u64;
         loop {
-            let n = match data.read(&mut buf) {
+            let n = match data.read(&mut self.buf) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -268,7 +269,7 @@ impl Sink<'_> {
             {
                 return Err(ArchiveError::Bomb { entry: shown(name) });
             }
-            file.write_all(&buf[..n])?;
+            file.write_all(&self.buf[..n])?;
         }
         self.out.files += 1;
         Ok(())
@@ -303,6 +304,7 @@ pub fn unpack(
         seen: HashSet::new(),
         entries: 0,
         out: Unpacked::default(),
+        buf: vec![0u8; 64 * 1024],
     };
     match kind {
         Kind::TarGz => unpack_tar_gz(archive, &mut sink)?,
