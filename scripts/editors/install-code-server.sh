@@ -28,4 +28,7 @@ ln -sfn node_modules node_modules.asar
 (cd bin/remote-cli && ln -sfn code-linux.sh code-server)
 (cd bin/helpers && ln -sfn browser-linux.sh browser.sh)
 (cd extensions && npm install --omit=dev --no-audit --no-fund)
-"$dir/node_modules/.bin/code-server" --version
+# (--version writes a default config under XDG_CONFIG_HOME: a temp one.)
+cfg="$(mktemp -d)"
+XDG_CONFIG_HOME="$cfg" "$dir/node_modules/.bin/code-server" --version | tail -1
+rm -rf "$cfg"
