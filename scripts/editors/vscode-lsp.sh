@@ -60,7 +60,7 @@ trap cleanup EXIT
 # The extension, packaged as users install it: a .vsix from @vscode/vsce.
 cp -r docs/editors/vscode "$tmp/extension"
 (cd "$tmp/extension" && npm ci --no-audit --no-fund --loglevel=error \
-    && npx vsce package --skip-license --out "$tmp/attune-lsp.vsix" >/dev/null)
+    && npx vsce package --skip-license --allow-missing-repository --out "$tmp/attune-lsp.vsix" </dev/null >/dev/null)
 # code-server writes its config under $XDG_CONFIG_HOME: keep it in the temp dir.
 export HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/config" XDG_DATA_HOME="$tmp/share"
 mkdir -p "$HOME"
