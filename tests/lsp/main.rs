@@ -314,6 +314,43 @@ pub(crate) fn apply(text: &str, action: &Value, uri: &str) -> String {
 }
 
 #[test]
+fn code_actions_are_those_of_the_diagnostics_at_the_cursor() {
+    // Seen in VS Code: Ctrl+. on `verfy` also offered the fix of another
+    // line's diagnostic. Each line gets only its own fixes.
+    let fx = Fixture::new();
+    let (_, uri) = fx.workflow("release", BROKEN);
+    let mut c = Client::start(&fx.root());
+    c.open(&uri, BROKEN, 1);
+    assert_eq!(
+        codes(&c.diagnostics(&uri, 1)),
+        ["unknown-variable", "unknown-task"]
+    );
+    let titles = |acts: Vec<Value>| -> Vec<String> {
+        acts.iter()
+            .filter_map(|a| a["title"].as_str().map(str::to_string))
+            .collect()
+    };
+    let on_task = titles(actions_at(&mut c, &uri, 11));
+    assert!(
+        on_task.iter().any(|t| t == "change to 'verify'"),
+        "{on_task:?}"
+    );
+    assert!(!on_task.iter().any(|t| t.contains("region")), "{on_task:?}");
+    let on_expr = titles(actions_at(&mut c, &uri, 9));
+    assert!(
+        on_expr.iter().any(|t| t == "change to 'region'"),
+        "{on_expr:?}"
+    );
+    assert!(!on_expr.iter().any(|t| t.contains("verify")), "{on_expr:?}");
+    // A line without a diagnostic gets no quick fix.
+    let elsewhere = actions_at(&mut c, &uri, 1);
+    assert!(
+        !elsewhere.iter().any(|a| a["kind"] == "quickfix"),
+        "{elsewhere:#?}"
+    );
+}
+
+#[test]
 fn code_actions_apply_and_recheck_clean() {
     let fx = Fixture::new();
     let text = BROKEN.replace("{{ parameters.regoin }}", "{{ parameters.region }}");
@@ -398,7 +435,8 @@ fn code_actions_add_inputs_and_label_and_rewrite_legacy_forms() {
     let mut v = 1;
     for (line, title) in [
         (0u32, "add label \"Legacy flow\""),
-        (2, "write vars as a mapping"),
+        // The list's first item, one line down once the label is in.
+        (3, "write vars as a mapping"),
     ] {
         let acts = actions_at(&mut c, &uri, line);
         let a = acts
@@ -415,10 +453,8 @@ fn code_actions_add_inputs_and_label_and_rewrite_legacy_forms() {
         t.contains("vars:\n  attempts: 3\n  greeting: \"hi {{ parameters.x }}\"\nparameters"),
         "{t}"
     );
-    let line = t
-        .lines()
-        .position(|l| l.contains("action: demo.deploy"))
-        .unwrap() as u32;
+    // missing-input is on the task's first line.
+    let line = t.lines().position(|l| l.contains("- name: build")).unwrap() as u32;
     let acts = actions_at(&mut c, &uri, line);
     let a = acts
         .iter()

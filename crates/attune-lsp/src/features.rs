@@ -680,8 +680,10 @@ pub fn code_actions(
     let mut missing_done: Vec<usize> = Vec::new();
     for d in diags {
         let (s, e) = diag::span_of(d, v.text, v.li, Some(v.analysis));
+        // Only the diagnostics the range touches (the whole first line of
+        // each counts, so a cursor anywhere on it gets its fixes).
         let (ls, le) = v.li.line_span(v.text, v.li.line_of(s));
-        if e < start.min(ls) || s > end.max(le) {
+        if e.max(le) < start || s.min(ls) > end {
             continue;
         }
         let lsp = diag::to_lsp(
