@@ -39,7 +39,7 @@ use crate::pack::{LoadError, WorkflowFile, read_workflow_file};
 use crate::store::codec::JsonText;
 use crate::store::{
     Author, ContentMeta, NewRun, PendingChanges, RevisionPair, RevisionPolicy, RunCounts,
-    RunSummary, Store, StoreError, WorkflowContent, WorkflowHead,
+    RunSummary, Store, StoreError, WorkflowRecord,
 };
 use crate::workflow::{ActionCatalog, Code, Diagnostic, SourceContext, Validation, validate};
 
@@ -342,12 +342,12 @@ fn list_at(pack_dir: PathBuf, pack_ref: &str, max_bytes: u64) -> ListResult {
 /// What became of one file.
 enum Outcome {
     Unchanged {
-        record: Box<WorkflowHead>,
+        record: Box<WorkflowRecord>,
         /// Only kept when the stored diagnostics need a snippet.
         source: Option<String>,
     },
     Valid {
-        content: Box<WorkflowContent>,
+        content: Box<WorkflowRecord>,
         validation: Validation,
     },
     Failed {
@@ -432,13 +432,14 @@ fn validate_recorded(
     catalog: &dyn ActionCatalog,
     hash: String,
     keep_workflow: bool,
-) -> (Validation, Option<WorkflowContent>) {
+) -> (Validation, Option<WorkflowRecord>) {
     let recorder = Recorder::new(catalog);
     let ctx = SourceContext {
         pack_ref,
         name,
         file: rel,
     };
+    let action_file = action.as_ref().and_then(|a| a.file).map(str::to_string);
     let mut validation = match action {
         Some(a) => crate::workflow::validate_linked(bytes, a, &ctx, &recorder),
         None => validate(bytes, &ctx, &recorder),
@@ -453,6 +454,7 @@ fn validate_recorded(
         let warnings: Vec<&Diagnostic> = validation.diagnostics.iter().collect();
         let meta = ContentMeta {
             source_file: rel.unwrap_or_default().to_string(),
+            action_file,
             content_hash: hash,
             deps_fingerprint: fingerprint(catalog, &deps, &dep_packs),
             deps,
@@ -461,7 +463,7 @@ fn validate_recorded(
             diagnostics: JsonText::from_value(&warnings).unwrap_or_default(),
             source: String::from_utf8_lossy(bytes).into_owned(),
         };
-        WorkflowContent::new(workflow, meta)
+        WorkflowRecord::new(workflow, meta)
     });
     (validation, content)
 }
@@ -472,7 +474,7 @@ fn process(
     pack_ref: &str,
     max_bytes: u64,
     catalog: &dyn ActionCatalog,
-    existing: Option<&HashMap<String, WorkflowHead>>,
+    existing: Option<&HashMap<String, WorkflowRecord>>,
     memo: &Memo,
 ) -> FileResult {
     let mut action: Option<(String, String)> = None;
@@ -564,10 +566,11 @@ fn process(
         && !rec.stale
         && rec.content_hash == hash
         && rec.source_file == l.rel
+        && rec.action_file.as_deref() == action.as_ref().map(|(file, _)| file.as_str())
         && memo.fingerprint(catalog, &rec.deps, &rec.dep_packs) == rec.deps_fingerprint
     {
         let source =
-            (rec.diagnostics_json != "[]").then(|| String::from_utf8_lossy(&bytes).into_owned());
+            (rec.diagnostics.get() != "[]").then(|| String::from_utf8_lossy(&bytes).into_owned());
         return result(Outcome::Unchanged {
             record: Box::new(rec.clone()),
             source,
@@ -634,11 +637,11 @@ fn with_snippets_in(
         .collect()
 }
 
-fn stored_diagnostics(rec: &WorkflowHead) -> Vec<Diagnostic> {
-    if rec.diagnostics_json == "[]" {
+fn stored_diagnostics(rec: &WorkflowRecord) -> Vec<Diagnostic> {
+    if rec.diagnostics.get() == "[]" {
         return Vec::new();
     }
-    serde_json::from_str(&rec.diagnostics_json).unwrap_or_default()
+    rec.diagnostics.parse().unwrap_or_default()
 }
 
 fn count_severity(diags: &[ReportDiagnostic]) -> (u64, u64) {
@@ -704,7 +707,7 @@ fn sync_pack_in_pool(
     if staged_dir.is_none() && store.get_pack(pack_ref)?.is_none() {
         return Err(SyncError::PackNotFound(pack_ref.to_string()));
     }
-    let existing: HashMap<String, WorkflowHead> = store
+    let existing: HashMap<String, WorkflowRecord> = store
         .pack_workflow_heads(pack_ref)?
         .into_iter()
         .map(|r| (r.name.clone(), r))
@@ -869,7 +872,7 @@ fn sync_pack_in_pool(
                     }
                 }
             }
-            let mut missing: Vec<&WorkflowHead> = existing
+            let mut missing: Vec<&WorkflowRecord> = existing
                 .values()
                 .filter(|rec| !rec.source_file.is_empty() && !present.contains(rec.name.as_str()))
                 .collect();
@@ -1122,7 +1125,7 @@ fn validate_pack_in_pool(
 pub struct PreparedWorkflow {
     pub validation: Validation,
     /// Present when the text has no error.
-    pub content: Option<WorkflowContent>,
+    pub content: Option<WorkflowRecord>,
     pub diagnostics: Vec<ReportDiagnostic>,
 }
 
