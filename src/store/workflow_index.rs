@@ -27,7 +27,7 @@ use std::ops::Bound;
 
 use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 
-use super::workflows::{Body, WorkflowRecord, decode_record, read_body};
+use super::workflows::{Body, WorkflowRecord, read_record};
 use super::{StoreError, codec, tables};
 
 const SEARCH_TABLE: &str = "workflow_search";
@@ -485,11 +485,7 @@ pub(crate) fn list_in(
     let sources = txn.open_table(tables::WORKFLOW_SOURCES)?;
     let mut items = Vec::with_capacity(page.len());
     for (_, id) in page {
-        if let Some(b) = wfs.get(id)? {
-            let mut rec = decode_record(b.value())?;
-            read_body(&defs, &sources, &mut rec, Body::Definition)?;
-            items.push(rec);
-        }
+        items.extend(read_record(&wfs, &defs, &sources, id, Body::Definition)?);
     }
     Ok(ListPage { items, total, next })
 }
@@ -767,7 +763,7 @@ mod tests {
             "a deleted pack leaves no term"
         );
         let txn = store.db().begin_write().unwrap();
-        rebuild_with(&txn, decode_record).unwrap();
+        rebuild_with(&txn, crate::store::workflows::decode_record).unwrap();
         txn.commit().unwrap();
         assert_eq!(snapshot(&store), kept);
     }

@@ -174,7 +174,7 @@ fn decode_text(table: &'static str, bytes: &[u8]) -> Result<String, StoreError> 
 }
 
 /// Reads the large parts `body` asks for into `rec` from their tables.
-pub(crate) fn read_body<D, S>(
+fn read_body<D, S>(
     defs: &D,
     sources: &S,
     rec: &mut WorkflowRecord,
@@ -221,6 +221,26 @@ pub struct RevisionCtx {
     pub run_id: Option<u64>,
 }
 
+/// Workflow `id` from its tables, with the large parts `body` asks for.
+pub(crate) fn read_record<W, D, S>(
+    wfs: &W,
+    defs: &D,
+    sources: &S,
+    id: u64,
+    body: Body,
+) -> Result<Option<WorkflowRecord>, StoreError>
+where
+    W: ReadableTable<u64, &'static [u8]>,
+    D: ReadableTable<u64, &'static [u8]>,
+    S: ReadableTable<u64, &'static [u8]>,
+{
+    let Some(mut rec) = wfs.get(id)?.map(|b| decode_record(b.value())).transpose()? else {
+        return Ok(None);
+    };
+    read_body(defs, sources, &mut rec, body)?;
+    Ok(Some(rec))
+}
+
 /// Key of [`tables::PACK_WORKFLOWS`].
 pub(crate) fn pack_key(pack_ref: &str, name: &str) -> String {
     format!("{pack_ref}\0{name}")
@@ -258,21 +278,20 @@ fn get_by_ref_in(
     r: &str,
     body: Body,
 ) -> Result<Option<WorkflowRecord>, StoreError> {
-    let refs = txn.open_table(tables::WORKFLOW_REFS)?;
-    let Some(id) = refs.get(r)?.map(|v| v.value()) else {
+    let Some(id) = txn
+        .open_table(tables::WORKFLOW_REFS)?
+        .get(r)?
+        .map(|v| v.value())
+    else {
         return Ok(None);
     };
-    let wfs = txn.open_table(tables::WORKFLOWS)?;
-    let Some(mut rec) = wfs.get(id)?.map(|b| decode_record(b.value())).transpose()? else {
-        return Ok(None);
-    };
-    read_body(
+    read_record(
+        &txn.open_table(tables::WORKFLOWS)?,
         &txn.open_table(tables::WORKFLOW_DEFINITIONS)?,
         &txn.open_table(tables::WORKFLOW_SOURCES)?,
-        &mut rec,
+        id,
         body,
-    )?;
-    Ok(Some(rec))
+    )
 }
 
 /// Writes the record's small part and its indexes; with `body` also the
@@ -408,11 +427,7 @@ impl Store {
         let mut out = Vec::new();
         for entry in index.range(lo.as_str()..hi.as_str())? {
             let (_, id) = entry?;
-            if let Some(b) = wfs.get(id.value())? {
-                let mut rec = decode_record(b.value())?;
-                read_body(&defs, &sources, &mut rec, body)?;
-                out.push(rec);
-            }
+            out.extend(read_record(&wfs, &defs, &sources, id.value(), body)?);
         }
         Ok(out)
     }
@@ -434,21 +449,20 @@ impl Store {
     /// The workflow with this ref, if any, with definition and source.
     pub fn get_workflow(&self, r: &str) -> Result<Option<WorkflowRecord>, StoreError> {
         let txn = self.db().begin_read()?;
-        let refs = txn.open_table(tables::WORKFLOW_REFS)?;
-        let Some(id) = refs.get(r)?.map(|v| v.value()) else {
+        let Some(id) = txn
+            .open_table(tables::WORKFLOW_REFS)?
+            .get(r)?
+            .map(|v| v.value())
+        else {
             return Ok(None);
         };
-        let wfs = txn.open_table(tables::WORKFLOWS)?;
-        let Some(mut rec) = wfs.get(id)?.map(|b| decode_record(b.value())).transpose()? else {
-            return Ok(None);
-        };
-        read_body(
+        read_record(
+            &txn.open_table(tables::WORKFLOWS)?,
             &txn.open_table(tables::WORKFLOW_DEFINITIONS)?,
             &txn.open_table(tables::WORKFLOW_SOURCES)?,
-            &mut rec,
+            id,
             Body::Full,
-        )?;
-        Ok(Some(rec))
+        )
     }
 
     /// One page of workflows matching `filter`, ordered by name when
