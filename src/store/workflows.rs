@@ -104,27 +104,15 @@ pub(crate) enum Body {
     Full,
 }
 
-/// Where a [`WorkflowRecord`] being written came from, and what the
-/// validation recorded about it.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ContentMeta {
-    pub source_file: String,
-    pub action_file: Option<String>,
-    pub content_hash: String,
-    pub deps: Vec<String>,
-    pub dep_packs: Vec<String>,
-    pub deps_fingerprint: String,
-    pub warnings: Vec<String>,
-    pub diagnostics: JsonText,
-    pub source: String,
-}
-
 impl WorkflowRecord {
     /// The record of a validated workflow, to be written: its JSON fields
-    /// become text and the trees are dropped. What the store assigns (id,
+    /// become text and the trees are dropped. Where it came from and what
+    /// the validation recorded (files, hash, dependencies, warnings,
+    /// source) start empty for the caller to set (`WorkflowRecord { …,
+    /// ..WorkflowRecord::new(w) }`); what the store assigns (id,
     /// `enabled`, `stale`, times) is left at a placeholder the write
     /// replaces.
-    pub fn new(w: crate::workflow::Workflow, meta: ContentMeta) -> WorkflowRecord {
+    pub fn new(w: crate::workflow::Workflow) -> WorkflowRecord {
         let text = |v: Option<&serde_json::Value>| {
             v.and_then(|v| JsonText::from_value(v).ok())
                 .unwrap_or_else(JsonText::null)
@@ -144,15 +132,15 @@ impl WorkflowRecord {
             task_count: w.task_count,
             enabled: true,
             stale: false,
-            source_file: meta.source_file,
-            action_file: meta.action_file,
-            content_hash: meta.content_hash,
-            deps: meta.deps,
-            dep_packs: meta.dep_packs,
-            deps_fingerprint: meta.deps_fingerprint,
-            warnings: meta.warnings,
-            diagnostics: meta.diagnostics,
-            source: meta.source,
+            source_file: String::new(),
+            action_file: None,
+            content_hash: String::new(),
+            deps: Vec::new(),
+            dep_packs: Vec::new(),
+            deps_fingerprint: String::new(),
+            warnings: Vec::new(),
+            diagnostics: JsonText::null(),
+            source: String::new(),
             created: OffsetDateTime::UNIX_EPOCH,
             updated: OffsetDateTime::UNIX_EPOCH,
         }

@@ -38,8 +38,8 @@ use time::OffsetDateTime;
 use crate::pack::{LoadError, WorkflowFile, read_workflow_file};
 use crate::store::codec::JsonText;
 use crate::store::{
-    Author, ContentMeta, NewRun, PendingChanges, RevisionPair, RevisionPolicy, RunCounts,
-    RunSummary, Store, StoreError, WorkflowRecord,
+    Author, NewRun, PendingChanges, RevisionPair, RevisionPolicy, RunCounts, RunSummary, Store,
+    StoreError, WorkflowRecord,
 };
 use crate::workflow::{ActionCatalog, Code, Diagnostic, SourceContext, Validation, validate};
 
@@ -452,7 +452,7 @@ fn validate_recorded(
     };
     let content = workflow.map(|workflow| {
         let warnings: Vec<&Diagnostic> = validation.diagnostics.iter().collect();
-        let meta = ContentMeta {
+        WorkflowRecord {
             source_file: rel.unwrap_or_default().to_string(),
             action_file,
             content_hash: hash,
@@ -462,8 +462,8 @@ fn validate_recorded(
             warnings: warnings.iter().map(|d| d.message.clone()).collect(),
             diagnostics: JsonText::from_value(&warnings).unwrap_or_default(),
             source: String::from_utf8_lossy(bytes).into_owned(),
-        };
-        WorkflowRecord::new(workflow, meta)
+            ..WorkflowRecord::new(workflow)
+        }
     });
     (validation, content)
 }
