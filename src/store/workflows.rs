@@ -260,26 +260,34 @@ fn write_pack_in(txn: &WriteTransaction, pack: &Pack) -> Result<(), StoreError> 
     Ok(())
 }
 
+/// The workflow with ref `r` in transaction `txn` (read or write: their
+/// tables are different types), with the large parts `body` asks for.
+macro_rules! by_ref {
+    ($txn:expr, $r:expr, $body:expr) => {{
+        let id = $txn
+            .open_table(tables::WORKFLOW_REFS)?
+            .get($r)?
+            .map(|v| v.value());
+        match id {
+            None => Ok(None),
+            Some(id) => read_record(
+                &$txn.open_table(tables::WORKFLOWS)?,
+                &$txn.open_table(tables::WORKFLOW_DEFINITIONS)?,
+                &$txn.open_table(tables::WORKFLOW_SOURCES)?,
+                id,
+                $body,
+            ),
+        }
+    }};
+}
+
 /// The workflow with ref `r`, with the large parts `body` asks for.
 fn get_by_ref_in(
     txn: &WriteTransaction,
     r: &str,
     body: Body,
 ) -> Result<Option<WorkflowRecord>, StoreError> {
-    let Some(id) = txn
-        .open_table(tables::WORKFLOW_REFS)?
-        .get(r)?
-        .map(|v| v.value())
-    else {
-        return Ok(None);
-    };
-    read_record(
-        &txn.open_table(tables::WORKFLOWS)?,
-        &txn.open_table(tables::WORKFLOW_DEFINITIONS)?,
-        &txn.open_table(tables::WORKFLOW_SOURCES)?,
-        id,
-        body,
-    )
+    by_ref!(txn, r, body)
 }
 
 /// Writes the record's small part and its indexes; with `body` also the
@@ -437,20 +445,7 @@ impl Store {
     /// The workflow with this ref, if any, with definition and source.
     pub fn get_workflow(&self, r: &str) -> Result<Option<WorkflowRecord>, StoreError> {
         let txn = self.db().begin_read()?;
-        let Some(id) = txn
-            .open_table(tables::WORKFLOW_REFS)?
-            .get(r)?
-            .map(|v| v.value())
-        else {
-            return Ok(None);
-        };
-        read_record(
-            &txn.open_table(tables::WORKFLOWS)?,
-            &txn.open_table(tables::WORKFLOW_DEFINITIONS)?,
-            &txn.open_table(tables::WORKFLOW_SOURCES)?,
-            id,
-            Body::Full,
-        )
+        by_ref!(txn, r, Body::Full)
     }
 
     /// One page of workflows matching `filter`, ordered by name when
