@@ -64,8 +64,13 @@ pub struct WorkflowView {
     pub enabled: bool,
     /// The file now has errors; this is the last good version.
     pub stale: bool,
-    /// Relative to `packs_base_dir`; empty for workflows created through the API.
+    /// The workflow file (for an action-linked workflow its graph file),
+    /// relative to `packs_base_dir`; empty for workflows created through the API.
     pub source_file: String,
+    /// An action-linked workflow's action file (the one whose
+    /// `workflow_file` names `source_file`), relative to `packs_base_dir`;
+    /// null for a standalone workflow file.
+    pub action_file: Option<String>,
     /// Hex sha256 of the source.
     pub content_hash: String,
     pub warnings: Vec<String>,
@@ -94,6 +99,7 @@ impl From<WorkflowRecord> for WorkflowView {
             enabled: w.enabled,
             stale: w.stale,
             source_file: w.source_file,
+            action_file: w.action_file,
             content_hash: w.content_hash,
             warnings: w.warnings,
             created: w.created,

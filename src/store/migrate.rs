@@ -9,7 +9,8 @@
 
 use redb::{Database, ReadableDatabase, WriteTransaction};
 
-use super::{StoreError, tables};
+use super::codec::JsonText;
+use super::{StoreError, WorkflowRecord, tables};
 
 /// A migration step from version `n` to `n + 1` (index `n`).
 type Migration = fn(&WriteTransaction) -> Result<(), StoreError>;
@@ -20,6 +21,7 @@ const MIGRATIONS: &[Migration] = &[
     users_get_roles,
     revisions_table,
     workflow_indexes,
+    workflow_bodies,
 ];
 
 /// Schema version this build writes.
@@ -105,11 +107,123 @@ fn revisions_table(_txn: &WriteTransaction) -> Result<(), StoreError> {
 }
 
 /// Version 4: the workflow list indexes (`workflow_terms`,
-/// `workflow_term_counts`, `workflow_search`) are built from the records;
-/// the records themselves are unchanged.
+/// `workflow_term_counts`, `workflow_search`) are built from the records
+/// (of format 1 then: migration 5 converts them later in the same
+/// transaction); the records themselves are unchanged.
 fn workflow_indexes(txn: &WriteTransaction) -> Result<(), StoreError> {
-    let n = super::workflow_index::rebuild_in(txn)?;
+    let n = super::workflow_index::rebuild_with(txn, workflow_of_any_format)?;
     tracing::info!(workflows = n, "workflow list indexes built");
+    Ok(())
+}
+
+/// A workflow record as schema versions 1 to 4 wrote it (format byte 1):
+/// one blob with the definition and the source inline. Field order is the
+/// stored order (postcard is positional); never change it.
+#[derive(serde::Deserialize)]
+struct WorkflowV1 {
+    id: u64,
+    r#ref: String,
+    pack_ref: String,
+    name: String,
+    label: String,
+    description: Option<String>,
+    version: String,
+    #[serde(with = "super::codec::json_raw")]
+    param_schema: JsonText,
+    #[serde(with = "super::codec::json_raw")]
+    out_schema: JsonText,
+    #[serde(with = "super::codec::json_raw")]
+    definition: JsonText,
+    tags: Vec<String>,
+    task_count: u32,
+    enabled: bool,
+    stale: bool,
+    source_file: String,
+    content_hash: String,
+    deps: Vec<String>,
+    dep_packs: Vec<String>,
+    deps_fingerprint: String,
+    warnings: Vec<String>,
+    #[serde(with = "super::codec::json_raw")]
+    diagnostics: JsonText,
+    source: String,
+    #[serde(with = "super::codec::timestamp")]
+    created: time::OffsetDateTime,
+    #[serde(with = "super::codec::timestamp")]
+    updated: time::OffsetDateTime,
+}
+
+/// A format-1 workflow record as the record of this build (no action
+/// file: the layout had none).
+fn workflow_v1(bytes: &[u8]) -> Result<WorkflowRecord, StoreError> {
+    let w: WorkflowV1 = super::codec::decode_v("workflows", 1, bytes)?;
+    Ok(WorkflowRecord {
+        id: w.id,
+        r#ref: w.r#ref,
+        pack_ref: w.pack_ref,
+        name: w.name,
+        label: w.label,
+        description: w.description,
+        version: w.version,
+        param_schema: w.param_schema,
+        out_schema: w.out_schema,
+        tags: w.tags,
+        task_count: w.task_count,
+        enabled: w.enabled,
+        stale: w.stale,
+        source_file: w.source_file,
+        action_file: None,
+        content_hash: w.content_hash,
+        deps: w.deps,
+        dep_packs: w.dep_packs,
+        deps_fingerprint: w.deps_fingerprint,
+        warnings: w.warnings,
+        diagnostics: w.diagnostics,
+        created: w.created,
+        updated: w.updated,
+        definition: w.definition,
+        source: w.source,
+    })
+}
+
+/// A workflow record of format 1 or of this build's format: what the
+/// indexes of migration 4 are built from (format 1 in every database
+/// written at versions 1 to 3; the current one only in a test's
+/// hand-rolled older database).
+fn workflow_of_any_format(bytes: &[u8]) -> Result<WorkflowRecord, StoreError> {
+    match bytes.first() {
+        Some(1) => workflow_v1(bytes),
+        _ => super::workflows::decode_record(bytes),
+    }
+}
+
+/// Version 5: one workflow record (format 2) without its large parts,
+/// which move to `workflow_definitions` and `workflow_sources` under the
+/// same id. Every record of format 1 is rewritten; one already at format 2
+/// is left as it is. The indexes are unchanged (the same facets).
+fn workflow_bodies(txn: &WriteTransaction) -> Result<(), StoreError> {
+    use redb::ReadableTable;
+    let mut old = Vec::new();
+    for entry in txn.open_table(tables::WORKFLOWS)?.iter()? {
+        let (id, bytes) = entry?;
+        if bytes.value().first() == Some(&1) {
+            old.push(id.value());
+        }
+    }
+    let n = old.len();
+    for id in old {
+        let bytes = txn
+            .open_table(tables::WORKFLOWS)?
+            .get(id)?
+            .map(|b| b.value().to_vec());
+        if let Some(bytes) = bytes {
+            super::workflows::write_parts_in(txn, &workflow_v1(&bytes)?, true)?;
+        }
+    }
+    tracing::info!(
+        workflows = n,
+        "workflow records rewritten (definition and source apart)"
+    );
     Ok(())
 }
 
@@ -294,6 +408,109 @@ mod tests {
         );
         assert!(err.to_string().contains("restore a backup"), "{err}");
         assert_eq!(read_version(&db).unwrap(), 2);
+    }
+
+    /// The database the previous layout wrote (tests/fixtures/README.md),
+    /// copied as `attune.redb` into a fresh directory.
+    fn schema_4_copy() -> tempfile::TempDir {
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/attune-schema-4.redb");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(fixture, dir.path().join(super::super::DB_FILE_NAME)).unwrap();
+        dir
+    }
+
+    /// Every value of the workflow tables, as bytes.
+    fn workflow_tables(db: &Database) -> Vec<Vec<(u64, Vec<u8>)>> {
+        let txn = db.begin_read().unwrap();
+        [
+            tables::WORKFLOWS,
+            tables::WORKFLOW_DEFINITIONS,
+            tables::WORKFLOW_SOURCES,
+        ]
+        .into_iter()
+        .map(|t| match txn.open_table(t) {
+            Ok(t) => t
+                .iter()
+                .unwrap()
+                .map(|e| {
+                    let (k, v) = e.unwrap();
+                    (k.value(), v.value().to_vec())
+                })
+                .collect(),
+            Err(redb::TableError::TableDoesNotExist(_)) => Vec::new(),
+            Err(e) => panic!("{e}"),
+        })
+        .collect()
+    }
+
+    #[test]
+    fn migration_5_moves_each_definition_and_source_out_of_its_record_in_one_step() {
+        let dir = schema_4_copy();
+        let path = dir.path().join(super::super::DB_FILE_NAME);
+        let db = Database::open(&path).unwrap();
+        assert_eq!(read_version(&db).unwrap(), 4);
+        let [records, defs, sources] = <[_; 3]>::try_from(workflow_tables(&db)).unwrap();
+        assert!(records.len() >= 5, "the fixture has workflows");
+        assert!(defs.is_empty() && sources.is_empty());
+        let before: Vec<WorkflowRecord> = records
+            .iter()
+            .map(|(_, b)| workflow_v1(b).unwrap())
+            .collect();
+        assert!(before.iter().all(|r| !r.source.is_empty()));
+
+        // a failure later in the same transaction leaves version 4 as it was
+        let mut failing = MIGRATIONS.to_vec();
+        failing.push(failing_step);
+        run_with(&db, &failing).unwrap_err();
+        assert_eq!(read_version(&db).unwrap(), 4);
+        assert_eq!(workflow_tables(&db)[0], records);
+
+        run(&db).unwrap();
+        assert_eq!(read_version(&db).unwrap(), 5);
+        let after = workflow_tables(&db);
+        assert!(
+            after[0]
+                .iter()
+                .all(|(_, b)| b[0] == super::super::WORKFLOW_FORMAT)
+        );
+        assert_eq!(
+            (after[1].len(), after[2].len()),
+            (records.len(), records.len())
+        );
+        // the step itself is idempotent: records already converted are kept
+        let txn = db.begin_write().unwrap();
+        workflow_bodies(&txn).unwrap();
+        txn.commit().unwrap();
+        assert_eq!(workflow_tables(&db), after);
+        drop(db);
+
+        let store = super::super::Store::open(dir.path()).unwrap();
+        for old in &before {
+            let now = store.get_workflow(&old.r#ref).unwrap().unwrap();
+            assert_eq!(&now, old, "{} reads back as it was", old.r#ref);
+        }
+        let filter = super::super::WorkflowFilter::default();
+        let listed = store
+            .list_workflows(&filter, &super::super::Start::Offset(0), 100)
+            .unwrap();
+        assert_eq!(listed.total, before.len() as u64);
+        for (item, old) in listed.items.iter().zip(&before) {
+            assert_eq!(
+                (&item.r#ref, &item.definition),
+                (&old.r#ref, &old.definition)
+            );
+            assert!(item.source.is_empty(), "a list item has no source");
+        }
+        let counts = store.workflow_counts().unwrap();
+        assert_eq!(
+            (counts.registered, counts.stale, counts.disabled),
+            (
+                before.len() as u64,
+                before.iter().filter(|r| r.stale).count() as u64,
+                before.iter().filter(|r| !r.enabled).count() as u64
+            )
+        );
     }
 
     #[test]

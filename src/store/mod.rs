@@ -44,9 +44,7 @@ pub use stats::WorkflowCounts;
 pub use tokens::{ApiToken, LAST_USED_RESOLUTION_SECS, Refresh, Session};
 pub use users::{USER_FORMAT, User, UserChange};
 pub use workflow_index::{ListKey, ListPage, Start, WorkflowFilter};
-pub use workflows::{
-    ContentMeta, RevisionCtx, Upserted, WorkflowContent, WorkflowHead, WorkflowRecord,
-};
+pub use workflows::{RevisionCtx, Upserted, WORKFLOW_FORMAT, WorkflowRecord};
 
 /// File name of the database inside the data directory.
 pub const DB_FILE_NAME: &str = "attune.redb";

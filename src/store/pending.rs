@@ -13,7 +13,8 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Cursor, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use super::{StoreError, WorkflowContent, codec};
+use super::codec::JsonText;
+use super::{StoreError, WorkflowRecord, codec};
 
 /// Encoded bytes of pending upserts kept in memory before the rest goes
 /// to a temporary file.
@@ -67,16 +68,18 @@ impl PendingChanges {
     }
 
     /// Create the workflow or update it in place.
-    pub fn upsert(&mut self, content: &WorkflowContent) -> Result<(), StoreError> {
+    pub fn upsert(&mut self, content: &WorkflowRecord) -> Result<(), StoreError> {
         let bytes = Self::encode(content)?;
         self.upsert_encoded(&bytes)
     }
 
-    /// A content's bytes as [`PendingChanges::upsert_encoded`] takes them;
-    /// callers that validate in parallel encode there, off the one thread
-    /// that gathers the changes.
-    pub fn encode(content: &WorkflowContent) -> Result<Vec<u8>, StoreError> {
-        codec::encode(TABLE, content)
+    /// A record's bytes as [`PendingChanges::upsert_encoded`] takes them
+    /// (its small part, then the definition and the source); callers that
+    /// validate in parallel encode there, off the one thread that gathers
+    /// the changes.
+    pub fn encode(content: &WorkflowRecord) -> Result<Vec<u8>, StoreError> {
+        let parts = (content, content.definition.get(), content.source.as_str());
+        codec::encode(TABLE, &parts)
     }
 
     /// Adds an upsert already encoded by [`PendingChanges::encode`].
@@ -161,10 +164,17 @@ pub(crate) struct ContentReader {
 }
 
 impl ContentReader {
-    /// The next content, `len` encoded bytes.
-    pub(crate) fn next(&mut self, len: usize) -> Result<WorkflowContent, StoreError> {
+    /// The next record, `len` encoded bytes.
+    pub(crate) fn next(&mut self, len: usize) -> Result<WorkflowRecord, StoreError> {
         self.buf.resize(len, 0);
         self.source.read_exact(&mut self.buf).map_err(io_error)?;
-        codec::decode(TABLE, &self.buf)
+        let (mut rec, definition, source): (WorkflowRecord, String, String) =
+            codec::decode(TABLE, &self.buf)?;
+        rec.definition = JsonText::from_text(definition).map_err(|e| StoreError::Codec {
+            table: TABLE,
+            message: format!("definition is not JSON: {e}"),
+        })?;
+        rec.source = source;
+        Ok(rec)
     }
 }

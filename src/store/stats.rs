@@ -1,10 +1,10 @@
-//! Counts for monitoring (`/metrics`): workflows by state, read from the
-//! records' small fields without decoding definitions or sources.
+//! Counts for monitoring (`/metrics`): workflows by state, answered from
+//! the list indexes' term counts (`workflow_index`) without reading a record.
 
-use redb::ReadableTable;
-use serde::Deserialize;
+use redb::ReadableTableMetadata;
 
-use super::{Store, StoreError, codec, tables};
+use super::workflow_index::{enabled_term, stale_term};
+use super::{Store, StoreError, tables};
 
 /// Workflows registered, and how many of them are stale or disabled.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -14,55 +14,18 @@ pub struct WorkflowCounts {
     pub disabled: u64,
 }
 
-/// The leading fields of a workflow record (postcard is positional: the
-/// order is `WorkflowRecord`'s), borrowing the large ones.
-#[derive(Deserialize)]
-struct StateRaw<'a> {
-    _id: u64,
-    _ref: &'a str,
-    _pack_ref: &'a str,
-    _name: &'a str,
-    _label: &'a str,
-    _description: Option<&'a str>,
-    _version: &'a str,
-    _param_schema: &'a str,
-    _out_schema: &'a str,
-    _definition: &'a str,
-    _tags: Vec<&'a str>,
-    _task_count: u32,
-    enabled: bool,
-    stale: bool,
-}
-
 impl Store {
     /// Counts every registered workflow by state (one read transaction).
     pub fn workflow_counts(&self) -> Result<WorkflowCounts, StoreError> {
         let txn = self.db().begin_read()?;
-        let table = txn.open_table(tables::WORKFLOWS)?;
-        let mut c = WorkflowCounts::default();
-        for entry in table.iter()? {
-            let (_, bytes) = entry?;
-            let bytes = bytes.value();
-            let raw: StateRaw = match bytes.split_first() {
-                Some((&codec::FORMAT_VERSION, rest)) => {
-                    postcard::take_from_bytes(rest)
-                        .map_err(|e| StoreError::Codec {
-                            table: "workflows",
-                            message: format!("cannot decode record: {e}"),
-                        })?
-                        .0
-                }
-                _ => {
-                    return Err(StoreError::Codec {
-                        table: "workflows",
-                        message: "unsupported record format version".into(),
-                    });
-                }
-            };
-            c.registered += 1;
-            c.stale += u64::from(raw.stale);
-            c.disabled += u64::from(!raw.enabled);
-        }
-        Ok(c)
+        let counts = txn.open_table(tables::WORKFLOW_TERM_COUNTS)?;
+        let count = |term: &str| -> Result<u64, StoreError> {
+            Ok(counts.get(term)?.map_or(0, |v| v.value()))
+        };
+        Ok(WorkflowCounts {
+            registered: txn.open_table(tables::WORKFLOWS)?.len()?,
+            stale: count(stale_term(true))?,
+            disabled: count(enabled_term(false))?,
+        })
     }
 }

@@ -25,8 +25,19 @@ pub const USERS_BY_LOGIN: TableDefinition<&str, u64> = TableDefinition::new("use
 /// Packs by ref → encoded `Pack`.
 pub const PACKS: TableDefinition<&str, &[u8]> = TableDefinition::new("packs");
 
-/// Workflow definitions by stable numeric id → encoded `WorkflowRecord`.
+/// Workflows by stable numeric id → encoded `WorkflowRecord` (format 2:
+/// every field but the definition and the source, which are the two tables
+/// below under the same id).
 pub const WORKFLOWS: TableDefinition<u64, &[u8]> = TableDefinition::new("workflows");
+
+/// Workflow id → encoded normalized definition (JSON text). A list page
+/// reads it; heads, indexes and counts never do.
+pub const WORKFLOW_DEFINITIONS: TableDefinition<u64, &[u8]> =
+    TableDefinition::new("workflow_definitions");
+
+/// Workflow id → encoded original YAML text. Only a single workflow's read
+/// (and a revision) uses it.
+pub const WORKFLOW_SOURCES: TableDefinition<u64, &[u8]> = TableDefinition::new("workflow_sources");
 
 /// Index: workflow ref (`pack.name`) → workflow id.
 pub const WORKFLOW_REFS: TableDefinition<&str, u64> = TableDefinition::new("workflow_refs");
@@ -87,6 +98,8 @@ pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::Table
     txn.open_table(USERS_BY_LOGIN)?;
     txn.open_table(PACKS)?;
     txn.open_table(WORKFLOWS)?;
+    txn.open_table(WORKFLOW_DEFINITIONS)?;
+    txn.open_table(WORKFLOW_SOURCES)?;
     txn.open_table(WORKFLOW_REFS)?;
     txn.open_table(PACK_WORKFLOWS)?;
     txn.open_table(WORKFLOW_TERMS)?;

@@ -14,8 +14,8 @@
 //!
 //! The indexes change in the same write transaction as the record
 //! ([`reindex`], called by every put and remove of a workflow record), and
-//! migration 3 builds them for databases written before they existed
-//! ([`rebuild_in`]).
+//! migration 4 builds them for databases written before they existed
+//! ([`rebuild_with`]).
 //!
 //! A page is either an offset (`page`/`per_page`) or a position after the
 //! last key of the previous page ([`Start::After`]): ids in id order, or
@@ -27,7 +27,7 @@ use std::ops::Bound;
 
 use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 
-use super::workflows::WorkflowRecord;
+use super::workflows::{Body, WorkflowRecord, read_record};
 use super::{StoreError, codec, tables};
 
 const SEARCH_TABLE: &str = "workflow_search";
@@ -48,87 +48,25 @@ fn tag_term(tag: &str) -> String {
     format!("t:{tag}")
 }
 
-fn enabled_term(enabled: bool) -> &'static str {
+pub(crate) fn enabled_term(enabled: bool) -> &'static str {
     if enabled { "e:1" } else { "e:0" }
 }
 
-fn stale_term(stale: bool) -> &'static str {
+pub(crate) fn stale_term(stale: bool) -> &'static str {
     if stale { "s:1" } else { "s:0" }
 }
 
 impl Facets {
     pub(crate) fn of(rec: &WorkflowRecord) -> Facets {
-        Facets::new(
-            &rec.pack_ref,
-            rec.tags.iter().map(String::as_str),
-            rec.enabled,
-            rec.stale,
-            [
-                &rec.r#ref,
-                &rec.label,
-                rec.description.as_deref().unwrap_or(""),
-            ],
-        )
-    }
-
-    fn new<'a>(
-        pack_ref: &str,
-        tags: impl Iterator<Item = &'a str>,
-        enabled: bool,
-        stale: bool,
-        text: [&str; 3],
-    ) -> Facets {
-        let mut terms: BTreeSet<String> = tags.map(tag_term).collect();
-        terms.insert(pack_term(pack_ref));
-        terms.insert(enabled_term(enabled).to_string());
-        terms.insert(stale_term(stale).to_string());
+        let mut terms: BTreeSet<String> = rec.tags.iter().map(|t| tag_term(t)).collect();
+        terms.insert(pack_term(&rec.pack_ref));
+        terms.insert(enabled_term(rec.enabled).to_string());
+        terms.insert(stale_term(rec.stale).to_string());
+        let description = rec.description.as_deref().unwrap_or("");
         Facets {
             terms,
-            search: text.map(str::to_lowercase),
+            search: [rec.r#ref.as_str(), rec.label.as_str(), description].map(str::to_lowercase),
         }
-    }
-
-    /// The facets of an encoded record, decoding only the fields before
-    /// `stale` (borrowed) rather than the definition and source.
-    pub(crate) fn of_bytes(bytes: &[u8]) -> Result<Facets, StoreError> {
-        /// [`WorkflowRecord`] up to `stale`, field by field (postcard is
-        /// positional).
-        #[derive(serde::Deserialize)]
-        struct FacetsRaw<'a> {
-            _id: u64,
-            r#ref: &'a str,
-            pack_ref: &'a str,
-            _name: &'a str,
-            label: &'a str,
-            description: Option<&'a str>,
-            _version: &'a str,
-            _param_schema: &'a str,
-            _out_schema: &'a str,
-            _definition: &'a str,
-            tags: Vec<&'a str>,
-            _task_count: u32,
-            enabled: bool,
-            stale: bool,
-        }
-        let rest = match bytes.split_first() {
-            Some((&codec::FORMAT_VERSION, rest)) => rest,
-            _ => {
-                let rec: WorkflowRecord = codec::decode("workflows", bytes)?;
-                return Ok(Facets::of(&rec));
-            }
-        };
-        let (raw, _): (FacetsRaw, _) =
-            postcard::take_from_bytes(rest).map_err(|e| StoreError::Codec {
-                table: "workflows",
-                message: format!("cannot decode record: {e}"),
-            })?;
-        Ok(Facets::new(
-            raw.pack_ref,
-            raw.tags.into_iter(),
-            raw.enabled,
-            raw.stale,
-            [raw.r#ref, raw.label, raw.description.unwrap_or("")],
-        ))
     }
 }
 
@@ -176,9 +114,13 @@ pub(crate) fn reindex(
     Ok(())
 }
 
-/// Empties the index tables and builds them from every record (migration 3;
-/// also what a test uses to compare against).
-pub(crate) fn rebuild_in(txn: &WriteTransaction) -> Result<u64, StoreError> {
+/// Empties the index tables and builds them from every record, decoded
+/// with `decode` (migration 4 reads the records in the layout of their
+/// time, see `migrate`; a test compares against the current one).
+pub(crate) fn rebuild_with(
+    txn: &WriteTransaction,
+    decode: fn(&[u8]) -> Result<WorkflowRecord, StoreError>,
+) -> Result<u64, StoreError> {
     txn.open_table(tables::WORKFLOW_TERMS)?
         .retain(|_, _| false)?;
     txn.open_table(tables::WORKFLOW_TERM_COUNTS)?
@@ -189,7 +131,7 @@ pub(crate) fn rebuild_in(txn: &WriteTransaction) -> Result<u64, StoreError> {
     let mut n = 0;
     for entry in wfs.iter()? {
         let (id, bytes) = entry?;
-        let facets = Facets::of_bytes(bytes.value())?;
+        let facets = Facets::of(&decode(bytes.value())?);
         reindex(txn, id.value(), None, Some(&facets))?;
         n += 1;
     }
@@ -377,13 +319,12 @@ fn term_count(
 }
 
 /// One page of the workflows matching `filter` and their total, from the
-/// indexes; `decode` turns a record's bytes into what the page shows.
+/// indexes; each item with its definition and without its source.
 pub(crate) fn list_in(
     txn: &redb::ReadTransaction,
     filter: &WorkflowFilter,
     start: &Start,
     per_page: u64,
-    decode: fn(&[u8]) -> Result<WorkflowRecord, StoreError>,
 ) -> Result<ListPage, StoreError> {
     let term_table = txn.open_table(tables::WORKFLOW_TERMS)?;
     let counts = txn.open_table(tables::WORKFLOW_TERM_COUNTS)?;
@@ -540,11 +481,11 @@ pub(crate) fn list_in(
     } else {
         None
     };
+    let defs = txn.open_table(tables::WORKFLOW_DEFINITIONS)?;
+    let sources = txn.open_table(tables::WORKFLOW_SOURCES)?;
     let mut items = Vec::with_capacity(page.len());
     for (_, id) in page {
-        if let Some(b) = wfs.get(id)? {
-            items.push(decode(b.value())?);
-        }
+        items.extend(read_record(&wfs, &defs, &sources, id, Body::Definition)?);
     }
     Ok(ListPage { items, total, next })
 }
@@ -562,7 +503,7 @@ mod tests {
 
     use super::*;
     use crate::store::codec::JsonText;
-    use crate::store::{NewPack, NewRun, PendingChanges, RunSummary, Store, WorkflowContent};
+    use crate::store::{NewPack, NewRun, PendingChanges, RunSummary, Store, WorkflowRecord};
 
     const PACKS: [&str; 3] = ["alpha", "beta", "gamma.sub"];
     const TAGS: [&str; 5] = ["x", "y", "z", "Ünï", "a:b"];
@@ -580,7 +521,7 @@ mod tests {
         }
     }
 
-    fn content(pack: &str, name: &str, rng: &mut Lcg) -> WorkflowContent {
+    fn content(pack: &str, name: &str, rng: &mut Lcg) -> WorkflowRecord {
         let mut tags = Vec::new();
         for t in TAGS {
             if rng.next(3) == 0 {
@@ -592,7 +533,13 @@ mod tests {
         }
         let label = format!("{} {}", WORDS[rng.next(6)], WORDS[rng.next(6)]);
         let description = (rng.next(2) == 0).then(|| WORDS[rng.next(6)].to_lowercase());
-        WorkflowContent {
+        WorkflowRecord {
+            id: 0,
+            enabled: true,
+            stale: false,
+            created: OffsetDateTime::UNIX_EPOCH,
+            updated: OffsetDateTime::UNIX_EPOCH,
+            action_file: None,
             r#ref: format!("{pack}.{name}"),
             pack_ref: pack.into(),
             name: name.into(),
@@ -816,7 +763,7 @@ mod tests {
             "a deleted pack leaves no term"
         );
         let txn = store.db().begin_write().unwrap();
-        rebuild_in(&txn).unwrap();
+        rebuild_with(&txn, crate::store::workflows::decode_record).unwrap();
         txn.commit().unwrap();
         assert_eq!(snapshot(&store), kept);
     }

@@ -2,10 +2,13 @@
 //! `pack\0name` → id index for lookups by pack; the one write transaction of
 //! a sync ([`Store::commit_sync`]); and the pack delete cascade.
 //!
-//! A record keeps the normalized definition, the original source text (for
-//! the UI), the content hash of the file it came from and the fingerprint of
-//! the catalog answers its validation depended on, so an unchanged file is
-//! neither validated again nor rewritten.
+//! One type, [`WorkflowRecord`], is a workflow's content and registration
+//! state. Its small part (everything but the normalized definition and the
+//! source text, which live in their own tables) is what heads, lists,
+//! indexes and counts decode. A record keeps the content hash of the files
+//! it came from and the fingerprint of the catalog answers its validation
+//! depended on, so an unchanged file is neither validated again nor
+//! rewritten.
 
 use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
@@ -19,11 +22,27 @@ use super::workflow_index::{Facets, ListPage, Start, WorkflowFilter, list_in, re
 use super::{Pack, RunSummary, Store, StoreError, codec, next_id, tables};
 
 const TABLE: &str = "workflows";
+const DEFINITIONS_TABLE: &str = "workflow_definitions";
+const SOURCES_TABLE: &str = "workflow_sources";
 const PACKS_TABLE: &str = "packs";
 
-/// A registered workflow.
+/// Format version of a [`WorkflowRecord`] in [`tables::WORKFLOWS`]: 2 since
+/// schema version 5 moved the definition and the source out of the record
+/// (format 1 held them inline; migration 5 converts).
+pub const WORKFLOW_FORMAT: u8 = 2;
+
+/// A registered workflow: its content (what the validator produced and the
+/// files it came from) and its registration state (id, `enabled`, `stale`,
+/// times, which the store assigns). The one type the store writes and reads
+/// and the API's answers are mapped from.
 ///
-/// Field order matters: [`HeadRaw`] mirrors it.
+/// Stored in three tables under its id: everything but the two large
+/// parts in [`tables::WORKFLOWS`] (small: what heads, lists, indexes and
+/// counts decode), the normalized [`definition`](Self::definition) in
+/// [`tables::WORKFLOW_DEFINITIONS`] and the [`source`](Self::source) text in
+/// [`tables::WORKFLOW_SOURCES`]. A read fills the large parts it needs
+/// ([`Body`]): a single workflow both, a list page the definition, the
+/// heads a sync compares against neither (`null` and empty).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowRecord {
     pub id: u64,
@@ -38,17 +57,19 @@ pub struct WorkflowRecord {
     pub param_schema: JsonText,
     #[serde(with = "codec::json_raw")]
     pub out_schema: JsonText,
-    /// The normalized definition.
-    #[serde(with = "codec::json_raw")]
-    pub definition: JsonText,
     pub tags: Vec<String>,
     pub task_count: u32,
     pub enabled: bool,
     /// The file now has errors; this is the last good version.
     pub stale: bool,
-    /// Relative to `packs_base_dir`; empty for workflows created through the API.
+    /// The workflow file (for an action-linked workflow the graph file),
+    /// relative to `packs_base_dir`; empty for workflows created through
+    /// the API.
     pub source_file: String,
-    /// Hex sha256 of the source bytes.
+    /// An action-linked workflow's action file, relative to
+    /// `packs_base_dir`; `None` for a standalone workflow file.
+    pub action_file: Option<String>,
+    /// Hex sha256 of the source bytes (of both files, linked).
     pub content_hash: String,
     /// Action refs the validator looked up, and packs it listed.
     pub deps: Vec<String>,
@@ -60,232 +81,44 @@ pub struct WorkflowRecord {
     /// Warning diagnostics as a JSON array.
     #[serde(with = "codec::json_raw")]
     pub diagnostics: JsonText,
-    /// The original YAML text.
-    pub source: String,
     #[serde(with = "codec::timestamp")]
     pub created: OffsetDateTime,
     #[serde(with = "codec::timestamp")]
     pub updated: OffsetDateTime,
-}
-
-/// The parts of a record a sync compares against, decoded without parsing
-/// the JSON fields or copying the definition and source.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorkflowHead {
-    pub id: u64,
-    pub r#ref: String,
-    pub name: String,
-    pub stale: bool,
-    pub source_file: String,
-    pub content_hash: String,
-    pub deps: Vec<String>,
-    pub dep_packs: Vec<String>,
-    pub deps_fingerprint: String,
-    pub warnings: Vec<String>,
-    /// Warning diagnostics as JSON text.
-    pub diagnostics_json: String,
-}
-
-/// [`WorkflowRecord`] field by field (postcard is positional), borrowing
-/// the large fields instead of parsing them.
-#[derive(Deserialize)]
-struct HeadRaw<'a> {
-    id: u64,
-    r#ref: String,
-    _pack_ref: &'a str,
-    name: String,
-    _label: &'a str,
-    _description: Option<&'a str>,
-    _version: &'a str,
-    _param_schema: &'a str,
-    _out_schema: &'a str,
-    _definition: &'a str,
-    _tags: Vec<&'a str>,
-    _task_count: u32,
-    _enabled: bool,
-    stale: bool,
-    source_file: String,
-    content_hash: String,
-    deps: Vec<String>,
-    dep_packs: Vec<String>,
-    deps_fingerprint: String,
-    warnings: Vec<String>,
-    diagnostics: String,
-    _source: &'a str,
-}
-
-fn decode_head(bytes: &[u8]) -> Result<WorkflowHead, StoreError> {
-    let corrupt = |message: String| StoreError::Codec {
-        table: TABLE,
-        message,
-    };
-    let rest = match bytes.split_first() {
-        Some((&codec::FORMAT_VERSION, rest)) => rest,
-        _ => return decode_wf(bytes).map(|r| head_of(&r)),
-    };
-    let (raw, _): (HeadRaw, _) = postcard::take_from_bytes(rest)
-        .map_err(|e| corrupt(format!("cannot decode record: {e}")))?;
-    Ok(WorkflowHead {
-        id: raw.id,
-        r#ref: raw.r#ref,
-        name: raw.name,
-        stale: raw.stale,
-        source_file: raw.source_file,
-        content_hash: raw.content_hash,
-        deps: raw.deps,
-        dep_packs: raw.dep_packs,
-        deps_fingerprint: raw.deps_fingerprint,
-        warnings: raw.warnings,
-        diagnostics_json: raw.diagnostics,
-    })
-}
-
-/// [`WorkflowRecord`] field by field, borrowing the source text, which
-/// lists do not show.
-#[derive(Deserialize)]
-struct ListedRaw<'a> {
-    id: u64,
-    r#ref: String,
-    pack_ref: String,
-    name: String,
-    label: String,
-    description: Option<String>,
-    version: String,
-    #[serde(with = "codec::json_raw")]
-    param_schema: JsonText,
-    #[serde(with = "codec::json_raw")]
-    out_schema: JsonText,
-    #[serde(with = "codec::json_raw")]
-    definition: JsonText,
-    tags: Vec<String>,
-    task_count: u32,
-    enabled: bool,
-    stale: bool,
-    source_file: String,
-    content_hash: String,
-    deps: Vec<String>,
-    dep_packs: Vec<String>,
-    deps_fingerprint: String,
-    warnings: Vec<String>,
-    #[serde(with = "codec::json_raw")]
-    diagnostics: JsonText,
-    _source: &'a str,
-    #[serde(with = "codec::timestamp")]
-    created: OffsetDateTime,
-    #[serde(with = "codec::timestamp")]
-    updated: OffsetDateTime,
-}
-
-/// A record for a list: every field but `source`, left empty (a list
-/// item has no source; not copying it halves what a page decodes).
-fn decode_listed(bytes: &[u8]) -> Result<WorkflowRecord, StoreError> {
-    let rest = match bytes.split_first() {
-        Some((&codec::FORMAT_VERSION, rest)) => rest,
-        _ => return decode_wf(bytes),
-    };
-    let (r, _): (ListedRaw, _) =
-        postcard::take_from_bytes(rest).map_err(|e| StoreError::Codec {
-            table: TABLE,
-            message: format!("cannot decode record: {e}"),
-        })?;
-    Ok(WorkflowRecord {
-        id: r.id,
-        r#ref: r.r#ref,
-        pack_ref: r.pack_ref,
-        name: r.name,
-        label: r.label,
-        description: r.description,
-        version: r.version,
-        param_schema: r.param_schema,
-        out_schema: r.out_schema,
-        definition: r.definition,
-        tags: r.tags,
-        task_count: r.task_count,
-        enabled: r.enabled,
-        stale: r.stale,
-        source_file: r.source_file,
-        content_hash: r.content_hash,
-        deps: r.deps,
-        dep_packs: r.dep_packs,
-        deps_fingerprint: r.deps_fingerprint,
-        warnings: r.warnings,
-        diagnostics: r.diagnostics,
-        source: String::new(),
-        created: r.created,
-        updated: r.updated,
-    })
-}
-
-fn head_of(r: &WorkflowRecord) -> WorkflowHead {
-    WorkflowHead {
-        id: r.id,
-        r#ref: r.r#ref.clone(),
-        name: r.name.clone(),
-        stale: r.stale,
-        source_file: r.source_file.clone(),
-        content_hash: r.content_hash.clone(),
-        deps: r.deps.clone(),
-        dep_packs: r.dep_packs.clone(),
-        deps_fingerprint: r.deps_fingerprint.clone(),
-        warnings: r.warnings.clone(),
-        diagnostics_json: r.diagnostics.get().to_string(),
-    }
-}
-
-/// The content of a workflow to write (created or updated in place): the
-/// record less what the store assigns (id, `enabled`, `stale`, times). The
-/// JSON fields are already text, so a sync holding many of these until its
-/// commit holds no JSON trees.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WorkflowContent {
-    pub r#ref: String,
-    pub pack_ref: String,
-    pub name: String,
-    pub label: String,
-    pub description: Option<String>,
-    pub version: String,
-    #[serde(with = "codec::json_raw")]
-    pub param_schema: JsonText,
-    #[serde(with = "codec::json_raw")]
-    pub out_schema: JsonText,
-    #[serde(with = "codec::json_raw")]
+    /// The normalized definition (in [`tables::WORKFLOW_DEFINITIONS`]).
+    #[serde(skip)]
     pub definition: JsonText,
-    pub tags: Vec<String>,
-    pub task_count: u32,
-    pub source_file: String,
-    pub content_hash: String,
-    pub deps: Vec<String>,
-    pub dep_packs: Vec<String>,
-    pub deps_fingerprint: String,
-    pub warnings: Vec<String>,
-    #[serde(with = "codec::json_raw")]
-    pub diagnostics: JsonText,
+    /// The original YAML text (in [`tables::WORKFLOW_SOURCES`]).
+    #[serde(skip)]
     pub source: String,
 }
 
-/// Where a [`WorkflowContent`] that is not a validated workflow came from,
-/// and what the validation recorded about it.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ContentMeta {
-    pub source_file: String,
-    pub content_hash: String,
-    pub deps: Vec<String>,
-    pub dep_packs: Vec<String>,
-    pub deps_fingerprint: String,
-    pub warnings: Vec<String>,
-    pub diagnostics: JsonText,
-    pub source: String,
+/// Which large parts of a record a read fills in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Body {
+    /// Neither: a head (what a sync compares against, indexes, counts).
+    None,
+    /// The definition: a list item (lists do not show the source).
+    Definition,
+    /// The definition and the source: one workflow.
+    Full,
 }
 
-impl WorkflowContent {
-    /// The content of a validated workflow: its JSON fields become text
-    /// and the trees are dropped.
-    pub fn new(w: crate::workflow::Workflow, meta: ContentMeta) -> WorkflowContent {
+impl WorkflowRecord {
+    /// The record of a validated workflow, to be written: its JSON fields
+    /// become text and the trees are dropped. Where it came from and what
+    /// the validation recorded (files, hash, dependencies, warnings,
+    /// source) start empty for the caller to set (`WorkflowRecord { …,
+    /// ..WorkflowRecord::new(w) }`); what the store assigns (id,
+    /// `enabled`, `stale`, times) is left at a placeholder the write
+    /// replaces.
+    pub fn new(w: crate::workflow::Workflow) -> WorkflowRecord {
         let text = |v: Option<&serde_json::Value>| {
             v.and_then(|v| JsonText::from_value(v).ok())
                 .unwrap_or_else(JsonText::null)
         };
-        WorkflowContent {
+        WorkflowRecord {
+            id: 0,
             param_schema: text(w.param_schema.as_ref()),
             out_schema: text(w.out_schema.as_ref()),
             definition: text(Some(&w.definition)),
@@ -297,16 +130,64 @@ impl WorkflowContent {
             version: w.version,
             tags: w.tags,
             task_count: w.task_count,
-            source_file: meta.source_file,
-            content_hash: meta.content_hash,
-            deps: meta.deps,
-            dep_packs: meta.dep_packs,
-            deps_fingerprint: meta.deps_fingerprint,
-            warnings: meta.warnings,
-            diagnostics: meta.diagnostics,
-            source: meta.source,
+            enabled: true,
+            stale: false,
+            source_file: String::new(),
+            action_file: None,
+            content_hash: String::new(),
+            deps: Vec::new(),
+            dep_packs: Vec::new(),
+            deps_fingerprint: String::new(),
+            warnings: Vec::new(),
+            diagnostics: JsonText::null(),
+            source: String::new(),
+            created: OffsetDateTime::UNIX_EPOCH,
+            updated: OffsetDateTime::UNIX_EPOCH,
         }
     }
+}
+
+/// The record's small part, as [`tables::WORKFLOWS`] holds it.
+pub(crate) fn encode_record(rec: &WorkflowRecord) -> Result<Vec<u8>, StoreError> {
+    codec::encode_v(TABLE, WORKFLOW_FORMAT, rec)
+}
+
+/// A record from its [`tables::WORKFLOWS`] bytes, without its large parts.
+pub(crate) fn decode_record(bytes: &[u8]) -> Result<WorkflowRecord, StoreError> {
+    codec::decode_v(TABLE, WORKFLOW_FORMAT, bytes)
+}
+
+fn decode_text(table: &'static str, bytes: &[u8]) -> Result<String, StoreError> {
+    codec::decode(table, bytes)
+}
+
+/// Reads the large parts `body` asks for into `rec` from their tables.
+fn read_body<D, S>(
+    defs: &D,
+    sources: &S,
+    rec: &mut WorkflowRecord,
+    body: Body,
+) -> Result<(), StoreError>
+where
+    D: ReadableTable<u64, &'static [u8]>,
+    S: ReadableTable<u64, &'static [u8]>,
+{
+    if body == Body::None {
+        return Ok(());
+    }
+    if let Some(b) = defs.get(rec.id)? {
+        let text = decode_text(DEFINITIONS_TABLE, b.value())?;
+        rec.definition = JsonText::from_text(text).map_err(|e| StoreError::Codec {
+            table: DEFINITIONS_TABLE,
+            message: format!("stored definition is not JSON: {e}"),
+        })?;
+    }
+    if body == Body::Full
+        && let Some(b) = sources.get(rec.id)?
+    {
+        rec.source = decode_text(SOURCES_TABLE, b.value())?;
+    }
+    Ok(())
 }
 
 /// What [`Store::commit_sync`] did to an upserted ref.
@@ -328,6 +209,26 @@ pub struct RevisionCtx {
     pub run_id: Option<u64>,
 }
 
+/// Workflow `id` from its tables, with the large parts `body` asks for.
+pub(crate) fn read_record<W, D, S>(
+    wfs: &W,
+    defs: &D,
+    sources: &S,
+    id: u64,
+    body: Body,
+) -> Result<Option<WorkflowRecord>, StoreError>
+where
+    W: ReadableTable<u64, &'static [u8]>,
+    D: ReadableTable<u64, &'static [u8]>,
+    S: ReadableTable<u64, &'static [u8]>,
+{
+    let Some(mut rec) = wfs.get(id)?.map(|b| decode_record(b.value())).transpose()? else {
+        return Ok(None);
+    };
+    read_body(defs, sources, &mut rec, body)?;
+    Ok(Some(rec))
+}
+
 /// Key of [`tables::PACK_WORKFLOWS`].
 pub(crate) fn pack_key(pack_ref: &str, name: &str) -> String {
     format!("{pack_ref}\0{name}")
@@ -342,10 +243,6 @@ fn workflow_not_found(r: &str) -> StoreError {
 }
 
 use super::packs::not_found as pack_not_found;
-
-fn decode_wf(bytes: &[u8]) -> Result<WorkflowRecord, StoreError> {
-    codec::decode(TABLE, bytes)
-}
 
 fn read_pack_in(txn: &WriteTransaction, pack_ref: &str) -> Result<Option<Pack>, StoreError> {
     let table = txn.open_table(tables::PACKS)?;
@@ -363,25 +260,46 @@ fn write_pack_in(txn: &WriteTransaction, pack: &Pack) -> Result<(), StoreError> 
     Ok(())
 }
 
-fn get_by_ref_in(txn: &WriteTransaction, r: &str) -> Result<Option<WorkflowRecord>, StoreError> {
-    let refs = txn.open_table(tables::WORKFLOW_REFS)?;
-    let Some(id) = refs.get(r)?.map(|v| v.value()) else {
-        return Ok(None);
-    };
-    let wfs = txn.open_table(tables::WORKFLOWS)?;
-    match wfs.get(id)? {
-        Some(b) => decode_wf(b.value()).map(Some),
-        None => Ok(None),
-    }
+/// The workflow with ref `r` in transaction `txn` (read or write: their
+/// tables are different types), with the large parts `body` asks for.
+macro_rules! by_ref {
+    ($txn:expr, $r:expr, $body:expr) => {{
+        let id = $txn
+            .open_table(tables::WORKFLOW_REFS)?
+            .get($r)?
+            .map(|v| v.value());
+        match id {
+            None => Ok(None),
+            Some(id) => read_record(
+                &$txn.open_table(tables::WORKFLOWS)?,
+                &$txn.open_table(tables::WORKFLOW_DEFINITIONS)?,
+                &$txn.open_table(tables::WORKFLOW_SOURCES)?,
+                id,
+                $body,
+            ),
+        }
+    }};
 }
 
-fn put_in(txn: &WriteTransaction, rec: &WorkflowRecord) -> Result<(), StoreError> {
-    let bytes = codec::encode(TABLE, rec)?;
-    let old = {
-        let mut wfs = txn.open_table(tables::WORKFLOWS)?;
-        let previous = wfs.insert(rec.id, bytes.as_slice())?;
-        previous.map(|b| Facets::of_bytes(b.value())).transpose()?
-    };
+/// The workflow with ref `r`, with the large parts `body` asks for.
+fn get_by_ref_in(
+    txn: &WriteTransaction,
+    r: &str,
+    body: Body,
+) -> Result<Option<WorkflowRecord>, StoreError> {
+    by_ref!(txn, r, body)
+}
+
+/// Writes the record's small part and its indexes; with `body` also the
+/// definition and the source (a change of content; a flag change leaves
+/// them as they are).
+fn put_in(txn: &WriteTransaction, rec: &WorkflowRecord, body: bool) -> Result<(), StoreError> {
+    let old = txn
+        .open_table(tables::WORKFLOWS)?
+        .get(rec.id)?
+        .map(|b| decode_record(b.value()).map(|r| Facets::of(&r)))
+        .transpose()?;
+    write_parts_in(txn, rec, body)?;
     reindex(txn, rec.id, old.as_ref(), Some(&Facets::of(rec)))?;
     txn.open_table(tables::WORKFLOW_REFS)?
         .insert(rec.r#ref.as_str(), rec.id)?;
@@ -390,8 +308,38 @@ fn put_in(txn: &WriteTransaction, rec: &WorkflowRecord) -> Result<(), StoreError
     Ok(())
 }
 
+/// Writes the record's small part and, with `body`, its definition and
+/// source; no index changes (migration 5 rewrites records whose indexes
+/// already hold them).
+pub(crate) fn write_parts_in(
+    txn: &WriteTransaction,
+    rec: &WorkflowRecord,
+    body: bool,
+) -> Result<(), StoreError> {
+    let bytes = encode_record(rec)?;
+    txn.open_table(tables::WORKFLOWS)?
+        .insert(rec.id, bytes.as_slice())?;
+    if body {
+        let definition = codec::encode(DEFINITIONS_TABLE, &rec.definition.get())?;
+        txn.open_table(tables::WORKFLOW_DEFINITIONS)?
+            .insert(rec.id, definition.as_slice())?;
+        let source = codec::encode(SOURCES_TABLE, &rec.source)?;
+        txn.open_table(tables::WORKFLOW_SOURCES)?
+            .insert(rec.id, source.as_slice())?;
+    }
+    Ok(())
+}
+
+/// Removes workflow `id`'s definition and source.
+fn remove_body_in(txn: &WriteTransaction, id: u64) -> Result<(), StoreError> {
+    txn.open_table(tables::WORKFLOW_DEFINITIONS)?.remove(id)?;
+    txn.open_table(tables::WORKFLOW_SOURCES)?.remove(id)?;
+    Ok(())
+}
+
 fn remove_in(txn: &WriteTransaction, rec: &WorkflowRecord) -> Result<(), StoreError> {
     txn.open_table(tables::WORKFLOWS)?.remove(rec.id)?;
+    remove_body_in(txn, rec.id)?;
     reindex(txn, rec.id, Some(&Facets::of(rec)), None)?;
     txn.open_table(tables::WORKFLOW_REFS)?
         .remove(rec.r#ref.as_str())?;
@@ -401,47 +349,29 @@ fn remove_in(txn: &WriteTransaction, rec: &WorkflowRecord) -> Result<(), StoreEr
 }
 
 /// Creates or updates in place and records the revision; returns the id,
-/// whether it was created and the revision pair.
+/// whether it was created and the revision pair. `rec`'s id, `enabled`,
+/// `stale` and times are assigned here.
 fn upsert_in(
     txn: &WriteTransaction,
-    content: WorkflowContent,
+    mut rec: WorkflowRecord,
     now: OffsetDateTime,
     rev: &RevisionCtx,
 ) -> Result<Upserted, StoreError> {
-    let existing = get_by_ref_in(txn, &content.r#ref)?;
+    // the revision of a change compares against, and may keep, the old body
+    let body = if rev.policy.enabled() {
+        Body::Full
+    } else {
+        Body::None
+    };
+    let existing = get_by_ref_in(txn, &rec.r#ref, body)?;
     let created = existing.is_none();
-    let (id, enabled, created_at) = match &existing {
+    (rec.id, rec.enabled, rec.created) = match &existing {
         Some(e) => (e.id, e.enabled, e.created),
         None => (next_id(txn, TABLE)?, true, now),
     };
-    let w = content;
-    let rec = WorkflowRecord {
-        id,
-        r#ref: w.r#ref,
-        pack_ref: w.pack_ref,
-        name: w.name,
-        label: w.label,
-        description: w.description,
-        version: w.version,
-        param_schema: w.param_schema,
-        out_schema: w.out_schema,
-        definition: w.definition,
-        tags: w.tags,
-        task_count: w.task_count,
-        enabled,
-        stale: false,
-        source_file: w.source_file,
-        content_hash: w.content_hash,
-        deps: w.deps,
-        dep_packs: w.dep_packs,
-        deps_fingerprint: w.deps_fingerprint,
-        warnings: w.warnings,
-        diagnostics: w.diagnostics,
-        source: w.source,
-        created: created_at,
-        updated: now,
-    };
-    put_in(txn, &rec)?;
+    rec.stale = false;
+    rec.updated = now;
+    put_in(txn, &rec, true)?;
     let revision = revisions::record_in(
         txn,
         rev.policy,
@@ -451,7 +381,7 @@ fn upsert_in(
         rev.run_id,
     )?;
     Ok(Upserted {
-        id,
+        id: rec.id,
         created,
         revision,
     })
@@ -465,34 +395,35 @@ fn begin_immediate(store: &Store) -> Result<super::WriteTxn, StoreError> {
 }
 
 impl Store {
-    /// Every workflow of a pack, ordered by name (served from the index).
+    /// Every workflow of a pack, ordered by name (served from the index),
+    /// with definition and source.
     pub fn pack_workflows(&self, pack_ref: &str) -> Result<Vec<WorkflowRecord>, StoreError> {
-        self.scan_pack_workflows(pack_ref, decode_wf)
+        self.scan_pack_workflows(pack_ref, Body::Full)
     }
 
     /// The heads of a pack's workflows, ordered by name: what a sync needs
-    /// to tell unchanged files, cheap to decode.
-    pub fn pack_workflow_heads(&self, pack_ref: &str) -> Result<Vec<WorkflowHead>, StoreError> {
-        self.scan_pack_workflows(pack_ref, decode_head)
+    /// to tell unchanged files, the records without definition and source.
+    pub fn pack_workflow_heads(&self, pack_ref: &str) -> Result<Vec<WorkflowRecord>, StoreError> {
+        self.scan_pack_workflows(pack_ref, Body::None)
     }
 
     /// A pack's workflow records through the by-pack index, ordered by
-    /// name, each decoded with `decode`.
-    fn scan_pack_workflows<T>(
+    /// name, with the large parts `body` asks for.
+    fn scan_pack_workflows(
         &self,
         pack_ref: &str,
-        decode: fn(&[u8]) -> Result<T, StoreError>,
-    ) -> Result<Vec<T>, StoreError> {
+        body: Body,
+    ) -> Result<Vec<WorkflowRecord>, StoreError> {
         let txn = self.db().begin_read()?;
         let index = txn.open_table(tables::PACK_WORKFLOWS)?;
         let wfs = txn.open_table(tables::WORKFLOWS)?;
+        let defs = txn.open_table(tables::WORKFLOW_DEFINITIONS)?;
+        let sources = txn.open_table(tables::WORKFLOW_SOURCES)?;
         let (lo, hi) = pack_range(pack_ref);
         let mut out = Vec::new();
         for entry in index.range(lo.as_str()..hi.as_str())? {
             let (_, id) = entry?;
-            if let Some(b) = wfs.get(id.value())? {
-                out.push(decode(b.value())?);
-            }
+            out.extend(read_record(&wfs, &defs, &sources, id.value(), body)?);
         }
         Ok(out)
     }
@@ -511,24 +442,17 @@ impl Store {
         Ok(out)
     }
 
-    /// The workflow with this ref, if any.
+    /// The workflow with this ref, if any, with definition and source.
     pub fn get_workflow(&self, r: &str) -> Result<Option<WorkflowRecord>, StoreError> {
         let txn = self.db().begin_read()?;
-        let refs = txn.open_table(tables::WORKFLOW_REFS)?;
-        let Some(id) = refs.get(r)?.map(|v| v.value()) else {
-            return Ok(None);
-        };
-        let wfs = txn.open_table(tables::WORKFLOWS)?;
-        match wfs.get(id)? {
-            Some(b) => decode_wf(b.value()).map(Some),
-            None => Ok(None),
-        }
+        by_ref!(txn, r, Body::Full)
     }
 
     /// One page of workflows matching `filter`, ordered by name when
     /// `pack_ref` is set and by id otherwise, and the total that match,
     /// answered from the indexes (`workflow_index`). The records come
-    /// without their `source` (left empty): lists do not show it.
+    /// with their definition and without their `source` (left empty):
+    /// lists do not show it.
     pub fn list_workflows(
         &self,
         filter: &WorkflowFilter,
@@ -536,7 +460,7 @@ impl Store {
         per_page: u64,
     ) -> Result<ListPage, StoreError> {
         let txn = self.db().begin_read()?;
-        list_in(&txn, filter, start, per_page, decode_listed)
+        list_in(&txn, filter, start, per_page)
     }
 
     /// Every workflow matching `filter` by decoding every record: what the
@@ -547,11 +471,14 @@ impl Store {
     ) -> Result<Vec<WorkflowRecord>, StoreError> {
         let txn = self.db().begin_read()?;
         let wfs = txn.open_table(tables::WORKFLOWS)?;
+        let defs = txn.open_table(tables::WORKFLOW_DEFINITIONS)?;
+        let sources = txn.open_table(tables::WORKFLOW_SOURCES)?;
         let mut out = Vec::new();
         for entry in wfs.iter()? {
             let (_, b) = entry?;
-            let rec = decode_listed(b.value())?;
+            let mut rec = decode_record(b.value())?;
             if filter.matches(&rec) {
+                read_body(&defs, &sources, &mut rec, Body::Definition)?;
                 out.push(rec);
             }
         }
@@ -565,7 +492,7 @@ impl Store {
     /// `Conflict` when the ref exists.
     pub fn create_workflow(
         &self,
-        content: WorkflowContent,
+        content: WorkflowRecord,
         rev: &RevisionCtx,
     ) -> Result<(WorkflowRecord, Option<RevisionPair>), StoreError> {
         let txn = begin_immediate(self)?;
@@ -573,13 +500,13 @@ impl Store {
         if read_pack_in(&txn, &content.pack_ref)?.is_none() {
             return Err(pack_not_found(&content.pack_ref));
         }
-        if get_by_ref_in(&txn, &r)?.is_some() {
+        if get_by_ref_in(&txn, &r, Body::None)?.is_some() {
             return Err(StoreError::Conflict(format!(
                 "Workflow '{r}' already exists"
             )));
         }
         let u = upsert_in(&txn, content, OffsetDateTime::now_utc(), rev)?;
-        let rec = get_by_ref_in(&txn, &r)?.ok_or_else(|| workflow_not_found(&r))?;
+        let rec = get_by_ref_in(&txn, &r, Body::Full)?.ok_or_else(|| workflow_not_found(&r))?;
         txn.commit()?;
         Ok((rec, u.revision))
     }
@@ -587,16 +514,16 @@ impl Store {
     /// Replaces a workflow's content in place (id, `enabled` kept).
     pub fn replace_workflow(
         &self,
-        content: WorkflowContent,
+        content: WorkflowRecord,
         rev: &RevisionCtx,
     ) -> Result<(WorkflowRecord, Option<RevisionPair>), StoreError> {
         let txn = begin_immediate(self)?;
         let r = content.r#ref.clone();
-        if get_by_ref_in(&txn, &r)?.is_none() {
+        if get_by_ref_in(&txn, &r, Body::None)?.is_none() {
             return Err(workflow_not_found(&r));
         }
         let u = upsert_in(&txn, content, OffsetDateTime::now_utc(), rev)?;
-        let rec = get_by_ref_in(&txn, &r)?.ok_or_else(|| workflow_not_found(&r))?;
+        let rec = get_by_ref_in(&txn, &r, Body::Full)?.ok_or_else(|| workflow_not_found(&r))?;
         txn.commit()?;
         Ok((rec, u.revision))
     }
@@ -608,10 +535,10 @@ impl Store {
         enabled: bool,
     ) -> Result<WorkflowRecord, StoreError> {
         let txn = begin_immediate(self)?;
-        let mut rec = get_by_ref_in(&txn, r)?.ok_or_else(|| workflow_not_found(r))?;
+        let mut rec = get_by_ref_in(&txn, r, Body::Full)?.ok_or_else(|| workflow_not_found(r))?;
         rec.enabled = enabled;
         rec.updated = OffsetDateTime::now_utc();
-        put_in(&txn, &rec)?;
+        put_in(&txn, &rec, false)?;
         txn.commit()?;
         Ok(rec)
     }
@@ -620,7 +547,7 @@ impl Store {
     /// (so the delete can be undone) unless `purge`.
     pub fn delete_workflow(&self, r: &str, purge: bool) -> Result<WorkflowRecord, StoreError> {
         let txn = begin_immediate(self)?;
-        let rec = get_by_ref_in(&txn, r)?.ok_or_else(|| workflow_not_found(r))?;
+        let rec = get_by_ref_in(&txn, r, Body::Full)?.ok_or_else(|| workflow_not_found(r))?;
         remove_in(&txn, &rec)?;
         if purge {
             revisions::purge_in(&txn, r)?;
@@ -665,16 +592,16 @@ impl Store {
                     upserted.push((r, u));
                 }
                 Pending::MarkStale(r) => {
-                    if let Some(mut rec) = get_by_ref_in(&txn, &r)?
+                    if let Some(mut rec) = get_by_ref_in(&txn, &r, Body::None)?
                         && !rec.stale
                     {
                         rec.stale = true;
                         rec.updated = now;
-                        put_in(&txn, &rec)?;
+                        put_in(&txn, &rec, false)?;
                     }
                 }
                 Pending::Prune(r) => {
-                    if let Some(rec) = get_by_ref_in(&txn, &r)? {
+                    if let Some(rec) = get_by_ref_in(&txn, &r, Body::None)? {
                         remove_in(&txn, &rec)?;
                     }
                 }
@@ -739,13 +666,14 @@ impl Store {
             for id in ids {
                 let removed = wfs.remove(id)?;
                 if let Some(b) = removed {
-                    let head = decode_head(b.value())?;
-                    refs.remove(head.r#ref.as_str())?;
-                    gone.push((id, Facets::of_bytes(b.value())?));
+                    let rec = decode_record(b.value())?;
+                    refs.remove(rec.r#ref.as_str())?;
+                    gone.push((id, Facets::of(&rec)));
                 }
             }
         }
         for (id, facets) in gone {
+            remove_body_in(&txn, id)?;
             reindex(&txn, id, Some(&facets), None)?;
         }
         super::runs::delete_pack_runs(&txn, pack_ref)?;
@@ -756,54 +684,72 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use redb::ReadableTableMetadata;
+
     use super::*;
 
     #[test]
-    fn a_head_decodes_the_same_fields_as_the_full_record() {
-        let now = OffsetDateTime::now_utc();
-        let rec = WorkflowRecord {
-            id: 7,
-            r#ref: "p.w".into(),
-            pack_ref: "p".into(),
-            name: "w".into(),
-            label: "L".into(),
-            description: Some("d".into()),
-            version: "1.0.0".into(),
-            param_schema: JsonText::from_value(&serde_json::json!({"type": "object"})).unwrap(),
-            out_schema: JsonText::null(),
-            definition: JsonText::from_value(&serde_json::json!({"tasks": [{"name": "a"}]}))
-                .unwrap(),
-            tags: vec!["t".into()],
-            task_count: 1,
-            enabled: false,
-            stale: true,
-            source_file: "p/workflows/w.yaml".into(),
-            content_hash: "abc".into(),
-            deps: vec!["core.echo".into()],
-            dep_packs: vec!["core".into()],
-            deps_fingerprint: "fp".into(),
-            warnings: vec!["w1".into()],
-            diagnostics: JsonText::from_value(&serde_json::json!([{"code": "x"}])).unwrap(),
-            source: "label: L\n".into(),
-            created: now,
-            updated: now,
-        };
-        let bytes = codec::encode(TABLE, &rec).unwrap();
-        assert_eq!(decode_head(&bytes).unwrap(), head_of(&rec));
-        let listed = decode_listed(&bytes).unwrap();
+    fn a_record_is_stored_without_its_large_parts_and_read_back_with_them() {
+        let (_dir, store) = store_with_pack();
+        let mut c = content(3);
+        c.action_file = Some("p/actions/w3.yaml".into());
+        let (written, _) = store
+            .create_workflow(c.clone(), &RevisionCtx::default())
+            .unwrap();
+        let bytes = encode_record(&written).unwrap();
+        assert_eq!(bytes[0], WORKFLOW_FORMAT);
+        let small = decode_record(&bytes).unwrap();
+        assert_eq!(
+            small,
+            WorkflowRecord {
+                definition: JsonText::null(),
+                source: String::new(),
+                ..written.clone()
+            },
+            "the small part holds every field but the two large ones"
+        );
+        assert_eq!(
+            (&written.definition, &written.source),
+            (&c.definition, &c.source)
+        );
+        assert_eq!(written.action_file.as_deref(), Some("p/actions/w3.yaml"));
+        assert_eq!(store.get_workflow("p.w3").unwrap().unwrap(), written);
+        let head = store.pack_workflow_heads("p").unwrap().remove(0);
+        assert_eq!(head, small);
+        let listed = store
+            .list_workflows(&WorkflowFilter::default(), &Start::Offset(0), 10)
+            .unwrap()
+            .items
+            .remove(0);
         assert_eq!(
             listed,
             WorkflowRecord {
                 source: String::new(),
-                ..rec.clone()
+                ..written.clone()
             }
         );
-        assert_eq!(decode_wf(&bytes).unwrap(), rec);
+        // a flag change keeps the body; a delete removes it
+        store.set_workflow_enabled("p.w3", false).unwrap();
+        assert_eq!(
+            store.get_workflow("p.w3").unwrap().unwrap().source,
+            c.source
+        );
+        store.delete_workflow("p.w3", false).unwrap();
+        let txn = store.db().begin_read().unwrap();
+        for t in [tables::WORKFLOW_DEFINITIONS, tables::WORKFLOW_SOURCES] {
+            assert_eq!(txn.open_table(t).unwrap().len().unwrap(), 0);
+        }
     }
 
-    fn content(i: usize) -> WorkflowContent {
+    fn content(i: usize) -> WorkflowRecord {
         let json = |v: serde_json::Value| JsonText::from_value(&v).unwrap();
-        WorkflowContent {
+        WorkflowRecord {
+            id: 0,
+            enabled: true,
+            stale: false,
+            created: OffsetDateTime::UNIX_EPOCH,
+            updated: OffsetDateTime::UNIX_EPOCH,
+            action_file: None,
             r#ref: format!("p.w{i}"),
             pack_ref: "p".into(),
             name: format!("w{i}"),

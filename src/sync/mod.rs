@@ -38,8 +38,8 @@ use time::OffsetDateTime;
 use crate::pack::{LoadError, WorkflowFile, read_workflow_file};
 use crate::store::codec::JsonText;
 use crate::store::{
-    Author, ContentMeta, NewRun, PendingChanges, RevisionPair, RevisionPolicy, RunCounts,
-    RunSummary, Store, StoreError, WorkflowContent, WorkflowHead,
+    Author, NewRun, PendingChanges, RevisionPair, RevisionPolicy, RunCounts, RunSummary, Store,
+    StoreError, WorkflowRecord,
 };
 use crate::workflow::{ActionCatalog, Code, Diagnostic, SourceContext, Validation, validate};
 
@@ -338,12 +338,12 @@ fn list_at(pack_dir: PathBuf, pack_ref: &str, max_bytes: u64) -> ListResult {
 /// What became of one file.
 enum Outcome {
     Unchanged {
-        record: Box<WorkflowHead>,
+        record: Box<WorkflowRecord>,
         /// Only kept when the stored diagnostics need a snippet.
         source: Option<String>,
     },
     Valid {
-        content: Box<WorkflowContent>,
+        content: Box<WorkflowRecord>,
         validation: Validation,
     },
     Failed {
@@ -428,13 +428,14 @@ fn validate_recorded(
     catalog: &dyn ActionCatalog,
     hash: String,
     keep_workflow: bool,
-) -> (Validation, Option<WorkflowContent>) {
+) -> (Validation, Option<WorkflowRecord>) {
     let recorder = Recorder::new(catalog);
     let ctx = SourceContext {
         pack_ref,
         name,
         file: rel,
     };
+    let action_file = action.as_ref().and_then(|a| a.file).map(str::to_string);
     let mut validation = match action {
         Some(a) => crate::workflow::validate_linked(bytes, a, &ctx, &recorder),
         None => validate(bytes, &ctx, &recorder),
@@ -447,8 +448,9 @@ fn validate_recorded(
     };
     let content = workflow.map(|workflow| {
         let warnings: Vec<&Diagnostic> = validation.diagnostics.iter().collect();
-        let meta = ContentMeta {
+        WorkflowRecord {
             source_file: rel.unwrap_or_default().to_string(),
+            action_file,
             content_hash: hash,
             deps_fingerprint: fingerprint(catalog, &deps, &dep_packs),
             deps,
@@ -456,8 +458,8 @@ fn validate_recorded(
             warnings: warnings.iter().map(|d| d.message.clone()).collect(),
             diagnostics: JsonText::from_value(&warnings).unwrap_or_default(),
             source: String::from_utf8_lossy(bytes).into_owned(),
-        };
-        WorkflowContent::new(workflow, meta)
+            ..WorkflowRecord::new(workflow)
+        }
     });
     (validation, content)
 }
@@ -468,7 +470,7 @@ fn process(
     pack_ref: &str,
     max_bytes: u64,
     catalog: &dyn ActionCatalog,
-    existing: Option<&HashMap<String, WorkflowHead>>,
+    existing: Option<&HashMap<String, WorkflowRecord>>,
     memo: &Memo,
 ) -> FileResult {
     let mut action: Option<(String, String)> = None;
@@ -560,10 +562,11 @@ fn process(
         && !rec.stale
         && rec.content_hash == hash
         && rec.source_file == l.rel
+        && rec.action_file.as_deref() == action.as_ref().map(|(file, _)| file.as_str())
         && memo.fingerprint(catalog, &rec.deps, &rec.dep_packs) == rec.deps_fingerprint
     {
         let source =
-            (rec.diagnostics_json != "[]").then(|| String::from_utf8_lossy(&bytes).into_owned());
+            (rec.diagnostics.get() != "[]").then(|| String::from_utf8_lossy(&bytes).into_owned());
         return result(Outcome::Unchanged {
             record: Box::new(rec.clone()),
             source,
@@ -630,11 +633,11 @@ fn with_snippets_in(
         .collect()
 }
 
-fn stored_diagnostics(rec: &WorkflowHead) -> Vec<Diagnostic> {
-    if rec.diagnostics_json == "[]" {
+fn stored_diagnostics(rec: &WorkflowRecord) -> Vec<Diagnostic> {
+    if rec.diagnostics.get() == "[]" {
         return Vec::new();
     }
-    serde_json::from_str(&rec.diagnostics_json).unwrap_or_default()
+    rec.diagnostics.parse().unwrap_or_default()
 }
 
 fn count_severity(diags: &[ReportDiagnostic]) -> (u64, u64) {
@@ -701,7 +704,7 @@ struct Scan<'a> {
     staged_dir: Option<&'a Path>,
     /// The registered workflows a sync compares against; `None` for a
     /// validation run, which checks every file and keeps no content.
-    existing: Option<&'a HashMap<String, WorkflowHead>>,
+    existing: Option<&'a HashMap<String, WorkflowRecord>>,
     /// Encode each valid file's record on the pool's threads (a sync that
     /// writes).
     encode: bool,
@@ -848,7 +851,7 @@ fn sync_pack_in_pool(
     if staged_dir.is_none() && store.get_pack(pack_ref)?.is_none() {
         return Err(SyncError::PackNotFound(pack_ref.to_string()));
     }
-    let existing: HashMap<String, WorkflowHead> = store
+    let existing: HashMap<String, WorkflowRecord> = store
         .pack_workflow_heads(pack_ref)?
         .into_iter()
         .map(|r| (r.name.clone(), r))
@@ -955,7 +958,7 @@ fn sync_pack_in_pool(
         }
         Ok(Scanned { loaded, present }) => {
             report.loaded_count = loaded;
-            let mut missing: Vec<&WorkflowHead> = existing
+            let mut missing: Vec<&WorkflowRecord> = existing
                 .values()
                 .filter(|rec| !rec.source_file.is_empty() && !present.contains(&rec.name))
                 .collect();
@@ -1176,7 +1179,7 @@ fn validate_pack_in_pool(
 pub struct PreparedWorkflow {
     pub validation: Validation,
     /// Present when the text has no error.
-    pub content: Option<WorkflowContent>,
+    pub content: Option<WorkflowRecord>,
     pub diagnostics: Vec<ReportDiagnostic>,
 }
 

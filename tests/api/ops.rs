@@ -597,6 +597,123 @@ async fn a_database_written_by_attune_0_1_0_opens_with_this_build() {
     let _ = server.terminate();
 }
 
+/// Copies a directory tree (the fixture's packs).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+/// Removes every `action_file` key (the one field schema 5 added) from
+/// `v`, checking each was `null`: what a schema-4 record knows of it.
+fn without_action_file(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if let Some(a) = map.remove("action_file") {
+                assert_eq!(a, Value::Null, "a migrated record has no action file yet");
+            }
+            map.values_mut().for_each(without_action_file);
+        }
+        Value::Array(items) => items.iter_mut().for_each(without_action_file),
+        _ => {}
+    }
+}
+
+/// A database written by the previous record layout (schema version 4:
+/// tests/fixtures/README.md) is migrated on restore and answers every GET
+/// as the build that wrote it did (tests/fixtures/attune-schema-4.answers.json),
+/// the new `action_file` aside; the next sync fills that in for the
+/// action-linked workflow without a new revision.
+#[tokio::test]
+async fn a_database_written_at_schema_4_answers_as_before_after_migration_5() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut restore = db_command(&data, &["restore"]);
+    restore.arg(fixtures.join("attune-schema-4.redb"));
+    let (code, _, stderr) = run_to_end(restore);
+    assert_eq!(code, Some(0), "{stderr}");
+    // the packs folder as it was when the fixture was taken
+    copy_tree(&fixtures.join("schema-4/packs"), &data.join("packs"));
+    std::fs::copy(
+        fixtures.join("schema-4/later/flaky.yaml"),
+        data.join("packs/four/workflows/flaky.yaml"),
+    )
+    .unwrap();
+
+    let server = start(serve_command(&data));
+    let res = login(&server.address, "admin", "fixture-admin-pw").await;
+    assert_eq!(res.status(), 200);
+    let token = res.json::<Value>().await.unwrap()["data"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let client = reqwest::Client::new();
+    let get = |path: String| {
+        let req = client
+            .get(format!("{}{path}", server.address))
+            .bearer_auth(&token);
+        async move {
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), 200, "{path}");
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let answers: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures.join("attune-schema-4.answers.json")).unwrap(),
+    )
+    .unwrap();
+    let answers = answers.as_object().unwrap();
+    assert!(answers.len() >= 10);
+    for (path, expected) in answers {
+        let mut now = get(path.clone()).await;
+        without_action_file(&mut now);
+        assert_eq!(&now, expected, "{path}");
+    }
+    let detail = get("/api/v1/workflows/four.deploy".into()).await;
+    assert!(
+        detail["data"]["source"]
+            .as_str()
+            .unwrap()
+            .contains("Deploy the service")
+    );
+    assert_eq!(detail["data"]["definition"]["tasks"][0]["name"], "start");
+
+    let revisions = |r: &str| get(format!("/api/v1/workflows/{r}/revisions"));
+    let before = revisions("four.release").await;
+    let res = client
+        .post(format!(
+            "{}/api/v1/packs/four/workflows/sync",
+            server.address
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let release = get("/api/v1/workflows/four.release".into()).await;
+    assert_eq!(release["data"]["action_file"], "four/actions/release.yaml");
+    assert_eq!(
+        release["data"]["source_file"],
+        "four/actions/workflows/release.workflow.yaml"
+    );
+    assert_eq!(
+        revisions("four.release").await,
+        before,
+        "same content: no revision"
+    );
+    let deploy = get("/api/v1/workflows/four.deploy".into()).await;
+    assert_eq!(deploy["data"]["action_file"], Value::Null);
+    let _ = server.terminate();
+}
+
 /// The packaging files agree with each other and with docs/OPERATIONS.md,
 /// so a rename in one cannot ship a package that the checks in
 /// scripts/package-check.sh would only catch on a Debian machine.

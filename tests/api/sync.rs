@@ -2,7 +2,7 @@
 //! stable ids, unchanged files, `enabled` kept, stale flag, missing and
 //! prune, dry run, auto-sync, 404/401/400, missing folder, pack delete.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::spawn_app;
 use crate::helpers::{SEED_BROKEN, entry, good_workflow, keys, warning_workflow};
@@ -603,6 +603,81 @@ async fn a_sync_registers_action_linked_workflows() {
     assert_eq!(entry(&third, "my_pack.deploy_app")["status"], "updated");
     let wf = app.workflow(&token, "my_pack.deploy_app").await;
     assert_eq!(wf.body["data"]["label"], "Deploy it");
+}
+
+/// `GET /api/v1/workflows/{ref}` says which files a workflow came from:
+/// the graph file and the action file of an action-linked workflow, the
+/// one file of a standalone one (no action file), neither for one created
+/// through the API. Lists carry the same two fields.
+#[tokio::test]
+async fn a_workflow_says_which_files_it_came_from() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    app.new_pack(&token, "p").await;
+    let dir = app.pack_dir("p");
+    std::fs::create_dir_all(dir.join("actions/workflows")).expect("mkdir");
+    std::fs::write(
+        dir.join("actions/ship.yaml"),
+        "ref: p.ship\nlabel: Ship\nworkflow_file: workflows/ship.workflow.yaml\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("actions/workflows/ship.workflow.yaml"),
+        "version: \"1.0.0\"\ntasks:\n  - name: go\n    action: core.noop\n",
+    )
+    .expect("write");
+    app.write_workflow("p", "plain.yaml", &crate::fixtures::good_workflow("Plain"));
+    let reply = app.sync(&token, "p", "").await;
+    assert_eq!(reply.body["data"]["registered_count"], 2, "{}", reply.body);
+
+    let ship = app.workflow(&token, "p.ship").await;
+    assert_eq!(
+        ship.body["data"]["source_file"],
+        "p/actions/workflows/ship.workflow.yaml"
+    );
+    assert_eq!(ship.body["data"]["action_file"], "p/actions/ship.yaml");
+    let plain = app.workflow(&token, "p.plain").await;
+    assert_eq!(plain.body["data"]["source_file"], "p/workflows/plain.yaml");
+    assert_eq!(
+        plain.body["data"]["action_file"],
+        Value::Null,
+        "{}",
+        plain.body
+    );
+    let listed = app.get("/api/v1/workflows?pack_ref=p", Some(&token)).await;
+    let files: Vec<(&Value, &Value)> = listed.body["data"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|w| (&w["source_file"], &w["action_file"]))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            (&json!("p/workflows/plain.yaml"), &Value::Null),
+            (
+                &json!("p/actions/workflows/ship.workflow.yaml"),
+                &json!("p/actions/ship.yaml")
+            ),
+        ]
+    );
+    let made = app
+        .post(
+            "/api/v1/workflows",
+            Some(&token),
+            &json!({"pack_ref": "p", "name": "made", "yaml": crate::fixtures::good_workflow("Made")}),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    assert_eq!(made.body["data"]["source_file"], "");
+    assert_eq!(made.body["data"]["action_file"], Value::Null);
+    // the OpenAPI document describes the field
+    let doc = app.get("/api/openapi.json", None).await;
+    assert!(
+        doc.body["components"]["schemas"]["WorkflowView"]["properties"]["action_file"].is_object(),
+        "{}",
+        doc.body["components"]["schemas"]["WorkflowView"]
+    );
 }
 
 /// An action file that cannot be used is reported on that file (not only

@@ -467,8 +467,9 @@ async fn the_workflow_schema_and_the_openapi_document_are_served() {
     }
 }
 
-/// The fields of a workflow in the order the API has always written them.
-const DETAIL_KEYS: [&str; 20] = [
+/// The fields of a workflow in the order the API has always written them
+/// (`action_file` since the record learned it; the rest unchanged).
+const DETAIL_KEYS: [&str; 21] = [
     "id",
     "ref",
     "pack_ref",
@@ -483,6 +484,7 @@ const DETAIL_KEYS: [&str; 20] = [
     "enabled",
     "stale",
     "source_file",
+    "action_file",
     "content_hash",
     "warnings",
     "created",
@@ -558,7 +560,7 @@ async fn a_workflow_is_served_byte_for_byte_as_its_parsed_form() {
         let expected: &[&str] = if path.ends_with("p.shaped") {
             &DETAIL_KEYS
         } else {
-            &DETAIL_KEYS[..18]
+            &DETAIL_KEYS[..19]
         };
         assert_eq!(keys, expected, "{path}");
         for (field, stored) in [

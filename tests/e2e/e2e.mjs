@@ -491,6 +491,28 @@ await step('the packs page lists the pack with its sync status', async () => {
   assert(/ok|warning/.test(text || ''), `row text '${text}'`);
 });
 
+await step('an action-linked workflow\'s page names its graph file and its action file', async () => {
+  const dir = path.join(PACKS_DIR, 'linked_pack', 'actions');
+  fs.mkdirSync(path.join(dir, 'workflows'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'ship.yaml'), 'ref: linked_pack.ship\nlabel: Ship\nworkflow_file: workflows/ship.workflow.yaml\n');
+  fs.writeFileSync(path.join(dir, 'workflows', 'ship.workflow.yaml'), 'version: "1.0.0"\ntasks:\n  - name: go\n    action: core.noop\n');
+  await page.goto(`${BASE}/#/packs`);
+  const details = page.locator('#new-pack');
+  await details.waitFor();
+  if (!(await details.evaluate((el) => el.open))) await page.click('#new-pack > summary');
+  await page.fill('#new-ref', 'linked_pack');
+  await page.fill('#new-label', 'Linked');
+  await page.click('#create-pack');
+  await page.waitForURL(/#\/packs\/linked_pack$/);
+  await page.goto(`${BASE}/#/workflows/linked_pack.ship`);
+  await page.locator('[data-testid="action-file"]', { hasText: 'linked_pack/actions/ship.yaml' }).waitFor();
+  const meta = await page.locator('dl.meta-grid').innerText();
+  assert(/graph file/i.test(meta) && meta.includes('linked_pack/actions/workflows/ship.workflow.yaml'), `details: ${meta}`);
+  await page.goto(`${BASE}/#/workflows/${PACK}.deploy`);
+  await page.locator('dl.meta-grid').waitFor();
+  assert(await page.locator('[data-testid="action-file"]').count() === 0, 'a standalone workflow shows no action file');
+});
+
 await step('a rejected token sends the user back to login with a message', async () => {
   await page.evaluate(() => sessionStorage.setItem('attune.session', JSON.stringify({ access_token: 'not-a-token' })));
   await page.goto(`${BASE}/#/packs/${PACK}`);

@@ -382,6 +382,56 @@ mod tests {
         store
     }
 
+    /// A workflow's large parts live in their own tables (schema 5): a
+    /// backup carries them, and the restored copy reads the workflow whole.
+    #[test]
+    fn a_backup_holds_each_workflows_definition_and_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = sample_store(&dir.path().join("data"));
+        let json = |v: serde_json::Value| codec::JsonText::from_value(&v).unwrap();
+        let rec = super::super::WorkflowRecord {
+            id: 0,
+            r#ref: "demo.w".into(),
+            pack_ref: "demo".into(),
+            name: "w".into(),
+            label: "W".into(),
+            description: None,
+            version: "1.0.0".into(),
+            param_schema: codec::JsonText::null(),
+            out_schema: codec::JsonText::null(),
+            tags: vec![],
+            task_count: 1,
+            enabled: true,
+            stale: false,
+            source_file: "demo/workflows/w.yaml".into(),
+            action_file: None,
+            content_hash: "h".into(),
+            deps: vec![],
+            dep_packs: vec![],
+            deps_fingerprint: String::new(),
+            warnings: vec![],
+            diagnostics: json(serde_json::json!([])),
+            created: time::OffsetDateTime::UNIX_EPOCH,
+            updated: time::OffsetDateTime::UNIX_EPOCH,
+            definition: json(serde_json::json!({"tasks": [{"name": "a"}]})),
+            source: "label: W\n".into(),
+        };
+        let (written, _) = store
+            .create_workflow(rec, &super::super::RevisionCtx::default())
+            .unwrap();
+        let out = dir.path().join("copy.redb");
+        let summary = store.backup_to(&out).unwrap();
+        for table in ["workflows", "workflow_definitions", "workflow_sources"] {
+            assert_eq!(summary.count(table), 1, "{table}");
+        }
+        drop(store);
+        let copy_dir = dir.path().join("restored");
+        std::fs::create_dir(&copy_dir).unwrap();
+        std::fs::copy(&out, copy_dir.join(DB_FILE_NAME)).unwrap();
+        let copy = Store::open(&copy_dir).unwrap();
+        assert_eq!(copy.get_workflow("demo.w").unwrap().unwrap(), written);
+    }
+
     #[test]
     fn a_backup_copies_every_table_of_the_schema_with_its_records() {
         let dir = tempfile::tempdir().unwrap();
