@@ -442,6 +442,7 @@ fn run(
         .hint = Some("remove one of the two keys; YAML keeps only one".to_string());
     }
     let wf = c.check_root(&doc.root);
+    let mut def_text = c.def_text.take();
     let sup = Suppressions::scan(text);
     let action_sup = Suppressions::scan(action_text);
     let before = c.diags.len();
@@ -470,7 +471,13 @@ fn run(
             }
         }
     }
-    let text = c.def_text.take().and_then(|t| String::from_utf8(t).ok());
+    // The tree is no longer needed: free it before the definition's text
+    // is trimmed to its length (a copy, on most allocators).
+    drop(doc);
+    let text = def_text.take().and_then(|mut t| {
+        t.shrink_to_fit();
+        String::from_utf8(t).ok()
+    });
     let v = finish(diags, suppressed, wf);
     let text = if v.workflow.is_some() { text } else { None };
     (v, text)

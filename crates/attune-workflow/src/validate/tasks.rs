@@ -452,20 +452,30 @@ impl Checker<'_> {
         if !self.normalize {
             return Some(Value::Null);
         }
-        // Normalized task.
-        let mut m = Map::new();
+        // Normalized task, its map sized once (a map grown by doubling
+        // holds up to twice its entries).
+        let skipped = |k: &str| {
+            k == "name"
+                || k == "type"
+                || k == "next"
+                || k == "tasks"
+                || k == "permission_set_ref"
+                || LEGACY_KEYS.contains(&k)
+        };
+        let kept = t
+            .as_map()
+            .unwrap_or(&[])
+            .iter()
+            .filter(|e| e.key_str().is_some_and(|k| !skipped(k)))
+            .count();
+        let extra = usize::from(t.get("permission_set_ref").is_some()) + usize::from(sub.is_some());
+        let mut m = Map::with_capacity(3 + kept + extra);
         m.insert("name".into(), Value::String(name));
         m.insert("type".into(), Value::String(ttype.to_string()));
         if let Some(entries) = t.as_map() {
             for e in entries {
                 let Some(k) = e.key_str() else { continue };
-                if k == "name"
-                    || k == "type"
-                    || k == "next"
-                    || k == "tasks"
-                    || k == "permission_set_ref"
-                    || LEGACY_KEYS.contains(&k)
-                {
+                if skipped(k) {
                     continue;
                 }
                 m.insert(k.to_string(), e.value.to_json());

@@ -87,7 +87,7 @@ impl Checker<'_> {
     ) {
         let base_when = cond.map(|c| format!("{{{{ {c} }}}}"));
         let mut push = |when: Option<String>, names: Vec<String>| {
-            let mut m = Map::new();
+            let mut m = Map::with_capacity(2);
             if let Some(w) = when {
                 m.insert("when".into(), Value::String(w));
             }
@@ -260,7 +260,7 @@ impl Checker<'_> {
                     self.check_when(w, &ip.key("when"));
                     if let (Some(ws), Some(tg)) = (w.as_str(), &target) {
                         conds.push(strip_block(ws).to_string());
-                        let mut m = Map::new();
+                        let mut m = Map::with_capacity(2);
                         m.insert("when".into(), Value::String(ws.to_string()));
                         m.insert("do".into(), json!([tg]));
                         out.push(Value::Object(m));
@@ -335,7 +335,8 @@ impl Checker<'_> {
                 continue;
             }
             self.unknown_keys(it, NEXT_KEYS, &ip, "a next item");
-            let mut m = Map::new();
+            let keys = ["when", "publish", "do"];
+            let mut m = Map::with_capacity(keys.iter().filter(|k| it.get(k).is_some()).count());
             if let Some(w) = it.get("when") {
                 self.check_when(w, &ip.key("when"));
                 m.insert("when".into(), w.to_json());
