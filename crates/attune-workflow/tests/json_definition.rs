@@ -53,17 +53,21 @@ fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn check_text(text: &str, what: &str) {
+    static CATALOG: std::sync::OnceLock<BuiltinCatalog> = std::sync::OnceLock::new();
+    check_with(text, what, CATALOG.get_or_init(BuiltinCatalog::new));
+}
+
+/// Compares the two forms on `text`; true when it is valid.
+fn check_with(text: &str, what: &str, cat: &BuiltinCatalog) -> bool {
     let ctx = SourceContext {
         pack_ref: "p",
         name: "w",
         file: Some("p/workflows/w.yaml"),
     };
-    let cat = BuiltinCatalog::new();
-    same(
-        validate(text.as_bytes(), &ctx, &cat),
-        validate_json(text.as_bytes(), &ctx, &cat),
-        what,
-    );
+    let json = validate_json(text.as_bytes(), &ctx, cat);
+    let valid = json.definition.is_some();
+    same(validate(text.as_bytes(), &ctx, cat), json, what);
+    valid
 }
 
 #[test]
@@ -196,4 +200,98 @@ fn linked_workflows_too() {
     assert!(v.definition.is_some(), "{:?}", v.validation.diagnostics);
     same(validate_linked(inline_graph, la, &ctx, &cat), v, "inline");
     assert_eq!(n, 3, "the linked test files moved");
+}
+
+/// Lines of workflow files, good and bad, that a generated text is made of.
+const FRAGMENTS: &[&str] = &[
+    "version: \"1.0.0\"",
+    "label: L",
+    "ref: p.w",
+    "vars:",
+    "  - a: 1",
+    "  b: \"{{ parameters.x }}\"",
+    "parameters:",
+    "  x: {type: string, required: true}",
+    "output_map: {r: \"{{ vars.a }}\"}",
+    "tasks:",
+    "tasks: []",
+    "tasks: {a: 1}",
+    "  - name: a",
+    "  - name: b",
+    "  - name: a",
+    "    action: core.noop",
+    "    action: core.echo",
+    "    action: nope.x",
+    "    type: parallel",
+    "    tasks:",
+    "      - name: c",
+    "        action: core.noop",
+    "    on_success: b",
+    "    on_failure: [a, b]",
+    "    publish: {k: \"{{ result() }}\"}",
+    "    permission_set_ref: ops",
+    "    next:",
+    "      - when: \"{{ succeeded() }}\"",
+    "        do: [b]",
+    "        do: a",
+    "    decision:",
+    "      - when: \"{{ parameters.x }}\"",
+    "        next: b",
+    "      - default: true",
+    "    input: {message: \"{{ task.a.result }}\"}",
+    "x-note: &n {y: 1}",
+    "  <<: *n",
+    "\t- bad",
+    "# a comment",
+    "",
+];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+    #[test]
+    fn generated_files_agree(lines in proptest::collection::vec(0..FRAGMENTS.len(), 0..40)) {
+        let text: String = lines.iter().map(|&i| format!("{}\n", FRAGMENTS[i])).collect();
+        check_text(&text, &text);
+    }
+
+    /// A valid head and task, then task lines: many of these are valid or
+    /// have warnings only, so the definition texts are compared too.
+    #[test]
+    fn generated_tasks_agree(lines in proptest::collection::vec(12..35usize, 0..12)) {
+        let mut text = String::from(
+            "version: \"1.0.0\"\nlabel: L\nparameters:\n  x: {type: string}\ntasks:\n  - name: a\n    action: core.noop\n",
+        );
+        for &i in &lines {
+            text.push_str(FRAGMENTS[i]);
+            text.push('\n');
+        }
+        check_text(&text, &text);
+    }
+}
+
+#[test]
+fn task_lines_in_many_orders_with_definitions_among_them() {
+    // A fixed pseudo-random walk over the task lines: the same texts every
+    // run, and some of them valid, so definition texts are compared.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let cat = BuiltinCatalog::new();
+    let mut valid = 0;
+    for _ in 0..300 {
+        let mut text = String::from(
+            "version: \"1.0.0\"\nlabel: L\nparameters:\n  x: {type: string}\ntasks:\n  - name: a\n    action: core.noop\n",
+        );
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        for _ in 0..(x >> 60) {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let i = 12 + ((x >> 33) as usize) % 23;
+            text.push_str(FRAGMENTS[i]);
+            text.push('\n');
+        }
+        valid += usize::from(check_with(&text, &text, &cat));
+    }
+    assert!(valid >= 10, "only {valid} of 300 valid");
 }
