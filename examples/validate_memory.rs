@@ -9,23 +9,29 @@
 //! Paths:
 //! - `yaml`: the YAML layer alone (the spanned tree);
 //! - `check`: the core's rules without the normalized definition;
-//! - `validate`: the core with the definition;
+//! - `validate`: the core with the definition (a `serde_json::Value` tree);
+//! - `validate_json`: the core with the definition written as JSON text,
+//!   task by task (what a caller that stores or answers text wants);
 //! - `endpoint_before`: what `POST /api/v1/workflows/validate` did before
 //!   (`sync::prepare_workflow`, which also builds the stored content, then a
 //!   clone of the definition for the answer), up to the answer's JSON;
 //! - `endpoint_after`: what it does now (`sync::check_text`), up to the
 //!   answer's JSON.
 //!
-//! Usage: `cargo run --release --example validate_memory`
+//! Usage: `cargo run --release --example validate_memory` (the peak of
+//! live heap bytes, without the allocator's rounding and page resolution,
+//! per stage: `cargo run --release -p attune-workflow --example
+//! memory_stages`)
 
 /// The appliance's allocator (src/main.rs).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const PATHS: [&str; 5] = [
+const PATHS: [&str; 6] = [
     "yaml",
     "check",
     "validate",
+    "validate_json",
     "endpoint_before",
     "endpoint_after",
 ];
@@ -63,7 +69,7 @@ fn text_of(target: usize) -> String {
 
 /// Runs one path on one size; prints the peak above the baseline in KiB.
 fn one(path: &str, kib: usize) {
-    use attune::workflow::{BuiltinCatalog, SourceContext, check, validate};
+    use attune::workflow::{BuiltinCatalog, SourceContext, check, validate, validate_json};
     let dir = tempfile::tempdir().expect("temp dir");
     let store = attune::store::Store::open(&dir.path().join("data")).expect("store");
     let packs = dir.path().join("packs");
@@ -94,6 +100,9 @@ fn one(path: &str, kib: usize) {
         .is_ok() as usize,
         "check" => check(text.as_bytes(), &ctx, &cat).diagnostics.len(),
         "validate" => validate(text.as_bytes(), &ctx, &cat).workflow.is_some() as usize,
+        "validate_json" => validate_json(text.as_bytes(), &ctx, &cat)
+            .definition
+            .map_or(0, |d| d.len()),
         "endpoint_before" => {
             let p = attune::sync::prepare_workflow(&store, &packs, limits, "flood", "big", &text)
                 .expect("store");

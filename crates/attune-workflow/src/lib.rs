@@ -35,6 +35,6 @@ pub use catalog::{
 pub use diagnostic::{Code, Diagnostic, Fix, Severity};
 pub use model::{SourceContext, Validation, Workflow, is_valid_name, is_valid_pack_ref};
 pub use validate::{
-    ACTION_KEYS, LinkedAction, check, check_linked, validate, validate_linked, validate_text,
-    validate_with_limits,
+    ACTION_KEYS, JsonValidation, LinkedAction, check, check_linked, validate, validate_json,
+    validate_linked, validate_linked_json, validate_text, validate_with_limits,
 };

@@ -581,7 +581,9 @@ impl Builder {
                 let forced_str = tag
                     .as_ref()
                     .is_some_and(|t| t.is_yaml_core_schema() && t.suffix == "str");
-                let node = scalar(value.into_owned(), style, forced_str, pos);
+                // saphyr hands scalars over in its scan buffers, often with
+                // several times their length in capacity: keep exact copies.
+                let node = scalar(String::from(&*value), style, forced_str, pos);
                 if anchor != 0 {
                     self.anchors.insert(anchor, (node.clone(), 1));
                 }
@@ -612,10 +614,19 @@ impl Builder {
                 let Some(frame) = self.stack.pop() else {
                     return Ok(());
                 };
+                // A collection's list is grown by doubling; the tree keeps
+                // only what it holds (a 3-key task mapping: 3 entries, not 4).
                 let (node, anchor) = match frame {
-                    Frame::Seq { items, pos, anchor } => (
+                    Frame::Seq {
+                        mut items,
+                        pos,
+                        anchor,
+                    } => (
                         Node {
-                            kind: NodeKind::Seq(items),
+                            kind: NodeKind::Seq({
+                                items.shrink_to_fit();
+                                items
+                            }),
                             pos,
                             style: Style::Collection,
                         },
@@ -629,6 +640,7 @@ impl Builder {
                         ..
                     } => {
                         apply_merges(&mut entries, merges);
+                        entries.shrink_to_fit();
                         (
                             Node {
                                 kind: NodeKind::Map(entries),

@@ -57,10 +57,41 @@ pub struct ExprScope<'a> {
     /// parameters is reported).
     pub parameters: Option<&'a HashSet<String>>,
     pub vars: &'a HashSet<String>,
-    /// Every task name in the workflow, at any nesting level.
-    pub tasks: &'a HashSet<String>,
+    /// Every task name in the workflow, at any nesting level (a set of
+    /// names or the validator's name index, see [`Names`]).
+    pub tasks: &'a dyn Names,
     /// Inside a `with_items` task, where `item` and `index` are defined.
     pub in_iteration: bool,
+}
+
+/// A set of names a template may use: a `HashSet<String>`, or a map keyed
+/// by names borrowed from the tree (the validator's task index, so the
+/// names are not copied once more for the expression checker).
+pub trait Names: std::fmt::Debug {
+    /// True when `name` is in the set.
+    fn has(&self, name: &str) -> bool;
+    /// Every name, in no particular order.
+    fn each(&self) -> Box<dyn Iterator<Item = &str> + '_>;
+}
+
+impl<S: std::hash::BuildHasher> Names for std::collections::HashSet<String, S> {
+    fn has(&self, name: &str) -> bool {
+        self.contains(name)
+    }
+    fn each(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        Box::new(self.iter().map(String::as_str))
+    }
+}
+
+impl<S: std::hash::BuildHasher, V: std::fmt::Debug> Names
+    for std::collections::HashMap<&str, V, S>
+{
+    fn has(&self, name: &str) -> bool {
+        self.contains_key(name)
+    }
+    fn each(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        Box::new(self.keys().copied())
+    }
 }
 
 /// One problem found in a template string.
@@ -637,7 +668,7 @@ impl Checker<'_, '_> {
             return;
         }
         let message = format!("unknown name '{n}': not a namespace, a variable or a parameter");
-        if self.scope.tasks.contains(n) {
+        if self.scope.tasks.has(n) {
             return self.report_proposal(UNKNOWN_VARIABLE, span, message, &format!("task.{n}"));
         }
         if n == "pack" {
@@ -662,7 +693,7 @@ impl Checker<'_, '_> {
     }
 
     fn check_member(&mut self, ns: &str, key: &str, span: Span) {
-        let (set, what, section): (&HashSet<String>, &str, &str) = match ns {
+        let (set, what, section): (&dyn Names, &str, &str) = match ns {
             "parameters" => match self.scope.parameters {
                 Some(p) => (p, "parameter", "`parameters`"),
                 None => return,
@@ -671,7 +702,7 @@ impl Checker<'_, '_> {
             "task" | "tasks" => (self.scope.tasks, "task", "`tasks`"),
             _ => return,
         };
-        if set.contains(key) {
+        if set.has(key) {
             return;
         }
         let message = if what == "task" {
@@ -680,7 +711,7 @@ impl Checker<'_, '_> {
             format!("{what} '{key}' is not declared in {section}")
         };
         let quoted = span.len() != key.len();
-        match did_you_mean(key, set.iter().map(String::as_str)) {
+        match did_you_mean(key, set.each()) {
             // `ns['key']`: the span is the string literal, quotes included.
             Some(s) if quoted => {
                 self.report_proposal(UNKNOWN_VARIABLE, span, message, &format!("'{s}'"))

@@ -12,7 +12,7 @@ impl Checker<'_> {
                 let scope = ExprScope {
                     parameters: self.params.as_ref(),
                     vars: &self.vars,
-                    tasks: &self.task_set,
+                    tasks: &self.all_tasks,
                     in_iteration: false,
                 };
                 let (issues, constant) = match &mut self.memo {
@@ -92,7 +92,7 @@ impl Checker<'_> {
         let scope = ExprScope {
             parameters: self.params.as_ref(),
             vars: &self.vars,
-            tasks: &self.task_set,
+            tasks: &self.all_tasks,
             in_iteration: in_iter,
         };
         let issues = match &mut self.memo {

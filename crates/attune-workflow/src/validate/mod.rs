@@ -121,7 +121,7 @@ pub fn validate_text(text: &str, ctx: &SourceContext, catalog: &dyn ActionCatalo
 /// For callers that report and store nothing (`attune validate`, validation
 /// runs): about a fifth less work per file.
 pub fn check(src: &[u8], ctx: &SourceContext, catalog: &dyn ActionCatalog) -> Validation {
-    run(src, None, ctx, catalog, &Limits::default(), false)
+    run(src, None, ctx, catalog, &Limits::default(), Form::Check).0
 }
 
 /// Validate a workflow file with explicit YAML budgets.
@@ -131,7 +131,7 @@ pub fn validate_with_limits(
     catalog: &dyn ActionCatalog,
     limits: &Limits,
 ) -> Validation {
-    run(src, None, ctx, catalog, limits, true)
+    run(src, None, ctx, catalog, limits, Form::Value).0
 }
 
 /// The action file of an action-linked workflow (upstream's layout): it
@@ -164,7 +164,15 @@ pub fn validate_linked(
     ctx: &SourceContext,
     catalog: &dyn ActionCatalog,
 ) -> Validation {
-    run(graph, Some(action), ctx, catalog, &Limits::default(), true)
+    run(
+        graph,
+        Some(action),
+        ctx,
+        catalog,
+        &Limits::default(),
+        Form::Value,
+    )
+    .0
 }
 
 /// [`validate_linked`] without the normalized definition (as [`check`]).
@@ -174,7 +182,76 @@ pub fn check_linked(
     ctx: &SourceContext,
     catalog: &dyn ActionCatalog,
 ) -> Validation {
-    run(graph, Some(action), ctx, catalog, &Limits::default(), false)
+    run(
+        graph,
+        Some(action),
+        ctx,
+        catalog,
+        &Limits::default(),
+        Form::Check,
+    )
+    .0
+}
+
+/// A validation whose normalized definition is compact JSON text, written
+/// task by task while the rules run, never held as a `serde_json::Value`
+/// tree: what a caller that stores or sends the definition as text wants
+/// (the working set stays a small multiple of the file, see
+/// docs/PERFORMANCE.md, "Issue 18: validator memory").
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JsonValidation {
+    /// As [`validate`] returns it, except that `workflow.definition` is
+    /// `null`: the definition is in `definition`.
+    pub validation: Validation,
+    /// The normalized definition, byte for byte what
+    /// `serde_json::to_string(&validate(..).workflow.definition)` gives;
+    /// `Some` exactly when `validation.workflow` is.
+    pub definition: Option<String>,
+}
+
+/// [`validate`] with the definition as JSON text ([`JsonValidation`]).
+pub fn validate_json(
+    src: &[u8],
+    ctx: &SourceContext,
+    catalog: &dyn ActionCatalog,
+) -> JsonValidation {
+    let (validation, definition) = run(src, None, ctx, catalog, &Limits::default(), Form::Text);
+    JsonValidation {
+        validation,
+        definition,
+    }
+}
+
+/// [`validate_linked`] with the definition as JSON text ([`JsonValidation`]).
+pub fn validate_linked_json(
+    graph: &[u8],
+    action: LinkedAction<'_>,
+    ctx: &SourceContext,
+    catalog: &dyn ActionCatalog,
+) -> JsonValidation {
+    let (validation, definition) = run(
+        graph,
+        Some(action),
+        ctx,
+        catalog,
+        &Limits::default(),
+        Form::Text,
+    );
+    JsonValidation {
+        validation,
+        definition,
+    }
+}
+
+/// What a run builds besides the diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// Nothing ([`check`]).
+    Check,
+    /// The definition as a `serde_json::Value` ([`validate`]).
+    Value,
+    /// The definition as JSON text ([`validate_json`]).
+    Text,
 }
 
 /// Adds `by` to the offset of every node of `n` (the action file's nodes
@@ -199,8 +276,8 @@ fn run(
     ctx: &SourceContext,
     catalog: &dyn ActionCatalog,
     limits: &Limits,
-    normalize: bool,
-) -> Validation {
+    form: Form,
+) -> (Validation, Option<String>) {
     let wref = ctx.workflow_ref();
     let action_file = linked.and_then(|l| l.file);
     let finish = |mut diags: Vec<Diagnostic>, suppressed: usize, wf: Option<Workflow>| {
@@ -244,7 +321,7 @@ fn run(
                 column,
             )
             .with_hint("save the file as UTF-8");
-            return finish(vec![d], 0, None);
+            return (finish(vec![d], 0, None), None);
         }
     };
     let parse_err = |e: yaml::YamlError| {
@@ -256,7 +333,7 @@ fn run(
     };
     let mut doc = match yaml::parse(text, limits) {
         Ok(d) => d,
-        Err(e) => return finish(vec![parse_err(e)], 0, None),
+        Err(e) => return (finish(vec![parse_err(e)], 0, None), None),
     };
     // An action-linked workflow: the checker's source is the graph file's
     // text, a newline, then the action file's, so every node's offset
@@ -282,12 +359,12 @@ fn run(
                     column,
                 )
                 .with_hint("save the file as UTF-8");
-                return finish(vec![in_action(d)], 0, None);
+                return (finish(vec![in_action(d)], 0, None), None);
             }
         };
         let mut adoc = match yaml::parse(atext, limits) {
             Ok(d) => d,
-            Err(e) => return finish(vec![in_action(parse_err(e))], 0, None),
+            Err(e) => return (finish(vec![in_action(parse_err(e))], 0, None), None),
         };
         action_base = text.len() + 1;
         shift(&mut adoc.root, action_base);
@@ -345,8 +422,9 @@ fn run(
         params: None,
         vars: HashSet::new(),
         all_tasks: HashMap::new(),
-        task_set: HashSet::new(),
-        normalize,
+        list_paths: Vec::new(),
+        normalize: form != Form::Check,
+        def_text: (form == Form::Text).then(Vec::new),
         memo: None,
         action_base,
     };
@@ -364,6 +442,7 @@ fn run(
         .hint = Some("remove one of the two keys; YAML keeps only one".to_string());
     }
     let wf = c.check_root(&doc.root);
+    let mut def_text = c.def_text.take();
     let sup = Suppressions::scan(text);
     let action_sup = Suppressions::scan(action_text);
     let before = c.diags.len();
@@ -392,7 +471,16 @@ fn run(
             }
         }
     }
-    finish(diags, suppressed, wf)
+    // The tree is no longer needed: free it before the definition's text
+    // is trimmed to its length (a copy, on most allocators).
+    drop(doc);
+    let text = def_text.take().and_then(|mut t| {
+        t.shrink_to_fit();
+        String::from_utf8(t).ok()
+    });
+    let v = finish(diags, suppressed, wf);
+    let text = if v.workflow.is_some() { text } else { None };
+    (v, text)
 }
 
 fn line_col(src: &[u8], at: usize) -> (u32, u32) {
@@ -410,11 +498,26 @@ fn line_col(src: &[u8], at: usize) -> (u32, u32) {
     (line, col)
 }
 
-/// One task list's graph, for reachability.
+/// The names of one task list, borrowed from the tree: each name with the
+/// index of the first task that has it.
+type Local<'n> = HashMap<&'n str, u32>;
+
+/// One task list's transitions, for reachability: the targets of task `i`
+/// are `targets[ends[i - 1]..ends[i]]` (one flat list, no list per task).
 struct ListGraph<'n> {
-    /// (name, task node, index in its list)
-    names: Vec<(String, &'n Node, usize)>,
-    edges: Vec<Vec<String>>,
+    targets: Vec<&'n str>,
+    ends: Vec<u32>,
+}
+
+impl<'n> ListGraph<'n> {
+    fn of(&self, i: usize) -> &[&'n str] {
+        let start = match i.checked_sub(1) {
+            Some(p) => self.ends.get(p).copied().unwrap_or(0),
+            None => 0,
+        } as usize;
+        let end = self.ends.get(i).map_or(start, |&e| e as usize);
+        self.targets.get(start..end).unwrap_or(&[])
+    }
 }
 
 struct Checker<'a> {
@@ -425,12 +528,16 @@ struct Checker<'a> {
     /// Declared parameter names; None when `parameters` is not understood.
     params: Option<HashSet<String>>,
     vars: HashSet<String>,
-    /// Every task name in the file, with the path of its list.
-    all_tasks: HashMap<String, String>,
-    /// The same names, as the expression checker wants them.
-    task_set: HashSet<String>,
+    /// Every task name in the file (borrowed from the tree), with the
+    /// index of its list's path in `list_paths`.
+    all_tasks: HashMap<&'a str, u32>,
+    /// The path of every task list (`tasks`, `tasks[3].tasks`), once each.
+    list_paths: Vec<String>,
     /// Build the normalized definition (off for [`check`]).
     normalize: bool,
+    /// In text form ([`validate_json`]): the definition's JSON, written as
+    /// the rules go (the root's keys, then one task after the other).
+    def_text: Option<Vec<u8>>,
     /// Template checks already made in this file, once every name is known
     /// (`None` before): the same text in the same scope gives the same
     /// issues, and workflows repeat their templates (`{{ succeeded() }}`,
@@ -545,8 +652,12 @@ impl<'a> Checker<'a> {
             .map(|(l, _)| l)
             .unwrap_or(&task_path);
         let known = |n: &Node| {
-            n.as_str()
-                .is_some_and(|s| self.all_tasks.get(s).is_some_and(|l| l == list))
+            n.as_str().is_some_and(|s| {
+                self.all_tasks
+                    .get(s)
+                    .and_then(|&l| self.list_paths.get(l as usize))
+                    .is_some_and(|l| l == list)
+            })
         };
         match value.as_seq() {
             Some(items) => !items.is_empty() && items.iter().all(known),
@@ -569,17 +680,18 @@ impl<'a> Checker<'a> {
 
 /// Pre-pass: every task name (with the path of its list) and every
 /// variable published anywhere.
-fn collect_names(
-    items: &[Node],
+fn collect_names<'n>(
+    items: &'n [Node],
     path: &Loc<'_>,
-    tasks: &mut HashMap<String, String>,
+    tasks: &mut HashMap<&'n str, u32>,
+    lists: &mut Vec<String>,
     vars: &mut HashSet<String>,
 ) {
+    let list = lists.len() as u32;
+    lists.push(path.to_string());
     for (i, t) in items.iter().enumerate() {
         if let Some(n) = t.get("name").and_then(Node::as_str) {
-            tasks
-                .entry(n.to_string())
-                .or_insert_with(|| path.to_string());
+            tasks.entry(n).or_insert(list);
         }
         let next = t.get("next").and_then(Node::as_seq).unwrap_or(&[]);
         let publishes = t
@@ -606,7 +718,7 @@ fn collect_names(
             }
         }
         if let Some(sub) = t.get("tasks").and_then(Node::as_seq) {
-            collect_names(sub, &path.index(i).key("tasks"), tasks, vars);
+            collect_names(sub, &path.index(i).key("tasks"), tasks, lists, vars);
         }
     }
 }

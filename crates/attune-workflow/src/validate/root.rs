@@ -3,10 +3,10 @@
 
 use super::*;
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
     // ---------------------------------------------------------------- root
 
-    pub(super) fn check_root(&mut self, root: &Node) -> Option<Workflow> {
+    pub(super) fn check_root(&mut self, root: &'a Node) -> Option<Workflow> {
         if root.as_map().is_none() {
             let msg = if root.is_null() {
                 "the file is empty; a workflow is a mapping with version and tasks".to_string()
@@ -160,9 +160,9 @@ impl Checker<'_> {
                 tasks,
                 &ROOT.key("tasks"),
                 &mut self.all_tasks,
+                &mut self.list_paths,
                 &mut self.vars,
             );
-            self.task_set = self.all_tasks.keys().cloned().collect();
         }
         // Every name templates may use is known from here on.
         self.memo = Some(ExprMemo::default());
@@ -184,6 +184,29 @@ impl Checker<'_> {
             }
         }
 
+        // In text form the definition is written now, all but its tasks,
+        // which are streamed into it one at a time.
+        let mut vars_json = vars_json;
+        let mut sink = self.def_text.take().map(|mut buf| {
+            // Room for twice the text once, instead of growth by doubling
+            // (which holds the old and the new buffer at once): the JSON of
+            // a workflow is 1–2× its YAML (the flood's chain of small tasks
+            // is near the top, 1.8×).
+            buf.reserve(2 * self.src.len());
+            let head = definition_head(root, &expected_ref, &label, vars_json.take());
+            // Writing into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut buf, &Value::Object(head));
+            if root.get("tasks").is_some() {
+                buf.pop();
+                buf.extend_from_slice(if buf.len() > 1 {
+                    b",\"tasks\":["
+                } else {
+                    b"\"tasks\":["
+                });
+            }
+            buf
+        });
+
         // tasks
         let mut task_count = 0u32;
         let tasks_json = match root.get("tasks") {
@@ -199,30 +222,32 @@ impl Checker<'_> {
                 );
                 None
             }
-            Some(t) => self.check_task_list(t, &ROOT.key("tasks"), &mut task_count),
+            Some(t) => self.check_task_list(t, &ROOT.key("tasks"), &mut task_count, sink.as_mut()),
         };
 
         if !self.normalize {
             return None;
         }
         // Normalized definition.
-        let mut def = Map::new();
-        for e in root.as_map().unwrap_or(&[]) {
-            if let Some(k) = e.key_str()
-                && k != "tasks"
-                && k != "vars"
-            {
-                def.insert(k.to_string(), e.value.to_json());
+        let definition = match sink {
+            Some(mut buf) => {
+                if root.get("tasks").is_some() {
+                    buf.extend_from_slice(b"]}");
+                }
+                // Tasks that are no list: an error, so no definition.
+                if tasks_json.is_some() || root.get("tasks").is_none() {
+                    self.def_text = Some(buf);
+                }
+                Value::Null
             }
-        }
-        def.insert("ref".into(), Value::String(expected_ref.clone()));
-        def.insert("label".into(), Value::String(label.clone()));
-        if let Some(v) = vars_json {
-            def.insert("vars".into(), v);
-        }
-        if let Some(t) = tasks_json {
-            def.insert("tasks".into(), Value::Array(t));
-        }
+            None => {
+                let mut def = definition_head(root, &expected_ref, &label, vars_json);
+                if let Some(t) = tasks_json {
+                    def.insert("tasks".into(), Value::Array(t));
+                }
+                Value::Object(def)
+            }
+        };
         Some(Workflow {
             r#ref: expected_ref,
             pack_ref: self.ctx.pack_ref.to_string(),
@@ -233,7 +258,7 @@ impl Checker<'_> {
             param_schema,
             out_schema,
             tags,
-            definition: Value::Object(def),
+            definition,
             task_count,
         })
     }
@@ -545,4 +570,31 @@ impl Checker<'_> {
             );
         }
     }
+}
+
+/// The normalized definition without its tasks: the root's keys as written
+/// (but `tasks` and `vars`), then `ref`, `label` and `vars` normalized.
+/// `tasks` always comes last, which lets [`crate::validate_json`] write it
+/// after this head.
+fn definition_head(
+    root: &Node,
+    expected_ref: &str,
+    label: &str,
+    vars_json: Option<Value>,
+) -> Map<String, Value> {
+    let mut def = Map::new();
+    for e in root.as_map().unwrap_or(&[]) {
+        if let Some(k) = e.key_str()
+            && k != "tasks"
+            && k != "vars"
+        {
+            def.insert(k.to_string(), e.value.to_json());
+        }
+    }
+    def.insert("ref".into(), Value::String(expected_ref.to_string()));
+    def.insert("label".into(), Value::String(label.to_string()));
+    if let Some(v) = vars_json {
+        def.insert("vars".into(), v);
+    }
+    def
 }

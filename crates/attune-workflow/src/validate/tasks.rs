@@ -6,11 +6,12 @@ use super::*;
 impl Checker<'_> {
     // --------------------------------------------------------------- tasks
 
-    pub(super) fn check_task_list(
+    pub(super) fn check_task_list<'n>(
         &mut self,
-        node: &Node,
+        node: &'n Node,
         path: &Loc<'_>,
         count: &mut u32,
+        mut sink: Option<&mut Vec<u8>>,
     ) -> Option<Vec<Value>> {
         let items = match &node.kind {
             NodeKind::Seq(items) => items,
@@ -44,67 +45,111 @@ impl Checker<'_> {
             );
             return Some(Vec::new());
         }
-        let mut seen: HashMap<String, u32> = HashMap::new();
+        // Every name of the list, borrowed, with its first task: the list's
+        // targets, its duplicates and its graph's nodes in one map.
+        let mut local: Local<'n> = HashMap::with_capacity(items.len());
+        for (i, t) in items.iter().enumerate() {
+            if let Some(n) = task_name(t) {
+                local.entry(n).or_insert(i as u32);
+            }
+        }
         let mut graph = ListGraph {
-            names: Vec::new(),
-            edges: Vec::new(),
+            targets: Vec::new(),
+            ends: Vec::with_capacity(items.len()),
         };
-        let local: HashSet<String> = items
-            .iter()
-            .filter_map(|t| t.get("name").and_then(Node::as_str).map(str::to_string))
-            .collect();
-        let mut out = Vec::with_capacity(items.len());
+        // A sink (the text form's top-level list) takes each task's JSON as
+        // soon as it is built; otherwise the list keeps the trees.
+        let keep = self.normalize && sink.is_none();
+        let mut out = Vec::with_capacity(if keep { items.len() } else { 0 });
+        let mut written = 0usize;
         for (i, t) in items.iter().enumerate() {
             let tpath = path.index(i);
             *count += 1;
-            let mut targets = Vec::new();
-            if let Some(v) = self.check_task(t, &tpath, &local, &mut targets, count) {
-                out.push(v);
+            let start = graph.targets.len();
+            if let Some(v) = self.check_task(t, &tpath, &local, &mut graph.targets, count)
+                && self.normalize
+            {
+                match sink.as_deref_mut() {
+                    Some(buf) => {
+                        if written > 0 {
+                            buf.push(b',');
+                        }
+                        written += 1;
+                        // Writing into a Vec cannot fail.
+                        let _ = serde_json::to_writer(&mut *buf, &v);
+                    }
+                    None => out.push(v),
+                }
             }
+            let mut first_of_name = false;
             if let Some(n) = t.get("name")
                 && let Some(name) = n.as_str()
             {
-                if let Some(first) = seen.get(name) {
+                let first = local.get(name).map_or(i, |&f| f as usize);
+                if first != i {
+                    let line = items
+                        .get(first)
+                        .and_then(|f| f.get("name"))
+                        .map_or(0, Node::line);
                     self.push(
                         Code::DuplicateTask,
-                        format!("duplicate task name '{name}' (first defined at line {first})"),
+                        format!("duplicate task name '{name}' (first defined at line {line})"),
                         n.pos,
                         &tpath.key("name"),
                     )
                     .hint =
                         Some("task names must be unique within their list; rename one".to_string());
                 } else {
-                    seen.insert(name.to_string(), n.line());
-                    graph.names.push((name.to_string(), t, i));
-                    graph.edges.push(targets);
+                    first_of_name = true;
                 }
             }
+            // Only the first task of a name is a node of the graph.
+            if !first_of_name {
+                graph.targets.truncate(start);
+            }
+            graph.ends.push(graph.targets.len() as u32);
         }
-        self.reachability(node, path, &graph);
+        self.reachability(node, path, items, &local, &graph);
         Some(out)
     }
 
-    pub(super) fn reachability(&mut self, list: &Node, path: &Loc<'_>, g: &ListGraph) {
-        if g.names.is_empty() {
-            return;
-        }
-        let index: HashMap<&str, usize> = g
-            .names
+    pub(super) fn reachability(
+        &mut self,
+        list: &Node,
+        path: &Loc<'_>,
+        items: &[Node],
+        local: &Local<'_>,
+        g: &ListGraph,
+    ) {
+        // The graph's nodes: the first task of each name, in list order.
+        let active = |i: usize, t: &Node| {
+            task_name(t).is_some_and(|n| local.get(n).is_some_and(|&f| f as usize == i))
+        };
+        let Some(first) = items
             .iter()
             .enumerate()
-            .map(|(i, (n, _, _))| (n.as_str(), i))
-            .collect();
-        let mut inbound = vec![false; g.names.len()];
-        for (from, targets) in g.edges.iter().enumerate() {
-            for t in targets {
-                if let Some(&j) = index.get(t.as_str())
-                    && j != from
+            .find(|&(i, t)| active(i, t))
+            .and_then(|(_, t)| task_name(t))
+        else {
+            return;
+        };
+        let mut inbound = vec![false; items.len()];
+        for from in 0..items.len() {
+            for t in g.of(from) {
+                if let Some(&j) = local.get(t)
+                    && j as usize != from
+                    && let Some(slot) = inbound.get_mut(j as usize)
                 {
-                    inbound[j] = true;
+                    *slot = true;
                 }
             }
         }
-        let entries: Vec<usize> = (0..g.names.len()).filter(|&i| !inbound[i]).collect();
+        let entries: Vec<usize> = items
+            .iter()
+            .enumerate()
+            .filter(|&(i, t)| !inbound[i] && active(i, t))
+            .map(|(i, _)| i)
+            .collect();
         if entries.is_empty() {
             self.push(
                 Code::NoEntryPoint,
@@ -115,45 +160,46 @@ impl Checker<'_> {
                 path,
             )
             .hint = Some(format!(
-                "a task with no incoming transition starts the list; remove the transitions into '{}'",
-                g.names[0].0
+                "a task with no incoming transition starts the list; remove the transitions into '{first}'"
             ));
             return;
         }
-        let mut reached = vec![false; g.names.len()];
+        let mut reached = vec![false; items.len()];
         let mut q: VecDeque<usize> = entries.into_iter().collect();
         for &i in &q {
             reached[i] = true;
         }
         while let Some(i) = q.pop_front() {
-            for t in &g.edges[i] {
-                if let Some(&j) = index.get(t.as_str())
-                    && !reached[j]
+            for t in g.of(i) {
+                if let Some(&j) = local.get(t)
+                    && let Some(r) = reached.get_mut(j as usize)
+                    && !*r
                 {
-                    reached[j] = true;
-                    q.push_back(j);
+                    *r = true;
+                    q.push_back(j as usize);
                 }
             }
         }
-        for (i, (name, node, idx)) in g.names.iter().enumerate() {
-            if !reached[i] {
+        for (i, node) in items.iter().enumerate() {
+            if !reached[i] && active(i, node) {
+                let name = task_name(node).unwrap_or_default();
                 let pos = node.get("name").map(|n| n.pos).unwrap_or(node.pos);
                 self.push(
                     Code::UnreachableTask,
                     format!("Task '{name}' is never reached: only tasks that are themselves unreachable lead to it"),
                     pos,
-                    &path.index(*idx).key("name"),
+                    &path.index(i).key("name"),
                 );
             }
         }
     }
 
-    pub(super) fn check_task(
+    pub(super) fn check_task<'n>(
         &mut self,
-        t: &Node,
+        t: &'n Node,
         path: &Loc<'_>,
-        local: &HashSet<String>,
-        targets: &mut Vec<String>,
+        local: &Local<'_>,
+        targets: &mut Vec<&'n str>,
         count: &mut u32,
     ) -> Option<Value> {
         if t.as_map().is_none() {
@@ -389,7 +435,7 @@ impl Checker<'_> {
                 .hint = Some("a parallel task runs the tasks listed under `tasks:`".to_string());
             }
             ("parallel", Some(list)) => {
-                sub = self.check_task_list(list, &path.key("tasks"), count);
+                sub = self.check_task_list(list, &path.key("tasks"), count, None);
             }
             (_, Some(list)) => {
                 self.push(
@@ -406,20 +452,30 @@ impl Checker<'_> {
         if !self.normalize {
             return Some(Value::Null);
         }
-        // Normalized task.
-        let mut m = Map::new();
+        // Normalized task, its map sized once (a map grown by doubling
+        // holds up to twice its entries).
+        let skipped = |k: &str| {
+            k == "name"
+                || k == "type"
+                || k == "next"
+                || k == "tasks"
+                || k == "permission_set_ref"
+                || LEGACY_KEYS.contains(&k)
+        };
+        let kept = t
+            .as_map()
+            .unwrap_or(&[])
+            .iter()
+            .filter(|e| e.key_str().is_some_and(|k| !skipped(k)))
+            .count();
+        let extra = usize::from(t.get("permission_set_ref").is_some()) + usize::from(sub.is_some());
+        let mut m = Map::with_capacity(3 + kept + extra);
         m.insert("name".into(), Value::String(name));
         m.insert("type".into(), Value::String(ttype.to_string()));
         if let Some(entries) = t.as_map() {
             for e in entries {
                 let Some(k) = e.key_str() else { continue };
-                if k == "name"
-                    || k == "type"
-                    || k == "next"
-                    || k == "tasks"
-                    || k == "permission_set_ref"
-                    || LEGACY_KEYS.contains(&k)
-                {
+                if skipped(k) {
                     continue;
                 }
                 m.insert(k.to_string(), e.value.to_json());
@@ -713,4 +769,9 @@ impl Checker<'_> {
             self.check_templates_in(oe, &path.key("on_error"), false);
         }
     }
+}
+
+/// A task's name, when it is a string.
+fn task_name(t: &Node) -> Option<&str> {
+    t.get("name").and_then(Node::as_str)
 }

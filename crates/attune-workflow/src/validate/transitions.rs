@@ -6,13 +6,13 @@ use super::*;
 impl Checker<'_> {
     // --------------------------------------------------------- transitions
 
-    pub(super) fn check_transitions(
+    pub(super) fn check_transitions<'n>(
         &mut self,
-        t: &Node,
+        t: &'n Node,
         task: &str,
         path: &Loc<'_>,
-        local: &HashSet<String>,
-        targets: &mut Vec<String>,
+        local: &Local<'_>,
+        targets: &mut Vec<&'n str>,
     ) -> Vec<Value> {
         let legacy: Vec<&crate::yaml::Entry> = t
             .as_map()
@@ -74,20 +74,20 @@ impl Checker<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn legacy_transition(
+    pub(super) fn legacy_transition<'n>(
         &mut self,
-        v: &Node,
+        v: &'n Node,
         key: &str,
         cond: Option<&str>,
         task: &str,
         path: &Loc<'_>,
-        local: &HashSet<String>,
-        targets: &mut Vec<String>,
+        local: &Local<'_>,
+        targets: &mut Vec<&'n str>,
         out: &mut Vec<Value>,
     ) {
         let base_when = cond.map(|c| format!("{{{{ {c} }}}}"));
         let mut push = |when: Option<String>, names: Vec<String>| {
-            let mut m = Map::new();
+            let mut m = Map::with_capacity(2);
             if let Some(w) = when {
                 m.insert("when".into(), Value::String(w));
             }
@@ -178,13 +178,13 @@ impl Checker<'_> {
         }
     }
 
-    pub(super) fn check_decision(
+    pub(super) fn check_decision<'n>(
         &mut self,
-        v: &Node,
+        v: &'n Node,
         task: &str,
         path: &Loc<'_>,
-        local: &HashSet<String>,
-        targets: &mut Vec<String>,
+        local: &Local<'_>,
+        targets: &mut Vec<&'n str>,
         out: &mut Vec<Value>,
     ) {
         let Some(items) = v.as_seq() else {
@@ -260,7 +260,7 @@ impl Checker<'_> {
                     self.check_when(w, &ip.key("when"));
                     if let (Some(ws), Some(tg)) = (w.as_str(), &target) {
                         conds.push(strip_block(ws).to_string());
-                        let mut m = Map::new();
+                        let mut m = Map::with_capacity(2);
                         m.insert("when".into(), Value::String(ws.to_string()));
                         m.insert("do".into(), json!([tg]));
                         out.push(Value::Object(m));
@@ -308,13 +308,13 @@ impl Checker<'_> {
         }
     }
 
-    pub(super) fn check_next(
+    pub(super) fn check_next<'n>(
         &mut self,
-        next: &Node,
+        next: &'n Node,
         task: &str,
         path: &Loc<'_>,
-        local: &HashSet<String>,
-        targets: &mut Vec<String>,
+        local: &Local<'_>,
+        targets: &mut Vec<&'n str>,
     ) -> Vec<Value> {
         let Some(items) = next.as_seq() else {
             if !next.is_null() {
@@ -335,7 +335,8 @@ impl Checker<'_> {
                 continue;
             }
             self.unknown_keys(it, NEXT_KEYS, &ip, "a next item");
-            let mut m = Map::new();
+            let keys = ["when", "publish", "do"];
+            let mut m = Map::with_capacity(keys.iter().filter(|k| it.get(k).is_some()).count());
             if let Some(w) = it.get("when") {
                 self.check_when(w, &ip.key("when"));
                 m.insert("when".into(), w.to_json());
@@ -357,13 +358,13 @@ impl Checker<'_> {
         out
     }
 
-    pub(super) fn check_do(
+    pub(super) fn check_do<'n>(
         &mut self,
-        d: &Node,
+        d: &'n Node,
         task: &str,
         path: &Loc<'_>,
-        local: &HashSet<String>,
-        targets: &mut Vec<String>,
+        local: &Local<'_>,
+        targets: &mut Vec<&'n str>,
     ) -> Vec<String> {
         match &d.kind {
             NodeKind::Seq(items) => {
@@ -399,23 +400,26 @@ impl Checker<'_> {
         }
     }
 
-    pub(super) fn target(
+    pub(super) fn target<'n>(
         &mut self,
         node: &Node,
-        name: &str,
+        name: &'n str,
         task: &str,
         path: &Loc<'_>,
-        local: &HashSet<String>,
-        targets: &mut Vec<String>,
+        local: &Local<'_>,
+        targets: &mut Vec<&'n str>,
     ) {
-        targets.push(name.to_string());
-        if local.contains(name) {
+        targets.push(name);
+        if local.contains_key(name) {
             return;
         }
         let (hint, fix) = match self.all_tasks.get(name) {
-            Some(list) => (
+            Some(&list) => (
                 Some(format!(
-                    "'{name}' is defined in another task list ({list}); transitions stay within their own list"
+                    "'{name}' is defined in another task list ({}); transitions stay within their own list",
+                    self.list_paths
+                        .get(list as usize)
+                        .map_or("", String::as_str)
                 )),
                 None,
             ),
@@ -424,10 +428,7 @@ impl Checker<'_> {
             // transition leaves is never proposed (a loop onto itself is not
             // what a typo meant).
             None if self.diags.len() < HINT_BUDGET => {
-                match did_you_mean(
-                    name,
-                    local.iter().map(String::as_str).filter(|c| *c != task),
-                ) {
+                match did_you_mean(name, local.keys().copied().filter(|c| *c != task)) {
                     Some(m) => (
                         Some(format!("did you mean '{m}'?")),
                         self.scalar_fix(node, m),
