@@ -436,9 +436,22 @@ fn validate_recorded(
         file: rel,
     };
     let action_file = action.as_ref().and_then(|a| a.file).map(str::to_string);
-    let mut validation = match action {
-        Some(a) => crate::workflow::validate_linked(bytes, a, &ctx, &recorder),
-        None => validate(bytes, &ctx, &recorder),
+    // A sync keeps only the record, so the definition is written as JSON
+    // text straight from the model (`validate_json`: no definition tree,
+    // a third of the working memory); a caller that keeps the workflow
+    // gets the tree.
+    let (mut validation, definition) = if keep_workflow {
+        let v = match action {
+            Some(a) => crate::workflow::validate_linked(bytes, a, &ctx, &recorder),
+            None => validate(bytes, &ctx, &recorder),
+        };
+        (v, None)
+    } else {
+        let j = match action {
+            Some(a) => crate::workflow::validate_linked_json(bytes, a, &ctx, &recorder),
+            None => crate::workflow::validate_json(bytes, &ctx, &recorder),
+        };
+        (j.validation, j.definition)
     };
     let (deps, dep_packs) = recorder.into_deps();
     let workflow = if keep_workflow {
@@ -446,7 +459,10 @@ fn validate_recorded(
     } else {
         validation.workflow.take()
     };
+    let definition = definition.and_then(|t| JsonText::from_text(t).ok());
     let content = workflow.map(|workflow| {
+        let record = WorkflowRecord::new(workflow);
+        let definition = definition.unwrap_or(record.definition);
         let warnings: Vec<&Diagnostic> = validation.diagnostics.iter().collect();
         WorkflowRecord {
             source_file: rel.unwrap_or_default().to_string(),
@@ -458,7 +474,8 @@ fn validate_recorded(
             warnings: warnings.iter().map(|d| d.message.clone()).collect(),
             diagnostics: JsonText::from_value(&warnings).unwrap_or_default(),
             source: String::from_utf8_lossy(bytes).into_owned(),
-            ..WorkflowRecord::new(workflow)
+            definition,
+            ..record
         }
     });
     (validation, content)
@@ -1215,11 +1232,13 @@ pub fn check_text(
         name,
         file: None,
     };
-    let mut validation = validate(yaml.as_bytes(), &ctx, &catalog);
+    // Only the definition's text is answered: written straight from the
+    // model, never built as a tree.
+    let checked = crate::workflow::validate_json(yaml.as_bytes(), &ctx, &catalog);
     catalog.failure()?;
-    let workflow = validation.workflow.take();
-    let valid = workflow.is_some();
-    let definition = workflow.and_then(|w| JsonText::from_value(&w.definition).ok());
+    let validation = checked.validation;
+    let valid = validation.workflow.is_some();
+    let definition = checked.definition.and_then(|t| JsonText::from_text(t).ok());
     let diagnostics = with_snippets(&validation.diagnostics, Some(yaml));
     Ok(CheckedText {
         valid,
