@@ -648,8 +648,8 @@ async fn a_database_written_at_schema_4_answers_as_before_after_migration_5() {
     )
     .unwrap();
 
-    let server = start(serve_command(&data));
-    let res = login(&server.address, "admin", "fixture-admin-pw").await;
+    let server = start_serving(serve_command(&data));
+    let res = login_at(&server.address, "admin", "fixture-admin-pw").await;
     assert_eq!(res.status(), 200);
     let token = res.json::<Value>().await.unwrap()["data"]["access_token"]
         .as_str()

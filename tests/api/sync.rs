@@ -626,7 +626,7 @@ async fn a_workflow_says_which_files_it_came_from() {
         "version: \"1.0.0\"\ntasks:\n  - name: go\n    action: core.noop\n",
     )
     .expect("write");
-    app.write_workflow("p", "plain.yaml", &crate::fixtures::good_workflow("Plain"));
+    app.write_workflow("p", "plain.yaml", &crate::helpers::good_workflow("Plain"));
     let reply = app.sync(&token, "p", "").await;
     assert_eq!(reply.body["data"]["registered_count"], 2, "{}", reply.body);
 
@@ -665,7 +665,7 @@ async fn a_workflow_says_which_files_it_came_from() {
         .post(
             "/api/v1/workflows",
             Some(&token),
-            &json!({"pack_ref": "p", "name": "made", "yaml": crate::fixtures::good_workflow("Made")}),
+            &json!({"pack_ref": "p", "name": "made", "yaml": crate::helpers::good_workflow("Made")}),
         )
         .await;
     assert_eq!(made.status, 201, "{}", made.body);
