@@ -83,7 +83,7 @@ pub struct Metrics {
     registry: Registry,
     http_requests: Family<HttpLabels, Counter>,
     http_duration: Family<RouteLabels, Histogram>,
-    /// Route templates as `'static` label values (see [`Metrics::route`]).
+    /// Route templates as `'static` label values (see [`Metrics::route_label`]).
     routes: std::sync::RwLock<std::collections::HashSet<&'static str>>,
     runs: Family<RunLabels, Counter>,
     run_duration: Family<KindLabels, Histogram>,
@@ -300,7 +300,7 @@ impl Metrics {
         status: u16,
         seconds: f64,
     ) {
-        let route = route.map_or("(unmatched)", |r| self.route(r));
+        let route = route.map_or("(unmatched)", |r| self.route_label(r));
         self.http_requests
             .get_or_create(&HttpLabels {
                 method,
@@ -317,7 +317,7 @@ impl Metrics {
     /// series without allocating. Each template is leaked once: they come
     /// from the route table (axum's matched path, never a request's own
     /// path), so the set is fixed and small.
-    fn route(&self, template: &str) -> &'static str {
+    fn route_label(&self, template: &str) -> &'static str {
         if let Ok(known) = self.routes.read()
             && let Some(r) = known.get(template)
         {
