@@ -109,13 +109,17 @@ pub async fn metrics(
 
 /// Records every request: matched route template, method, status, time
 /// to the response head.
-pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn record(
+    State(metrics): State<std::sync::Arc<crate::metrics::Metrics>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let start = Instant::now();
     let method = crate::metrics::method_label(req.method());
     // A cheap clone (the template is shared), not a copy of the text.
     let route = req.extensions().get::<MatchedPath>().cloned();
     let res = next.run(req).await;
-    state.metrics.http_request(
+    metrics.http_request(
         method,
         route.as_ref().map(MatchedPath::as_str),
         res.status().as_u16(),

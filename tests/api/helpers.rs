@@ -237,26 +237,13 @@ impl TestApp {
     }
 
     pub async fn update_pack(&self, token: &str, pack_ref: &str, body: &Value) -> Reply {
-        let res = self
-            .client
-            .put(self.url(&format!("/api/v1/packs/{pack_ref}")))
-            .bearer_auth(token)
-            .json(body)
-            .send()
+        self.put_json(&format!("/api/v1/packs/{pack_ref}"), token, body)
             .await
-            .expect("request");
-        Reply::from(res).await
     }
 
     pub async fn delete_pack(&self, token: &str, pack_ref: &str) -> Reply {
-        let res = self
-            .client
-            .delete(self.url(&format!("/api/v1/packs/{pack_ref}")))
-            .bearer_auth(token)
-            .send()
+        self.delete_path(&format!("/api/v1/packs/{pack_ref}"), token)
             .await
-            .expect("request");
-        Reply::from(res).await
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {

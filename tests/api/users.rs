@@ -6,29 +6,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::{ADMIN_PASSWORD, Reply, TestApp, pack_body, spawn_app};
 
-async fn put(app: &TestApp, path: &str, token: &str, body: &Value) -> Reply {
-    let res = app
-        .client
-        .put(app.url(path))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .expect("request");
-    Reply::from(res).await
-}
-
-async fn delete(app: &TestApp, path: &str, token: &str) -> Reply {
-    let res = app
-        .client
-        .delete(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("request");
-    Reply::from(res).await
-}
-
 async fn login_token(app: &TestApp, login: &str, password: &str) -> String {
     let reply = app.login_with(login, password).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
@@ -188,10 +165,10 @@ async fn an_admin_resets_a_password_and_deletes_a_user() {
         .assert_error(401, "UNAUTHORIZED");
     let bob = login_token(&app, "bob", "a-new-password").await;
 
-    let deleted = delete(&app, "/api/v1/users/bob", &admin).await;
+    let deleted = app.delete_path("/api/v1/users/bob", &admin).await;
     assert_eq!(deleted.status, 200, "{}", deleted.body);
     app.me(&bob).await.assert_error(401, "UNAUTHORIZED");
-    delete(&app, "/api/v1/users/bob", &admin)
+    app.delete_path("/api/v1/users/bob", &admin)
         .await
         .assert_error(404, "NOT_FOUND");
 }
@@ -201,7 +178,7 @@ async fn the_last_enabled_admin_cannot_be_deleted_disabled_or_demoted() {
     let app = spawn_app().await;
     let admin = app.token().await;
     for body in [json!({"role": "operator"}), json!({"disabled": true})] {
-        let reply = put(&app, "/api/v1/users/admin", &admin, &body).await;
+        let reply = app.put_json("/api/v1/users/admin", &admin, &body).await;
         reply.assert_error(409, "CONFLICT");
         assert!(
             reply.body["error"]
@@ -210,7 +187,7 @@ async fn the_last_enabled_admin_cannot_be_deleted_disabled_or_demoted() {
                 .contains("last enabled admin")
         );
     }
-    delete(&app, "/api/v1/users/admin", &admin)
+    app.delete_path("/api/v1/users/admin", &admin)
         .await
         .assert_error(409, "CONFLICT");
     assert_eq!(app.me(&admin).await.status, 200, "nothing changed");
@@ -226,7 +203,7 @@ async fn the_last_enabled_admin_cannot_be_deleted_disabled_or_demoted() {
     .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let root2 = login_token(&app, "root2", ADMIN_PASSWORD).await;
-    delete(&app, "/api/v1/users/root2", &root2)
+    app.delete_path("/api/v1/users/root2", &root2)
         .await
         .assert_error(409, "CONFLICT");
 }
