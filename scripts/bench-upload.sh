@@ -10,13 +10,19 @@
 #  2. peak RSS (VmHWM) growth of the server during one 50 MiB upload
 #     (incompressible files) over its idle peak. Target: < 32 MiB (it streams).
 #
-# Usage: scripts/bench-upload.sh [--skip-build]     Env: ROUNDS (5)
+# Usage: scripts/bench-upload.sh [--skip-build]     Env: ROUNDS (5), SETTLE (31)
 # Needs: curl, jq. Never run it beside a compile: the box has 2 shared cores.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 ROUNDS=${ROUNDS:-5}
+# Seconds between removing the last round's folder and the next upload.
+# ext4 does not reuse an inode freed in the last ~30 s: creating 1,021
+# files right after deleting 1,021 in the same block group scans the inode
+# table for each one (perf: ~45 % of the upload in the kernel's
+# recently_deleted). SETTLE=0 measures that case too.
+SETTLE=${SETTLE:-31}
 PASSWORD=bench-password-1
 BIN=$ROOT/target/release/attune
 GEN=$ROOT/target/debug/examples/gen_corpus
@@ -73,11 +79,11 @@ register_ms() {
         -H 'Content-Type: application/json' -d '{"ref":"bench"}' | awk '{printf "%.0f", $1 * 1000}'
 }
 
-echo "archive: $ARCHIVE_BYTES bytes gzip, $UNPACKED bytes unpacked, 1,000 workflows"
+echo "archive: $ARCHIVE_BYTES bytes gzip, $UNPACKED bytes unpacked, 1,000 workflows; ${SETTLE} s after each folder removal"
 echo "round  upload+sync ms (sync ms)  on-disk register ms (sync ms)  ratio  upload split (server log)"
 ratios=()
 # A warm-up pair, not counted (page cache, allocator).
-upload_ms "$WORK/bench.tar.gz" >/dev/null; delete_pack bench; register_ms >/dev/null; delete_pack bench; rm -rf "$WORK/packs/bench"
+upload_ms "$WORK/bench.tar.gz" >/dev/null; delete_pack bench; register_ms >/dev/null; delete_pack bench; rm -rf "$WORK/packs/bench"; sleep "$SETTLE"
 for r in $(seq 1 "$ROUNDS"); do
     up=$(upload_ms "$WORK/bench.tar.gz")
     up_sync=$(jq .data.sync.duration_ms "$WORK/up.json")
@@ -88,6 +94,7 @@ for r in $(seq 1 "$ROUNDS"); do
     [[ "$(jq .data.sync.registered_count "$WORK/reg.json")" == 1000 ]] || { echo "register registered $(jq .data.sync.registered_count "$WORK/reg.json")" >&2; exit 1; }
     delete_pack bench
     rm -rf "$WORK/packs/bench"
+    sleep "$SETTLE"
     ratio=$(awk -v a="$up" -v b="$reg" 'BEGIN { printf "%.2f", a / b }')
     ratios+=("$ratio")
     split=$(grep 'pack upload' "$WORK/server.log" | tail -n1 | grep -oE '(unpack_ms|swap_ms|sync_ms)=[0-9]+' | tr '\n' ' ')

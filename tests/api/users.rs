@@ -2,9 +2,9 @@
 //! password, delete; every change revokes the user's tokens; the last
 //! enabled admin is protected.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{ADMIN_PASSWORD, Reply, TestApp, pack_body, spawn_app};
+use crate::helpers::{ADMIN_PASSWORD, TestApp, pack_body, spawn_app};
 
 async fn login_token(app: &TestApp, login: &str, password: &str) -> String {
     let reply = app.login_with(login, password).await;
@@ -84,13 +84,9 @@ async fn a_role_change_revokes_the_users_tokens_and_the_new_role_applies() {
         reply.body
     );
 
-    let changed = put(
-        &app,
-        "/api/v1/users/bob",
-        &admin,
-        &json!({"role": "viewer"}),
-    )
-    .await;
+    let changed = app
+        .put_json("/api/v1/users/bob", &admin, &json!({"role": "viewer"}))
+        .await;
     assert_eq!(changed.status, 200, "{}", changed.body);
     assert_eq!(changed.body["data"]["role"], "viewer");
     app.me(&bob).await.assert_error(401, "UNAUTHORIZED");
@@ -119,13 +115,9 @@ async fn a_disabled_user_cannot_log_in_and_their_tokens_stop_working() {
     let admin = app.token().await;
     app.add_user("bob", "operator").await;
     let bob = login_token(&app, "bob", ADMIN_PASSWORD).await;
-    let reply = put(
-        &app,
-        "/api/v1/users/bob",
-        &admin,
-        &json!({"disabled": true}),
-    )
-    .await;
+    let reply = app
+        .put_json("/api/v1/users/bob", &admin, &json!({"disabled": true}))
+        .await;
     assert_eq!(reply.body["data"]["disabled"], true, "{}", reply.body);
     app.me(&bob).await.assert_error(401, "UNAUTHORIZED");
     let login = app.login_with("bob", ADMIN_PASSWORD).await;
@@ -135,13 +127,8 @@ async fn a_disabled_user_cannot_log_in_and_their_tokens_stop_working() {
     let wrong = app.login_with("bob", "not-the-password").await;
     assert_eq!(wrong.body["error"], "invalid login or password");
 
-    put(
-        &app,
-        "/api/v1/users/bob",
-        &admin,
-        &json!({"disabled": false}),
-    )
-    .await;
+    app.put_json("/api/v1/users/bob", &admin, &json!({"disabled": false}))
+        .await;
     login_token(&app, "bob", ADMIN_PASSWORD).await;
 }
 
@@ -151,13 +138,13 @@ async fn an_admin_resets_a_password_and_deletes_a_user() {
     let admin = app.token().await;
     app.add_user("bob", "operator").await;
     let bob = login_token(&app, "bob", ADMIN_PASSWORD).await;
-    let reply = put(
-        &app,
-        "/api/v1/users/bob",
-        &admin,
-        &json!({"password": "a-new-password"}),
-    )
-    .await;
+    let reply = app
+        .put_json(
+            "/api/v1/users/bob",
+            &admin,
+            &json!({"password": "a-new-password"}),
+        )
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     app.me(&bob).await.assert_error(401, "UNAUTHORIZED");
     app.login_with("bob", ADMIN_PASSWORD)
@@ -194,13 +181,9 @@ async fn the_last_enabled_admin_cannot_be_deleted_disabled_or_demoted() {
 
     // with a second admin, the first can step down
     app.add_user("root2", "admin").await;
-    let reply = put(
-        &app,
-        "/api/v1/users/admin",
-        &admin,
-        &json!({"role": "viewer"}),
-    )
-    .await;
+    let reply = app
+        .put_json("/api/v1/users/admin", &admin, &json!({"role": "viewer"}))
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let root2 = login_token(&app, "root2", ADMIN_PASSWORD).await;
     app.delete_path("/api/v1/users/root2", &root2)
