@@ -10,9 +10,8 @@
 # `attune_start` adds `--port 0` unless ARGS has a --port, waits at most
 # ATTUNE_START_TIMEOUT seconds (default 60) for the line, and fails with
 # the server's log when the process exits first or never listens.
-# Environment for the server (ATTUNE__ADMIN_PASSWORD, …) is passed by the
-# caller as usual: `ATTUNE__ADMIN_PASSWORD=x attune_start …` does not
-# reach a function's child, so export it or use `env` inside ARGS:
+# Environment for the server (ATTUNE__ADMIN_PASSWORD, …) goes in ARGS
+# through `env`, so it is plain which process gets it:
 #   attune_start "$log" env ATTUNE__ADMIN_PASSWORD=x "$BIN" serve …
 
 ATTUNE_PID=""
