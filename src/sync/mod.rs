@@ -41,7 +41,7 @@ use crate::store::{
     Author, NewRun, PendingChanges, RevisionPair, RevisionPolicy, RunCounts, RunSummary, Store,
     StoreError, WorkflowRecord,
 };
-use crate::workflow::{ActionCatalog, Code, Diagnostic, SourceContext, Validation, validate};
+use crate::workflow::{ActionCatalog, Code, Diagnostic, SourceContext, Validation};
 
 pub use catalog::{Recorder, SyncCatalog, fingerprint};
 pub use locks::PackLocks;
@@ -415,10 +415,11 @@ fn failed_one(d: Diagnostic) -> Outcome {
 }
 
 /// Validates `bytes` with a recording catalog; the content when valid.
-/// With `keep_workflow` false the workflow moves into the content instead
-/// of being copied (`Validation::workflow` is then None): a sync holds every
-/// file's content until its one transaction commits, so one copy matters.
-#[allow(clippy::too_many_arguments)]
+/// The workflow moves into the content (`Validation::workflow` is then
+/// None) and its definition is written as JSON text straight from the
+/// model (`validate_json`: no definition tree, a third of the working
+/// memory): a sync holds every file's content until its one transaction
+/// commits, so one copy matters.
 fn validate_recorded(
     bytes: &[u8],
     action: Option<crate::workflow::LinkedAction<'_>>,
@@ -427,7 +428,6 @@ fn validate_recorded(
     rel: Option<&str>,
     catalog: &dyn ActionCatalog,
     hash: String,
-    keep_workflow: bool,
 ) -> (Validation, Option<WorkflowRecord>) {
     let recorder = Recorder::new(catalog);
     let ctx = SourceContext {
@@ -436,29 +436,13 @@ fn validate_recorded(
         file: rel,
     };
     let action_file = action.as_ref().and_then(|a| a.file).map(str::to_string);
-    // A sync keeps only the record, so the definition is written as JSON
-    // text straight from the model (`validate_json`: no definition tree,
-    // a third of the working memory); a caller that keeps the workflow
-    // gets the tree.
-    let (mut validation, definition) = if keep_workflow {
-        let v = match action {
-            Some(a) => crate::workflow::validate_linked(bytes, a, &ctx, &recorder),
-            None => validate(bytes, &ctx, &recorder),
-        };
-        (v, None)
-    } else {
-        let j = match action {
-            Some(a) => crate::workflow::validate_linked_json(bytes, a, &ctx, &recorder),
-            None => crate::workflow::validate_json(bytes, &ctx, &recorder),
-        };
-        (j.validation, j.definition)
+    let checked = match action {
+        Some(a) => crate::workflow::validate_linked_json(bytes, a, &ctx, &recorder),
+        None => crate::workflow::validate_json(bytes, &ctx, &recorder),
     };
+    let (mut validation, definition) = (checked.validation, checked.definition);
     let (deps, dep_packs) = recorder.into_deps();
-    let workflow = if keep_workflow {
-        validation.workflow.clone()
-    } else {
-        validation.workflow.take()
-    };
+    let workflow = validation.workflow.take();
     let definition = definition.and_then(|t| JsonText::from_text(t).ok());
     let content = workflow.map(|workflow| {
         let record = WorkflowRecord::new(workflow);
@@ -597,7 +581,6 @@ fn process(
         Some(&l.rel),
         catalog,
         hash,
-        false,
     );
     let source = String::from_utf8(bytes).ok();
     match content {
@@ -1271,7 +1254,6 @@ pub fn prepare_workflow(
         None,
         &catalog,
         content_hash(yaml.as_bytes()),
-        true,
     );
     catalog.failure()?;
     let diagnostics = with_snippets(&validation.diagnostics, Some(yaml));
