@@ -10,7 +10,7 @@
 #  2. peak RSS (VmHWM) growth of the server during one 50 MiB upload
 #     (incompressible files) over its idle peak. Target: < 32 MiB (it streams).
 #
-# Usage: scripts/bench-upload.sh [--skip-build]     Env: ROUNDS (5), SETTLE (31)
+# Usage: scripts/bench-upload.sh [--skip-build]     Env: ROUNDS (5), SETTLE (0), TMPDIR (/tmp)
 # Needs: curl, jq. Never run it beside a compile: the box has 2 shared cores.
 set -euo pipefail
 
@@ -18,11 +18,13 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 ROUNDS=${ROUNDS:-5}
 # Seconds between removing the last round's folder and the next upload.
-# ext4 does not reuse an inode freed in the last ~30 s: creating 1,021
-# files right after deleting 1,021 in the same block group scans the inode
-# table for each one (perf: ~45 % of the upload in the kernel's
-# recently_deleted). SETTLE=0 measures that case too.
-SETTLE=${SETTLE:-31}
+# ext4 without a journal does not reuse an inode freed in the last 30 s
+# (5.5 min while its table block is dirty): creating 1,021 files right
+# after deleting 1,021 in the same block group scanned the inode table for
+# each one (perf: ~45 % of the upload in the kernel's recently_deleted),
+# until staging folders got the TOPDIR flag (src/pack/stage.rs). 0 (the
+# default) measures that worst case; 31 lets the deletions age first.
+SETTLE=${SETTLE:-0}
 PASSWORD=bench-password-1
 BIN=$ROOT/target/release/attune
 GEN=$ROOT/target/debug/examples/gen_corpus
@@ -34,7 +36,7 @@ for tool in curl jq "$BIN" "$GEN"; do
     command -v "$tool" >/dev/null || { echo "bench-upload: missing $tool" >&2; exit 2; }
 done
 
-WORK=$(mktemp -d /tmp/attune-bench-upload.XXXXXX)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/attune-bench-upload.XXXXXX")
 # shellcheck source=lib/server.sh
 source "$ROOT/scripts/lib/server.sh"
 SERVER_PID=
