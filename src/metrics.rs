@@ -193,7 +193,7 @@ impl Metrics {
         );
         r.register(
             "runs",
-            "Syncs and validations finished, by kind (sync, validate), trigger (api, auto, watch) and outcome (ok, failed, error)",
+            "Syncs and validations finished, by kind (sync, validate), trigger (api, auto, watch, upload) and outcome (ok, failed, error)",
             self.runs.clone(),
         );
         r.register(

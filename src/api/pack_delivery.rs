@@ -612,8 +612,8 @@ pub async fn deliver(
                 dry_run: false,
                 prune: true,
                 user: user.clone(),
-                trigger: crate::sync::Trigger::Api,
-                revision_trigger: Some("upload"),
+                trigger: crate::sync::Trigger::Upload,
+                revision_trigger: None,
             },
         )?;
         // The previous folder (now in the staging folder) goes with it.

@@ -72,6 +72,8 @@ pub enum TriggerView {
     Auto,
     /// A change in the pack's folder seen by watch mode.
     Watch,
+    /// The sync of a pack archive just uploaded.
+    Upload,
 }
 
 impl From<Trigger> for TriggerView {
@@ -80,6 +82,7 @@ impl From<Trigger> for TriggerView {
             Trigger::Api => TriggerView::Api,
             Trigger::Auto => TriggerView::Auto,
             Trigger::Watch => TriggerView::Watch,
+            Trigger::Upload => TriggerView::Upload,
         }
     }
 }

@@ -82,6 +82,7 @@ impl SyncOptions {
             Trigger::Api => "sync",
             Trigger::Auto => "auto",
             Trigger::Watch => "watch",
+            Trigger::Upload => "upload",
         });
         let by = if self.user.is_empty() && self.trigger == Trigger::Watch {
             "watch".to_string()
@@ -106,6 +107,8 @@ pub enum Trigger {
     Auto,
     /// A change in the pack's folder seen by watch mode.
     Watch,
+    /// The sync of a pack archive just uploaded (`POST /api/v1/packs/upload`).
+    Upload,
 }
 
 impl Trigger {
@@ -115,6 +118,7 @@ impl Trigger {
             Trigger::Api => "api",
             Trigger::Auto => "auto",
             Trigger::Watch => "watch",
+            Trigger::Upload => "upload",
         }
     }
 }

@@ -463,6 +463,16 @@ async fn upload_registers_a_new_pack_replaces_with_force_and_dry_runs_leave_noth
     assert_eq!(r.body["data"]["sync"]["pruned"], json!(["demo.hello"]));
     assert!(!b.join("demo/workflows/hello.yaml").exists());
     assert!(b.join("demo/workflows/fresh.yaml").exists());
+    // The run and the revision it wrote both say it was an upload.
+    let run_id = r.body["data"]["sync"]["run_id"].as_u64().unwrap();
+    let run = app
+        .get(&format!("/api/v1/runs/{run_id}"), Some(&token))
+        .await;
+    assert_eq!(run.body["data"]["trigger"], "upload", "{}", run.body);
+    let revs = app
+        .get("/api/v1/workflows/demo.fresh/revisions", Some(&token))
+        .await;
+    assert_eq!(revs.body["data"][0]["trigger"], "upload", "{}", revs.body);
     let r = app.get("/api/v1/packs/demo/workflows", Some(&token)).await;
     let refs: Vec<&str> = r.body["data"]
         .as_array()

@@ -51,7 +51,7 @@ export async function runsView(root, params, ctx) {
           h('td', {}, r.kind === 'validate' ? 'validation' : 'sync'),
           h('td', {}, runStatus(r)),
           h('td', { class: 'muted' }, countsText(r)),
-          h('td', {}, r.dry_run ? badge('info', 'dry run') : null, r.prune ? badge('info', 'prune') : null),
+          h('td', {}, r.trigger === 'upload' ? badge('info', 'upload') : null, r.dry_run ? badge('info', 'dry run') : null, r.prune ? badge('info', 'prune') : null),
           h('td', {}, r.user || (r.trigger === 'watch' ? 'watch (file change)' : '')),
           h('td', { class: 'num' }, fmtDuration(r.duration_ms))))))
       : h('p', { class: 'empty' }, 'No runs recorded yet. Press Validate or Sync on the pack page.'));
@@ -103,6 +103,7 @@ export async function runView(root, params, ctx) {
         h('p', { class: 'meta-line' },
           h('span', {}, run.trigger === 'watch' ? 'by watch mode (file change on disk)' : `by ${run.user || 'unknown'}`),
           h('span', {}, fmtDuration(run.duration_ms)),
+          run.trigger === 'upload' ? badge('info', 'upload') : null,
           run.dry_run ? badge('info', 'dry run') : null,
           run.prune ? badge('info', 'prune') : null,
           h('span', { class: 'muted' }, countsText(run)),
