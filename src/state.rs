@@ -36,6 +36,8 @@ pub struct AppState {
     pub tls: Option<Arc<crate::tls::Tls>>,
     /// The memory budget of validation work (`validation.*`).
     pub work_budget: crate::budget::WorkBudget,
+    /// Bearer tokens authenticated lately (`api::auth_cache`).
+    pub auth_cache: Arc<crate::api::auth_cache::AuthCache>,
 }
 
 /// Errors while preparing the state before the server listens.
@@ -87,6 +89,7 @@ impl AppState {
                 tickets: Arc::new(crate::events::Tickets::default()),
                 backup_slots,
                 tls: None,
+                auth_cache: Arc::default(),
             },
             admin,
         ))

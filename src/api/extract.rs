@@ -175,38 +175,46 @@ pub struct Caller {
 impl Caller {
     /// Authenticates the request's bearer token (401 when missing, invalid,
     /// expired or revoked).
+    /// A token seen lately answers from [`AuthCache`](super::auth_cache)
+    /// until the store changes.
     pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
         let token = BearerToken::from_headers(&parts.headers)?;
-        if token.0.starts_with(auth::API_TOKEN_PREFIX) {
+        let key = super::auth_cache::key_of(&token.0);
+        // Read before the lookup: a write after it makes the entry stale.
+        let epoch = state.store.write_epoch();
+        if let Some(caller) = state.auth_cache.get(&key, epoch) {
+            return Ok(caller);
+        }
+        let (caller, expires) = if token.0.starts_with(auth::API_TOKEN_PREFIX) {
             let (user, role, api) = state
                 .store
                 .call(move |store| Ok(auth::authenticate_api_token(store, &token.0)))
                 .await??;
-            return Ok(Caller {
+            let expires = api.expires.map_or(i64::MAX, |t| t.unix_timestamp());
+            let caller = Caller {
                 user,
                 role,
                 session: None,
                 api_token: Some((api.id, api.name)),
-            });
-        }
-        let keys = state.keys.clone();
-        let (user, session) = state
-            .store
-            .call(move |store| {
-                Ok(auth::authenticate_in_session(
-                    store,
-                    &keys,
-                    &token.0,
-                    TokenType::Access,
-                ))
-            })
-            .await??;
-        Ok(Caller {
-            role: user.role,
-            user,
-            session,
-            api_token: None,
-        })
+            };
+            (caller, expires)
+        } else {
+            let claims = state.keys.decode(&token.0, TokenType::Access)?;
+            let expires = claims.exp;
+            let (user, session) = state
+                .store
+                .call(move |store| Ok(auth::session_user(store, &claims)))
+                .await??;
+            let caller = Caller {
+                role: user.role,
+                user,
+                session,
+                api_token: None,
+            };
+            (caller, expires)
+        };
+        state.auth_cache.put(key, epoch, expires, caller.clone());
+        Ok(caller)
     }
 
     async fn from_parts(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {

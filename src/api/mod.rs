@@ -11,6 +11,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod auth_cache;
 pub mod error;
 pub mod events;
 pub mod extract;

@@ -172,7 +172,13 @@ pub fn authenticate_in_session(
     expected: TokenType,
 ) -> Result<(User, Option<u64>), AuthError> {
     let claims = keys.decode(token, expected)?;
-    let user = current_user(store, &claims)?;
+    session_user(store, &claims)
+}
+
+/// The live user and session of verified claims: the user exists, has the
+/// claims' generation and is enabled, and the session has not ended.
+pub fn session_user(store: &Store, claims: &Claims) -> Result<(User, Option<u64>), AuthError> {
+    let user = current_user(store, claims)?;
     if let Some(sid) = claims.sid
         && !store.session_exists(sid)?
     {

@@ -21,6 +21,7 @@ use std::cell::Cell;
 use std::io::{self, Write};
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -186,6 +187,10 @@ struct Shared {
     storage: Arc<dyn Storage>,
     state: Mutex<State>,
     changed: Condvar,
+    /// Bumped after every commit (whatever its outcome) and every reopen:
+    /// a value read before a read transaction still equals the current
+    /// one only if nothing was written since ([`Db::write_epoch`]).
+    epoch: AtomicU64,
 }
 
 impl Shared {
@@ -286,6 +291,7 @@ impl WriteTxn {
         let WriteTxn { txn, token } = self;
         let audited = super::audit::record_in(&txn);
         let result = txn.commit();
+        token.shared.epoch.fetch_add(1, Ordering::AcqRel);
         if result.is_err() {
             super::audit::commit_failed(audited);
         }
@@ -339,8 +345,16 @@ impl Db {
                     reopens: 0,
                 }),
                 changed: Condvar::new(),
+                epoch: AtomicU64::new(0),
             }),
         }
+    }
+
+    /// The write epoch: read it before reading, and what was read is still
+    /// the database's content as long as the epoch has not moved. Caches
+    /// of store data (the authentication cache) key on it.
+    pub(crate) fn write_epoch(&self) -> u64 {
+        self.shared.epoch.load(Ordering::Acquire)
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -526,6 +540,7 @@ impl Db {
                 st.db = Some(Arc::new(db));
                 st.failure = None;
                 st.reopens += 1;
+                shared.epoch.fetch_add(1, Ordering::AcqRel);
                 tracing::warn!(
                     path = %shared.path.display(),
                     %cause,

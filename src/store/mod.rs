@@ -210,6 +210,12 @@ impl Store {
         &self.db
     }
 
+    /// The database's write epoch: unchanged between two reads only if no
+    /// write committed in between (see `Db::write_epoch`).
+    pub fn write_epoch(&self) -> u64 {
+        self.db.write_epoch()
+    }
+
     /// Successful in-place reopens of the database since the store opened.
     pub fn reopens(&self) -> u64 {
         self.db.reopens()
@@ -266,6 +272,18 @@ mod tests {
         assert!(data.join(DB_FILE_NAME).is_file());
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         store.ping().unwrap();
+    }
+
+    #[test]
+    fn every_commit_moves_the_write_epoch_and_reads_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let before = store.write_epoch();
+        store.ping().unwrap();
+        store.list_packs(1, 10).unwrap();
+        assert_eq!(store.write_epoch(), before, "reads leave it");
+        store.jwt_secret_or_insert(vec![1; 32]).unwrap();
+        assert!(store.write_epoch() > before, "a commit moves it");
     }
 
     #[test]

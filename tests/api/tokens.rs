@@ -278,3 +278,72 @@ async fn logout_ends_the_session_on_the_server() {
         .await
         .assert_error(401, "UNAUTHORIZED");
 }
+
+/// Tokens answer from the authentication cache once seen; every change
+/// that ends a token still ends it on the very next request.
+#[tokio::test]
+async fn a_token_in_steady_use_is_refused_the_moment_it_is_revoked() {
+    let app = spawn_app().await;
+    let admin = app.token().await;
+    let seen_twice = |token: String| {
+        let app = &app;
+        async move {
+            for _ in 0..3 {
+                assert_eq!(app.me(&token).await.status, 200);
+            }
+            token
+        }
+    };
+
+    // An API token, revoked by its id.
+    let (secret, id) = new_token(&app, &admin, json!({"name": "steady"})).await;
+    let secret = seen_twice(secret).await;
+    assert_eq!(
+        delete(&app, &format!("/api/v1/tokens/{id}"), &admin)
+            .await
+            .status,
+        200
+    );
+    app.me(&secret).await.assert_error(401, "UNAUTHORIZED");
+
+    // A session, ended by logout.
+    let (access, _, _) = login_pair(&app).await;
+    let access = seen_twice(access).await;
+    assert_eq!(
+        app.post("/auth/logout", Some(&access), &json!({}))
+            .await
+            .status,
+        200
+    );
+    app.me(&access).await.assert_error(401, "UNAUTHORIZED");
+
+    // A user disabled, then one demoted: both take effect at once.
+    app.add_user("dora", "operator").await;
+    let dora = app.login_with("dora", ADMIN_PASSWORD).await.body["data"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dora = seen_twice(dora).await;
+    let off = app
+        .put_json("/api/v1/users/dora", &admin, &json!({"disabled": true}))
+        .await;
+    assert_eq!(off.status, 200, "{}", off.body);
+    app.me(&dora).await.assert_error(401, "UNAUTHORIZED");
+
+    app.add_user("eve", "operator").await;
+    let (eve_token, _) = new_token(
+        &app,
+        &app.login_with("eve", ADMIN_PASSWORD).await.body["data"]["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        json!({"name": "eve-ci"}),
+    )
+    .await;
+    let eve_token = seen_twice(eve_token).await;
+    let down = app
+        .put_json("/api/v1/users/eve", &admin, &json!({"role": "viewer"}))
+        .await;
+    assert_eq!(down.status, 200, "{}", down.body);
+    app.me(&eve_token).await.assert_error(401, "UNAUTHORIZED");
+}
