@@ -331,15 +331,9 @@ async fn a_token_in_steady_use_is_refused_the_moment_it_is_revoked() {
     app.me(&dora).await.assert_error(401, "UNAUTHORIZED");
 
     app.add_user("eve", "operator").await;
-    let (eve_token, _) = new_token(
-        &app,
-        &app.login_with("eve", ADMIN_PASSWORD).await.body["data"]["access_token"]
-            .as_str()
-            .unwrap()
-            .to_string(),
-        json!({"name": "eve-ci"}),
-    )
-    .await;
+    let eve = app.login_with("eve", ADMIN_PASSWORD).await;
+    let eve_access = eve.body["data"]["access_token"].as_str().unwrap();
+    let (eve_token, _) = new_token(&app, eve_access, json!({"name": "eve-ci"})).await;
     let eve_token = seen_twice(eve_token).await;
     let down = app
         .put_json("/api/v1/users/eve", &admin, &json!({"role": "viewer"}))
