@@ -138,12 +138,12 @@ impl AppState {
     ) -> Result<SyncReport, SyncError> {
         let trigger = options.trigger;
         let dry_run = options.dry_run;
-        let _guard = self.sync_locks.lock(pack_ref).await;
+        let guard = self.sync_locks.lock(pack_ref).await;
         let wait = match trigger {
             crate::sync::Trigger::Watch => crate::budget::Wait::Unbounded,
             _ => crate::budget::Wait::Bounded,
         };
-        let _admitted = self.admit_run(wait).await?;
+        let admitted = self.admit_run(wait).await?;
         let store = self.store.clone();
         let base = self.config.packs_base_dir.clone();
         let limits = self.sync_limits();
@@ -152,7 +152,11 @@ impl AppState {
         // The request's audit scope (none for a watch sync) follows the
         // work onto the blocking pool.
         let scope = crate::store::audit::AuditScope::current();
+        // The pack's lock and the budget go with the work, not with this
+        // future: a request dropped at its deadline or by its client leaves
+        // the sync running to its end, still serialized and still counted.
         let result = tokio::task::spawn_blocking(move || {
+            let _held = (guard, admitted);
             crate::store::audit::on_thread(scope, || {
                 crate::sync::sync_pack(&store, &base, limits, &r, options)
             })
@@ -244,10 +248,11 @@ impl AppState {
         let limits = self.sync_limits();
         let r = pack_ref.to_string();
         let login = user.to_string();
-        let _admitted = self.admit_run(crate::budget::Wait::Bounded).await?;
+        let admitted = self.admit_run(crate::budget::Wait::Bounded).await?;
         let start = std::time::Instant::now();
         let scope = crate::store::audit::AuditScope::current();
         let result = tokio::task::spawn_blocking(move || {
+            let _held = admitted;
             crate::store::audit::on_thread(scope, || {
                 crate::sync::validate_pack(&store, &base, limits, &r, &login)
             })

@@ -187,15 +187,17 @@ async fn register_one(
     force: bool,
     user: &str,
 ) -> Result<RegisteredPack, ApiError> {
-    let _guard = state.sync_locks.lock(pack_ref.as_str()).await;
+    let guard = state.sync_locks.lock(pack_ref.as_str()).await;
     // The sync of the registered folder takes a run's budget.
-    let _admitted = state.admit_run(crate::budget::Wait::Bounded).await?;
+    let admitted = state.admit_run(crate::budget::Wait::Bounded).await?;
     let store = state.store.clone();
     let base = state.config.packs_base_dir.clone();
     let limits = state.sync_limits();
     let r = pack_ref.clone();
     let user = user.to_string();
     let done = blocking(move || {
+        // Lock and budget held by the work (see `AppState::run_sync`).
+        let _held = (guard, admitted);
         register::register_folder(&store, &base, limits, &r, force, false, &user)
             .map_err(from_register)
     })
@@ -569,14 +571,18 @@ pub async fn deliver(
     let unpack_ms = started.elapsed().as_millis();
     let pack_ref = manifest.pack_ref.clone();
     // Two uploads of one pack, or an upload and a sync, run one after the other.
-    let _guard = state.sync_locks.lock(pack_ref.as_str()).await;
+    let guard = state.sync_locks.lock(pack_ref.as_str()).await;
     // The sync (or dry run) of the unpacked pack takes a run's budget.
-    let _admitted = state.admit_run(crate::budget::Wait::Bounded).await?;
+    let admitted = state.admit_run(crate::budget::Wait::Bounded).await?;
     let store = state.store.clone();
     let base = state.config.packs_base_dir.clone();
     let sync_limits = state.sync_limits();
     let user = user.to_string();
     let (created, sync, pack, swap_ms) = blocking(move || {
+        // Lock and budget held by the work: a request dropped at its
+        // deadline leaves the swap and sync running to their end, still
+        // serialized with other uploads and syncs of the pack.
+        let _held = (guard, admitted);
         let r = pack_ref.as_str();
         let registered = store.get_pack(r)?.is_some();
         let target = base.join(r);
@@ -688,11 +694,12 @@ pub async fn export_archive(
     if state.store.call(move |s| s.get_pack(&r)).await?.is_none() {
         return Err(ApiError::NotFound(format!("Pack '{pack_ref}' not found")));
     }
-    let _guard = state.sync_locks.lock(pack_ref.as_str()).await;
+    let guard = state.sync_locks.lock(pack_ref.as_str()).await;
     let dir = state.config.packs_base_dir.join(pack_ref.as_str());
     let data_dir = state.config.data_dir.clone();
     let top = pack_ref.as_str().to_string();
     let (file, len) = blocking(move || {
+        let _held = guard;
         if !dir.is_dir() {
             return Err(ApiError::NotFound(format!(
                 "pack '{top}' has no folder under packs_base_dir; there is nothing to export"

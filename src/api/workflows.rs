@@ -418,13 +418,16 @@ async fn on_pool<T: Send + 'static>(
     yaml: String,
     f: TextCheck<T>,
 ) -> Result<T, ApiError> {
-    let _admitted = admit_text(state, &yaml).await?;
+    let admitted = admit_text(state, &yaml).await?;
     let store = state.store.clone();
     let base = state.config.packs_base_dir.clone();
     let limits = state.sync_limits();
     let pack = wref.pack_ref.as_str().to_string();
     let name = wref.name.clone();
     tokio::task::spawn_blocking(move || {
+        // The budget is held by the work, not the request: a client that
+        // gives up does not free memory the validation still uses.
+        let _held = admitted;
         sync::run_in_pool(|| f(&store, &base, limits, &pack, &name, &yaml))
     })
     .await

@@ -111,3 +111,59 @@ async fn concurrent_syncs_serialize_per_pack_and_readers_see_whole_states() {
     }
     assert_eq!(ids.len(), 2 * N, "no duplicates, nothing lost");
 }
+
+/// A client that gives up on a sync (or a request cut off at its deadline)
+/// drops the request, not the sync: the sync runs to its end holding the
+/// pack's lock, and the next sync of the pack starts only after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sync_whose_client_gives_up_keeps_the_pack_locked_until_it_ends() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    app.new_pack(&token, "big").await;
+    for i in 0..600 {
+        app.write_workflow(
+            "big",
+            &format!("w{i:04}.yaml"),
+            &good_workflow(&format!("big {i}")),
+        );
+    }
+    let impatient = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(30))
+        .build()
+        .unwrap();
+    let gave_up = impatient
+        .post(app.url("/api/v1/packs/big/workflows/sync"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({}))
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the client was meant to give up first");
+
+    let second = app.sync(&token, "big", "").await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    let runs = app.runs(&token, "?pack_ref=big&kind=sync").await;
+    let runs = runs.body["data"].as_array().unwrap().clone();
+    // Newest first: this request's sync, then the abandoned one (the
+    // auto-sync of the pack's creation found no folder and recorded none).
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let at = |r: &serde_json::Value| {
+        time::OffsetDateTime::parse(
+            r["started"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+    };
+    let first_end =
+        at(&runs[1]) + time::Duration::milliseconds(runs[1]["duration_ms"].as_i64().unwrap());
+    assert_eq!(
+        runs[1]["counts"]["created"], 600,
+        "the abandoned sync finished: {}",
+        runs[1]
+    );
+    assert!(
+        at(&runs[0]) >= first_end - time::Duration::milliseconds(1),
+        "the second sync started at {} before the first ended at {first_end}",
+        runs[0]["started"]
+    );
+    assert_eq!(second.body["data"]["registered_count"], 600);
+}
