@@ -206,12 +206,10 @@ pub fn router(state: AppState) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
-                    let path = req
-                        .extensions()
-                        .get::<MatchedPath>()
-                        .map(|p| p.as_str().to_string())
-                        .unwrap_or_else(|| "(unmatched)".to_string());
-                    tracing::info_span!("request", method = %req.method(), path = %path,
+                    // Fields are evaluated only when the span is enabled:
+                    // no allocation per request at the default log level.
+                    tracing::info_span!("request", method = %req.method(),
+                        path = %req.extensions().get::<MatchedPath>().map_or("(unmatched)", |p| p.as_str()),
                         user = tracing::field::Empty)
                 })
                 .on_request(())
