@@ -7,7 +7,9 @@
 #   peak RSS (VmHWM) after the syncs and at the end,
 #   GET /api/v1/workflows?tags=WORD&per_page=100 under wrk (p50, p99, rps),
 #   page 1,000 by cursor vs page 1 (per_page=10, wrk p99 each) and page 1,000
-#   by number, for sizes with 1,000 pages.
+#   by number, for sizes with 1,000 pages,
+#   the online backup (GET /api/v1/admin/backup to a file) and the offline
+#   restore of that file (`attune restore`, server stopped), with sizes.
 #
 # Usage: scripts/bench-scale.sh [BIN]
 # Env:   SIZES ("1000 10000 100000"), LAYOUT (pack|packs), WRK_SECONDS (10),
@@ -61,6 +63,26 @@ api() {
     curl -sf -X "$1" "http://127.0.0.1:$PORT$2" -H "Authorization: Bearer $TOKEN" \
         -H 'content-type: application/json' "${body[@]}"
 }
+sync_of() { # PACK -> the sync's JSON report. A sync longer than the 60 s
+    # request deadline answers 408 but runs to its end: then wait for its run.
+    local before reply
+    before=$(api GET "/api/v1/runs?pack_ref=$1&per_page=1" | jq '.meta.total')
+    if reply=$(api POST "/api/v1/packs/$1/workflows/sync"); then
+        echo "$reply"
+        return
+    fi
+    echo "bench-scale: the sync of $1 outlived its request; waiting for its run" >&2
+    for _ in $(seq 1 3600); do
+        if [[ $(api GET "/api/v1/runs?pack_ref=$1&per_page=1" | jq '.meta.total') -gt $before ]]; then
+            api GET "/api/v1/runs?pack_ref=$1&per_page=1" \
+                | jq '.data[0] | {duration_ms, unchanged_count: .counts.unchanged}'
+            return
+        fi
+        sleep 1
+    done
+    echo "bench-scale: the sync of $1 never finished" >&2
+    exit 1
+}
 wrk_of() { # PATH -> "p50 p99 rps non2xx"
     local out p50 p99 rps bad
     out=$(wrk -t2 -c16 -d"${WRK_SECONDS}s" --latency -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT$1")
@@ -73,8 +95,8 @@ wrk_of() { # PATH -> "p50 p99 rps non2xx"
 
 echo "binary: $BIN"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "| workflows | layout | cold sync (server / round trip) | unchanged re-sync | startup to /health | VmHWM after syncs | tags=x&per_page=100 p50 / p99 / rps | page 1 by cursor p99 | page 1,000 by cursor p99 | page 1,000 by number p99 | VmHWM at end |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| workflows | layout | cold sync (server / round trip) | unchanged re-sync | startup to /health | VmHWM after syncs | tags=x&per_page=100 p50 / p99 / rps | page 1 by cursor p99 | page 1,000 by cursor p99 | page 1,000 by number p99 | VmHWM at end | online backup | offline restore |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for N in $SIZES; do
     if [[ $LAYOUT == packs ]]; then
         NP=100
@@ -98,15 +120,15 @@ for N in $SIZES; do
     done
     t0=$(now_ns); srv=0
     for p in "${PACKS[@]}"; do
-        ms=$(api POST "/api/v1/packs/$p/workflows/sync" | jq .data.duration_ms)
+        ms=$(sync_of "$p" | jq '.data.duration_ms // .duration_ms')
         srv=$(( srv + ms ))
     done
     cold="$srv ms / $(ms_since "$t0") ms"
     t0=$(now_ns); srv=0; unchanged=0
     for p in "${PACKS[@]}"; do
-        r=$(api POST "/api/v1/packs/$p/workflows/sync")
-        srv=$(( srv + $(jq .data.duration_ms <<<"$r") ))
-        unchanged=$(( unchanged + $(jq .data.unchanged_count <<<"$r") ))
+        r=$(sync_of "$p")
+        srv=$(( srv + $(jq '.data.duration_ms // .duration_ms' <<<"$r") ))
+        unchanged=$(( unchanged + $(jq '.data.unchanged_count // .unchanged_count' <<<"$r") ))
     done
     resync="$srv ms / $(ms_since "$t0") ms ($unchanged unchanged)"
     total=$(api GET "/api/v1/workflows?per_page=1" | jq .meta.total)
@@ -132,7 +154,16 @@ for N in $SIZES; do
         read -r _ c1000 _ _ < <(wrk_of "/api/v1/workflows?per_page=10&cursor=$cursor")
         read -r _ o1000 _ _ < <(wrk_of "/api/v1/workflows?per_page=10&page=1000")
     fi
-    echo "| $N | $NP × $NW | $cold | $resync | $startup ms | $hwm_sync MiB | $tp50 / $tp99 / $trps rps ($matched match, $tbad non-2xx) | $c1 | $c1000 | $o1000 | $(hwm) MiB |"
+    t0=$(now_ns)
+    curl -sf -o "$D/backup.redb" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/admin/backup"
+    backup="$(ms_since "$t0") ms, $(( $(stat -c %s "$D/backup.redb") / 1048576 )) MiB"
+    end_hwm=$(hwm)
     stop_server
+    t0=$(now_ns)
+    ATTUNE__DATA_DIR=$D/data ATTUNE__PACKS_BASE_DIR=$D/packs "$BIN" restore "$D/backup.redb" >"$D/restore.log" 2>&1 \
+        || { echo "bench-scale: restore failed: $(cat "$D/restore.log")" >&2; exit 1; }
+    restore="$(ms_since "$t0") ms"
+    echo "| $N | $NP × $NW | $cold | $resync | $startup ms | $hwm_sync MiB | $tp50 / $tp99 / $trps rps ($matched match, $tbad non-2xx) | $c1 | $c1000 | $o1000 | $end_hwm MiB | $backup | $restore |"
+    rm -rf "$D"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -141,7 +141,7 @@ async fn a_sync_whose_client_gives_up_keeps_the_pack_locked_until_it_ends() {
 
     let second = app.sync(&token, "big", "").await;
     assert_eq!(second.status, 200, "{}", second.body);
-    let runs = app.runs(&token, "?pack_ref=big&kind=sync").await;
+    let runs = app.runs(&token, "?pack_ref=big").await;
     let runs = runs.body["data"].as_array().unwrap().clone();
     // Newest first: this request's sync, then the abandoned one (the
     // auto-sync of the pack's creation found no folder and recorded none).
