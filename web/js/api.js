@@ -132,10 +132,14 @@ export async function api(method, path, body, { signal, auth = true } = {}) {
 export async function listAll(path, { signal, max = 50 } = {}) {
   const items = [];
   const sep = path.includes('?') ? '&' : '?';
+  // How many the server has: more than `items.length` when `max` pages
+  // were not enough (callers say so instead of hiding the rest).
+  items.total = 0;
   for (let page = 1; page <= max; page++) {
     const env = await api('GET', `${path}${sep}page=${page}&per_page=100`, undefined, { signal });
     const data = Array.isArray(env.data) ? env.data : [];
     items.push(...data);
+    items.total = Math.max(env.meta?.total ?? 0, items.length);
     const totalPages = env.meta?.total_pages ?? 1;
     if (page >= totalPages || data.length === 0) break;
   }

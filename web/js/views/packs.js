@@ -122,6 +122,9 @@ export async function packsView(root, _params, ctx) {
       return (x < y ? -1 : x > y ? 1 : 0) * state.dir || a.ref.localeCompare(b.ref);
     });
     countNote.textContent = q ? `${rows.length} of ${plural(state.packs.length, 'pack')}` : plural(state.packs.length, 'pack');
+    if (state.packs.total > state.packs.length) {
+      countNote.textContent += ` loaded, the first ${state.packs.length} of ${state.packs.total} by ref: sort and filter cover these only (the API lists them all: GET /api/v1/packs?page=)`;
+    }
     // One page of rows in the DOM, however many packs there are.
     const pages = Math.max(1, Math.ceil(rows.length / PACKS_PER_PAGE));
     state.page = Math.min(Math.max(1, state.page), pages);
