@@ -90,6 +90,7 @@ fn sync_ms(store: &Store, packs: &Path, policy: RevisionPolicy) -> (f64, u64) {
         dry_run: false,
         prune: false,
         user: "bench".into(),
+        token: None,
         trigger: Trigger::Api,
         revision_trigger: None,
     };

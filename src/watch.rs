@@ -522,6 +522,7 @@ async fn sync_one(state: AppState, pack: String, done: mpsc::UnboundedSender<Str
         dry_run: false,
         prune: false,
         user: String::new(),
+        token: None,
         trigger: Trigger::Watch,
         revision_trigger: None,
     };

@@ -217,6 +217,11 @@ impl Caller {
         Ok(caller)
     }
 
+    /// The name of the API token the request came with, if any.
+    pub fn token_name(&self) -> Option<String> {
+        self.api_token.as_ref().map(|(_, name)| name.clone())
+    }
+
     async fn from_parts(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
         match parts.extensions.get::<Caller>() {
             Some(caller) => Ok(caller.clone()),

@@ -185,7 +185,7 @@ async fn register_one(
     state: &AppState,
     pack_ref: &PackRef,
     force: bool,
-    user: &str,
+    caller: &Caller,
 ) -> Result<RegisteredPack, ApiError> {
     let guard = state.sync_locks.lock(pack_ref.as_str()).await;
     // The sync of the registered folder takes a run's budget.
@@ -194,12 +194,15 @@ async fn register_one(
     let base = state.config.packs_base_dir.clone();
     let limits = state.sync_limits();
     let r = pack_ref.clone();
-    let user = user.to_string();
+    let options = SyncOptions {
+        user: caller.user.login.clone(),
+        token: caller.token_name(),
+        ..SyncOptions::default()
+    };
     let done = blocking(move || {
         // Lock and budget held by the work (see `AppState::run_sync`).
         let _held = (guard, admitted);
-        register::register_folder(&store, &base, limits, &r, force, false, &user)
-            .map_err(from_register)
+        register::register_folder(&store, &base, limits, &r, force, options).map_err(from_register)
     })
     .await?;
     state.events.publish(if done.created {
@@ -235,7 +238,7 @@ pub async fn register_packs(
     match (&body.pack_ref, body.all) {
         (Some(r), false) => {
             let pack_ref = PackRef::parse(r).map_err(ApiError::BadRequest)?;
-            let one = register_one(&state, &pack_ref, body.force, &caller.user.login).await?;
+            let one = register_one(&state, &pack_ref, body.force, &caller).await?;
             let status = if one.created {
                 StatusCode::CREATED
             } else {
@@ -287,7 +290,7 @@ pub async fn register_packs(
                     ));
                     continue;
                 };
-                match register_one(&state, &pack_ref, force, &caller.user.login).await {
+                match register_one(&state, &pack_ref, force, &caller).await {
                     Ok(one) => result.registered.push(one),
                     Err(ApiError::Invalid {
                         message,
@@ -483,7 +486,7 @@ pub async fn upload(
                 .into(),
         ));
     };
-    deliver(&state, file, force, dry_run, &caller.user.login).await
+    deliver(&state, file, force, dry_run, &caller).await
 }
 
 fn write_error(e: &std::io::Error) -> ApiError {
@@ -532,8 +535,10 @@ pub async fn deliver(
     mut file: std::fs::File,
     force: bool,
     dry_run: bool,
-    user: &str,
+    caller: &Caller,
 ) -> Result<(StatusCode, Envelope<UploadResult>), ApiError> {
+    let user = caller.user.login.as_str();
+    let token = caller.token_name();
     let base = state.config.packs_base_dir.clone();
     let limits = ArchiveLimits {
         max_files: state.config.max_pack_files,
@@ -618,6 +623,7 @@ pub async fn deliver(
                 dry_run: false,
                 prune: true,
                 user: user.clone(),
+                token,
                 trigger: crate::sync::Trigger::Upload,
                 revision_trigger: None,
             },

@@ -10,7 +10,7 @@ use axum::extract::State;
 use serde::Deserialize;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{AuthUser, PackRefPath, Query};
+use super::extract::{AuthUser, Caller, PackRefPath, Query};
 use super::reports::{SyncReportView, ValidateReportView};
 use super::routes::{Access, Routes, endpoint};
 use super::workflows::{WorkflowPageParams, WorkflowView, page_meta, resolve_position};
@@ -60,7 +60,7 @@ pub async fn run_sync(
         (status = 404, body = ErrorBody), (status = 500, body = ErrorBody)))]
 pub async fn sync_workflows(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    caller: Caller,
     PackRefPath(pack_ref): PackRefPath,
     Query(params): Query<SyncParams>,
 ) -> Result<Envelope<SyncReportView>, ApiError> {
@@ -68,7 +68,8 @@ pub async fn sync_workflows(
     let options = SyncOptions {
         dry_run: params.dry_run.unwrap_or(false),
         prune: params.prune.unwrap_or(false),
-        user: user.login,
+        token: caller.token_name(),
+        user: caller.user.login,
         trigger: sync::Trigger::Api,
         revision_trigger: None,
     };

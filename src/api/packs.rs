@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{AuthUser, Json, PackRefPath, Query};
+use super::extract::{AuthUser, Caller, Json, PackRefPath, Query};
 use super::routes::{Access, Routes, endpoint};
 use super::{Envelope, ListEnvelope, PageParams};
 use crate::AppState;
@@ -215,7 +215,7 @@ fn object_or_empty(
 /// (without one there is nothing to load and `last_sync` stays as it was).
 /// It never fails the request: files with errors are in the run record and
 /// the pack's `last_sync`; a failure of the sync itself is logged.
-pub async fn after_pack_write(state: &AppState, pack: &PackRef, user: &str) {
+pub async fn after_pack_write(state: &AppState, pack: &PackRef, caller: &Caller) {
     let dir = state.config.packs_base_dir.join(pack.as_str());
     let has_folder = tokio::task::spawn_blocking(move || dir.is_dir())
         .await
@@ -226,7 +226,8 @@ pub async fn after_pack_write(state: &AppState, pack: &PackRef, user: &str) {
     let options = crate::sync::SyncOptions {
         dry_run: false,
         prune: false,
-        user: user.to_string(),
+        user: caller.user.login.clone(),
+        token: caller.token_name(),
         trigger: crate::sync::Trigger::Auto,
         revision_trigger: None,
     };
@@ -291,7 +292,7 @@ pub async fn list_packs(
         (status = 422, body = ErrorBody)))]
 pub async fn create_pack(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    caller: Caller,
     Json(body): Json<CreatePackRequest>,
 ) -> Result<(StatusCode, Envelope<PackView>), ApiError> {
     let pack_ref = PackRef::parse(&body.pack_ref).map_err(ApiError::BadRequest)?;
@@ -313,7 +314,7 @@ pub async fn create_pack(
     state.events.publish(Event::PackCreated {
         pack_ref: pack_ref.as_str().to_string(),
     });
-    after_pack_write(&state, &pack_ref, &user.login).await;
+    after_pack_write(&state, &pack_ref, &caller).await;
     let pack = reread(&state, &pack_ref).await?.unwrap_or(pack);
     Ok((
         StatusCode::CREATED,
@@ -352,7 +353,7 @@ pub async fn get_pack(
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_pack(
     State(state): State<AppState>,
-    AuthUser(user): AuthUser,
+    caller: Caller,
     PackRefPath(pack_ref): PackRefPath,
     Json(body): Json<UpdatePackRequest>,
 ) -> Result<Envelope<PackView>, ApiError> {
@@ -394,7 +395,7 @@ pub async fn update_pack(
     state.events.publish(Event::PackUpdated {
         pack_ref: pack_ref.as_str().to_string(),
     });
-    after_pack_write(&state, &pack_ref, &user.login).await;
+    after_pack_write(&state, &pack_ref, &caller).await;
     let pack = reread(&state, &pack_ref).await?.unwrap_or(pack);
     Ok(Envelope::with_message(
         view(&state, pack).await?,

@@ -429,6 +429,7 @@ pub async fn restore_revision(
                 dry_run: false,
                 prune: false,
                 user: caller.user.login.clone(),
+                token: caller.token_name(),
                 trigger: Trigger::Api,
                 revision_trigger: Some("restore"),
             },

@@ -216,6 +216,7 @@ pub fn prepare_packs(state: &AppState) {
                 dry_run: false,
                 prune: true,
                 user: "attune".to_string(),
+                token: None,
                 trigger: crate::sync::Trigger::Auto,
                 revision_trigger: None,
             };

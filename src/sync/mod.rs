@@ -68,6 +68,9 @@ pub struct SyncOptions {
     /// Login of the user who asked (recorded in the run); empty when no
     /// user did (a watch sync).
     pub user: String,
+    /// The name of the API token the user asked with, if any: revisions
+    /// name `login via token 'name'`.
+    pub token: Option<String>,
     /// What started the sync (recorded in the run).
     pub trigger: Trigger,
     /// What the revisions of this sync name as their trigger instead of
@@ -86,6 +89,8 @@ impl SyncOptions {
         });
         let by = if self.user.is_empty() && self.trigger == Trigger::Watch {
             "watch".to_string()
+        } else if let Some(name) = &self.token {
+            format!("{} via token '{name}'", self.user)
         } else {
             self.user.clone()
         };
@@ -679,6 +684,7 @@ pub fn dry_run_staged(
         dry_run: true,
         prune: true,
         user: String::new(),
+        token: None,
         trigger: Trigger::Api,
         revision_trigger: None,
     };
@@ -1306,6 +1312,7 @@ mod tests {
             dry_run,
             prune: false,
             user: "tester".into(),
+            token: None,
             trigger: Trigger::Api,
             revision_trigger: None,
         };

@@ -114,15 +114,14 @@ pub fn apply_manifest(
 }
 
 /// Registers `{packs_base_dir}/{folder}` from its `pack.yaml` and syncs it
-/// (`prune` as given).
+/// with `sync` (a real sync: its `dry_run` is ignored).
 pub fn register_folder(
     store: &Store,
     packs_base_dir: &Path,
     limits: SyncLimits,
     folder: &PackRef,
     force: bool,
-    prune: bool,
-    user: &str,
+    sync: SyncOptions,
 ) -> Result<Registered, RegisterError> {
     let dir = packs_base_dir.join(folder.as_str());
     if !dir.is_dir() {
@@ -140,10 +139,7 @@ pub fn register_folder(
         folder.as_str(),
         SyncOptions {
             dry_run: false,
-            prune,
-            user: user.to_string(),
-            trigger: super::Trigger::Api,
-            revision_trigger: None,
+            ..sync
         },
     )?;
     let pack = store
@@ -183,7 +179,11 @@ pub fn register_all_unregistered(
         if store.get_pack(r.as_str())?.is_some() {
             continue;
         }
-        match register_folder(store, packs_base_dir, limits, &r, false, false, user) {
+        let options = SyncOptions {
+            user: user.to_string(),
+            ..SyncOptions::default()
+        };
+        match register_folder(store, packs_base_dir, limits, &r, false, options) {
             Ok(_) => out.registered.push(f.name),
             Err(e @ (RegisterError::Invalid { .. } | RegisterError::Exists(_))) => {
                 out.skipped.push((f.name, e.to_string()))

@@ -361,6 +361,7 @@ fn a_sync_whose_store_reads_fail_fails_and_commits_nothing() {
         dry_run: false,
         prune: false,
         user: "test".into(),
+        token: None,
         trigger: attune::sync::Trigger::Api,
         revision_trigger: None,
     };

@@ -554,4 +554,22 @@ async fn an_api_token_write_names_the_token_in_its_revision() {
         "{}",
         rev.body
     );
+
+    // A sync asked with the token names it too; the run keeps the login.
+    app.write_workflow("p", "f.yaml", &good_workflow("from a file"));
+    let synced = app.sync(&api_token, "p", "").await;
+    assert_eq!(synced.status, 200, "{}", synced.body);
+    let rev = app
+        .get("/api/v1/workflows/p.f/revisions/1", Some(&token))
+        .await;
+    assert_eq!(
+        rev.body["data"]["by"], "admin via token 'ci'",
+        "{}",
+        rev.body
+    );
+    let run_id = synced.body["data"]["run_id"].as_u64().unwrap();
+    let run = app
+        .get(&format!("/api/v1/runs/{run_id}"), Some(&token))
+        .await;
+    assert_eq!(run.body["data"]["user"], "admin", "{}", run.body);
 }
