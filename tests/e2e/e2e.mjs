@@ -348,6 +348,9 @@ await step('Sync with prune shows the plan and removes nothing before confirmati
   await page.click('#btn-sync');
   await page.click('#btn-confirm-prune');
   await page.locator(`.result-sync .group[data-ref="${PACK}.extra"][data-status="pruned"]`).waitFor();
+  // the pruned workflow keeps its revisions: the result links to its history
+  const history = page.locator(`.result-sync .group[data-ref="${PACK}.extra"] a[href="#/workflows/${PACK}.extra/history"]`);
+  await history.waitFor();
   // the registered list is refreshed after the result: the pruned row goes away
   await page.locator(`#pack-workflows tr[data-ref="${PACK}.extra"]`).waitFor({ state: 'detached' });
   await page.locator(`#pack-workflows tr[data-ref="${PACK}.deploy"]`).waitFor();

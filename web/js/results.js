@@ -119,7 +119,7 @@ function groupBadge(g) {
   return badge(st.kind, g.status === 'warnings' ? 'warnings' : g.status, st.note);
 }
 
-function renderGroup(g, { linkWorkflows }) {
+function renderGroup(g, { linkWorkflows, dryRun }) {
   const hasBody = g.diags.length > 0 || g.messages.length > 0;
   const title = linkWorkflows && g.registered && g.status !== 'pruned'
     ? h('a', { href: `#/workflows/${enc(g.ref)}`, class: 'ref' }, g.ref)
@@ -130,6 +130,10 @@ function renderGroup(g, { linkWorkflows }) {
     g.revision && linkWorkflows !== false
       ? h('a', { class: 'diff-link', href: `#/workflows/${enc(g.ref)}/diff?${g.revision.from ? `from=${g.revision.from}&` : ''}to=${g.revision.to}`, title: 'what this sync changed in the workflow' },
         g.revision.from ? `diff r${g.revision.from} → r${g.revision.to}` : `r${g.revision.to}`)
+      : null,
+    // A pruned workflow keeps its revisions: its history is where it can be restored.
+    g.status === 'pruned' && !dryRun && linkWorkflows !== false
+      ? h('a', { class: 'diff-link', href: `#/workflows/${enc(g.ref)}/history`, title: 'the pruned workflow keeps its revisions; restore one from here' }, 'history')
       : null,
     (g.errors || g.warnings) ? renderCounts({ errors: g.errors, warnings: g.warnings }, { compact: true }) : null);
   if (!hasBody) return h('li', { class: `group group-${g.status} group-empty`, dataset: { ref: g.ref, status: g.status } }, head);
@@ -182,7 +186,7 @@ export function renderResult(data, kindHint, opts = {}) {
         h('h3', {}, `${r.dryRun && ['created', 'updated', 'pruned'].includes(current) ? 'Would be ' + st.title.toLowerCase() : st.title} `, h('span', { class: 'muted' }, `(${n})`), note && h('span', { class: 'muted note' }, ` — ${note}`)),
         list));
     }
-    list.appendChild(renderGroup(g, { linkWorkflows }));
+    list.appendChild(renderGroup(g, { linkWorkflows, dryRun: r.dryRun }));
   }
   if (r.kind === 'validate') {
     const clean = (data.validated_count ?? data.counts?.loaded ?? 0) - r.groups.length;
