@@ -207,8 +207,10 @@ impl Routes {
             };
             let mut guarded = match access {
                 Access::Public => method_router,
+                // One shared pair per route: the layer clones its state per
+                // request, and an `Arc` is one count, not the state's dozen.
                 _ => method_router.route_layer(middleware::from_fn_with_state(
-                    (state.clone(), access),
+                    Arc::new((state.clone(), access)),
                     require_role,
                 )),
             };
@@ -288,24 +290,26 @@ fn mark(op: &mut Operation, access: Access) {
 /// The route layer of every non-public route: authenticates the caller,
 /// checks the minimum role, and passes the [`Caller`] on.
 pub async fn require_role(
-    State((state, access)): State<(AppState, Access)>,
+    State(guard): State<Arc<(AppState, Access)>>,
     req: Request,
     next: Next,
 ) -> Response {
+    let (state, access) = &*guard;
     let Some(needed) = access.role() else {
         return next.run(req).await;
     };
     let (mut parts, body) = req.into_parts();
-    let caller = match Caller::authenticate(&parts, &state).await {
+    let caller = match Caller::authenticate(&parts, state).await {
         Ok(caller) => caller,
         Err(e) => return e.into_response(),
     };
-    let via = match (&caller.api_token, caller.session) {
-        (Some((_, name)), _) => format!("token {name}"),
-        (None, Some(sid)) => format!("session {sid}"),
-        (None, None) => String::new(),
-    };
+    // Only writes run in an audit scope; reads format nothing here.
     if let Some(scope) = AuditScope::current() {
+        let via = match (&caller.api_token, caller.session) {
+            (Some((_, name)), _) => format!("token {name}"),
+            (None, Some(sid)) => format!("session {sid}"),
+            (None, None) => String::new(),
+        };
         scope.set_user(&caller.user.login, &via);
     }
     tracing::Span::current().record("user", caller.user.login.as_str());
