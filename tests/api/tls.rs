@@ -135,6 +135,12 @@ async fn a_loopback_server_refuses_foreign_host_names() {
         (host.clone(), true),
         ("localhost:8080".to_string(), true),
         ("attune.lan".to_string(), true),
+        // Host names compare ignoring ASCII case.
+        ("LocalHost:8080".to_string(), true),
+        ("ui.LOCALHOST".to_string(), true),
+        ("Attune.LAN:443".to_string(), true),
+        ("[::1]:8080".to_string(), true),
+        ("evil.localhost.example".to_string(), false),
         ("evil.example:8080".to_string(), false),
         ("127.0.0.1.evil.example".to_string(), false),
     ] {
