@@ -105,8 +105,30 @@ fn cpu_ms() -> f64 {
     (ticks(11) + ticks(12)) * 10.0
 }
 
+/// Bytes this process has passed to write calls so far (`wchar` of
+/// `/proc/self/io`): for a sync, redb's pages and the pending records'
+/// temporary file; the same on a loaded box as on a quiet one.
+fn written_bytes() -> u64 {
+    let io = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
+    io.lines()
+        .find_map(|l| l.strip_prefix("wchar:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// MiB written by the syncs, printed once per mode (the same every round).
+static WRITTEN: std::sync::Mutex<Vec<(bool, &'static str, u64)>> =
+    std::sync::Mutex::new(Vec::new());
+
 /// Wall ms, CPU ms and unchanged count of one sync.
 fn sync_ms(store: &Store, packs: &Path, policy: RevisionPolicy) -> (f64, f64, u64) {
+    let (ms, cpu, unchanged, _) = sync_measured(store, packs, policy);
+    (ms, cpu, unchanged)
+}
+
+/// [`sync_ms`] and the bytes the sync wrote.
+fn sync_measured(store: &Store, packs: &Path, policy: RevisionPolicy) -> (f64, f64, u64, u64) {
+    let written = written_bytes();
     let limits = SyncLimits {
         max_file_bytes: 1 << 20,
         revisions: policy,
@@ -128,7 +150,7 @@ fn sync_ms(store: &Store, packs: &Path, policy: RevisionPolicy) -> (f64, f64, u6
         report.registered_count as usize, WORKFLOWS,
         "every file registers"
     );
-    (ms, cpu, report.unchanged_count)
+    (ms, cpu, report.unchanged_count, written_bytes() - written)
 }
 
 fn policy(on: bool) -> RevisionPolicy {
@@ -156,16 +178,21 @@ fn sync_rounds(rounds: usize) {
             let packs = tmp.path().join("packs");
             let files = write_pack(&packs, 42);
             let store = new_store(&tmp.path().join("data"));
-            let (c, c_cpu, _) = sync_ms(&store, &packs, policy(on));
+            let (c, c_cpu, _, c_bytes) = sync_measured(&store, &packs, policy(on));
             // settles the catalog fingerprints of workflows calling
             // workflows registered by the cold sync itself
             let (_, _, settled) = sync_ms(&store, &packs, policy(on));
             change_tenth(&packs, &files, 0);
-            let (r, r_cpu, unchanged) = sync_ms(&store, &packs, policy(on));
+            let (r, r_cpu, unchanged, r_bytes) = sync_measured(&store, &packs, policy(on));
             if round == 0 && step == 0 {
                 println!(
                     "unchanged: {settled} after the warm re-sync, {unchanged} after the 10% change"
                 );
+            }
+            if round < 2 {
+                let mut w = WRITTEN.lock().expect("lock");
+                w.push((on, "cold", c_bytes));
+                w.push((on, "10% changed", r_bytes));
             }
             let i = usize::from(on);
             cold[i].0.push(c);
@@ -183,6 +210,13 @@ fn sync_rounds(rounds: usize) {
         let hi = v.iter().cloned().fold(0.0, f64::max);
         format!("{lo:.0}–{hi:.0}")
     };
+    for (on, what, bytes) in WRITTEN.lock().expect("lock").iter() {
+        println!(
+            "written by the {what} sync, revisions {}: {:.1} MiB",
+            if *on { "on " } else { "off" },
+            *bytes as f64 / (1024.0 * 1024.0)
+        );
+    }
     for (what, [off, on]) in [
         ("cold sync 1,000", &mut cold),
         ("10% changed re-sync", &mut changed),

@@ -434,14 +434,17 @@ pub(crate) fn record_in(
 /// Before workflow `old`'s content is overwritten by `new`'s (`Some`) or
 /// removed (`None`: the workflow or its pack is deleted): when the ref's
 /// newest revision is lean and the content really goes away, it gets its
-/// own copy of the source and the definition, read from `old`'s rows of
-/// the record tables (so `old` may be a head). Runs whatever the policy
-/// (a lean revision written while revisions were on must not take on
-/// content registered while they are off). Nothing to do, and nothing
-/// read but one head, when the newest revision already has its own body.
+/// own copy of the source and the definition — `old`'s own when
+/// `old_has_body` (read with [`Body::Full`](super::workflows::Body)),
+/// else read from `old`'s rows of the record tables (`old` is a head).
+/// Runs whatever the policy (a lean revision written while revisions were
+/// on must not take on content registered while they are off). Nothing to
+/// do, and nothing read but one head, when the newest revision already has
+/// its own body.
 pub(crate) fn detach_in(
     txn: &WriteTransaction,
     old: &WorkflowRecord,
+    old_has_body: bool,
     new: Option<&WorkflowRecord>,
 ) -> Result<(), StoreError> {
     let r = old.r#ref.as_str();
@@ -461,8 +464,13 @@ pub(crate) fn detach_in(
     if stored.content_hash != old.content_hash {
         return Err(lean_without_record(r, n));
     }
-    let Some((definition, source)) = super::workflows::body_in(txn, old.id)? else {
-        return Err(lean_without_record(r, n));
+    let (definition, source) = if old_has_body {
+        (old.definition.clone(), old.source.clone())
+    } else {
+        match super::workflows::body_in(txn, old.id)? {
+            Some(body) => body,
+            None => return Err(lean_without_record(r, n)),
+        }
     };
     if let Some(new) = new
         && new.content_hash == old.content_hash

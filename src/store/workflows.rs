@@ -359,7 +359,7 @@ fn remove_body_in(txn: &WriteTransaction, id: u64) -> Result<(), StoreError> {
 /// Removes a workflow (`rec` may be a head): its record, body and index
 /// entries; its lean newest revision first gets its own copy of the body.
 fn remove_in(txn: &WriteTransaction, rec: &WorkflowRecord) -> Result<(), StoreError> {
-    revisions::detach_in(txn, rec, None)?;
+    revisions::detach_in(txn, rec, false, None)?;
     txn.open_table(tables::WORKFLOWS)?.remove(rec.id)?;
     remove_body_in(txn, rec.id)?;
     reindex(txn, rec.id, Some(&Facets::of(rec)), None)?;
@@ -396,7 +396,7 @@ fn upsert_in(
     if let Some(old) = &existing {
         // the old content is about to be overwritten: a lean newest
         // revision that reads it gets its own copy first
-        revisions::detach_in(txn, old, Some(&rec))?;
+        revisions::detach_in(txn, old, body == Body::Full, Some(&rec))?;
     }
     put_in(txn, &rec, true)?;
     let revision = revisions::record_in(
@@ -702,7 +702,7 @@ impl Store {
         }
         for rec in gone {
             // the revisions stay: a lean one gets its own copy of the body
-            revisions::detach_in(&txn, &rec, None)?;
+            revisions::detach_in(&txn, &rec, false, None)?;
             remove_body_in(&txn, rec.id)?;
             reindex(&txn, rec.id, Some(&Facets::of(&rec)), None)?;
         }
