@@ -11,6 +11,13 @@
 //!    on 127.0.0.1 (release build), `--requests` sequential requests: p50,
 //!    p99, max.
 //!
+//! Each sync is timed twice: wall clock, and the process's CPU time
+//! (user + system of every thread, from `/proc/self/stat`, 10 ms ticks),
+//! which a shared box's other processes disturb much less than the wall
+//! clock (the sync threads run at nice 10). The database size is the
+//! file's and redb's own count of the bytes its tables hold and of its
+//! free (fragmented) space, after the first two syncs and after all.
+//!
 //! Usage: `cargo run --release --example revisions_bench -- [--rounds 3]
 //! [--syncs 50] [--requests 500]`.
 
@@ -81,7 +88,47 @@ fn new_store(data: &Path) -> Store {
     store
 }
 
-fn sync_ms(store: &Store, packs: &Path, policy: RevisionPolicy) -> (f64, u64) {
+/// CPU time of this process so far (user + system, all threads, dead
+/// ones included), in ms; `/proc/self/stat` counts in USER_HZ = 100 ticks.
+fn cpu_ms() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // the fields after the command name, which is in parentheses
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 here
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) * 10.0
+}
+
+/// Bytes this process has passed to write calls so far (`wchar` of
+/// `/proc/self/io`): for a sync, redb's pages and the pending records'
+/// temporary file; the same on a loaded box as on a quiet one.
+fn written_bytes() -> u64 {
+    let io = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
+    io.lines()
+        .find_map(|l| l.strip_prefix("wchar:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// MiB written by the syncs, printed once per mode (the same every round).
+static WRITTEN: std::sync::Mutex<Vec<(bool, &'static str, u64)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Wall ms, CPU ms and unchanged count of one sync.
+fn sync_ms(store: &Store, packs: &Path, policy: RevisionPolicy) -> (f64, f64, u64) {
+    let (ms, cpu, unchanged, _) = sync_measured(store, packs, policy);
+    (ms, cpu, unchanged)
+}
+
+/// [`sync_ms`] and the bytes the sync wrote.
+fn sync_measured(store: &Store, packs: &Path, policy: RevisionPolicy) -> (f64, f64, u64, u64) {
+    let written = written_bytes();
     let limits = SyncLimits {
         max_file_bytes: 1 << 20,
         revisions: policy,
@@ -94,15 +141,17 @@ fn sync_ms(store: &Store, packs: &Path, policy: RevisionPolicy) -> (f64, u64) {
         trigger: Trigger::Api,
         revision_trigger: None,
     };
+    let cpu = cpu_ms();
     let t = Instant::now();
     let report = sync_pack(store, packs, limits, "bench", options).expect("sync");
     let ms = t.elapsed().as_secs_f64() * 1000.0;
+    let cpu = cpu_ms() - cpu;
     assert!(report.errors.is_empty(), "{:?}", report.errors.first());
     assert_eq!(
         report.registered_count as usize, WORKFLOWS,
         "every file registers"
     );
-    (ms, report.unchanged_count)
+    (ms, cpu, report.unchanged_count, written_bytes() - written)
 }
 
 fn policy(on: bool) -> RevisionPolicy {
@@ -119,8 +168,9 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 fn sync_rounds(rounds: usize) {
-    let mut cold = [Vec::new(), Vec::new()];
-    let mut changed = [Vec::new(), Vec::new()];
+    // [off, on] each: wall ms, CPU ms
+    let mut cold = [(Vec::new(), Vec::new()), (Vec::new(), Vec::new())];
+    let mut changed = [(Vec::new(), Vec::new()), (Vec::new(), Vec::new())];
     for round in 0..rounds {
         // alternate which mode goes first
         for step in 0..2 {
@@ -129,22 +179,29 @@ fn sync_rounds(rounds: usize) {
             let packs = tmp.path().join("packs");
             let files = write_pack(&packs, 42);
             let store = new_store(&tmp.path().join("data"));
-            let (c, _) = sync_ms(&store, &packs, policy(on));
+            let (c, c_cpu, _, c_bytes) = sync_measured(&store, &packs, policy(on));
             // settles the catalog fingerprints of workflows calling
             // workflows registered by the cold sync itself
-            let (_, settled) = sync_ms(&store, &packs, policy(on));
+            let (_, _, settled) = sync_ms(&store, &packs, policy(on));
             change_tenth(&packs, &files, 0);
-            let (r, unchanged) = sync_ms(&store, &packs, policy(on));
+            let (r, r_cpu, unchanged, r_bytes) = sync_measured(&store, &packs, policy(on));
             if round == 0 && step == 0 {
                 println!(
                     "unchanged: {settled} after the warm re-sync, {unchanged} after the 10% change"
                 );
             }
+            if round < 2 {
+                let mut w = WRITTEN.lock().expect("lock");
+                w.push((on, "cold", c_bytes));
+                w.push((on, "10% changed", r_bytes));
+            }
             let i = usize::from(on);
-            cold[i].push(c);
-            changed[i].push(r);
+            cold[i].0.push(c);
+            cold[i].1.push(c_cpu);
+            changed[i].0.push(r);
+            changed[i].1.push(r_cpu);
             println!(
-                "round {round} revisions {}: cold {c:.0} ms, 10% changed {r:.0} ms",
+                "round {round} revisions {}: cold {c:.0} ms (cpu {c_cpu:.0}), 10% changed {r:.0} ms (cpu {r_cpu:.0})",
                 if on { "on " } else { "off" }
             );
         }
@@ -154,44 +211,73 @@ fn sync_rounds(rounds: usize) {
         let hi = v.iter().cloned().fold(0.0, f64::max);
         format!("{lo:.0}–{hi:.0}")
     };
-    let (c_off, c_on) = (median(&mut cold[0]), median(&mut cold[1]));
-    let (r_off, r_on) = (median(&mut changed[0]), median(&mut changed[1]));
-    println!(
-        "cold sync 1,000: off {c_off:.0} ms ({}), on {c_on:.0} ms ({}): {:.3}x",
-        range(&cold[0]),
-        range(&cold[1]),
-        c_on / c_off
-    );
-    println!(
-        "10% changed re-sync: off {r_off:.0} ms ({}), on {r_on:.0} ms ({}): {:.3}x",
-        range(&changed[0]),
-        range(&changed[1]),
-        r_on / r_off
-    );
+    for (on, what, bytes) in WRITTEN.lock().expect("lock").iter() {
+        println!(
+            "written by the {what} sync, revisions {}: {:.1} MiB",
+            if *on { "on " } else { "off" },
+            *bytes as f64 / (1024.0 * 1024.0)
+        );
+    }
+    for (what, [off, on]) in [
+        ("cold sync 1,000", &mut cold),
+        ("10% changed re-sync", &mut changed),
+    ] {
+        let (w_off, w_on) = (median(&mut off.0), median(&mut on.0));
+        let (c_off, c_on) = (median(&mut off.1), median(&mut on.1));
+        println!(
+            "{what}: off {w_off:.0} ms ({}), on {w_on:.0} ms ({}): {:.3}x; cpu off {c_off:.0} ms ({}), on {c_on:.0} ms ({}): {:.3}x",
+            range(&off.0),
+            range(&on.0),
+            w_on / w_off,
+            range(&off.1),
+            range(&on.1),
+            c_on / c_off
+        );
+    }
+}
+
+/// File size, bytes redb's tables hold and fragmented bytes of the
+/// database file (closed).
+fn db_stats(file: &Path) -> String {
+    let size = std::fs::metadata(file).expect("db").len();
+    let db = redb::Database::open(file).expect("open db");
+    let txn = db.begin_write().expect("txn");
+    let stats = txn.stats().expect("stats");
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    format!(
+        "db {:.1} MiB (stored {:.1} MiB, fragmented {:.1} MiB)",
+        mib(size),
+        mib(stats.stored_bytes() + stats.metadata_bytes()),
+        mib(stats.fragmented_bytes())
+    )
 }
 
 fn db_size(syncs: usize) {
     for on in [false, true] {
+        let mode = if on { "on " } else { "off" };
         let tmp = tempfile::tempdir().expect("tmp");
         let packs = tmp.path().join("packs");
         let files = write_pack(&packs, 42);
         let data = tmp.path().join("data");
+        let file = data.join(attune::store::DB_FILE_NAME);
         let store = new_store(&data);
         sync_ms(&store, &packs, policy(on));
         sync_ms(&store, &packs, policy(on));
+        drop(store);
+        println!(
+            "after 1 cold + 1 warm sync, revisions {mode}: {}",
+            db_stats(&file)
+        );
+        let store = Store::open(&data).expect("reopen store");
         for k in 0..syncs {
             change_tenth(&packs, &files, k);
             sync_ms(&store, &packs, policy(on));
         }
         let revisions = store.revision_count().expect("count");
         drop(store);
-        let size = std::fs::metadata(data.join(attune::store::DB_FILE_NAME))
-            .expect("db")
-            .len();
         println!(
-            "after 1 cold + 1 warm + {syncs} syncs with 10% changed, revisions {}: db {:.1} MiB, {revisions} revisions",
-            if on { "on " } else { "off" },
-            size as f64 / (1024.0 * 1024.0)
+            "after 1 cold + 1 warm + {syncs} syncs with 10% changed, revisions {mode}: {}, {revisions} revisions",
+            db_stats(&file)
         );
     }
 }

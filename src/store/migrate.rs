@@ -22,6 +22,7 @@ const MIGRATIONS: &[Migration] = &[
     revisions_table,
     workflow_indexes,
     workflow_bodies,
+    lean_revisions,
 ];
 
 /// Schema version this build writes.
@@ -224,6 +225,17 @@ fn workflow_bodies(txn: &WriteTransaction) -> Result<(), StoreError> {
         workflows = n,
         "workflow records rewritten (definition and source apart)"
     );
+    Ok(())
+}
+
+/// Version 6: revisions of format 2 (`revisions::REVISION_FORMAT`), whose
+/// newest may be lean (reads its source and definition from the workflow
+/// record's tables). Nothing is converted: format-1 revisions keep their
+/// own copy and read as before. The version moves so that an older attune,
+/// which neither reads format 2 nor detaches a lean revision before
+/// overwriting a workflow, refuses the database instead of corrupting its
+/// history.
+fn lean_revisions(_txn: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 
@@ -467,7 +479,7 @@ mod tests {
         assert_eq!(workflow_tables(&db)[0], records);
 
         run(&db).unwrap();
-        assert_eq!(read_version(&db).unwrap(), 5);
+        assert_eq!(read_version(&db).unwrap(), SCHEMA_VERSION);
         let after = workflow_tables(&db);
         assert!(
             after[0]

@@ -36,7 +36,7 @@ pub const WORKFLOW_DEFINITIONS: TableDefinition<u64, &[u8]> =
     TableDefinition::new("workflow_definitions");
 
 /// Workflow id → encoded original YAML text. Only a single workflow's read
-/// (and a revision) uses it.
+/// (and its lean newest revision's) uses it.
 pub const WORKFLOW_SOURCES: TableDefinition<u64, &[u8]> = TableDefinition::new("workflow_sources");
 
 /// Index: workflow ref (`pack.name`) → workflow id.
@@ -77,8 +77,11 @@ pub const SESSIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("sessions
 /// Audit log by id (time order) → encoded `AuditEntry`.
 pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 
-/// Workflow revisions by `(ref, n)` → encoded `Revision` (see
-/// `store::revisions`); kept after the workflow is deleted.
+/// Workflow revisions by `(ref, n)` → encoded `StoredRevision` (format 2;
+/// format-1 `Revision`s of older schemas still read; see
+/// `store::revisions`); kept after the workflow is deleted. A ref's newest
+/// revision may be lean: its source and definition are the workflow's
+/// rows in [`WORKFLOW_SOURCES`] and [`WORKFLOW_DEFINITIONS`].
 pub const REVISIONS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("revisions");
 
 /// Index: global revision write order `seq` → `(ref, n)`, for the global cap.

@@ -190,6 +190,25 @@ where
     Ok(())
 }
 
+/// Workflow `id`'s definition and source, read from their tables inside
+/// a write transaction; `None` when either row is missing.
+pub(crate) fn body_in(
+    txn: &WriteTransaction,
+    id: u64,
+) -> Result<Option<(JsonText, String)>, StoreError> {
+    let defs = txn.open_table(tables::WORKFLOW_DEFINITIONS)?;
+    let sources = txn.open_table(tables::WORKFLOW_SOURCES)?;
+    let (Some(d), Some(s)) = (defs.get(id)?, sources.get(id)?) else {
+        return Ok(None);
+    };
+    let text = decode_text(DEFINITIONS_TABLE, d.value())?;
+    let definition = JsonText::from_text(text).map_err(|e| StoreError::Codec {
+        table: DEFINITIONS_TABLE,
+        message: format!("stored definition is not JSON: {e}"),
+    })?;
+    Ok(Some((definition, decode_text(SOURCES_TABLE, s.value())?)))
+}
+
 /// What [`Store::commit_sync`] did to an upserted ref.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Upserted {
@@ -337,7 +356,10 @@ fn remove_body_in(txn: &WriteTransaction, id: u64) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Removes a workflow (`rec` may be a head): its record, body and index
+/// entries; its lean newest revision first gets its own copy of the body.
 fn remove_in(txn: &WriteTransaction, rec: &WorkflowRecord) -> Result<(), StoreError> {
+    revisions::detach_in(txn, rec, false, None)?;
     txn.open_table(tables::WORKFLOWS)?.remove(rec.id)?;
     remove_body_in(txn, rec.id)?;
     reindex(txn, rec.id, Some(&Facets::of(rec)), None)?;
@@ -371,6 +393,11 @@ fn upsert_in(
     };
     rec.stale = false;
     rec.updated = now;
+    if let Some(old) = &existing {
+        // the old content is about to be overwritten: a lean newest
+        // revision that reads it gets its own copy first
+        revisions::detach_in(txn, old, body == Body::Full, Some(&rec))?;
+    }
     put_in(txn, &rec, true)?;
     let revision = revisions::record_in(
         txn,
@@ -548,10 +575,11 @@ impl Store {
     pub fn delete_workflow(&self, r: &str, purge: bool) -> Result<WorkflowRecord, StoreError> {
         let txn = begin_immediate(self)?;
         let rec = get_by_ref_in(&txn, r, Body::Full)?.ok_or_else(|| workflow_not_found(r))?;
-        remove_in(&txn, &rec)?;
         if purge {
+            // first, so that no lean revision is detached only to go
             revisions::purge_in(&txn, r)?;
         }
+        remove_in(&txn, &rec)?;
         txn.commit()?;
         Ok(rec)
     }
@@ -668,13 +696,15 @@ impl Store {
                 if let Some(b) = removed {
                     let rec = decode_record(b.value())?;
                     refs.remove(rec.r#ref.as_str())?;
-                    gone.push((id, Facets::of(&rec)));
+                    gone.push(rec);
                 }
             }
         }
-        for (id, facets) in gone {
-            remove_body_in(&txn, id)?;
-            reindex(&txn, id, Some(&facets), None)?;
+        for rec in gone {
+            // the revisions stay: a lean one gets its own copy of the body
+            revisions::detach_in(&txn, &rec, false, None)?;
+            remove_body_in(&txn, rec.id)?;
+            reindex(&txn, rec.id, Some(&Facets::of(&rec)), None)?;
         }
         super::runs::delete_pack_runs(&txn, pack_ref)?;
         txn.commit()?;

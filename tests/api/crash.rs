@@ -5,8 +5,8 @@
 //! begins to after it would have ended), the binary is restarted, and every
 //! workflow of the pack must belong to one generation (all old or all new)
 //! while the database opens cleanly, and every workflow's newest revision
-//! must be its registered content (revisions commit with the change), one
-//! revision per generation change.
+//! must be its registered content (revisions commit with the change) and
+//! read it back in full, one revision per generation change.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -64,6 +64,17 @@ fn generations_and_revisions(dir: &Path) -> (BTreeMap<u32, usize>, u64) {
         assert_eq!(
             newest.content_hash, w.content_hash,
             "{}: the newest revision is not the registered content",
+            w.r#ref
+        );
+        // the newest revision reads the registered content (lean) in full
+        let full = store
+            .get_revision(&w.r#ref, newest.n)
+            .expect("read the newest revision")
+            .expect("the newest revision");
+        assert_eq!(
+            (&full.source, &full.definition),
+            (&w.source, &w.definition),
+            "{}: the newest revision reads other content",
             w.r#ref
         );
         if w.name == "w0000" {

@@ -379,6 +379,88 @@ async fn deleting_keeps_revisions_so_a_restore_brings_an_api_workflow_back_and_p
     assert_eq!(again["data"]["revision"]["to"], 5);
 }
 
+/// The newest revision holds no copy of the workflow's content until that
+/// content goes (store::revisions, "the lean newest revision"): its every
+/// answer is the same before and after it gets its own copy.
+#[tokio::test]
+async fn a_revision_answers_the_same_whether_it_reads_the_workflow_or_its_own_copy() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    app.new_pack(&token, "p").await;
+    let get = |path: String| {
+        let (app, token) = (&app, &token);
+        async move {
+            let reply = app.get(&path, Some(token)).await;
+            assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+            reply.body["data"].clone()
+        }
+    };
+    create_api_workflow(&app, &token, "w", &two_tasks("one")).await;
+    let first = get("/api/v1/workflows/p.w/revisions/1".into()).await;
+    assert_eq!(first["source"], two_tasks("one"));
+    assert_eq!(first["definition"]["tasks"][0]["input"]["message"], "one");
+
+    put_yaml(&app, &token, "p.w", &two_tasks("two")).await;
+    assert_eq!(
+        get("/api/v1/workflows/p.w/revisions/1".into()).await,
+        first,
+        "revision 1, now with its own copy"
+    );
+    let second = get("/api/v1/workflows/p.w/revisions/2".into()).await;
+    assert_eq!(second["source"], two_tasks("two"));
+    let diff = get("/api/v1/workflows/p.w/diff".into()).await;
+    assert_eq!(
+        (diff["from"]["n"].clone(), diff["to"]["n"].clone()),
+        (json!(1), json!(2))
+    );
+    let unified = diff["unified"].as_str().unwrap_or("");
+    assert!(unified.contains("-      message: \"one\"\n"), "{diff}");
+    assert!(unified.contains("+      message: \"two\"\n"), "{diff}");
+    assert_eq!(diff["semantic"]["summary"], "1 task changed", "{diff}");
+    assert_eq!(diff["semantic"]["tasks"][0]["path"], "start", "{diff}");
+    // restoring the newest (the current content) changes nothing
+    let same = app
+        .post(
+            "/api/v1/workflows/p.w/revisions/2/restore",
+            Some(&token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(same.status, 200, "{}", same.body);
+    assert_eq!(same.body["data"]["revision"], Value::Null);
+
+    // the workflow goes: revision 2 gets its own copy, answers the same
+    let del = app.delete_path("/api/v1/workflows/p.w", &token).await;
+    assert_eq!(del.status, 200, "{}", del.body);
+    assert_eq!(
+        get("/api/v1/workflows/p.w/revisions/2".into()).await,
+        second
+    );
+    assert_eq!(get("/api/v1/workflows/p.w/diff".into()).await, diff);
+    let back = app
+        .post(
+            "/api/v1/workflows/p.w/revisions/2/restore",
+            Some(&token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(back.status, 200, "{}", back.body);
+    assert_eq!(back.body["data"]["revision"], json!({"from": 2, "to": 3}));
+    let third = get("/api/v1/workflows/p.w/revisions/3".into()).await;
+    assert_eq!(third["source"], two_tasks("two"));
+    assert_eq!(third["definition"], second["definition"]);
+    assert_eq!(
+        get("/api/v1/workflows/p.w/diff?from=1&to=3".into()).await["semantic"],
+        diff["semantic"]
+    );
+
+    // the pack goes: every revision is still whole
+    let gone = app.delete_pack(&token, "p").await;
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    let third_after = get("/api/v1/workflows/p.w/revisions/3".into()).await;
+    assert_eq!(third_after, third);
+}
+
 #[tokio::test]
 async fn a_file_workflow_is_restored_by_writing_its_file_back_and_syncing() {
     let app = spawn_app().await;
@@ -490,6 +572,12 @@ async fn a_backup_carries_the_revisions() {
         .expect("read")
         .expect("revision 1");
     assert_eq!(rev.source, good_workflow("one"));
+    // the newest reads the workflow's content in the copy too
+    let newest = copy
+        .get_revision("p.w", 2)
+        .expect("read")
+        .expect("revision 2");
+    assert_eq!(newest.source, good_workflow("two"));
     assert_eq!(copy.revision_count().expect("count"), 2);
 }
 
