@@ -800,14 +800,19 @@ mod file {
             }
         })?;
         let mut out = Vec::new();
+        let lines = yaml::Lines::new(text);
+        let at = At {
+            path,
+            lines: &lines,
+        };
         match &root.kind {
             NodeKind::Null => {}
-            NodeKind::Map(_) => collect(path, &root, "", &mut out)?,
+            NodeKind::Map(_) => collect(&at, &root, "", &mut out)?,
             _ => {
                 return Err(ConfigError::InvalidValue {
                     key: "(top level)".into(),
                     value: None,
-                    origin: source(path, &root),
+                    origin: source(&at, &root),
                     expected: format!(
                         "expected a mapping of keys such as 'server: {{port: 8080}}', found {}",
                         root.type_name()
@@ -818,16 +823,23 @@ mod file {
         Ok(out)
     }
 
-    fn source(path: &Path, node: &Node) -> Source {
+    /// The file being read and its line index (for the nodes' positions).
+    struct At<'a> {
+        path: &'a Path,
+        lines: &'a yaml::Lines<'a>,
+    }
+
+    fn source(at: &At<'_>, node: &Node) -> Source {
+        let pos = at.lines.of(node);
         Source::File {
-            path: path.to_path_buf(),
-            line: node.line() as usize,
-            column: node.column() as usize,
+            path: at.path.to_path_buf(),
+            line: pos.line as usize,
+            column: pos.column as usize,
         }
     }
 
     fn collect(
-        path: &Path,
+        at: &At<'_>,
         map: &Node,
         prefix: &str,
         out: &mut Vec<(String, RawValue, Source)>,
@@ -844,13 +856,13 @@ mod file {
             };
             if SECTIONS.contains(&key.as_str()) {
                 match &entry.value.kind {
-                    NodeKind::Map(_) => collect(path, &entry.value, &key, out)?,
+                    NodeKind::Map(_) => collect(at, &entry.value, &key, out)?,
                     NodeKind::Null => {}
                     _ => {
                         return Err(ConfigError::InvalidValue {
                             key,
                             value: None,
-                            origin: source(path, &entry.value),
+                            origin: source(at, &entry.value),
                             expected: format!(
                                 "expected a mapping of keys, found {}",
                                 entry.value.type_name()
@@ -864,7 +876,7 @@ mod file {
                 return Err(ConfigError::UnknownKey {
                     suggestion: suggest(&key),
                     key,
-                    origin: source(path, &entry.key),
+                    origin: source(at, &entry.key),
                 });
             }
             // `key:` with no value means "not set here".
@@ -874,7 +886,7 @@ mod file {
             out.push((
                 key,
                 RawValue::Json(entry.value.to_json()),
-                source(path, &entry.value),
+                source(at, &entry.value),
             ));
         }
         Ok(())

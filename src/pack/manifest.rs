@@ -115,15 +115,17 @@ pub fn parse_manifest(text: &str, folder: Option<&str>) -> (Option<Manifest>, Ve
                         "pack.yaml must be a mapping of ref, label, version, …; found {}",
                         root.type_name()
                     ),
-                    root.line(),
-                    root.column(),
+                    yaml::Lines::new(text).of(&root).line,
+                    yaml::Lines::new(text).of(&root).column,
                 )
                 .with_hint("start the file with 'ref: my_pack'"),
             ],
         );
     }
+    let lines = yaml::Lines::new(text);
     let mut c = Checker {
         text,
+        lines: &lines,
         root: &root,
         diags: Vec::new(),
     };
@@ -133,8 +135,13 @@ pub fn parse_manifest(text: &str, folder: Option<&str>) -> (Option<Manifest>, Ve
             Ok(r) => Some(r),
             Err(m) => {
                 c.diags.push(
-                    Diagnostic::new(Code::WrongType, m, node.line(), node.column())
-                        .with_path("ref"),
+                    Diagnostic::new(
+                        Code::WrongType,
+                        m,
+                        lines.of(node).line,
+                        lines.of(node).column,
+                    )
+                    .with_path("ref"),
                 );
                 None
             }
@@ -149,8 +156,8 @@ pub fn parse_manifest(text: &str, folder: Option<&str>) -> (Option<Manifest>, Ve
                 format!(
                     "ref '{r}' differs from the folder name '{folder}'; a pack's folder is named by its ref"
                 ),
-                node.line(),
-                node.column(),
+                lines.of(node).line,
+                lines.of(node).column,
             )
             .with_path("ref")
             .with_hint(format!("rename the folder to '{r}' or set ref: {folder}")),
@@ -164,8 +171,8 @@ pub fn parse_manifest(text: &str, folder: Option<&str>) -> (Option<Manifest>, Ve
                 Diagnostic::new(
                     Code::FieldTooLong,
                     format!("label must be 1 to {MAX_LABEL_CHARS} characters (got {n})"),
-                    node.line(),
-                    node.column(),
+                    lines.of(node).line,
+                    lines.of(node).column,
                 )
                 .with_path("label"),
             );
@@ -179,8 +186,8 @@ pub fn parse_manifest(text: &str, folder: Option<&str>) -> (Option<Manifest>, Ve
                 Diagnostic::new(
                     Code::FieldTooLong,
                     format!("version must be 1 to {MAX_VERSION_CHARS} characters (got {n})"),
-                    node.line(),
-                    node.column(),
+                    lines.of(node).line,
+                    lines.of(node).column,
                 )
                 .with_path("version"),
             );
@@ -219,6 +226,8 @@ pub fn parse_manifest(text: &str, folder: Option<&str>) -> (Option<Manifest>, Ve
 
 struct Checker<'a> {
     text: &'a str,
+    /// Line and column of the nodes (the index is built on first use).
+    lines: &'a yaml::Lines<'a>,
     root: &'a Node,
     diags: Vec<Diagnostic>,
 }
@@ -229,8 +238,8 @@ impl<'a> Checker<'a> {
             Diagnostic::new(
                 Code::WrongType,
                 format!("{key} must be {expected}; found {}", node.type_name()),
-                node.line(),
-                node.column(),
+                self.lines.of(node).line,
+                self.lines.of(node).column,
             )
             .with_path(key),
         );
@@ -241,8 +250,8 @@ impl<'a> Checker<'a> {
             Diagnostic::new(
                 Code::MissingField,
                 format!("pack.yaml has no '{key}'"),
-                self.root.line(),
-                self.root.column(),
+                self.lines.of(self.root).line,
+                self.lines.of(self.root).column,
             )
             .with_path(key)
             .with_hint(format!("add '{key}: …' at the top level")),
@@ -255,7 +264,7 @@ impl<'a> Checker<'a> {
             return None;
         };
         match &node.kind {
-            NodeKind::Str(s) => Some((s.clone(), node)),
+            NodeKind::Str(s) => Some((s.to_string(), node)),
             _ => {
                 self.wrong(key, node, "a string");
                 None
@@ -298,7 +307,7 @@ impl<'a> Checker<'a> {
         let node = self.root.get(key)?;
         match &node.kind {
             NodeKind::Null => None,
-            NodeKind::Str(s) => Some(s.clone()),
+            NodeKind::Str(s) => Some(s.to_string()),
             _ => {
                 self.wrong(key, node, "a string");
                 None

@@ -111,7 +111,7 @@ impl Analysis {
         let mut a = Analysis::default();
         a.extents_of(src, &doc.root);
         if with_tasks && let Some(items) = doc.root.get("tasks").and_then(Node::as_seq) {
-            a.walk_tasks(src, items, 0, None, &mut 0);
+            a.walk_tasks(&yaml::Lines::new(src), items, 0, None, &mut 0);
         }
         a.doc = Some(doc);
         a
@@ -127,7 +127,7 @@ impl Analysis {
         if let Some(tasks) = doc.root.get("tasks")
             && let Some(items) = tasks.as_seq()
         {
-            a.walk_tasks(src, items, 0, None, &mut lists);
+            a.walk_tasks(&yaml::Lines::new(src), items, 0, None, &mut lists);
         }
         if let Some(p) = doc.root.get("parameters") {
             let props = if attune_workflow::catalog::is_json_schema_form(p) {
@@ -178,21 +178,21 @@ impl Analysis {
     fn extents_of(&mut self, src: &str, node: &Node) {
         match &node.kind {
             NodeKind::Map(es) => {
-                self.extents.entry(node.pos.offset).or_default().collection = true;
+                self.extents.entry(node.offset()).or_default().collection = true;
                 for e in es {
                     self.extents_of(src, &e.key);
                     self.extents_of(src, &e.value);
                 }
             }
             NodeKind::Seq(items) => {
-                self.extents.entry(node.pos.offset).or_default().collection = true;
+                self.extents.entry(node.offset()).or_default().collection = true;
                 for it in items {
                     self.extents_of(src, it);
                 }
             }
             _ => {
                 let end = scalar_end(src, node);
-                let e = self.extents.entry(node.pos.offset).or_default();
+                let e = self.extents.entry(node.offset()).or_default();
                 e.scalar_end = Some(e.scalar_end.map_or(end, |x| x.max(end)));
             }
         }
@@ -200,12 +200,13 @@ impl Analysis {
 
     fn walk_tasks(
         &mut self,
-        src: &str,
+        lines: &yaml::Lines<'_>,
         items: &[Node],
         list: usize,
         parent: Option<usize>,
         lists: &mut usize,
     ) {
+        let src = lines.text();
         for t in items {
             if t.as_map().is_none() {
                 continue;
@@ -220,7 +221,7 @@ impl Analysis {
             if let Some(a) = action_node {
                 self.push_name(src, a, OccKind::Action, list);
             }
-            let line_start = src[..t.pos.offset.min(src.len())]
+            let line_start = src[..t.offset().min(src.len())]
                 .rfind('\n')
                 .map_or(0, |i| i + 1);
             let input = t.entry("input");
@@ -229,8 +230,8 @@ impl Analysis {
                     if e.value.style == Style::Collection && is_block(src, &e.value) =>
                 {
                     Some((
-                        (e.key.pos.line as usize).saturating_sub(1),
-                        es.first().map(|k| k.key.pos.column as usize - 1),
+                        (lines.of(&e.key).line as usize).saturating_sub(1),
+                        es.first().map(|k| lines.of(&k.key).column as usize - 1),
                     ))
                 }
                 _ => None,
@@ -242,12 +243,12 @@ impl Analysis {
                 list,
                 parent,
                 span: Span {
-                    start: t.pos.offset,
+                    start: t.offset(),
                     end: node_end(src, t),
                 },
-                key_col: t.pos.offset - line_start,
+                key_col: t.offset() - line_start,
                 action: action_node.and_then(Node::as_str).map(str::to_string),
-                action_line: action_node.map(|a| (a.pos.line as usize).saturating_sub(1)),
+                action_line: action_node.map(|a| (lines.of(a).line as usize).saturating_sub(1)),
                 input_block,
                 input_other,
                 legacy_fix: legacy_fix(src, t),
@@ -288,7 +289,7 @@ impl Analysis {
             if let Some(sub) = t.get("tasks").and_then(Node::as_seq) {
                 *lists += 1;
                 let id = *lists;
-                self.walk_tasks(src, sub, id, Some(idx), lists);
+                self.walk_tasks(lines, sub, id, Some(idx), lists);
             }
         }
     }
@@ -346,17 +347,14 @@ impl Analysis {
                         if len == 0 {
                             continue;
                         }
-                        let start = node.pos_in_value(src, from);
-                        let end = node.pos_in_value(src, from + len);
-                        if src.get(start.offset..end.offset) == Some(&rest[..len]) {
+                        let start = node.offset_in_value(src, from);
+                        let end = node.offset_in_value(src, from + len);
+                        if src.get(start..end) == Some(&rest[..len]) {
                             self.occs.push(Occ {
                                 kind: kind.clone(),
                                 name: rest[..len].to_string(),
                                 list: 0,
-                                span: Span {
-                                    start: start.offset,
-                                    end: end.offset,
-                                },
+                                span: Span { start, end },
                             });
                         }
                     }
@@ -391,10 +389,9 @@ impl Analysis {
 /// spells the value verbatim (no escapes, one line).
 pub fn value_span(src: &str, node: &Node) -> Option<Span> {
     let v = node.as_str()?;
-    let s = node.pos_in_value(src, 0).offset;
-    let e = node.pos_in_value(src, v.len()).offset;
-    (src.get(s..e) == Some(v)
-        && (!v.is_empty() || e > node.pos.offset || node.style == Style::Plain))
+    let s = node.offset_in_value(src, 0);
+    let e = node.offset_in_value(src, v.len());
+    (src.get(s..e) == Some(v) && (!v.is_empty() || e > node.offset() || node.style == Style::Plain))
         .then_some(Span { start: s, end: e })
 }
 
@@ -406,7 +403,7 @@ fn line_end(src: &str, off: usize) -> usize {
 
 /// Where a scalar that starts at `node.pos` ends in the source.
 pub fn scalar_end(src: &str, node: &Node) -> usize {
-    let start = node.pos.offset.min(src.len());
+    let start = node.offset().min(src.len());
     if let Some(sp) = value_span(src, node) {
         let quoted = matches!(node.style, Style::SingleQuoted | Style::DoubleQuoted);
         return if quoted { sp.end + 1 } else { sp.end }.min(src.len());
@@ -460,13 +457,13 @@ pub fn scalar_end(src: &str, node: &Node) -> usize {
 pub fn node_end(src: &str, node: &Node) -> usize {
     match &node.kind {
         NodeKind::Map(es) => match es.last() {
-            Some(e) if e.value.is_null() => scalar_end(src, &e.key).max(e.value.pos.offset),
+            Some(e) if e.value.is_null() => scalar_end(src, &e.key).max(e.value.offset()),
             Some(e) => node_end(src, &e.value),
-            None => node.pos.offset + 2,
+            None => node.offset() + 2,
         },
         NodeKind::Seq(items) => match items.last() {
             Some(it) => node_end(src, it),
-            None => node.pos.offset + 2,
+            None => node.offset() + 2,
         },
         _ => scalar_end(src, node),
     }
@@ -476,7 +473,7 @@ pub fn node_end(src: &str, node: &Node) -> usize {
 /// True when a collection is written in block style (its first child is
 /// not on a `{` / `[` line).
 fn is_block(src: &str, node: &Node) -> bool {
-    let b = src.as_bytes().get(node.pos.offset).copied();
+    let b = src.as_bytes().get(node.offset()).copied();
     !matches!(b, Some(b'{') | Some(b'['))
 }
 
@@ -509,7 +506,7 @@ pub fn quote(s: &str) -> String {
 
 fn names_of(node: &Node) -> Option<Vec<String>> {
     match &node.kind {
-        NodeKind::Str(s) => Some(vec![s.clone()]),
+        NodeKind::Str(s) => Some(vec![s.to_string()]),
         NodeKind::Seq(items) => items
             .iter()
             .map(|i| i.as_str().map(str::to_string))
@@ -531,16 +528,15 @@ fn legacy_fix(src: &str, t: &Node) -> Option<(Span, String)> {
         .filter(|e| LEGACY.iter().any(|(k, _)| e.key_str() == Some(k)))
         .collect();
     let first = legacy.first()?;
-    let key_col = first.key.pos.column as usize - 1;
+    let key_col = yaml::column_of(src, &first.key) as usize - 1;
     // Every legacy entry must start its own line, at the task's key column.
     for e in &legacy {
-        let ls = src[..e.key.pos.offset].rfind('\n').map_or(0, |i| i + 1);
-        if src[ls..e.key.pos.offset].trim() != ""
-            && !src[ls..e.key.pos.offset].trim().starts_with('-')
+        let ls = src[..e.key.offset()].rfind('\n').map_or(0, |i| i + 1);
+        if src[ls..e.key.offset()].trim() != "" && !src[ls..e.key.offset()].trim().starts_with('-')
         {
             return None;
         }
-        if e.key.pos.column as usize - 1 != key_col {
+        if yaml::column_of(src, &e.key) as usize - 1 != key_col {
             return None;
         }
     }
@@ -585,8 +581,8 @@ fn legacy_fix(src: &str, t: &Node) -> Option<(Span, String)> {
         .map(|e| {
             whole_lines(
                 src,
-                e.key.pos.offset,
-                node_end(src, &e.value).max(e.key.pos.offset),
+                e.key.offset(),
+                node_end(src, &e.value).max(e.key.offset()),
             )
         })
         .collect();
@@ -602,7 +598,7 @@ fn legacy_fix(src: &str, t: &Node) -> Option<(Span, String)> {
         if i == 0 {
             // The first entry's line may start with the task's `- `.
             let ls = sp.start;
-            let lead = &src[ls..first.key.pos.offset];
+            let lead = &src[ls..first.key.offset()];
             edits_text.push_str(lead);
             edits_text.push_str(&out[..]);
         }
@@ -625,7 +621,7 @@ fn strip_block(s: &str) -> &str {
 /// The mapping that replaces a `vars` list of single-key mappings.
 fn vars_fix(src: &str, root: &Node, items: &[Node]) -> Option<(Span, String)> {
     let entry = root.entry("vars")?;
-    let key_col = entry.key.pos.column as usize - 1;
+    let key_col = yaml::column_of(src, &entry.key) as usize - 1;
     if key_col != 0 {
         return None;
     }
@@ -645,7 +641,7 @@ fn vars_fix(src: &str, root: &Node, items: &[Node]) -> Option<(Span, String)> {
         };
         out.push_str(&format!("  {key}: {v}\n"));
     }
-    let span = whole_lines(src, entry.key.pos.offset, node_end(src, &entry.value));
+    let span = whole_lines(src, entry.key.offset(), node_end(src, &entry.value));
     if !src[..span.end].ends_with('\n') {
         out.pop();
     }
@@ -713,7 +709,7 @@ mod tests {
         let doc = yaml::parse(src, &Limits::default()).unwrap();
         let end = |k: &str| {
             let n = doc.root.get(k).unwrap();
-            &src[n.pos.offset..scalar_end(src, n)]
+            &src[n.offset()..scalar_end(src, n)]
         };
         assert_eq!(end("a"), "\"x y\"");
         assert_eq!(end("b"), "plain words");

@@ -123,7 +123,7 @@ pub fn param_span(text: &str, name: &str) -> Option<(usize, usize)> {
         .as_map()?
         .iter()
         .find(|e| e.key.scalar_text().as_deref() == Some(name))?;
-    let start = e.key.pos.offset;
+    let start = e.key.offset();
     // A quoted key: the name inside the quotes.
     let at = text
         .get(start..)?

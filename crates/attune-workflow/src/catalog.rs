@@ -243,8 +243,8 @@ pub fn parse_action_metadata(
             Diagnostic::new(
                 Code::NotAMapping,
                 "action file is not usable: its document is not a mapping".to_string(),
-                root.pos.line,
-                root.pos.column,
+                yaml::Lines::new(text).of(&root).line,
+                yaml::Lines::new(text).of(&root).column,
             )
             .with_hint("an action file is a mapping with ref, parameters, …"),
         ));
@@ -265,9 +265,10 @@ pub fn parse_action_metadata(
         Some(p) if p.is_null() => Some(Vec::new()),
         Some(p) => params_from_node(p),
     };
-    let workflow_file = root
-        .get("workflow_file")
-        .and_then(|n| n.as_str().map(|s| (s.to_string(), n.pos)));
+    let workflow_file = root.get("workflow_file").and_then(|n| {
+        n.as_str()
+            .map(|s| (s.to_string(), yaml::Lines::new(text).of(n)))
+    });
     Ok(ActionMeta {
         r#ref,
         parameters,

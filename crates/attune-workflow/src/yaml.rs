@@ -1,9 +1,13 @@
 //! The YAML layer: text in, a spanned node tree out.
 //!
 //! Built on `saphyr-parser`'s event stream (chosen by measurement, see
-//! `docs/YAML_LAYER.md`). Every node keeps its 1-based line and column (in
-//! characters) and its byte offset in the original text; mapping keys are
-//! nodes too, so they keep theirs. Anchors and aliases are expanded under an
+//! `docs/YAML_LAYER.md`). Every node keeps its byte offset in the original
+//! text (a `u32`: texts over 4 GiB are refused); its 1-based line and
+//! column (in characters) are computed from that offset by [`Lines`], an
+//! index of line starts built on first use, so a tree without diagnostics
+//! never pays for one. Mapping keys are nodes too, so they keep theirs.
+//! A node is 32 bytes, an entry 64 (issue 18: the tree is most of the
+//! validator's working set). Anchors and aliases are expanded under an
 //! alias-expansion budget, nesting is bounded by a depth budget, so a YAML
 //! bomb or 10,000-deep nesting stops early in bounded memory. A UTF-8 BOM is
 //! skipped, CRLF line ends are accepted, more than one document is an error,
@@ -60,8 +64,12 @@ pub enum Style {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
     pub kind: NodeKind,
-    pub pos: Pos,
+    /// Byte offset of the node's start in the original text (BOM
+    /// included); [`Lines::of`] gives its line and column.
+    pub at: u32,
     pub style: Style,
+    /// See [`Mark::past_end`].
+    pub past_end: bool,
 }
 
 /// What a node holds.
@@ -71,9 +79,9 @@ pub enum NodeKind {
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(String),
-    Seq(Vec<Node>),
-    Map(Vec<Entry>),
+    Str(Box<str>),
+    Seq(Box<[Node]>),
+    Map(Box<[Entry]>),
 }
 
 /// One `key: value` pair of a mapping; the key keeps its own span.
@@ -91,6 +99,21 @@ impl Entry {
             _ => None,
         }
     }
+}
+
+/// Where an offset inside a scalar's value is in the source, relative to
+/// the scalar's start (see [`Node::pos_in_value`]).
+enum InValue {
+    /// Not exactly known: the scalar's start.
+    Start,
+    /// On the scalar's first line, `chars` characters after its start.
+    SameLine { chars: u32, offset: usize },
+    /// `lines` lines below the scalar's first, at `column`.
+    Below {
+        lines: u32,
+        column: u32,
+        offset: usize,
+    },
 }
 
 /// What went wrong while parsing.
@@ -127,15 +150,136 @@ pub struct Document {
     pub duplicates: Vec<DuplicateKey>,
 }
 
+/// Line starts of a text, to turn byte offsets (a [`Node`]'s) into
+/// positions: built on the first question, so a parse whose tree nobody
+/// asks a position of holds none. Lines end at `\n`, `\r\n` or a lone
+/// `\r` (as YAML and the parser count them); columns count characters,
+/// and BOMs that start a line are no column (the parser skips them).
+#[derive(Debug, Clone)]
+pub struct Lines<'t> {
+    text: &'t str,
+    starts: std::cell::OnceCell<Vec<u32>>,
+}
+
+impl<'t> Lines<'t> {
+    pub fn new(text: &'t str) -> Self {
+        Lines {
+            text,
+            starts: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The text the offsets point into.
+    pub fn text(&self) -> &'t str {
+        self.text
+    }
+
+    /// The position of a node's start.
+    pub fn of(&self, node: &Node) -> Pos {
+        self.at(node.mark())
+    }
+
+    /// The position of a node's start, from its [`Mark`].
+    pub fn at(&self, mark: Mark) -> Pos {
+        let p = self.pos(mark.offset as usize);
+        if mark.past_end {
+            Pos {
+                line: p.line + 1,
+                column: 1,
+                offset: p.offset,
+            }
+        } else {
+            p
+        }
+    }
+
+    /// The position of byte `offset` (clamped to the text).
+    pub fn pos(&self, offset: usize) -> Pos {
+        let text = self.text;
+        let offset = offset.min(text.len());
+        let starts = self.starts.get_or_init(|| line_starts(text));
+        let idx = starts.partition_point(|&s| s as usize <= offset).max(1) - 1;
+        let start = starts.get(idx).map_or(0, |&s| s as usize);
+        Pos {
+            line: (idx + 1) as u32,
+            column: in_line(text, start, offset),
+            offset,
+        }
+    }
+}
+
+/// Where a node starts, in 8 bytes: its byte offset, and whether the
+/// parser puts it on the line after the text's last. That happens only to
+/// an empty node at the very end of a text without a final line break
+/// (`key:` as the last bytes): the parser counts the end of the text as
+/// the start of one more line for some events and not for others, so the
+/// offset alone does not tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Mark {
+    pub offset: u32,
+    pub past_end: bool,
+}
+
+/// The column (1-based, in characters) of a node's start in `text`, found
+/// from the start of its line: what [`Lines::of`] gives, without an index
+/// (for a few positions on short lines).
+pub fn column_of(text: &str, node: &Node) -> u32 {
+    if node.past_end {
+        return 1;
+    }
+    let offset = node.offset().min(text.len());
+    let b = text.as_bytes();
+    let start = b
+        .get(..offset)
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|&(i, &c)| c == b'\n' || (c == b'\r' && b.get(i + 1) != Some(&b'\n')))
+        .map_or(0, |(i, _)| i + 1);
+    in_line(text, start, offset)
+}
+
+/// The column of `offset` on the line that starts at `start`.
+fn in_line(text: &str, start: usize, offset: usize) -> u32 {
+    // A BOM is no column where the parser skips it: at a line's start
+    // (the file's own, and one between documents).
+    let mut from = start;
+    while from + 3 <= offset && text.get(from..from + 3) == Some("\u{feff}") {
+        from += 3;
+    }
+    let before = text.get(from..offset).unwrap_or("");
+    let chars = if before.is_ascii() {
+        before.len()
+    } else {
+        before.chars().count()
+    };
+    chars as u32 + 1
+}
+
+/// Byte offset of every line's start (the first is 0).
+fn line_starts(text: &str) -> Vec<u32> {
+    let b = text.as_bytes();
+    let mut starts = vec![0u32];
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'\n' || (c == b'\r' && b.get(i + 1) != Some(&b'\n')) {
+            starts.push((i + 1) as u32);
+        }
+    }
+    starts
+}
+
 impl Node {
-    pub fn line(&self) -> u32 {
-        self.pos.line
-    }
-    pub fn column(&self) -> u32 {
-        self.pos.column
-    }
+    /// Byte offset of the node's start in the original text.
     pub fn offset(&self) -> usize {
-        self.pos.offset
+        self.at as usize
+    }
+    /// Where the node starts ([`Lines::at`] gives its line and column).
+    pub fn mark(&self) -> Mark {
+        Mark {
+            offset: self.at,
+            past_end: self.past_end,
+        }
     }
     pub fn as_str(&self) -> Option<&str> {
         match &self.kind {
@@ -201,7 +345,7 @@ impl Node {
     /// printed), `None` for collections and null.
     pub fn scalar_text(&self) -> Option<String> {
         match &self.kind {
-            NodeKind::Str(s) => Some(s.clone()),
+            NodeKind::Str(s) => Some(s.to_string()),
             NodeKind::Bool(b) => Some(b.to_string()),
             NodeKind::Int(i) => Some(i.to_string()),
             NodeKind::Float(f) => Some(f.to_string()),
@@ -220,7 +364,7 @@ impl Node {
             NodeKind::Float(f) => serde_json::Number::from_f64(*f)
                 .map(Value::Number)
                 .unwrap_or(Value::Null),
-            NodeKind::Str(s) => Value::String(s.clone()),
+            NodeKind::Str(s) => Value::String(s.to_string()),
             NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             NodeKind::Map(entries) => {
                 let mut m = serde_json::Map::with_capacity(entries.len());
@@ -240,10 +384,38 @@ impl Node {
     /// Map a byte offset inside this string scalar's value back to a source
     /// position. Exact for plain and quoted single-line scalars without
     /// escapes and for literal (`|`) blocks; otherwise the scalar's start.
-    pub fn pos_in_value(&self, src: &str, value_offset: usize) -> Pos {
-        match self.as_str() {
-            Some(value) => self.pos_in_value_inner(src, value_offset, value),
-            None => self.pos,
+    pub fn pos_in_value(&self, lines: &Lines<'_>, value_offset: usize) -> Pos {
+        self.pos_in_value_from(lines.text(), lines.of(self), value_offset)
+    }
+
+    /// [`Node::pos_in_value`] for a node of `src` whose own position is
+    /// `start` (when `src` joins several files, `start` is in the node's).
+    pub fn pos_in_value_from(&self, src: &str, start: Pos, value_offset: usize) -> Pos {
+        match self.in_value(src, value_offset) {
+            InValue::Start => start,
+            InValue::SameLine { chars, offset } => Pos {
+                line: start.line,
+                column: start.column + chars,
+                offset,
+            },
+            InValue::Below {
+                lines: down,
+                column,
+                offset,
+            } => Pos {
+                line: start.line + down,
+                column,
+                offset,
+            },
+        }
+    }
+
+    /// The byte offset in `src` of byte `value_offset` of this string
+    /// scalar's value, where [`Node::pos_in_value`] puts it.
+    pub fn offset_in_value(&self, src: &str, value_offset: usize) -> usize {
+        match self.in_value(src, value_offset) {
+            InValue::Start => self.offset(),
+            InValue::SameLine { offset, .. } | InValue::Below { offset, .. } => offset,
         }
     }
 
@@ -253,9 +425,10 @@ impl Node {
     pub fn source_range(&self, src: &str, start: usize, end: usize) -> Option<(usize, usize)> {
         let value = self.as_str()?;
         let part = value.get(start..end)?;
+        let here = self.offset();
         if self.style == Style::SingleQuoted && value.contains('\'') {
             // `''` in the source is one `'` in the value: walk both.
-            let body = src.get(self.pos.offset + 1..)?;
+            let body = src.get(here + 1..)?;
             let (mut si, mut from) = (0usize, None);
             for (vi, c) in value.char_indices() {
                 if vi == start {
@@ -263,7 +436,7 @@ impl Node {
                 }
                 if vi == end {
                     let from = from?;
-                    return Some((self.pos.offset + 1 + from, si - from));
+                    return Some((here + 1 + from, si - from));
                 }
                 let spelled = if c == '\'' {
                     "''"
@@ -276,40 +449,44 @@ impl Node {
                 si += spelled.len();
             }
             let from = if start == value.len() { si } else { from? };
-            return (end == value.len()).then_some((self.pos.offset + 1 + from, si - from));
+            return (end == value.len()).then_some((here + 1 + from, si - from));
         }
-        let at = self.pos_in_value(src, start).offset;
+        let at = self.offset_in_value(src, start);
         (src.get(at..at.checked_add(part.len())?)? == part).then_some((at, part.len()))
     }
 
-    fn pos_in_value_inner(&self, src: &str, value_offset: usize, value: &str) -> Pos {
+    /// Where byte `value_offset` of this string scalar's value is in `src`,
+    /// relative to the scalar's start.
+    fn in_value(&self, src: &str, value_offset: usize) -> InValue {
+        let Some(value) = self.as_str() else {
+            return InValue::Start;
+        };
         let value_offset = value_offset.min(value.len());
         let prefix = match value.get(..value_offset) {
             Some(p) => p,
-            None => return self.pos,
+            None => return InValue::Start,
         };
-        let start = self.pos.offset;
+        let start = self.offset();
         let rest = match src.get(start..) {
             Some(r) => r,
-            None => return self.pos,
+            None => return InValue::Start,
         };
         match self.style {
             Style::Plain | Style::SingleQuoted | Style::DoubleQuoted => {
                 if value.contains('\n') {
-                    return self.pos;
+                    return InValue::Start;
                 }
                 let skip = usize::from(self.style != Style::Plain);
                 let body = match rest.get(skip..) {
                     Some(b) => b,
-                    None => return self.pos,
+                    None => return InValue::Start,
                 };
                 // Exact only when the source spells the value verbatim.
                 if !body.starts_with(value) {
-                    return self.pos;
+                    return InValue::Start;
                 }
-                Pos {
-                    line: self.pos.line,
-                    column: self.pos.column + skip as u32 + prefix.chars().count() as u32,
+                InValue::SameLine {
+                    chars: skip as u32 + prefix.chars().count() as u32,
                     offset: start + skip + prefix.len(),
                 }
             }
@@ -332,19 +509,19 @@ impl Node {
                     off += l.len();
                 }
                 let Some(line_text) = body_lines.get(line_idx) else {
-                    return self.pos;
+                    return InValue::Start;
                 };
                 match line_text.get(indent..) {
                     Some(t) if t.starts_with(col_chars) => {}
-                    _ => return self.pos,
+                    _ => return InValue::Start,
                 }
-                Pos {
-                    line: self.pos.line + line_idx as u32,
+                InValue::Below {
+                    lines: line_idx as u32,
                     column: indent as u32 + 1 + col_chars.chars().count() as u32,
                     offset: off + indent + col_chars.len(),
                 }
             }
-            _ => self.pos,
+            _ => InValue::Start,
         }
     }
 
@@ -388,7 +565,21 @@ pub fn parse_document(text: &str, limits: &Limits) -> Result<Node, YamlError> {
 }
 
 /// Parse one YAML document into a spanned tree, collecting duplicate keys.
+/// Texts of 4 GiB or more are refused (a [`YamlErrorKind::Limits`] error):
+/// offsets are `u32`. Every caller's input is far smaller (a workflow file
+/// or request body is capped at a few MiB, see docs/CONFIG.md).
 pub fn parse(text: &str, limits: &Limits) -> Result<Document, YamlError> {
+    if u32::try_from(text.len()).is_err() {
+        return Err(YamlError {
+            kind: YamlErrorKind::Limits,
+            message: "the text is 4 GiB or more; split it".to_string(),
+            pos: Pos {
+                line: 1,
+                column: 1,
+                offset: 0,
+            },
+        });
+    }
     let (body, base) = match text.strip_prefix('\u{feff}') {
         Some(b) => (b, 3),
         None => (text, 0),
@@ -397,6 +588,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Document, YamlError> {
     let mut b = Builder {
         limits: *limits,
         offsets,
+        lines: Lines::new(text),
         stack: Vec::new(),
         anchors: HashMap::new(),
         alias_nodes: 0,
@@ -421,7 +613,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Document, YamlError> {
                         message:
                             "more than one YAML document in the file; keep one workflow per file"
                                 .to_string(),
-                        pos: b.pos(&span),
+                        pos: b.marker_pos(&span),
                     });
                 }
             }
@@ -430,12 +622,9 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Document, YamlError> {
     }
     let root = b.root.take().unwrap_or(Node {
         kind: NodeKind::Null,
-        pos: Pos {
-            line: 1,
-            column: 1,
-            offset: base,
-        },
+        at: base as u32,
         style: Style::Plain,
+        past_end: false,
     });
     Ok(Document {
         root,
@@ -476,12 +665,12 @@ impl OffsetMap {
 enum Frame {
     Seq {
         items: Vec<Node>,
-        pos: Pos,
+        at: Mark,
         anchor: usize,
     },
     Map {
         entries: Vec<Entry>,
-        pos: Pos,
+        at: Mark,
         anchor: usize,
         key: Option<Node>,
         seen: Option<HashSet<String>>,
@@ -522,9 +711,11 @@ fn at_the_tab(text: &str, base: usize, mut e: YamlError) -> YamlError {
     e
 }
 
-struct Builder {
+struct Builder<'t> {
     limits: Limits,
     offsets: OffsetMap,
+    /// Positions for errors and duplicate keys (built only for those).
+    lines: Lines<'t>,
     stack: Vec<Frame>,
     anchors: HashMap<usize, (Node, usize)>,
     alias_nodes: usize,
@@ -532,8 +723,39 @@ struct Builder {
     root: Option<Node>,
 }
 
-impl Builder {
-    fn pos(&self, span: &Span) -> Pos {
+impl Builder<'_> {
+    /// The byte offset of an event (the text is under 4 GiB: checked).
+    fn at(&self, span: &Span) -> u32 {
+        self.offsets.byte(span.start.index()) as u32
+    }
+
+    /// The byte offset of an event that starts a node. The debug build
+    /// checks that the line index puts it where the parser does (the tests,
+    /// property tests included, run every node through this).
+    fn node_at(&self, span: &Span) -> Mark {
+        let at = self.at(span);
+        // The end of a text without a final line break (see `Mark`): rare,
+        // so the line index is built for it.
+        let past_end = at as usize == self.lines.text().len()
+            && span.start.line() as u32 > self.lines.pos(at as usize).line;
+        let mark = Mark {
+            offset: at,
+            past_end,
+        };
+        #[cfg(debug_assertions)]
+        {
+            let (p, m) = (self.lines.at(mark), self.marker_pos(span));
+            debug_assert_eq!(
+                (p.line, p.column),
+                (m.line, m.column),
+                "line index disagrees with the parser at offset {at}"
+            );
+        }
+        mark
+    }
+
+    /// The parser's own position of an event (for errors).
+    fn marker_pos(&self, span: &Span) -> Pos {
         let m = span.start;
         Pos {
             line: m.line().max(1) as u32,
@@ -566,43 +788,45 @@ impl Builder {
         }
     }
 
-    fn limits_error(&self, message: String, pos: Pos) -> YamlError {
+    fn limits_error(&self, message: String, span: &Span) -> YamlError {
         YamlError {
             kind: YamlErrorKind::Limits,
             message,
-            pos,
+            pos: self.marker_pos(span),
         }
     }
 
     fn event(&mut self, ev: Event<'_>, span: &Span) -> Result<(), YamlError> {
-        let pos = self.pos(span);
         match ev {
             Event::Scalar(value, style, anchor, tag) => {
+                let at = self.node_at(span);
                 let forced_str = tag
                     .as_ref()
                     .is_some_and(|t| t.is_yaml_core_schema() && t.suffix == "str");
                 // saphyr hands scalars over in its scan buffers, often with
                 // several times their length in capacity: keep exact copies.
-                let node = scalar(String::from(&*value), style, forced_str, pos);
+                let node = scalar(&value, style, forced_str, at);
                 if anchor != 0 {
                     self.anchors.insert(anchor, (node.clone(), 1));
                 }
                 self.push(node)
             }
             Event::SequenceStart(anchor, _) => {
-                self.open(pos)?;
+                let at = self.node_at(span);
+                self.open(span)?;
                 self.stack.push(Frame::Seq {
                     items: Vec::new(),
-                    pos,
+                    at,
                     anchor,
                 });
                 Ok(())
             }
             Event::MappingStart(anchor, _) => {
-                self.open(pos)?;
+                let at = self.node_at(span);
+                self.open(span)?;
                 self.stack.push(Frame::Map {
                     entries: Vec::new(),
-                    pos,
+                    at,
                     anchor,
                     key: None,
                     seen: None,
@@ -617,34 +841,28 @@ impl Builder {
                 // A collection's list is grown by doubling; the tree keeps
                 // only what it holds (a 3-key task mapping: 3 entries, not 4).
                 let (node, anchor) = match frame {
-                    Frame::Seq {
-                        mut items,
-                        pos,
-                        anchor,
-                    } => (
+                    Frame::Seq { items, at, anchor } => (
                         Node {
-                            kind: NodeKind::Seq({
-                                items.shrink_to_fit();
-                                items
-                            }),
-                            pos,
+                            kind: NodeKind::Seq(items.into_boxed_slice()),
+                            at: at.offset,
+                            past_end: at.past_end,
                             style: Style::Collection,
                         },
                         anchor,
                     ),
                     Frame::Map {
                         mut entries,
-                        pos,
+                        at,
                         anchor,
                         merges,
                         ..
                     } => {
                         apply_merges(&mut entries, merges);
-                        entries.shrink_to_fit();
                         (
                             Node {
-                                kind: NodeKind::Map(entries),
-                                pos,
+                                kind: NodeKind::Map(entries.into_boxed_slice()),
+                                at: at.offset,
+                                past_end: at.past_end,
                                 style: Style::Collection,
                             },
                             anchor,
@@ -658,11 +876,12 @@ impl Builder {
                 self.push(node)
             }
             Event::Alias(id) => {
+                let at = self.node_at(span);
                 let Some((node, size)) = self.anchors.get(&id) else {
                     return Err(YamlError {
                         kind: YamlErrorKind::Syntax,
                         message: "alias refers to an unknown anchor".to_string(),
-                        pos,
+                        pos: self.marker_pos(span),
                     });
                 };
                 self.alias_nodes = self.alias_nodes.saturating_add(*size);
@@ -672,25 +891,26 @@ impl Builder {
                             "alias expansion exceeds the budget of {} nodes (a YAML bomb?); use fewer aliases",
                             self.limits.max_alias_nodes
                         ),
-                        pos,
+                        span,
                     ));
                 }
                 let mut node = node.clone();
-                node.pos = pos;
+                node.at = at.offset;
+                node.past_end = at.past_end;
                 self.push(node)
             }
             _ => Ok(()),
         }
     }
 
-    fn open(&self, pos: Pos) -> Result<(), YamlError> {
+    fn open(&self, span: &Span) -> Result<(), YamlError> {
         if self.stack.len() >= self.limits.max_depth {
             return Err(self.limits_error(
                 format!(
                     "nesting deeper than {} levels; flatten the document",
                     self.limits.max_depth
                 ),
-                pos,
+                span,
             ));
         }
         Ok(())
@@ -722,7 +942,7 @@ impl Builder {
                             entries
                                 .iter()
                                 .find(|e| same_key(&e.key, &k))
-                                .map(|e| e.key.pos)
+                                .map(|e| e.key.mark())
                         } else {
                             let text = k.scalar_text().unwrap_or_default();
                             let set = seen.get_or_insert_with(|| {
@@ -732,7 +952,7 @@ impl Builder {
                                 entries
                                     .iter()
                                     .find(|e| e.key.scalar_text().as_deref() == Some(text.as_str()))
-                                    .map(|e| e.key.pos)
+                                    .map(|e| e.key.mark())
                             } else {
                                 set.insert(text.clone());
                                 None
@@ -741,8 +961,8 @@ impl Builder {
                         if let Some(first) = dup {
                             self.duplicates.push(DuplicateKey {
                                 key: k.scalar_text().unwrap_or_default(),
-                                pos: k.pos,
-                                first,
+                                pos: self.lines.of(&k),
+                                first: self.lines.at(first),
                             });
                             return Ok(());
                         }
@@ -764,12 +984,12 @@ fn apply_merges(entries: &mut Vec<Entry>, merges: Vec<Node>) {
     for m in merges {
         let sources: Vec<Node> = match m.kind {
             NodeKind::Map(_) => vec![m],
-            NodeKind::Seq(items) => items,
+            NodeKind::Seq(items) => items.into_vec(),
             _ => Vec::new(),
         };
         for src in sources {
             if let NodeKind::Map(src_entries) = src.kind {
-                for e in src_entries {
+                for e in src_entries.into_vec() {
                     let k = e.key.scalar_text();
                     let exists = entries.iter().any(|x| x.key.scalar_text() == k);
                     if !exists {
@@ -782,7 +1002,7 @@ fn apply_merges(entries: &mut Vec<Entry>, merges: Vec<Node>) {
 }
 
 /// Resolve a scalar with the YAML 1.2 core schema.
-fn scalar(value: String, style: ScalarStyle, forced_str: bool, pos: Pos) -> Node {
+fn scalar(value: &str, style: ScalarStyle, forced_str: bool, at: Mark) -> Node {
     let style = match style {
         ScalarStyle::Plain => Style::Plain,
         ScalarStyle::SingleQuoted => Style::SingleQuoted,
@@ -793,13 +1013,18 @@ fn scalar(value: String, style: ScalarStyle, forced_str: bool, pos: Pos) -> Node
     let kind = if style == Style::Plain && !forced_str {
         resolve_plain(value)
     } else {
-        NodeKind::Str(value)
+        NodeKind::Str(value.into())
     };
-    Node { kind, pos, style }
+    Node {
+        kind,
+        at: at.offset,
+        style,
+        past_end: at.past_end,
+    }
 }
 
-fn resolve_plain(v: String) -> NodeKind {
-    match v.as_str() {
+fn resolve_plain(v: &str) -> NodeKind {
+    match v {
         "" | "~" | "null" | "Null" | "NULL" => return NodeKind::Null,
         "true" | "True" | "TRUE" => return NodeKind::Bool(true),
         "false" | "False" | "FALSE" => return NodeKind::Bool(false),
@@ -812,7 +1037,7 @@ fn resolve_plain(v: String) -> NodeKind {
     }
     let first = v.as_bytes().first().copied().unwrap_or(b'a');
     if !(first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.') {
-        return NodeKind::Str(v);
+        return NodeKind::Str(v.into());
     }
     if let Some(h) = v.strip_prefix("0x")
         && !h.is_empty()
@@ -828,7 +1053,7 @@ fn resolve_plain(v: String) -> NodeKind {
     {
         return NodeKind::Int(i);
     }
-    let digits = v.strip_prefix(['-', '+']).unwrap_or(&v);
+    let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
     if !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) {
         if let Ok(i) = v.parse::<i64>() {
             return NodeKind::Int(i);
@@ -842,7 +1067,7 @@ fn resolve_plain(v: String) -> NodeKind {
     {
         return NodeKind::Float(f);
     }
-    NodeKind::Str(v)
+    NodeKind::Str(v.into())
 }
 
 /// `(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?` without the sign.
@@ -906,11 +1131,15 @@ mod tests {
 
     #[test]
     fn keys_and_values_keep_their_positions() {
-        let d = p("a: 1\nb:\n  - x\n  - 'y'\n").unwrap();
+        let src = "a: 1\nb:\n  - x\n  - 'y'\n";
+        let d = p(src).unwrap();
+        let lines = Lines::new(src);
         let b = d.root.entry("b").unwrap();
-        assert_eq!((b.key.line(), b.key.column()), (2, 1));
+        let k = lines.of(&b.key);
+        assert_eq!((k.line, k.column), (2, 1));
         let items = b.value.as_seq().unwrap();
-        assert_eq!((items[1].line(), items[1].column()), (4, 5));
+        let i = lines.of(&items[1]);
+        assert_eq!((i.line, i.column), (4, 5));
         assert_eq!(items[1].as_str(), Some("y"));
         assert_eq!(d.root.get("a").unwrap().as_i64(), Some(1));
     }
@@ -929,10 +1158,14 @@ mod tests {
 
     #[test]
     fn bom_and_crlf_are_accepted() {
-        let d = p("\u{feff}a: 1\r\nb: two\r\n").unwrap();
+        let src = "\u{feff}a: 1\r\nb: two\r\n";
+        let d = p(src).unwrap();
         let b = d.root.get("b").unwrap();
         assert_eq!(b.as_str(), Some("two"));
-        assert_eq!((b.line(), b.column()), (2, 4));
+        let at = Lines::new(src).of(b);
+        assert_eq!((at.line, at.column), (2, 4));
+        let a = Lines::new(src).of(d.root.entry("a").map(|e| &e.key).unwrap());
+        assert_eq!((a.line, a.column, a.offset), (1, 1, 3));
         assert_eq!(b.offset(), 3 + 6 + 3);
     }
 
@@ -943,7 +1176,7 @@ mod tests {
         let b = d.root.get("b").unwrap();
         assert_eq!(&src[b.offset()..b.offset() + 1], "x");
         let e = d.root.get("é").unwrap();
-        assert_eq!(e.column(), 4);
+        assert_eq!(Lines::new(src).of(e).column, 4);
         assert_eq!(&src[e.offset()..], "ü\nb: x\n");
     }
 
@@ -970,10 +1203,12 @@ mod tests {
 
     #[test]
     fn anchors_aliases_and_merge_keys_expand() {
-        let d = p("base: &b {x: 1, y: 2}\nuse:\n  <<: *b\n  y: 3\nlist: [*b]\n").unwrap();
+        let src = "base: &b {x: 1, y: 2}\nuse:\n  <<: *b\n  y: 3\nlist: [*b]\n";
+        let d = p(src).unwrap();
         let u = d.root.get("use").unwrap().to_json();
         assert_eq!(u, serde_json::json!({"y": 3, "x": 1}));
-        assert_eq!(d.root.get("list").unwrap().as_seq().unwrap()[0].line(), 5);
+        let alias = &d.root.get("list").unwrap().as_seq().unwrap()[0];
+        assert_eq!(Lines::new(src).of(alias).line, 5);
     }
 
     #[test]
@@ -1025,10 +1260,11 @@ mod tests {
     fn offsets_inside_values_map_back_to_columns() {
         let src = "a: \"x {{ y }}\"\nb: plain {{ z }}\nc: |\n  one\n  two {{ w }}\n";
         let d = p(src).unwrap();
+        let src = &Lines::new(src);
         let a = d.root.get("a").unwrap();
         let pa = a.pos_in_value(src, 2);
         assert_eq!((pa.line, pa.column), (1, 7));
-        assert_eq!(&src[pa.offset..pa.offset + 2], "{{");
+        assert_eq!(&src.text()[pa.offset..pa.offset + 2], "{{");
         let b = d.root.get("b").unwrap();
         let pb = b.pos_in_value(src, 6);
         assert_eq!((pb.line, pb.column), (2, 10));
@@ -1036,6 +1272,47 @@ mod tests {
         let off = c.as_str().unwrap().find("{{").unwrap();
         let pc = c.pos_in_value(src, off);
         assert_eq!((pc.line, pc.column), (5, 7));
-        assert_eq!(&src[pc.offset..pc.offset + 2], "{{");
+        assert_eq!(&src.text()[pc.offset..pc.offset + 2], "{{");
+    }
+
+    #[test]
+    fn line_index_counts_lines_as_the_parser_does() {
+        // Lone CR is a line break; the end of a text without a final break
+        // is the start of one more line; a BOM is no column.
+        for src in [
+            "a: 1\rb: 2\r",
+            "a:",
+            "-",
+            "  - name: a\n\t",
+            "a: [x,\r\n  y]",
+            "\u{feff}k: v",
+            "version: \"1.0.0\"\n\u{feff}",
+            "\u{feff}\u{feff}a: 1\n",
+            "- é\n- ü: \n",
+            "",
+        ] {
+            // The debug build checks every node against the parser's own
+            // position (`Builder::at`); this runs that check on these texts.
+            let d = p(src).unwrap();
+            let lines = Lines::new(src);
+            assert!(lines.of(&d.root).line >= 1, "{src:?}");
+        }
+        // Empty nodes at the end: where the parser puts them.
+        let d = p("a:").unwrap();
+        let at = Lines::new("a:").of(&d.root.as_map().unwrap()[0].value);
+        assert_eq!((at.line, at.column, at.offset), (1, 2, 1));
+        let d = p("-").unwrap();
+        let at = Lines::new("-").of(&d.root.as_seq().unwrap()[0]);
+        assert_eq!((at.line, at.column, at.offset), (1, 2, 1));
+        let l = Lines::new("a\rb\r\nc");
+        assert_eq!((l.pos(2).line, l.pos(5).line, l.pos(5).column), (2, 3, 1));
+        assert_eq!(l.pos(99).offset, 6);
+    }
+
+    #[test]
+    fn node_and_entry_sizes() {
+        // The tree's cost per node (issue 18): keep it from growing back.
+        assert_eq!(std::mem::size_of::<Node>(), 32);
+        assert_eq!(std::mem::size_of::<Entry>(), 64);
     }
 }

@@ -16,11 +16,11 @@ impl Checker<'_> {
                     in_iteration: false,
                 };
                 let (issues, constant) = match &mut self.memo {
-                    Some(memo) => match memo.conditions.get(s.as_str()) {
+                    Some(memo) => match memo.conditions.get(&**s) {
                         Some(hit) => hit.clone(),
                         None => {
                             let checked = expr::check_condition(s, &scope);
-                            memo.conditions.insert(s.clone(), checked.clone());
+                            memo.conditions.insert(s.to_string(), checked.clone());
                             checked
                         }
                     },
@@ -39,7 +39,7 @@ impl Checker<'_> {
                     self.push(
                         Code::ConstantCondition,
                         format!("this condition is always {v}"),
-                        w.pos,
+                        w.mark(),
                         path,
                     )
                     .hint = Some(hint);
@@ -49,7 +49,7 @@ impl Checker<'_> {
                 self.push(
                     Code::ConstantCondition,
                     format!("this condition is always {b}"),
-                    w.pos,
+                    w.mark(),
                     path,
                 )
                 .hint = Some("remove the condition or test real data in {{ }}".to_string());
@@ -120,7 +120,8 @@ impl Checker<'_> {
     ) {
         for issue in issues {
             let code = Code::parse(issue.code).unwrap_or(Code::ExpressionSyntax);
-            let pos = node.pos_in_value(self.src, issue.offset);
+            let start = self.pos_of(node.mark());
+            let pos = node.pos_in_value_from(self.src, start, issue.offset);
             let fix = issue.fix.and_then(|f| {
                 let (offset, len) = node.source_range(self.src, f.offset, f.offset + f.len)?;
                 // The edit stays on one line of a plain scalar's source, or
@@ -136,7 +137,8 @@ impl Checker<'_> {
                 };
                 (!text.contains('\n')).then_some(Fix { offset, len, text })
             });
-            let d = self.push(code, issue.message, pos, path);
+            let in_action = self.in_action(node.mark());
+            let d = self.push_pos(code, issue.message, pos, in_action, path);
             d.hint = issue.hint;
             d.fix = fix;
         }

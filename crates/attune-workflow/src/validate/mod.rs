@@ -256,8 +256,8 @@ enum Form {
 
 /// Adds `by` to the offset of every node of `n` (the action file's nodes
 /// live after the graph file's text in the checker's source).
-fn shift(n: &mut Node, by: usize) {
-    n.pos.offset += by;
+fn shift(n: &mut Node, by: u32) {
+    n.at += by;
     match &mut n.kind {
         NodeKind::Seq(items) => items.iter_mut().for_each(|i| shift(i, by)),
         NodeKind::Map(entries) => {
@@ -367,13 +367,28 @@ fn run(
             Err(e) => return (finish(vec![in_action(parse_err(e))], 0, None), None),
         };
         action_base = text.len() + 1;
-        shift(&mut adoc.root, action_base);
+        // Both texts are under 4 GiB each (yaml::parse checked), and the
+        // action file is a few MiB at most: the sum fits a node's offset.
+        let fits = action_base
+            .checked_add(atext.len())
+            .is_some_and(|end| u32::try_from(end).is_ok());
+        let (true, Ok(by)) = (fits, u32::try_from(action_base)) else {
+            let d = Diagnostic::new(
+                Code::YamlLimits,
+                "the workflow and its action file are 4 GiB or more together",
+                1,
+                1,
+            );
+            return (finish(vec![d], 0, None), None);
+        };
+        shift(&mut adoc.root, by);
         for dup in &mut adoc.duplicates {
             dup.pos.offset += action_base;
         }
         joined = format!("{text}\n{atext}");
         action_text = atext;
-        let graph_root_pos = doc.root.pos;
+        let (graph_root_at, graph_root_past_end) = (doc.root.at, doc.root.past_end);
+        let graph_lines = yaml::Lines::new(text);
         let mut entries: Vec<yaml::Entry> = Vec::new();
         if let NodeKind::Map(es) = std::mem::replace(&mut doc.root.kind, NodeKind::Null) {
             for e in es {
@@ -384,8 +399,8 @@ fn run(
                             format!(
                                 "key '{k}' in a graph-only file is ignored: the action file supplies it"
                             ),
-                            e.key.pos.line,
-                            e.key.pos.column,
+                            graph_lines.of(&e.key).line,
+                            graph_lines.of(&e.key).column,
                         )
                         .with_path(k.to_string());
                         d.hint = Some(format!("remove `{k}` here; set it in the action file"));
@@ -403,8 +418,9 @@ fn run(
             }
         }
         doc.root = Node {
-            kind: NodeKind::Map(entries),
-            pos: graph_root_pos,
+            kind: NodeKind::Map(entries.into_boxed_slice()),
+            at: graph_root_at,
+            past_end: graph_root_past_end,
             style: doc.root.style,
         };
         doc.duplicates.extend(adoc.duplicates);
@@ -416,6 +432,8 @@ fn run(
     };
     let mut c = Checker {
         src: checker_src,
+        lines: yaml::Lines::new(text),
+        action_lines: yaml::Lines::new(action_text),
         ctx,
         catalog,
         diags: Vec::new(),
@@ -430,13 +448,14 @@ fn run(
     };
     c.diags.append(&mut early);
     for dup in &doc.duplicates {
-        c.push(
+        c.push_pos(
             Code::YamlSyntax,
             format!(
                 "duplicate key '{}' (first defined at line {})",
                 dup.key, dup.first.line
             ),
             dup.pos,
+            dup.pos.offset >= action_base,
             &ROOT,
         )
         .hint = Some("remove one of the two keys; YAML keeps only one".to_string());
@@ -521,7 +540,14 @@ impl<'n> ListGraph<'n> {
 }
 
 struct Checker<'a> {
+    /// The text the nodes' offsets point into: the workflow file's, or for
+    /// an action-linked workflow the graph file's, a newline and the
+    /// action file's.
     src: &'a str,
+    /// Line and column of the workflow (graph) file's offsets…
+    lines: yaml::Lines<'a>,
+    /// … and of the action file's (offsets from `action_base` on).
+    action_lines: yaml::Lines<'a>,
     ctx: &'a SourceContext<'a>,
     catalog: &'a dyn ActionCatalog,
     diags: Vec<Diagnostic>,
@@ -557,15 +583,47 @@ struct ExprMemo {
 }
 
 impl<'a> Checker<'a> {
+    /// True when a node of `src` is in the action file.
+    fn in_action(&self, at: yaml::Mark) -> bool {
+        at.offset as usize >= self.action_base
+    }
+
+    /// The line and column of a node of `src`, in its own file.
+    fn pos_of(&self, at: yaml::Mark) -> Pos {
+        match (at.offset as usize).checked_sub(self.action_base) {
+            Some(in_action) => self.action_lines.at(yaml::Mark {
+                offset: in_action as u32,
+                past_end: at.past_end,
+            }),
+            None => self.lines.at(at),
+        }
+    }
+
+    /// A diagnostic at a node's start (`node.mark()`).
     fn push(
         &mut self,
         code: Code,
         msg: impl Into<String>,
+        at: yaml::Mark,
+        path: &Loc<'_>,
+    ) -> &mut Diagnostic {
+        let pos = self.pos_of(at);
+        let in_action = self.in_action(at);
+        self.push_pos(code, msg, pos, in_action, path)
+    }
+
+    /// A diagnostic at a known line and column (`in_action`: of the action
+    /// file).
+    fn push_pos(
+        &mut self,
+        code: Code,
+        msg: impl Into<String>,
         pos: Pos,
+        in_action: bool,
         path: &Loc<'_>,
     ) -> &mut Diagnostic {
         let mut d = Diagnostic::new(code, msg, pos.line, pos.column).with_path(path.to_string());
-        if pos.offset >= self.action_base {
+        if in_action {
             // In the action file; `finish` names it.
             d.file = Some(String::new());
         }
@@ -578,7 +636,7 @@ impl<'a> Checker<'a> {
         self.push(
             Code::WrongType,
             format!("{what} must be {expected}, found {}", node.type_name()),
-            node.pos,
+            node.mark(),
             path,
         );
     }
@@ -596,7 +654,7 @@ impl<'a> Checker<'a> {
                         "{what} has a key that is {}, not a string",
                         e.key.type_name()
                     ),
-                    e.key.pos,
+                    e.key.mark(),
                     &p,
                 );
                 continue;
@@ -635,7 +693,7 @@ impl<'a> Checker<'a> {
             let d = self.push(
                 Code::UnknownKey,
                 format!("unknown key '{k}' in {what}"),
-                e.key.pos,
+                e.key.mark(),
                 &p,
             );
             d.hint = hint;
@@ -704,7 +762,7 @@ fn collect_names<'n>(
                     for it in items {
                         match &it.kind {
                             NodeKind::Str(s) => {
-                                vars.insert(s.clone());
+                                vars.insert(s.to_string());
                             }
                             NodeKind::Map(es) => {
                                 vars.extend(es.iter().filter_map(|e| e.key.scalar_text()));

@@ -16,7 +16,7 @@ impl<'a> Checker<'a> {
                     root.type_name()
                 )
             };
-            self.push(Code::NotAMapping, msg, root.pos, &ROOT).hint =
+            self.push(Code::NotAMapping, msg, root.mark(), &ROOT).hint =
                 Some("start the file with `version: \"1.0.0\"` and `tasks:`".to_string());
             return None;
         }
@@ -32,7 +32,7 @@ impl<'a> Checker<'a> {
                         self.push(
                             Code::RefMismatch,
                             format!("ref '{s}' does not match the file: expected '{expected_ref}'"),
-                            r.pos,
+                            r.mark(),
                             &ROOT.key("ref"),
                         )
                         .hint = Some(format!(
@@ -50,7 +50,7 @@ impl<'a> Checker<'a> {
                 self.push(
                     Code::MissingLabel,
                     format!("the workflow has no label; '{}' is used", self.ctx.name),
-                    root.pos,
+                    root.mark(),
                     &ROOT,
                 )
                 .hint = Some("add `label: \"A readable title\"`".to_string());
@@ -78,7 +78,7 @@ impl<'a> Checker<'a> {
                 self.push(
                     Code::MissingField,
                     "Missing required field: version",
-                    root.pos,
+                    root.mark(),
                     &ROOT,
                 )
                 .hint = Some("add `version: \"1.0.0\"`".to_string());
@@ -88,7 +88,7 @@ impl<'a> Checker<'a> {
                     self.push(
                         Code::WrongType,
                         "version must not be empty",
-                        v.pos,
+                        v.mark(),
                         &ROOT.key("version"),
                     );
                 }
@@ -98,7 +98,7 @@ impl<'a> Checker<'a> {
                         self.push(
                             Code::VersionNotSemver,
                             format!("version '{s}' is not a semantic version (MAJOR.MINOR.PATCH)"),
-                            v.pos,
+                            v.mark(),
                             &ROOT.key("version"),
                         )
                         .hint = Some("write a version like \"1.0.0\"".to_string());
@@ -146,7 +146,7 @@ impl<'a> Checker<'a> {
                     self.push(
                         Code::WrongType,
                         format!("cancellation_policy must be allow_finish or cancel_running, found '{found}'"),
-                        cp.pos,
+                        cp.mark(),
                         &ROOT.key("cancellation_policy"),
                     );
                 }
@@ -214,7 +214,7 @@ impl<'a> Checker<'a> {
                 self.push(
                     Code::MissingField,
                     "Missing required field: tasks",
-                    root.pos,
+                    root.mark(),
                     &ROOT,
                 )
                 .hint = Some(
@@ -269,7 +269,7 @@ impl<'a> Checker<'a> {
             self.push(
                 Code::FieldTooLong,
                 format!("{what} is {n} characters long; the limit is {max}"),
-                node.pos,
+                node.mark(),
                 path,
             );
         }
@@ -313,7 +313,7 @@ impl<'a> Checker<'a> {
                 self.push(
                     Code::InvalidSchema,
                     format!("{key} in JSON-Schema form must have `type: object`"),
-                    t.pos,
+                    t.mark(),
                     &base.key("type"),
                 );
             }
@@ -338,7 +338,7 @@ impl<'a> Checker<'a> {
                                 "{key}.properties must be a mapping, found {}",
                                 p.type_name()
                             ),
-                            p.pos,
+                            p.mark(),
                             &base.key("properties"),
                         );
                     }
@@ -361,7 +361,7 @@ impl<'a> Checker<'a> {
                                         format!(
                                             "required names '{s}', which is not in {key}.properties"
                                         ),
-                                        it.pos,
+                                        it.mark(),
                                         &path,
                                     );
                                     d.hint = hint;
@@ -374,7 +374,7 @@ impl<'a> Checker<'a> {
                                             "required must list property names, found {}",
                                             it.type_name()
                                         ),
-                                        it.pos,
+                                        it.mark(),
                                         &path,
                                     );
                                 }
@@ -388,7 +388,7 @@ impl<'a> Checker<'a> {
                                 "{key}.required must be a list of property names, found {}",
                                 r.type_name()
                             ),
-                            r.pos,
+                            r.mark(),
                             &base.key("required"),
                         );
                     }
@@ -444,7 +444,7 @@ impl<'a> Checker<'a> {
                     "{key} '{name}' must be a mapping like {{type: string}}, found {}",
                     def.type_name()
                 ),
-                def.pos,
+                def.mark(),
                 path,
             );
             if flat && key == "output" && def.as_str().is_some() {
@@ -454,7 +454,7 @@ impl<'a> Checker<'a> {
         }
         if let Some(t) = def.get("type") {
             let ok = match &t.kind {
-                NodeKind::Str(s) => JSON_TYPES.contains(&s.as_str()),
+                NodeKind::Str(s) => JSON_TYPES.contains(&&**s),
                 NodeKind::Seq(items) => items
                     .iter()
                     .all(|i| i.as_str().is_some_and(|s| JSON_TYPES.contains(&s))),
@@ -472,7 +472,7 @@ impl<'a> Checker<'a> {
                 let d = self.push(
                     Code::InvalidSchema,
                     format!("{key} '{name}' has an unknown type '{found}'"),
-                    t.pos,
+                    t.mark(),
                     &path.key("type"),
                 );
                 d.hint = Some(hint);
@@ -488,7 +488,7 @@ impl<'a> Checker<'a> {
                     "{key} '{name}': required must be true or false, found {}",
                     r.type_name()
                 ),
-                r.pos,
+                r.mark(),
                 &path.key("required"),
             );
         }
@@ -526,7 +526,7 @@ impl<'a> Checker<'a> {
                             self.push(
                                 Code::WrongType,
                                 format!("a vars list item must be a single `name: value` mapping, found {}", it.type_name()),
-                                it.pos,
+                                it.mark(),
                                 &path,
                             );
                         }
@@ -541,7 +541,7 @@ impl<'a> Checker<'a> {
                     self.push(
                         Code::NonCanonicalForm,
                         "vars is given as a list of single-key mappings; it is read as a mapping",
-                        node.pos,
+                        node.mark(),
                         &ROOT.key("vars"),
                     )
                     .hint = Some(format!("write vars as a mapping: {example}"));
@@ -565,7 +565,7 @@ impl<'a> Checker<'a> {
             self.push(
                 Code::InvalidVariableName,
                 format!("variable name '{name}' must match ^[A-Za-z0-9_-]+$"),
-                key.pos,
+                key.mark(),
                 path,
             );
         }

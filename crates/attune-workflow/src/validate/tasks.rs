@@ -23,7 +23,7 @@ impl Checker<'_> {
                 self.push(
                     Code::WrongType,
                     format!("{path} must be a list of tasks, found a mapping"),
-                    node.pos,
+                    node.mark(),
                     path,
                 )
                 .hint = Some(format!(
@@ -40,7 +40,7 @@ impl Checker<'_> {
             self.push(
                 Code::EmptyTasks,
                 format!("{path} is empty; a workflow needs at least one task"),
-                node.pos,
+                node.mark(),
                 path,
             );
             return Some(Vec::new());
@@ -90,11 +90,11 @@ impl Checker<'_> {
                     let line = items
                         .get(first)
                         .and_then(|f| f.get("name"))
-                        .map_or(0, Node::line);
+                        .map_or(0, |f| self.pos_of(f.mark()).line);
                     self.push(
                         Code::DuplicateTask,
                         format!("duplicate task name '{name}' (first defined at line {line})"),
-                        n.pos,
+                        n.mark(),
                         &tpath.key("name"),
                     )
                     .hint =
@@ -156,7 +156,7 @@ impl Checker<'_> {
                 format!(
                     "every task in {path} is the target of a transition, so none of them starts"
                 ),
-                list.pos,
+                list.mark(),
                 path,
             )
             .hint = Some(format!(
@@ -183,7 +183,7 @@ impl Checker<'_> {
         for (i, node) in items.iter().enumerate() {
             if !reached[i] && active(i, node) {
                 let name = task_name(node).unwrap_or_default();
-                let pos = node.get("name").map(|n| n.pos).unwrap_or(node.pos);
+                let pos = node.get("name").map(|n| n.mark()).unwrap_or(node.mark());
                 self.push(
                     Code::UnreachableTask,
                     format!("Task '{name}' is never reached: only tasks that are themselves unreachable lead to it"),
@@ -217,7 +217,7 @@ impl Checker<'_> {
             let d = self.push(
                 Code::NonCanonicalForm,
                 "`permission_set_ref` is upstream's alias of `permission_set_refs`",
-                e.key.pos,
+                e.key.mark(),
                 &path.key("permission_set_ref"),
             );
             d.hint = Some(if both {
@@ -233,7 +233,7 @@ impl Checker<'_> {
                 self.push(
                     Code::MissingField,
                     "Missing required field: name",
-                    t.pos,
+                    t.mark(),
                     path,
                 )
                 .hint = Some("every task needs `name:`".to_string());
@@ -244,7 +244,7 @@ impl Checker<'_> {
                     self.push(
                         Code::WrongType,
                         "a task name must not be empty",
-                        n.pos,
+                        n.mark(),
                         &path.key("name"),
                     );
                     String::from("?")
@@ -255,7 +255,7 @@ impl Checker<'_> {
                         self.push(
                             Code::ReservedName,
                             format!("task name '{s}' is reserved"),
-                            n.pos,
+                            n.mark(),
                             &path.key("name"),
                         )
                         .hint = Some(format!(
@@ -295,7 +295,7 @@ impl Checker<'_> {
                     let d = self.push(
                         Code::InvalidTaskType,
                         format!("Task '{name}' has an invalid type '{found}'"),
-                        ty.pos,
+                        ty.mark(),
                         &path.key("type"),
                     );
                     d.hint = Some(hint);
@@ -312,7 +312,7 @@ impl Checker<'_> {
                 self.push(
                     Code::MissingField,
                     format!("Task '{name}' is missing required field: action"),
-                    t.pos,
+                    t.mark(),
                     path,
                 )
                 .hint = Some(
@@ -350,7 +350,7 @@ impl Checker<'_> {
                         self.push(
                             Code::InvalidIteration,
                             format!("{opt} must be at least 1, found {v}"),
-                            o.pos,
+                            o.mark(),
                             &p,
                         );
                     }
@@ -363,7 +363,7 @@ impl Checker<'_> {
                         format!(
                             "Task '{name}' sets {opt} but has no with_items, so it has no effect"
                         ),
-                        o.pos,
+                        o.mark(),
                         &p,
                     )
                     .hint = Some(format!("add `with_items:` or remove `{opt}`"));
@@ -403,7 +403,7 @@ impl Checker<'_> {
                         self.push(
                             Code::WrongType,
                             format!("timeout must be {what}, found {n}"),
-                            v.pos,
+                            v.mark(),
                             &path.key(key),
                         );
                     }
@@ -411,7 +411,7 @@ impl Checker<'_> {
                         self.push(
                             Code::WrongType,
                             format!("{key} must not be negative, found {n}"),
-                            v.pos,
+                            v.mark(),
                             &path.key(key),
                         );
                     }
@@ -429,7 +429,7 @@ impl Checker<'_> {
                 self.push(
                     Code::MissingField,
                     format!("parallel task '{name}' is missing required field: tasks"),
-                    t.pos,
+                    t.mark(),
                     path,
                 )
                 .hint = Some("a parallel task runs the tasks listed under `tasks:`".to_string());
@@ -441,7 +441,9 @@ impl Checker<'_> {
                 self.push(
                     Code::UnknownKey,
                     format!("Task '{name}' has tasks but is not a parallel task"),
-                    t.entry("tasks").map(|e| e.key.pos).unwrap_or(list.pos),
+                    t.entry("tasks")
+                        .map(|e| e.key.mark())
+                        .unwrap_or(list.mark()),
                     &path.key("tasks"),
                 )
                 .hint = Some("add `type: parallel` or remove `tasks`".to_string());
@@ -515,7 +517,7 @@ impl Checker<'_> {
             self.push(
                 Code::InvalidActionRef,
                 format!("Task '{task}' has an invalid action ref '{s}'"),
-                node.pos,
+                node.mark(),
                 path,
             )
             .hint = Some("an action ref is `pack.action`, e.g. `core.echo`".to_string());
@@ -533,7 +535,7 @@ impl Checker<'_> {
                 // The seed's message, whichever of the two it is; the code
                 // and the hint tell them apart.
                 format!("Task '{task}' references undefined action '{s}'"),
-                node.pos,
+                node.mark(),
                 path,
             );
             d.hint = Some(format!(
@@ -580,7 +582,7 @@ impl Checker<'_> {
         let d = self.push(
             Code::UndefinedAction,
             format!("Task '{task}' references undefined action '{s}'"),
-            node.pos,
+            node.mark(),
             path,
         );
         d.hint = Some(hint);
@@ -601,7 +603,7 @@ impl Checker<'_> {
             .and_then(Node::as_map)
             .map(|es| es.iter().filter_map(|e| e.key.scalar_text()).collect())
             .unwrap_or_default();
-        let at = input.map(|i| i.pos).unwrap_or(t.pos);
+        let at = input.map(|i| i.mark()).unwrap_or(t.mark());
         let at_path = if input.is_some() {
             path.key("input")
         } else {
@@ -655,7 +657,7 @@ impl Checker<'_> {
                     format!(
                         "Task '{task}' passes input '{k}' that action '{action}' does not declare"
                     ),
-                    e.key.pos,
+                    e.key.mark(),
                     &path.key("input").key(&k),
                 );
                 d.hint = hint;
@@ -672,7 +674,7 @@ impl Checker<'_> {
                     "retry must be a mapping with count, delay and backoff, found {}",
                     r.type_name()
                 ),
-                r.pos,
+                r.mark(),
                 path,
             );
             return;
@@ -684,7 +686,7 @@ impl Checker<'_> {
                 self.push(
                     Code::InvalidRetry,
                     "retry needs a count between 1 and 100",
-                    r.pos,
+                    r.mark(),
                     path,
                 );
             }
@@ -695,7 +697,7 @@ impl Checker<'_> {
                     self.push(
                         Code::InvalidRetry,
                         format!("retry count must be an integer between 1 and 100, found {found}"),
-                        c.pos,
+                        c.mark(),
                         &path.key("count"),
                     );
                 }
@@ -709,7 +711,7 @@ impl Checker<'_> {
                     self.push(
                         Code::InvalidRetry,
                         format!("retry delay must be an integer of seconds ≥ 0, found {found}"),
-                        d.pos,
+                        d.mark(),
                         &path.key("delay"),
                     );
                 }
@@ -730,7 +732,7 @@ impl Checker<'_> {
                         format!(
                             "retry backoff must be constant, linear or exponential, found '{found}'"
                         ),
-                        b.pos,
+                        b.mark(),
                         &path.key("backoff"),
                     );
                     d.hint = Some(hint);
@@ -748,7 +750,7 @@ impl Checker<'_> {
                             "retry max_delay ({n}) must be at least delay ({})",
                             delay.unwrap_or(0)
                         ),
-                        md.pos,
+                        md.mark(),
                         &path.key("max_delay"),
                     );
                 }
@@ -759,7 +761,7 @@ impl Checker<'_> {
                             "retry max_delay must be an integer of seconds, found {}",
                             md.type_name()
                         ),
-                        md.pos,
+                        md.mark(),
                         &path.key("max_delay"),
                     );
                 }

@@ -26,7 +26,7 @@ impl Checker<'_> {
                 self.push(
                     Code::LegacyTransitionsIgnored,
                     format!("Task '{task}' has both next and {k}; {k} is ignored"),
-                    first.key.pos,
+                    first.key.mark(),
                     &path.key(k),
                 )
                 .hint = Some(format!("move the {k} transition into next"));
@@ -100,7 +100,7 @@ impl Checker<'_> {
         match &v.kind {
             NodeKind::Str(s) => {
                 self.target(v, s, task, path, local, targets);
-                push(base_when, vec![s.clone()]);
+                push(base_when, vec![s.to_string()]);
             }
             NodeKind::Seq(items) => {
                 let all_names = items.iter().all(|i| i.as_str().is_some());
@@ -123,7 +123,7 @@ impl Checker<'_> {
                         format!(
                             "{key} is given as a list of task names; it is read as one transition"
                         ),
-                        v.pos,
+                        v.mark(),
                         path,
                     )
                     .hint = Some(format!("write {canonical_example}"));
@@ -165,7 +165,7 @@ impl Checker<'_> {
                     self.push(
                         Code::NonCanonicalForm,
                         format!("{key} is given as a list of {{when, do}} items; each is read as a transition whose condition is combined with {key}'s"),
-                        v.pos,
+                        v.mark(),
                         path,
                     )
                     .hint = Some(format!(
@@ -194,7 +194,7 @@ impl Checker<'_> {
                     "decision must be a list of {{when, next}} items, found {}",
                     v.type_name()
                 ),
-                v.pos,
+                v.mark(),
                 path,
             );
             return;
@@ -210,7 +210,7 @@ impl Checker<'_> {
                         "a decision item must be a mapping with when and next, found {}",
                         it.type_name()
                     ),
-                    it.pos,
+                    it.mark(),
                     &ip,
                 );
                 continue;
@@ -224,7 +224,7 @@ impl Checker<'_> {
                         self.push(
                             Code::InvalidDecision,
                             format!("Task '{task}': decision item is missing next"),
-                            it.pos,
+                            it.mark(),
                             &ip,
                         )
                         .hint = Some("add `next: task_name`".to_string());
@@ -240,7 +240,7 @@ impl Checker<'_> {
                         self.push(
                             Code::InvalidDecision,
                             format!("decision next must be a task name, found {}", n.type_name()),
-                            n.pos,
+                            n.mark(),
                             &ip.key("next"),
                         );
                         None
@@ -252,7 +252,7 @@ impl Checker<'_> {
                     self.push(
                         Code::InvalidDecision,
                         "a decision item has either when or default, not both",
-                        d.pos,
+                        d.mark(),
                         &ip.key("default"),
                     );
                 }
@@ -278,7 +278,7 @@ impl Checker<'_> {
                         self.push(
                             Code::InvalidDecision,
                             format!("decision default must be true, found '{found}'"),
-                            d.pos,
+                            d.mark(),
                             &ip.key("default"),
                         )
                         .hint = Some(hint);
@@ -288,7 +288,7 @@ impl Checker<'_> {
                     self.push(
                         Code::InvalidDecision,
                         "a decision item needs when (a condition) or `default: true`",
-                        it.pos,
+                        it.mark(),
                         &ip,
                     );
                 }
@@ -386,11 +386,11 @@ impl Checker<'_> {
                 self.push(
                     Code::NonCanonicalForm,
                     "do is given as a single task name; it is read as a list",
-                    d.pos,
+                    d.mark(),
                     path,
                 )
                 .hint = Some(format!("write do: [{s}]"));
-                vec![s.clone()]
+                vec![s.to_string()]
             }
             NodeKind::Null => Vec::new(),
             _ => {
@@ -441,7 +441,7 @@ impl Checker<'_> {
         let d = self.push(
             Code::UnknownTask,
             format!("Task '{task}' references non-existent task '{name}'"),
-            node.pos,
+            node.mark(),
             path,
         );
         d.hint = hint;
@@ -476,7 +476,7 @@ impl Checker<'_> {
                 self.push(
                     Code::NonCanonicalForm,
                     "publish is given as a mapping; it is read as a list of single-key mappings",
-                    p.pos,
+                    p.mark(),
                     path,
                 )
                 .hint = Some("write publish:\n  - name: value".to_string());
