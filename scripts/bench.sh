@@ -5,7 +5,8 @@
 #
 # Usage: scripts/bench.sh [--skip-build]   (SCALE=1 adds the issue-18 scale section)
 # Env:   WRK_SECONDS (default 20), ROUNDS (in-process validate rounds, 5),
-#        KEEP=1 keeps the work directory, PORT (default 18480).
+#        KEEP=1 keeps the work directory, PORT (default 18480), BIN (the
+#        server binary, default target/release/attune: compare two builds).
 # Needs: curl, jq, wrk, /usr/bin/time.
 set -euo pipefail
 
@@ -17,7 +18,7 @@ WRK_SECONDS=${WRK_SECONDS:-20}
 ROUNDS=${ROUNDS:-5}
 PORT=${PORT:-18480}
 PASSWORD=bench-password-1
-BIN=$ROOT/target/release/attune
+BIN=${BIN:-$ROOT/target/release/attune}
 
 if [[ "${1:-}" != "--skip-build" ]]; then
     cargo build --release --bin attune --example validate_throughput
