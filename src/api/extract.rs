@@ -175,8 +175,9 @@ pub struct Caller {
 impl Caller {
     /// Authenticates the request's bearer token (401 when missing, invalid,
     /// expired or revoked).
-    /// A token seen lately answers from [`AuthCache`](super::auth_cache)
-    /// until the store changes.
+    ///
+    /// A token seen lately answers from the
+    /// [authentication cache](super::auth_cache) until the store changes.
     pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
         let token = BearerToken::from_headers(&parts.headers)?;
         let key = super::auth_cache::key_of(&token.0);

@@ -112,11 +112,11 @@ impl Staging {
 /// in a block group of its own choosing (Orlov's spread) instead of next
 /// to its parent, so an upload's `unpacked-…/` lands away from the inodes
 /// the previous upload of the pack just freed. On ext4 without a journal
-/// (common on VMs and flash boxes) the inode allocator skips inodes freed
-/// in the last 30 s to 5.5 min one table block at a time
+/// (common on VMs and flash boxes) the inode allocator steps over each
+/// inode freed in the last 30 s to 5.5 min one by one
 /// (`recently_deleted`), and re-uploading a pack of 1,000 files next to
 /// the 1,000 just deleted cost 0.4–1.7 s instead of 0.05–0.15 s
-/// (docs/PERFORMANCE.md, "Pack upload"). Other file systems refuse or
+/// (docs/PERFORMANCE.md, "Session 5"). Other file systems refuse or
 /// ignore the flag, which changes nothing else.
 fn spread_children(dir: &Path) {
     let Ok(f) = std::fs::File::open(dir) else {
