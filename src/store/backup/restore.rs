@@ -131,7 +131,9 @@ pub(super) fn check_and_migrate(copy: &Path, origin: &Path) -> Result<(u64, Summ
         path: origin.to_path_buf(),
         reason,
     };
-    let db = Database::builder()
+    // attune's cache size, not redb's 1 GiB default: migrating a big
+    // backup must not take the memory of its whole file.
+    let db = crate::store::handle::database_builder()
         .open(copy)
         .map_err(|e| bad(format!("cannot open it as a redb database ({e})")))?;
     let version = {
