@@ -67,7 +67,8 @@ pub struct RunView {
     /// watch sync).
     pub user: String,
     /// What started it: `api` (a request), `auto` (the sync after a pack
-    /// was created or updated) or `watch` (a change on disk).
+    /// was created or updated), `watch` (a change on disk) or `upload`
+    /// (the sync of an uploaded archive).
     pub trigger: TriggerView,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
