@@ -11,9 +11,23 @@ use crate::events::{Event, EventBus, RunEventCounts};
 use crate::store::{Store, StoreError};
 use crate::sync::{SyncError, SyncOptions, SyncReport, ValidateReport};
 
-/// Shared state of the HTTP layer.
+/// Shared state of the HTTP layer: one [`Arc`] around [`AppStateParts`],
+/// so that the clone every handler and layer takes is one reference count
+/// (it was fourteen, about 4 % of a small request's CPU in a profile).
+/// Fields read through `Deref` (`state.store`).
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateParts>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateParts;
+    fn deref(&self) -> &AppStateParts {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+#[derive(Clone, Debug)]
+pub struct AppStateParts {
     pub store: Store,
     pub keys: Arc<TokenKeys>,
     pub config: Arc<Config>,
@@ -50,6 +64,12 @@ pub enum StartupError {
 }
 
 impl AppState {
+    /// The state with `tls` in force (copied first if already shared).
+    pub fn with_tls(mut self, tls: Option<Arc<crate::tls::Tls>>) -> AppState {
+        Arc::make_mut(&mut self.0).tls = tls;
+        self
+    }
+
     /// Opens the store (running migrations), loads or generates the token
     /// secret, and creates the first `admin` user on an empty database.
     pub fn init(config: Config) -> Result<(AppState, AdminBootstrap), StartupError> {
@@ -76,7 +96,7 @@ impl AppState {
             std::time::Duration::from_millis(config.validation.max_wait_ms),
         );
         Ok((
-            AppState {
+            AppState(Arc::new(AppStateParts {
                 work_budget,
                 store,
                 keys: Arc::new(TokenKeys::from_secret(&secret)),
@@ -90,7 +110,7 @@ impl AppState {
                 backup_slots,
                 tls: None,
                 auth_cache: Arc::default(),
-            },
+            })),
             admin,
         ))
     }

@@ -101,7 +101,7 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
     let packs_dir = config.packs_base_dir.clone();
     let data_dir = config.data_dir.clone();
     let tls = crate::tls::setup(&config)?;
-    let (mut state, admin) = tokio::task::spawn_blocking(move || AppState::init(config))
+    let (state, admin) = tokio::task::spawn_blocking(move || AppState::init(config))
         .await
         .context("start-up task failed")?
         .map_err(|e| match e {
@@ -116,8 +116,8 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
         .await
         .context("start-up task failed")?;
     let scheme = if tls.is_some() { "https" } else { "http" };
+    let state = state.with_tls(tls.as_ref().map(|(tls, _)| tls.clone()));
     if let Some((tls, generated)) = &tls {
-        state.tls = Some(tls.clone());
         eprintln!(
             "TLS certificate {}{} SHA-256 fingerprint {}",
             tls.cert_file().display(),
