@@ -147,12 +147,6 @@ impl BearerToken {
             .to_string();
         Ok(BearerToken(token))
     }
-
-    /// Verifies the token and loads its user. Blocking (a store read).
-    pub fn authenticate(&self, state: &AppState) -> Result<User, ApiError> {
-        auth::authenticate(&state.store, &state.keys, &self.0, TokenType::Access)
-            .map_err(ApiError::from)
-    }
 }
 
 /// The authenticated caller of a route: the user, the role the request

@@ -153,30 +153,20 @@ pub fn check_credentials(store: &Store, login: &str, password: &str) -> Result<U
 }
 
 /// Resolves a token of the expected type to its user: verifies it, then
-/// checks that the user exists and that the token's generation is current.
+/// checks the user and the session ([`session_user`]).
 pub fn authenticate(
     store: &Store,
     keys: &TokenKeys,
     token: &str,
     expected: TokenType,
 ) -> Result<User, AuthError> {
-    authenticate_in_session(store, keys, token, expected).map(|(user, _)| user)
-}
-
-/// [`authenticate`], also answering the token's session id (none for
-/// tokens made by `attune token`). A token of an ended session is refused.
-pub fn authenticate_in_session(
-    store: &Store,
-    keys: &TokenKeys,
-    token: &str,
-    expected: TokenType,
-) -> Result<(User, Option<u64>), AuthError> {
     let claims = keys.decode(token, expected)?;
-    session_user(store, &claims)
+    session_user(store, &claims).map(|(user, _)| user)
 }
 
 /// The live user and session of verified claims: the user exists, has the
-/// claims' generation and is enabled, and the session has not ended.
+/// claims' generation and is enabled, and the session (none for tokens
+/// made by `attune token`) has not ended.
 pub fn session_user(store: &Store, claims: &Claims) -> Result<(User, Option<u64>), AuthError> {
     let user = current_user(store, claims)?;
     if let Some(sid) = claims.sid
