@@ -72,10 +72,11 @@ sync_of() { # PACK -> the sync's JSON report. A sync longer than the 60 s
         return
     fi
     echo "bench-scale: the sync of $1 outlived its request; waiting for its run" >&2
+    local runs
     for _ in $(seq 1 3600); do
-        if [[ $(api GET "/api/v1/runs?pack_ref=$1&per_page=1" | jq '.meta.total') -gt $before ]]; then
-            api GET "/api/v1/runs?pack_ref=$1&per_page=1" \
-                | jq '.data[0] | {duration_ms, unchanged_count: .counts.unchanged}'
+        runs=$(api GET "/api/v1/runs?pack_ref=$1&per_page=1")
+        if [[ $(jq '.meta.total' <<<"$runs") -gt $before ]]; then
+            jq '.data[0] | {duration_ms, unchanged_count: .counts.unchanged}' <<<"$runs"
             return
         fi
         sleep 1

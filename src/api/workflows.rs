@@ -133,14 +133,8 @@ impl WorkflowDetail {
 /// Who a revision names for an API write: the login, and the API token's
 /// name when one was used.
 pub fn author_of(caller: &Caller, trigger: &str) -> Author {
-    let by = match &caller.api_token {
-        Some((_, name)) => format!("{} via token '{name}'", caller.user.login),
-        None => caller.user.login.clone(),
-    };
-    Author {
-        by,
-        trigger: trigger.to_string(),
-    }
+    let token = caller.api_token.as_ref().map(|(_, name)| name.as_str());
+    Author::of_login(&caller.user.login, token, trigger)
 }
 
 /// The revision context of an API write.

@@ -91,6 +91,21 @@ pub struct Author {
     pub trigger: String,
 }
 
+impl Author {
+    /// A change asked by `login`, with the API token `token` if one was
+    /// used: `by` is `login via token 'name'` then.
+    pub fn of_login(login: &str, token: Option<&str>, trigger: &str) -> Author {
+        let by = match token {
+            Some(name) => format!("{login} via token '{name}'"),
+            None => login.to_string(),
+        };
+        Author {
+            by,
+            trigger: trigger.to_string(),
+        }
+    }
+}
+
 /// The revisions a change went from and to (`from` is `None` for a
 /// workflow's first revision).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

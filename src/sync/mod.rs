@@ -87,17 +87,13 @@ impl SyncOptions {
             Trigger::Watch => "watch",
             Trigger::Upload => "upload",
         });
-        let by = if self.user.is_empty() && self.trigger == Trigger::Watch {
-            "watch".to_string()
-        } else if let Some(name) = &self.token {
-            format!("{} via token '{name}'", self.user)
-        } else {
-            self.user.clone()
-        };
-        Author {
-            by,
-            trigger: trigger.to_string(),
+        if self.user.is_empty() && self.trigger == Trigger::Watch {
+            return Author {
+                by: "watch".to_string(),
+                trigger: trigger.to_string(),
+            };
         }
+        Author::of_login(&self.user, self.token.as_deref(), trigger)
     }
 }
 
